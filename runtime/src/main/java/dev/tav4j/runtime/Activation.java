@@ -1,0 +1,11 @@
+package dev.tav4j.runtime;
+
+/** Point-wise activations used by the models. */
+public enum Activation {
+    /** x · sigmoid(x). */
+    SILU,
+    /** The exact (erf) GELU of PyTorch's default. */
+    GELU,
+    /** CLIP's x · sigmoid(1.702 x). */
+    QUICK_GELU
+}

@@ -1,0 +1,4 @@
+package dev.tav4j.runtime;
+
+/** The memory a tensor lives in. */
+public enum Device { HOST, CUDA }

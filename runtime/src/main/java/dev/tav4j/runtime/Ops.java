@@ -1,0 +1,77 @@
+package dev.tav4j.runtime;
+
+/**
+ * The operations the models are written against; every backend implements all of them, and the CPU backend is
+ * the reference the others are held to. Unless stated otherwise, outputs are distinct from inputs, image
+ * tensors are channels-last [N, H, W, C] (N = batch × frames), and shapes are checked with a message that
+ * names the argument.
+ */
+public interface Ops {
+    /** The name of the backend ("cpu", "cuda"). */
+    String name();
+
+    /** A new tensor on this backend; contents unspecified. */
+    Tensor allocate(int... shape);
+
+    /** A copy of a host tensor on this backend (the same tensor object is never returned). */
+    Tensor upload(Tensor host);
+
+    /** A host copy of a tensor of this backend. */
+    Tensor download(Tensor t);
+
+    /** out[M, N] = a[M, K] · w[K, N] (+ bias[N]); a may have leading dimensions, flattened into M. */
+    void matmul(Tensor a, Tensor w, Tensor bias, Tensor out);
+
+    /**
+     * 2D convolution per image. x [N, H, W, Ci], w [kh, kw, Ci, Co], bias [Co] or null, out [N, Ho, Wo, Co]
+     * with Ho = (H + 2·padding − kh) / stride + 1. Zero padding on all sides; {@code padBottomRightOnly}
+     * pads only the bottom and right by one (the VAE encoder's downsampler).
+     */
+    void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out);
+
+    /**
+     * GroupNorm of x [N, H, W, C] with statistics pooled over {@code framesPooled} consecutive images
+     * (1: per image; frames: per video as ResnetBlock3D does), then affine, then SiLU when asked.
+     * In place is allowed (out == x).
+     */
+    void groupNorm(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps, boolean silu, Tensor out);
+
+    /** LayerNorm over the last dimension of x. In place is allowed. */
+    void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out);
+
+    /** Fused multi-head attention (online softmax, scores never materialised whole); see {@link AttentionKind}. */
+    void attention(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v, Tensor out);
+
+    /** GEGLU: x [..., 2D] split as (a, gate) → out [..., D] = a · gelu(gate). */
+    void geglu(Tensor x, Tensor out);
+
+    /** out = act(x), element-wise; in place allowed. */
+    void activation(Activation act, Tensor x, Tensor out);
+
+    /** Nearest-neighbour resize of x [N, H, W, C] to out [N, Ho, Wo, C] (PyTorch's 'nearest': src = floor(dst · in / out)). */
+    void upsampleNearest(Tensor x, Tensor out);
+
+    /** Sinusoidal timestep embedding, out [B, dim], as diffusers' get_timestep_embedding. */
+    void timestepEmbedding(float[] timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift, Tensor out);
+
+    /** out = a·x + b·y, element-wise over equal shapes; out may alias x or y. */
+    void axpby(float a, Tensor x, float b, Tensor y, Tensor out);
+
+    /** out[n, h, w, c] = x[n, h, w, c] + rows[n / repeat, c]: adds a per-image channel vector. out may alias x. */
+    void addChannelBias(Tensor x, Tensor rows, int repeat, Tensor out);
+
+    /** Concatenates along the last (channel) dimension: out [..., Ca + Cb]. */
+    void concatChannels(Tensor a, Tensor b, Tensor out);
+
+    /** General permutation of dimensions: out.shape[i] = x.shape[perm[i]]. */
+    void permute(Tensor x, int[] perm, Tensor out);
+
+    /** Row gather: out[i, :] = table[ids[i], :] (token embeddings). */
+    void gatherRows(Tensor table, int[] ids, Tensor out);
+
+    /** Copies src into dst (same element count). */
+    void copy(Tensor src, Tensor dst);
+
+    /** Waits for queued work (no-op on the CPU). */
+    default void synchronize() {}
+}
