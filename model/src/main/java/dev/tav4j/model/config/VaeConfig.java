@@ -1,0 +1,27 @@
+package dev.tav4j.model.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.List;
+
+/** vae/config.json of a diffusers AutoencoderKL. */
+public record VaeConfig(int inChannels, int outChannels, int[] blockOutChannels, int layersPerBlock,
+                        int latentChannels, int normNumGroups, int sampleSize, float scalingFactor) {
+
+    public static VaeConfig parse(JsonNode n, String where) {
+        String cls = Json.strOr(n, "_class_name", "AutoencoderKL");
+        if (!cls.equals("AutoencoderKL"))
+            throw new ConfigException(where + ": unknown VAE architecture '" + cls + "' (supported: AutoencoderKL)");
+        int[] ch = Json.intArray(n, "block_out_channels", where);
+        List<String> down = Json.strings(n, "down_block_types", where);
+        List<String> up = Json.strings(n, "up_block_types", where);
+        for (String t : down) if (!t.equals("DownEncoderBlock2D")) throw new ConfigException(where + ": unknown down block type '" + t + "'");
+        for (String t : up) if (!t.equals("UpDecoderBlock2D")) throw new ConfigException(where + ": unknown up block type '" + t + "'");
+        if (down.size() != ch.length || up.size() != ch.length)
+            throw new ConfigException(where + ": block counts do not match block_out_channels");
+        return new VaeConfig(Json.intOr(n, "in_channels", 3), Json.intOr(n, "out_channels", 3), ch,
+                Json.intOr(n, "layers_per_block", 1), Json.intOr(n, "latent_channels", 4),
+                Json.intOr(n, "norm_num_groups", 32), Json.intOr(n, "sample_size", 512),
+                Json.floatOr(n, "scaling_factor", 0.18215f));
+    }
+}
