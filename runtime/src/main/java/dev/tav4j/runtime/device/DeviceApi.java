@@ -1,0 +1,64 @@
+package dev.tav4j.runtime.device;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * What the CUDA backend needs from a device: memory, copies, kernel launches and GEMM. Two implementations:
+ * the real one over the CUDA Driver API and cuBLAS, and an emulated one that runs the same CUDA C++ kernels
+ * compiled for the host (host memory as "device" memory), so the whole CUDA backend is exercised in CI
+ * without a GPU. Device pointers are plain {@code long} addresses. Calls are ordered on one stream.
+ */
+public interface DeviceApi extends AutoCloseable {
+    /** e.g. "NVIDIA H100 80GB HBM3, sm_90, driver 13.0" or "emulated CUDA on the host". */
+    String describe();
+
+    /** Whether this is the host emulation rather than a GPU. */
+    boolean emulated();
+
+    long alloc(long bytes);
+
+    void free(long ptr);
+
+    void copyToDevice(MemorySegment src, long dst, long bytes);
+
+    void copyToHost(long src, MemorySegment dst, long bytes);
+
+    void copyDeviceToDevice(long src, long dst, long bytes);
+
+    void memset(long ptr, int byteValue, long bytes);
+
+    /** A kernel of the tav4j PTX module by its extern "C" name. */
+    KernelHandle kernel(String name);
+
+    /**
+     * Launches a kernel. {@code kernelParams} is a native array of pointers to each argument value, exactly as
+     * cuLaunchKernel takes it.
+     */
+    void launch(KernelHandle k, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
+                int sharedBytes, MemorySegment kernelParams);
+
+    /**
+     * Row-major strided-batched GEMM with fp32 accumulation: for each batch i,
+     * C_i[M,N] = alpha · op(A_i)[M,K] · op(B_i)[K,N] + beta · C_i, element type {@code dtype} for A, B and C.
+     * lda/ldb/ldc are row strides in elements; strides between batches in elements.
+     */
+    void gemm(GemmType dtype, boolean transA, boolean transB, int m, int n, int k, float alpha,
+              long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+              long c, int ldc, long strideC, int batch);
+
+    void synchronize();
+
+    long freeBytes();
+
+    long totalBytes();
+
+    @Override void close();
+
+    /** Element types for {@link #gemm}. */
+    enum GemmType { F32, F16, BF16 }
+
+    /** An opaque kernel reference (a CUfunction or an emulated entry point). */
+    interface KernelHandle {
+        String name();
+    }
+}
