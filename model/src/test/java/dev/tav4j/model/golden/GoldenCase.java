@@ -40,7 +40,13 @@ public final class GoldenCase implements AutoCloseable {
     public JsonNode json() { return json; }
 
     /** {@code relative} resolved against the case folder. */
-    public Path resolve(String relative) { return dir.resolve(relative).normalize(); }
+    public Path resolve(String relative) {
+        Path direct = dir.resolve(relative).normalize();
+        if (java.nio.file.Files.exists(direct)) return direct;
+        // the golden case.json files write model paths relative to the cases/ folder ("../models/…")
+        Path fromCases = dir.getParent().resolve(relative).normalize();
+        return java.nio.file.Files.exists(fromCases) ? fromCases : direct;
+    }
 
     /** The path a case.json string field names (e.g. "model", "unet"), resolved; null when absent or null. */
     public Path path(String field) {

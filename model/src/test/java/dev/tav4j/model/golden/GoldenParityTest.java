@@ -66,14 +66,18 @@ class GoldenParityTest {
         List<String> prompts = c.list("prompts");
         long[] ids = c.longs("input_ids");
         Assertions.assertEquals(prompts.size() * 77L, ids.length, "input_ids size");
+        List<String> failures = new ArrayList<>();
         for (int p = 0; p < prompts.size(); p++) {
             int[] got = tok.encode(prompts.get(p));
-            for (int j = 0; j < 77; j++) {
-                final int pp = p, jj = j;
-                Assertions.assertEquals(ids[p * 77 + j], got[j], () -> c.label("input_ids") + " prompt " + pp + " position " + jj);
-            }
+            int mismatch = -1;
+            for (int j = 0; j < 77 && mismatch < 0; j++) if (got[j] != ids[p * 77 + j]) mismatch = j;
+            String shown = prompts.get(p).replace("\n", "\\n").replace("\t", "\\t");
+            String line = c.label("input_ids") + " prompt " + p + " \"" + (shown.length() > 40 ? shown.substring(0, 37) + "..." : shown) + "\"  "
+                    + (mismatch < 0 ? "exact  ok" : "first mismatch at " + mismatch + ": got " + got[mismatch] + ", want " + ids[p * 77 + mismatch] + "  FAIL");
+            System.out.println(line);
+            if (mismatch >= 0) failures.add(line);
         }
-        System.out.println(c.label("input_ids") + "  " + prompts.size() + " prompts exact  ok");
+        Assertions.assertTrue(failures.isEmpty(), String.join("\n", failures));
     }
 
     private void textEncode(GoldenCase c) {
