@@ -56,12 +56,12 @@ class GoldenDataTest {
             for (float x : ref.toArray()) maxAbs = Math.max(maxAbs, Math.abs(x));
             off.set(7, off.get(7) + 0.01f * maxAbs); // 1e-2 relative error
             assertEquals(0.01, Parity.relErr(off, ref), 1e-4);
-            assertThrows(AssertionFailedError.class, () -> Parity.check("z-perturbed", off, ref, 1e-4));
+            assertThrows(AssertionFailedError.class, () -> Parity.check("deliberate-fail/z-perturbed", off, ref, 1e-4));
             off.set(3, Float.NaN);
             assertTrue(Double.isNaN(Parity.relErr(off, ref)));
-            assertThrows(AssertionFailedError.class, () -> Parity.check("z-nan", off, ref, 1));
+            assertThrows(AssertionFailedError.class, () -> Parity.check("deliberate-fail/z-nan", off, ref, 1));
             try (Tensor reshaped = Tensor.host(ref.shape()[0], (int) ref.sizeFrom(1)).copyFrom(ref)) {
-                assertThrows(AssertionFailedError.class, () -> Parity.check("z-shape", reshaped, ref, 1));
+                assertThrows(AssertionFailedError.class, () -> Parity.check("deliberate-fail/z-shape", reshaped, ref, 1));
             }
         }
     }
@@ -74,7 +74,7 @@ class GoldenDataTest {
             Parity.checkWithin("two-outside", got, ref, Parity.PARAM_ABS, Parity.PARAM_FRACTION);
             got.set(7, 1e-5f);
             assertEquals(3, Parity.countOutside(got, ref, Parity.PARAM_ABS));
-            assertThrows(AssertionFailedError.class, () -> Parity.checkWithin("three-outside", got, ref, Parity.PARAM_ABS, Parity.PARAM_FRACTION));
+            assertThrows(AssertionFailedError.class, () -> Parity.checkWithin("deliberate-fail/three-outside", got, ref, Parity.PARAM_ABS, Parity.PARAM_FRACTION));
             Parity.Tally t = Parity.Tally.params("tally");
             t.add("a", got, ref).add("b", ref, ref);
             t.check(); // 3 of 4000 is within 0.1 %

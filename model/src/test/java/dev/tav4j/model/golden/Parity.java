@@ -39,7 +39,7 @@ public final class Parity {
         requireSameShape(label, got, ref);
         double e = relErr(got.toArray(), ref.toArray());
         boolean ok = e <= tol; // false for NaN
-        System.out.println(String.format(Locale.ROOT, "%s  rel-err %.1e  (tol %.0e)  %s", label, e, tol, ok ? "ok" : "FAIL"));
+        System.out.println(String.format(Locale.ROOT, "%s  rel-err %.1e  (tol %s)  %s", label, e, compact(tol), ok ? "ok" : "FAIL"));
         Assertions.assertTrue(ok, () -> String.format(Locale.ROOT, "%s: rel-err %.3e exceeds %.1e%s", label, e, tol,
                 Double.isNaN(e) ? " (non-finite values computed)" : ""));
         return e;
@@ -96,13 +96,18 @@ public final class Parity {
 
         public void check() {
             boolean ok = total > 0 && outside <= fraction * total;
-            System.out.println(String.format(Locale.ROOT, "%s  outside %.0e abs: %d of %d (%.3f %%, allowed %.1f %%), max abs-err %.1e in %s  %s",
-                    label, abs, outside, total, total == 0 ? 0 : 100.0 * outside / total, 100 * fraction, worst, worstName,
+            System.out.println(String.format(Locale.ROOT, "%s  outside %s abs: %d of %d (%.3f %%, allowed %.1f %%), max abs-err %.1e in %s  %s",
+                    label, compact(abs), outside, total, total == 0 ? 0 : 100.0 * outside / total, 100 * fraction, worst, worstName,
                     ok ? "ok" : "FAIL"));
             Assertions.assertTrue(total > 0, label + ": nothing compared");
             Assertions.assertTrue(ok, () -> String.format(Locale.ROOT, "%s: %d of %d elements further than %.0e from the reference (allowed %.1f %%); worst %.3e in %s",
                     label, outside, total, abs, 100 * fraction, worst, worstName));
         }
+    }
+
+    /** 1e-4 rather than 1e-04. */
+    static String compact(double v) {
+        return String.format(Locale.ROOT, "%.0e", v).replaceAll("e([+-])0*(\\d)", "e$1$2").replace("e+", "e");
     }
 
     private static void requireSameShape(String label, Tensor got, Tensor ref) {
