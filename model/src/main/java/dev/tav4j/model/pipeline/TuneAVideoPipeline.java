@@ -42,7 +42,8 @@ public final class TuneAVideoPipeline implements AutoCloseable {
      * checkpoint's UNet (null: the checkpoint's 2D UNet, inflated with fresh temporal layers).
      */
     public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet) {
-        try (CheckpointDir ckpt = CheckpointDir.open(checkpoint)) {
+        CheckpointDir ckpt = CheckpointDir.open(checkpoint);
+        {
             ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
             ClipTextEncoder text;
             try (var w = ckpt.weights("text_encoder")) {

@@ -110,8 +110,8 @@ public final class Vae implements AutoCloseable {
         x = replace(x, encOut.apply(ops, x));
         x = replace(x, quant.apply(ops, x));
         int lat = cfg.latentChannels();
-        try (x) {
-            return Posteriors.split(ops, x, lat);
+        try (Tensor moments = x) {
+            return Posteriors.split(ops, moments, lat);
         }
     }
 

@@ -81,7 +81,8 @@ class GoldenParityTest {
     }
 
     private void textEncode(GoldenCase c) {
-        try (CheckpointDir ckpt = checkpoint(c); var w = ckpt.weights("text_encoder");
+        CheckpointDir ckpt = checkpoint(c);
+        try (var w = ckpt.weights("text_encoder");
              ClipTextEncoder enc = new ClipTextEncoder(ops, ckpt.textConfig(), w)) {
             long[] ids = c.longs("input_ids");
             try (Tensor ref = c.tensor("last_hidden_state")) {
@@ -96,7 +97,8 @@ class GoldenParityTest {
     }
 
     private void vae(GoldenCase c) {
-        try (CheckpointDir ckpt = checkpoint(c); var w = ckpt.weights("vae"); Vae vae = new Vae(ops, ckpt.vaeConfig(), w);
+        CheckpointDir ckpt = checkpoint(c);
+        try (var w = ckpt.weights("vae"); Vae vae = new Vae(ops, ckpt.vaeConfig(), w);
              Tensor pixels = c.tensor("pixels"); Tensor z = c.tensor("z")) {
             try (Tensor px = nhwc(pixels); Vae.Posterior post = vae.encode(px)) {
                 check(c, "posterior_mean", post.mean(), FORWARD_TOL);
@@ -109,7 +111,8 @@ class GoldenParityTest {
     }
 
     private void unet3d(GoldenCase c) {
-        try (CheckpointDir ckpt = checkpoint(c); UNet3D unet = UNetLoader.load(ops, ckpt, c.path("unet"), c.path("unet_temporal_init"), 0)) {
+        CheckpointDir ckpt = checkpoint(c);
+        try (UNet3D unet = UNetLoader.load(ops, ckpt, c.path("unet"), c.path("unet_temporal_init"), 0)) {
             runUnet(c, unet, "sample", "timestep", "encoder_hidden_states", "eps");
             if (c.list("inputs").contains("sample_1frame")) {
                 try (Tensor text = c.tensor("encoder_hidden_states"); Tensor first = text.slice(0, 1)) {
@@ -140,7 +143,8 @@ class GoldenParityTest {
     private void ddim(GoldenCase c) {
         int steps = c.json().path("steps").asInt();
         float guidance = (float) c.json().path("guidance_scale").asDouble();
-        try (CheckpointDir ckpt = checkpoint(c); UNet3D unet = UNetLoader.load(ops, ckpt, c.path("unet"), null, 0);
+        CheckpointDir ckpt = checkpoint(c);
+        try (UNet3D unet = UNetLoader.load(ops, ckpt, c.path("unet"), null, 0);
              Tensor lat = c.tensor("latents"); Tensor uncond = c.tensor("uncond"); Tensor cond = c.tensor("cond")) {
             DdimScheduler sched = new DdimScheduler(ckpt.schedulerConfig(), steps);
             int frames = lat.dim(2);
