@@ -72,6 +72,11 @@ public interface Ops {
     /** Copies src into dst (same element count). */
     void copy(Tensor src, Tensor dst);
 
+    /** The backward ops of this backend, for tuning. */
+    default GradOps grad() {
+        throw new UnsupportedOperationException("the " + name() + " backend has no backward ops (tuning runs on the cpu backend)");
+    }
+
     /** Waits for queued work (no-op on the CPU). */
     default void synchronize() {}
 }

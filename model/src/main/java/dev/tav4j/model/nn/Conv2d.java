@@ -17,6 +17,14 @@ public record Conv2d(Tensor weight, Tensor bias, int in, int out, int kernel, in
                 channels, channels, 3, 2, 0, true);
     }
 
+    /** Gradient w.r.t. the input (conv weights stay frozen in tuning); x gives the input shape. */
+    public Tensor backwardInput(Grads g, Tensor x, Tensor dY) {
+        if (g.of(weight) != null) throw new IllegalStateException("training convolution weights is not supported");
+        Tensor dX = g.ops().allocate(x.shape());
+        g.grad().conv2dBackwardInput(dY, weight, stride, padding, padBottomRightOnly, dX);
+        return dX;
+    }
+
     /** x [N, H, W, in] → new [N, Ho, Wo, out]. */
     public Tensor apply(Ops ops, Tensor x) {
         int h = x.dim(1), w = x.dim(2);

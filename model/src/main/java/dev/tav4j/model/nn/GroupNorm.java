@@ -10,6 +10,13 @@ public record GroupNorm(Tensor gamma, Tensor beta, int groups, float eps) {
         return new GroupNorm(p.vector(prefix + ".weight", channels), p.vector(prefix + ".bias", channels), groups, eps);
     }
 
+    /** Gradient w.r.t. x (affine frozen), recomputing the statistics. */
+    public Tensor backward(Grads g, Tensor x, int framesPooled, boolean silu, Tensor dY) {
+        Tensor dX = g.ops().allocate(x.shape());
+        g.grad().groupNormBackward(x, groups, framesPooled, gamma, beta, eps, silu, dY, dX);
+        return dX;
+    }
+
     /** A new normalised copy of x, with SiLU fused when asked. */
     public Tensor apply(Ops ops, Tensor x, int framesPooled, boolean silu) {
         Tensor y = ops.allocate(x.shape());

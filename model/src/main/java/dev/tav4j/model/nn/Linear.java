@@ -15,6 +15,20 @@ public record Linear(Tensor weight, Tensor bias, int in, int out) {
         return new Linear(p.conv1x1AsLinear(prefix + ".weight", out, in), p.vector(prefix + ".bias", out), in, out);
     }
 
+    /**
+     * Backward: accumulates the weight/bias gradients when they are trainable and returns dX (a new tensor), or
+     * null when {@code needInputGrad} is false.
+     */
+    public Tensor backward(Grads g, Tensor x, Tensor dY, boolean needInputGrad) {
+        Tensor gw = g.of(weight);
+        if (gw != null) g.grad().matmulBackwardWeight(x, dY, gw, g.of(bias));
+        else if (g.of(bias) != null) throw new IllegalStateException("a trainable bias without its weight is not supported");
+        if (!needInputGrad) return null;
+        Tensor dX = g.ops().allocate(x.shape());
+        g.grad().matmulBackwardInput(dY, weight, dX);
+        return dX;
+    }
+
     /** Applies to x [..., in], returning a new [..., out]. */
     public Tensor apply(Ops ops, Tensor x) {
         int[] s = x.shape();

@@ -69,7 +69,12 @@ public final class ParamStore implements AutoCloseable {
 
     /** The parameter back in its PyTorch layout, on the host (for saving a tuned model). */
     public Tensor toTorchLayout(Param p) {
-        try (Tensor h = ops.download(p.value())) {
+        return toTorchLayout(p, p.value());
+    }
+
+    /** A tensor laid out like parameter {@code p} (its gradient, say), back in PyTorch layout on the host. */
+    public Tensor toTorchLayout(Param p, Tensor likeParam) {
+        try (Tensor h = ops.download(likeParam)) {
             int[] s = p.torchShape();
             return switch (p.layout()) {
                 case AS_IS -> Tensor.host(s).copyFrom(h);

@@ -2,6 +2,7 @@ package dev.tav4j.model.unet;
 
 import dev.tav4j.model.nn.Conv2d;
 import dev.tav4j.model.nn.GroupNorm;
+import dev.tav4j.model.nn.Grads;
 import dev.tav4j.model.nn.Linear;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Ops;
@@ -21,6 +22,27 @@ record ResnetBlock3D(GroupNorm norm1, Conv2d conv1, Linear timeProj, GroupNorm n
                 GroupNorm.load(p, prefix + ".norm2", out, groups, eps),
                 Conv2d.load(p, prefix + ".conv2", out, out, 3, 1, 1),
                 in == out ? null : Linear.loadConv1x1(p, prefix + ".conv_shortcut", in, out));
+    }
+
+    /** Backward with recomputation from x (time embedding frozen): returns dX, a new tensor. */
+    Tensor backward(Grads g, Tensor x, Tensor siluTemb, int frames, Tensor dY) {
+        Ops ops = g.ops();
+        try (Tensor n1 = norm1.apply(ops, x, frames, true); Tensor c1 = conv1.apply(ops, n1);
+             Tensor t = timeProj.apply(ops, siluTemb)) {
+            ops.addChannelBias(c1, t, frames, c1);
+            try (Tensor n2 = norm2.apply(ops, c1, frames, true); Tensor dN2 = conv2.backwardInput(g, n2, dY);
+                 Tensor dC1 = norm2.backward(g, c1, frames, true, dN2); Tensor dN1 = conv1.backwardInput(g, n1, dC1)) {
+                Tensor dX = norm1.backward(g, x, frames, true, dN1);
+                if (shortcut == null) {
+                    ops.axpby(1f, dX, 1f, dY, dX);
+                } else {
+                    try (Tensor ds = shortcut.backward(g, x, dY, true)) {
+                        ops.axpby(1f, dX, 1f, ds, dX);
+                    }
+                }
+                return dX;
+            }
+        }
     }
 
     /** x [B·F, H, W, in]; siluTemb = silu(time embedding) [B, tembDim]. Returns a new [B·F, H, W, out]. */

@@ -1,6 +1,7 @@
 package dev.tav4j.model.unet;
 
 import dev.tav4j.model.nn.GroupNorm;
+import dev.tav4j.model.nn.Grads;
 import dev.tav4j.model.nn.Linear;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Ops;
@@ -19,6 +20,24 @@ record Transformer3D(GroupNorm norm, Linear projIn, TransformerBlock block, Line
         Linear out = linearProjection ? Linear.load(p, prefix + ".proj_out", channels, channels, true)
                 : Linear.loadConv1x1(p, prefix + ".proj_out", channels, channels);
         return new Transformer3D(GroupNorm.load(p, prefix + ".norm", channels, groups, 1e-6f), in, b, out);
+    }
+
+    /** Backward with recomputation from x: returns dX (a new tensor). */
+    Tensor backward(Grads g, Tensor x, Tensor text, int frames, Tensor dY) {
+        Ops ops = g.ops();
+        int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+        try (Tensor normed = norm.apply(ops, x, 1, false); Tensor tokens = projIn.apply(ops, normed.reshape(n, h * w, c));
+             Tensor out = ops.allocate(tokens.shape())) {
+            ops.copy(tokens, out);
+            block.apply(ops, out, text, frames);
+            try (Tensor dOut = projOut.backward(g, out, dY.reshape(n, h * w, c), true);
+                 Tensor dTokens = block.backward(g, tokens, text, frames, dOut);
+                 Tensor dNormed = projIn.backward(g, normed.reshape(n, h * w, c), dTokens, true)) {
+                Tensor dX = norm.backward(g, x, 1, false, dNormed.reshape(n, h, w, c));
+                ops.axpby(1f, dX, 1f, dY, dX);
+                return dX;
+            }
+        }
     }
 
     /** x [B·F, H, W, C] → new tensor of the same shape. */

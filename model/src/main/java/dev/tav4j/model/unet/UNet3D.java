@@ -23,13 +23,13 @@ public final class UNet3D implements AutoCloseable {
     private final Ops ops;
     private final UNetConfig cfg;
     private final ParamStore params;
-    private final Linear time1, time2;
-    private final Conv2d convIn;
-    private final List<UNetBlocks.Down> down = new ArrayList<>();
-    private final UNetBlocks.Mid mid;
-    private final List<UNetBlocks.Up> up = new ArrayList<>();
-    private final GroupNorm normOut;
-    private final Conv2d convOut;
+    final Linear time1, time2;
+    final Conv2d convIn;
+    final List<UNetBlocks.Down> down = new ArrayList<>();
+    final UNetBlocks.Mid mid;
+    final List<UNetBlocks.Up> up = new ArrayList<>();
+    final GroupNorm normOut;
+    final Conv2d convOut;
 
     /** Loads every weight (2D names plus the temporal layers) from {@code weights}. */
     public UNet3D(Ops ops, UNetConfig cfg, Weights weights) {
@@ -148,7 +148,7 @@ public final class UNet3D implements AutoCloseable {
     }
 
     /** silu(time_embedding(time_proj(t))) [B, 4·C0]: every resnet applies SiLU to it first, so it is done once. */
-    private Tensor timeEmbedding(float[] timesteps) {
+    Tensor timeEmbedding(float[] timesteps) {
         int c0 = cfg.blockOutChannels()[0];
         try (Tensor proj = ops.allocate(timesteps.length, c0)) {
             ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);

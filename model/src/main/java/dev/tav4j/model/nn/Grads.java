@@ -1,0 +1,43 @@
+package dev.tav4j.model.nn;
+
+import dev.tav4j.runtime.GradOps;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * Gradient buffers of the trainable parameters, keyed by the parameter tensor itself; a layer asks
+ * {@link #of(Tensor)} and gets null for frozen parameters (their gradients are never computed).
+ */
+public final class Grads implements AutoCloseable {
+    private final Ops ops;
+    private final GradOps grad;
+    private final Map<Tensor, Tensor> buffers = new IdentityHashMap<>();
+
+    public Grads(Ops ops, Iterable<Tensor> trainable) {
+        this.ops = ops;
+        this.grad = ops.grad();
+        for (Tensor p : trainable) buffers.put(p, ops.allocate(p.shape()));
+        zero();
+    }
+
+    public Ops ops() { return ops; }
+
+    public GradOps grad() { return grad; }
+
+    /** The gradient buffer of a trainable parameter, or null when it is frozen (or absent). */
+    public Tensor of(Tensor param) {
+        return param == null ? null : buffers.get(param);
+    }
+
+    public void zero() {
+        for (Tensor g : buffers.values()) ops.axpby(0f, g, 0f, g, g);
+    }
+
+    @Override public void close() {
+        buffers.values().forEach(Tensor::close);
+        buffers.clear();
+    }
+}

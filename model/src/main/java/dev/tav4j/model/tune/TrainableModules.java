@@ -1,0 +1,43 @@
+package dev.tav4j.model.tune;
+
+import dev.tav4j.model.nn.Param;
+import dev.tav4j.model.nn.ParamLayout;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The official selection of trainable parameters: every parameter of every module whose name ends with one of the
+ * given suffixes (default {@code attn1.to_q}, {@code attn2.to_q}, {@code attn_temp}) — string suffixes on module
+ * names, exactly as {@code name.endswith(tuple(trainable_modules))} in train_tuneavideo.py.
+ */
+public final class TrainableModules {
+    public static final List<String> DEFAULT = List.of("attn1.to_q", "attn2.to_q", "attn_temp");
+
+    private TrainableModules() {}
+
+    /** The trainable parameters among {@code params}, in load order. */
+    public static Map<String, Param> select(Map<String, Param> params, List<String> suffixes) {
+        if (suffixes.isEmpty()) throw new IllegalArgumentException("trainable_modules is empty: nothing to tune");
+        Map<String, Param> out = new LinkedHashMap<>();
+        for (Param p : params.values()) {
+            if (!isTrainable(p.name(), suffixes)) continue;
+            if (!p.name().contains(".transformer_blocks.") || p.name().contains(".norm") || p.layout() == ParamLayout.CONV_HWIO)
+                throw new IllegalArgumentException("trainable_modules select '" + p.name()
+                        + "', which tuning does not support: only the Linear layers inside transformer blocks (attention, feed-forward) can be tuned");
+            out.put(p.name(), p);
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("trainable_modules " + suffixes + " match no module of the UNet");
+        return out;
+    }
+
+    /** Whether some ancestor module of the parameter (its name cut at a '.') ends with one of the suffixes. */
+    static boolean isTrainable(String param, List<String> suffixes) {
+        for (int dot = param.lastIndexOf('.'); dot > 0; dot = param.lastIndexOf('.', dot - 1)) {
+            String module = param.substring(0, dot);
+            for (String s : suffixes) if (module.endsWith(s)) return true;
+        }
+        return false;
+    }
+}
