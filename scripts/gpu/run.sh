@@ -35,9 +35,12 @@ echo "(probe exit status $?)"
 
 echo; echo "== GPU tests (tag gpu, every module)"
 start=$(date +%s)
+# scan every module's tests unless the caller selected some (JUnit refuses both at once)
+select=(--scan-class-path="$(ls -d "$G"/test-classes/* | tr '\n' ':')")
+for a in "$@"; do case "$a" in --select*|-c|-m|-p|-d) select=() ;; esac; done
 "$JAVA" "${FLAGS[@]}" -Dtav.gpu.required="${TAV_GPU_REQUIRED:-true}" -jar "$G/junit-console.jar" execute \
     --disable-banner --disable-ansi-colors --details=tree --class-path "$CP" \
-    --scan-class-path="$(ls -d "$G"/test-classes/* | tr '\n' ':')" --include-tag gpu --fail-if-no-tests "$@"
+    "${select[@]}" --include-tag gpu --fail-if-no-tests "$@"
 status=$?
 echo "(JUnit exit status $status, $(( $(date +%s) - start )) s)"
 exit $status
