@@ -1,0 +1,233 @@
+package dev.tav4j.runtime.cuda;
+
+import dev.tav4j.bindings.cuda.CuDriver;
+import dev.tav4j.bindings.cuda.CuMemory;
+import dev.tav4j.bindings.cuda.CuStream;
+import dev.tav4j.bindings.cuda.Cublas;
+import dev.tav4j.bindings.cuda.CudaException;
+import dev.tav4j.bindings.cuda.CublasGemm;
+import dev.tav4j.runtime.device.DeviceApi;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * {@link DeviceApi} on a real GPU: the device's primary context, one non-blocking stream that every copy,
+ * memset, launch and GEMM is ordered on, a cuBLAS handle bound to that stream, the kernel module JIT-compiled
+ * from PTX, and a {@link DevicePool} behind {@link #alloc}/{@link #free}. The context is made current on each
+ * calling thread on first use.
+ */
+public final class CudaDeviceApi implements DeviceApi {
+    /** Where the kernels module ships its PTX. */
+    public static final String DEFAULT_PTX_RESOURCE = "/dev/tav4j/kernels/tav4j.ptx";
+    private static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
+
+    private final int device;
+    private final long context;
+    private final long stream;
+    private final long cublas;
+    private final CublasGemm gemm;
+    private final long module;
+    private final String moduleName;
+    private final DevicePool pool;
+    private final String description;
+    private final ThreadLocal<Boolean> current = new ThreadLocal<>();
+    private final ConcurrentHashMap<String, Kernel> kernels = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /** A CUfunction with the dynamic shared memory limit set on it so far. */
+    private static final class Kernel implements KernelHandle {
+        final String name;
+        final long function;
+        volatile int sharedLimit = DEFAULT_SHARED_LIMIT;
+
+        Kernel(String name, long function) { this.name = name; this.function = function; }
+
+        @Override public String name() { return name; }
+    }
+
+    /** Device 0 with the PTX at classpath resource {@code ptxResource} (e.g. {@link #DEFAULT_PTX_RESOURCE}). */
+    public static CudaDeviceApi open(String ptxResource) {
+        return new CudaDeviceApi(0, readResource(ptxResource), ptxResource, false);
+    }
+
+    /**
+     * @param ptx the module image, or null for no module (memory and GEMM only)
+     * @param allowTf32 let F32 GEMMs use TF32 tensor cores (about 10 mantissa bits); off for parity with the CPU
+     */
+    public CudaDeviceApi(int ordinal, byte[] ptx, String ptxName, boolean allowTf32) {
+        CuDriver.init();
+        this.device = CuDriver.device(ordinal);
+        this.context = CuDriver.primaryContextRetain(device);
+        long s = 0, h = 0, m = 0;
+        CublasGemm g = null;
+        try {
+            CuDriver.setCurrentContext(context);
+            current.set(Boolean.TRUE);
+            s = CuStream.create(CuStream.STREAM_NON_BLOCKING);
+            h = Cublas.create();
+            Cublas.setStream(h, s);
+            Cublas.setMathMode(h, allowTf32 ? Cublas.TF32_TENSOR_OP_MATH : Cublas.DEFAULT_MATH);
+            g = new CublasGemm(h, allowTf32);
+            if (ptx != null) m = CuDriver.moduleLoad(ptx, ptxName).handle();
+        } catch (RuntimeException e) {
+            if (g != null) g.close();
+            if (h != 0) { long hh = h; safely(e, () -> Cublas.destroy(hh)); }
+            if (s != 0) { long ss = s; safely(e, () -> CuStream.destroy(ss)); }
+            safely(e, () -> CuDriver.primaryContextRelease(device));
+            throw e;
+        }
+        this.stream = s;
+        this.cublas = h;
+        this.gemm = g;
+        this.module = m;
+        this.moduleName = ptxName;
+        long streamForPool = s;
+        this.pool = new DevicePool(new DevicePool.Allocator() {
+            @Override public long alloc(long bytes) { return CuMemory.alloc(bytes); }
+            @Override public void free(long ptr) { CuMemory.free(ptr); }
+            @Override public void synchronize() { CuStream.synchronize(streamForPool); }
+            @Override public long freeBytes() { return CuMemory.info().free(); }
+            @Override public long totalBytes() { return CuMemory.info().total(); }
+        });
+        int ccMajor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MAJOR, device);
+        int ccMinor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MINOR, device);
+        this.description = CuDriver.deviceName(device) + ", sm_" + ccMajor + ccMinor + ", driver "
+                + CudaProbe.version(CuDriver.driverVersion()) + ", " + Bytes.human(CuDriver.totalMemory(device));
+    }
+
+    static byte[] readResource(String resource) {
+        InputStream in = CudaDeviceApi.class.getResourceAsStream(resource);
+        ClassLoader cl = Thread.currentThread().getContextClassLoader();
+        if (in == null && cl != null) in = cl.getResourceAsStream(resource.startsWith("/") ? resource.substring(1) : resource);
+        if (in == null) throw new IllegalStateException("PTX resource " + resource + " is not on the class path");
+        try (InputStream s = in) {
+            return s.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read PTX resource " + resource + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void safely(RuntimeException primary, Runnable r) {
+        try { r.run(); } catch (RuntimeException e) { primary.addSuppressed(e); }
+    }
+
+    /** Makes the context current on this thread (once per thread). */
+    private void enter() {
+        if (closed) throw new IllegalStateException("CUDA device used after close");
+        if (current.get() == null) {
+            CuDriver.setCurrentContext(context);
+            current.set(Boolean.TRUE);
+        }
+    }
+
+    @Override public String describe() { return description; }
+
+    @Override public boolean emulated() { return false; }
+
+    public long stream() { return stream; }
+
+    public DevicePool pool() { return pool; }
+
+    @Override public long alloc(long bytes) { enter(); return pool.take(bytes); }
+
+    @Override public void free(long ptr) { enter(); pool.give(ptr); }
+
+    @Override public void copyToDevice(MemorySegment src, long dst, long bytes) {
+        enter();
+        CuMemory.copyHtoDAsync(dst, src, bytes, stream);
+    }
+
+    /** Waits for the stream: the bytes are in {@code dst} when this returns. */
+    @Override public void copyToHost(long src, MemorySegment dst, long bytes) {
+        enter();
+        CuMemory.copyDtoHAsync(dst, src, bytes, stream);
+        CuStream.synchronize(stream);
+    }
+
+    @Override public void copyDeviceToDevice(long src, long dst, long bytes) {
+        enter();
+        CuMemory.copyDtoDAsync(dst, src, bytes, stream);
+    }
+
+    @Override public void memset(long ptr, int byteValue, long bytes) {
+        enter();
+        CuMemory.memsetAsync(ptr, byteValue, bytes, stream);
+    }
+
+    @Override public KernelHandle kernel(String name) {
+        enter();
+        if (module == 0) throw new IllegalStateException("no PTX module was loaded; cannot find kernel " + name);
+        return kernels.computeIfAbsent(name, n -> new Kernel(n, CuDriver.function(module, n)));
+    }
+
+    @Override public void launch(KernelHandle k, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
+                                 int sharedBytes, MemorySegment kernelParams) {
+        enter();
+        if (!(k instanceof Kernel kernel))
+            throw new IllegalArgumentException("kernel " + k.name() + " does not come from this device's module " + moduleName);
+        if (sharedBytes > kernel.sharedLimit) {
+            // above 48 KiB a kernel must opt in to more dynamic shared memory
+            CuDriver.functionSetAttribute(kernel.function, CuDriver.FUNC_ATTR_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    sharedBytes, kernel.name);
+            kernel.sharedLimit = sharedBytes;
+        }
+        try {
+            CuDriver.launch(kernel.function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, stream, kernelParams);
+        } catch (CudaException e) {
+            throw new CudaException(e.call(), e.code(), e.errorName(), "kernel " + kernel.name + ": " + e.getMessage());
+        }
+    }
+
+    @Override public void gemm(GemmType dtype, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+                               long c, int ldc, long strideC, int batch) {
+        enter();
+        int type = switch (dtype) {
+            case F32 -> Cublas.CUDA_R_32F;
+            case F16 -> Cublas.CUDA_R_16F;
+            case BF16 -> Cublas.CUDA_R_16BF;
+        };
+        synchronized (gemm) {
+            gemm.gemm(type, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+        }
+    }
+
+    /** Captures what {@code body} enqueues on this device's stream as a replayable graph. */
+    public CudaGraph capture(Runnable body) {
+        enter();
+        return CudaGraph.capture(stream, body);
+    }
+
+    /** A timer on this device's stream. */
+    public EventTimer timer() {
+        enter();
+        return new EventTimer(stream);
+    }
+
+    @Override public void synchronize() {
+        enter();
+        CuStream.synchronize(stream);
+    }
+
+    @Override public long freeBytes() { enter(); return CuMemory.info().free(); }
+
+    @Override public long totalBytes() { enter(); return CuMemory.info().total(); }
+
+    @Override public synchronized void close() {
+        if (closed) return;
+        enter();
+        closed = true;
+        RuntimeException first = null;
+        for (Runnable step : new Runnable[] {
+                () -> CuStream.synchronize(stream), pool::close, gemm::close, () -> Cublas.destroy(cublas),
+                () -> { if (module != 0) CuDriver.moduleUnload(module); }, () -> CuStream.destroy(stream),
+                () -> CuDriver.primaryContextRelease(device)}) {
+            try { step.run(); } catch (RuntimeException e) { if (first == null) first = e; else first.addSuppressed(e); }
+        }
+        if (first != null) throw first;
+    }
+
+    @Override public String toString() { return "CudaDeviceApi[" + description + ", " + pool + "]"; }
+}
