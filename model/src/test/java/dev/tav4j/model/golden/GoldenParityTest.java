@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  */
 class GoldenParityTest {
     static final double FORWARD_TOL = 1e-4, EDITED_TOL = 1e-3;
-    static final Set<String> OPS = Set.of("tokenize", "text_encode", "vae", "unet3d", "ddim", "train");
+    static final Set<String> OPS = Set.of("tokenize", "text_encode", "vae", "unet3d", "ddim", "train", "pipeline");
 
     private final Ops ops = Backends.select("cpu");
 
@@ -49,6 +49,7 @@ class GoldenParityTest {
                         case "unet3d" -> unet3d(c);
                         case "ddim" -> ddim(c);
                         case "train" -> TrainParity.run(ops, c);
+                        case "pipeline" -> PipelineParity.run(ops, c);
                         default -> Assertions.fail("no runner for op " + c.op());
                     }
                 }

@@ -71,7 +71,7 @@ final class TrainParity {
         }
     }
 
-    private static void scalar(String label, double got, double ref) {
+    static void scalar(String label, double got, double ref) {
         double e = Math.abs(got - ref) / Math.max(Math.abs(ref), 1e-30);
         System.out.println(String.format(Locale.ROOT, "%s  %.7g vs %.7g  rel-err %.1e  (tol %.0e)  %s", label, got, ref, e, SCALAR_TOL, e <= SCALAR_TOL ? "ok" : "FAIL"));
         Assertions.assertTrue(e <= SCALAR_TOL, label + " rel-err " + e);
