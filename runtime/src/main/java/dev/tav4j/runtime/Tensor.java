@@ -17,7 +17,7 @@ public final class Tensor implements AutoCloseable {
     private final DType dtype;
     private final Storage storage;
     private final long byteOffset;
-    private final boolean owner;
+    private boolean owner;
 
     public Tensor(Storage storage, long byteOffset, DType dtype, boolean owner, int... shape) {
         this.shape = shape.clone();
@@ -106,6 +106,17 @@ public final class Tensor implements AutoCloseable {
         if (checkedSize(s) != size)
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));
         return new Tensor(storage, byteOffset, dtype, false, s);
+    }
+
+    /**
+     * The same storage under another shape, taking over ownership: closing the result releases the storage,
+     * closing this tensor afterwards does nothing. Use it to reshape a freshly computed result.
+     */
+    public Tensor reshapeOwned(int... newShape) {
+        Tensor t = reshape(newShape);
+        t.owner = owner;
+        owner = false;
+        return t;
     }
 
     /** A view of rows [start, start+count) of the first dimension. */

@@ -63,6 +63,8 @@ public record UNetConfig(
             throw new ConfigException(where + ": dual_cross_attention / only_cross_attention are not supported");
         if (n.has("class_embed_type") && !n.get("class_embed_type").isNull())
             throw new ConfigException(where + ": class_embed_type is not supported");
+        if (Json.boolOr(n, "center_input_sample", false))
+            throw new ConfigException(where + ": center_input_sample is not supported (Stable Diffusion does not use it)");
         int[] heads = new int[channels.length];
         JsonNode h = n.get("attention_head_dim");
         if (h == null || h.isNull()) Arrays.fill(heads, 8);

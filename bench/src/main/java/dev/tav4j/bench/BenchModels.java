@@ -1,0 +1,31 @@
+package dev.tav4j.bench;
+
+import dev.tav4j.model.config.UNetConfig;
+
+import java.util.List;
+
+/** The UNet3D topologies the benchmarks run (random weights). */
+public final class BenchModels {
+    private BenchModels() {}
+
+    /**
+     * DESIGN.md's CPU anchor: the SD topology at 37M parameters — channels 64/128/256/256, 8 heads, 32 groups,
+     * cross-attention dim 256.
+     */
+    public static UNetConfig cpuAnchor() {
+        return sd(new int[]{64, 128, 256, 256}, 256, 8);
+    }
+
+    /** The real SD 1.5 UNet shapes: channels 320/640/1280/1280, 8 heads, cross-attention 768. */
+    public static UNetConfig sd15() {
+        return sd(new int[]{320, 640, 1280, 1280}, 768, 8);
+    }
+
+    private static UNetConfig sd(int[] channels, int crossDim, int heads) {
+        return new UNetConfig("UNet3DConditionModel", 4, 4, channels, 2, 32, 1e-5f, crossDim,
+                new int[]{heads, heads, heads, heads}, false,
+                List.of("CrossAttnDownBlock3D", "CrossAttnDownBlock3D", "CrossAttnDownBlock3D", "DownBlock3D"),
+                List.of("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D"),
+                true, 0, 1, false, 64, null);
+    }
+}

@@ -1,0 +1,41 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.bench.BenchModels;
+import dev.tav4j.bench.UNetBench;
+import dev.tav4j.runtime.Ops;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code tav bench …}: the end-to-end benchmark harness (JMH covers single ops). */
+@Command(name = "bench", description = "Benchmarks; the last line of each is one JSON object.", subcommands = {BenchCommand.Unet.class})
+final class BenchCommand implements Runnable {
+    @Override public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "unet", description = "Seconds per guided denoising step (batch 2) of a UNet3D on random weights.")
+    static final class Unet implements Callable<Integer> {
+        @Option(names = "--frames", defaultValue = "8") int frames;
+        @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
+        @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
+        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes).") String model;
+        @Mixin DeviceOption device;
+
+        @Override public Integer call() {
+            Ops ops = device.open();
+            var cfg = switch (model) {
+                case "anchor" -> BenchModels.cpuAnchor();
+                case "sd15" -> BenchModels.sd15();
+                default -> throw new IllegalArgumentException("--model must be anchor or sd15, got " + model);
+            };
+            UNetBench.Result r = UNetBench.run(ops, cfg, frames, latent, steps, System.out);
+            System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents); official PyTorch CPU reference: 5.8 s%n",
+                    r.secondsPerStep(), frames, latent, latent);
+            System.out.println(UNetBench.json(r));
+            return 0;
+        }
+    }
+}

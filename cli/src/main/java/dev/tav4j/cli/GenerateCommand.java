@@ -1,0 +1,82 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.model.io.SafeTensors;
+import dev.tav4j.model.pipeline.Gaussian;
+import dev.tav4j.model.pipeline.TuneAVideoPipeline;
+import dev.tav4j.model.pipeline.VideoLayout;
+import dev.tav4j.model.video.Frames;
+import dev.tav4j.model.video.GifWriter;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code tav generate}: text-to-video with a (tuned) UNet3D, guided DDIM from noise or from given latents. */
+@Command(name = "generate", description = "Generate a video from a prompt with a checkpoint and an optional tuned UNet; writes an animated GIF.")
+final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …).")
+    Path model;
+    @Option(names = "--unet", description = "Tuned UNet3D folder as Tune-A-Video saves it (default: the checkpoint's UNet, inflated).")
+    Path unet;
+    @Option(names = "--prompt", required = true) String prompt;
+    @Option(names = "--frames", defaultValue = "8") int frames;
+    @Option(names = "--height", defaultValue = "512") int height;
+    @Option(names = "--width", defaultValue = "512") int width;
+    @Option(names = "--steps", defaultValue = "50") int steps;
+    @Option(names = "--guidance", defaultValue = "12.5") float guidance;
+    @Option(names = "--out", required = true, description = "Output .gif") Path out;
+    @Option(names = "--fps", defaultValue = "8") int fps;
+    @Mixin DeviceOption device;
+
+    @ArgGroup(exclusive = true, multiplicity = "1") Start start;
+
+    static final class Start {
+        @Option(names = "--seed", description = "Seed of the initial noise (tav4j's own generator, not torch's).") Long seed;
+        @Option(names = "--latents", description = "safetensors file with the initial latents (1, 4, frames, height/8, width/8).") Path latents;
+    }
+
+    @Override public Integer call() throws Exception {
+        if (frames < 1) throw new IllegalArgumentException("--frames must be at least 1");
+        if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
+            throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + height + "×" + width);
+        if (!out.getFileName().toString().toLowerCase().endsWith(".gif"))
+            throw new IllegalArgumentException("--out must end in .gif: " + out);
+        Ops ops = device.open();
+        long t0 = System.nanoTime();
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, unet)) {
+            int s = p.vaeScale();
+            int[] shape = {1, p.unet().config().inChannels(), frames, height / s, width / s};
+            System.err.printf("loaded in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            try (Tensor init = start.latents != null ? readLatents(start.latents, shape) : new Gaussian(start.seed).tensor(shape);
+                 Tensor x = VideoLayout.toFrames(ops, init);
+                 Tensor edited = p.edit(x, frames, prompt, steps, guidance, new ConsoleProgress());
+                 Tensor video = p.decode(edited)) {
+                GifWriter.write(out, Frames.toImages(video), 1000 / Math.max(1, fps));
+            }
+        }
+        System.err.printf("wrote %s (%d frames, %d×%d) in %.1f s%n", out, frames, width, height, (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+
+    static Tensor readLatents(Path file, int[] shape) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            Set<String> names = st.names();
+            String name = names.contains("latents") ? "latents" : names.size() == 1 ? names.iterator().next() : null;
+            if (name == null) throw new IllegalArgumentException(file + ": expected a tensor named 'latents' (or a single tensor), found " + names);
+            Tensor t = st.loadF32(name);
+            if (!Arrays.equals(t.shape(), shape)) {
+                t.close();
+                throw new IllegalArgumentException(file + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                        + " but --frames/--height/--width need " + Arrays.toString(shape));
+            }
+            return t;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package dev.tav4j.kernels.cpu;
+
+import static dev.tav4j.kernels.cpu.Vec.F;
+import static dev.tav4j.kernels.cpu.Vec.S;
+import static dev.tav4j.kernels.cpu.Vec.VL;
+
+import dev.tav4j.runtime.Parallel;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Blocked single-precision GEMM: C[M, N] = A · B (+ bias), B [K, N] row-major. Rows of A are located through
+ * {@link Rows} and K may be split into runs that read A at different shifts, which is how a convolution runs
+ * as an implicit GEMM straight over its (padded) input. B is packed once per call into zero-padded panels of
+ * {@link #NR} columns; a register-blocked micro-kernel computes {@link #MR} × NR tiles over the whole K.
+ */
+final class CpuGemm {
+    static final int MR = 4;
+    static final int NR = 2 * VL;
+    /** Bytes of packed B a work item keeps hot in L2. */
+    private static final int B_BLOCK_BYTES = 256 * 1024;
+    private static final ThreadLocal<float[][]> PACK = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private CpuGemm() {}
+
+    /** Float index in A where row m starts. */
+    @FunctionalInterface
+    interface Rows {
+        long offset(int m);
+    }
+
+    /** K as runs: run r reads A at rowStart + shift[r] + kk and B row k0[r] + kk, for kk in [0, len[r]). */
+    record Runs(long[] shift, int[] k0, int[] len) {
+        static Runs whole(int k) {
+            return new Runs(new long[] {0}, new int[] {0}, new int[] {k});
+        }
+    }
+
+    /** Plain row-major A [M, K] starting at float index 0 of a. */
+    static void matmul(MemorySegment a, MemorySegment b, MemorySegment bias, MemorySegment c, int m, int k, int n) {
+        gemm(a, row -> (long) row * k, Runs.whole(k), m, k, b, bias, n, c);
+    }
+
+    static void gemm(MemorySegment a, Rows rows, Runs runs, int m, int k, MemorySegment b, MemorySegment bias, int n,
+                     MemorySegment c) {
+        if (m == 0 || n == 0) return;
+        int panels = (n + NR - 1) / NR;
+        float[] bp = packB(b, bias, k, n, panels);
+        int biasBase = panels * k * NR;
+
+        int rowGroups = (m + MR - 1) / MR;
+        int ppg = Math.max(1, Math.min(panels, B_BLOCK_BYTES / Math.max(1, k * NR * 4)));
+        int gpb = 16; // row groups per block
+        int target = 4 * Parallel.THREADS;
+        while (gpb > 1 && ceilDiv(rowGroups, gpb) * ceilDiv(panels, ppg) < target) gpb >>= 1;
+        while (ppg > 1 && ceilDiv(rowGroups, gpb) * ceilDiv(panels, ppg) < target) ppg = (ppg + 1) >> 1;
+        int fgpb = gpb, fppg = ppg, pgs = ceilDiv(panels, ppg);
+        int items = ceilDiv(rowGroups, gpb) * pgs;
+
+        Parallel.forRange(items, 1, (lo, hi) -> {
+            for (int item = lo; item < hi; item++) {
+                int g0 = item / pgs * fgpb, g1 = Math.min(rowGroups, g0 + fgpb);
+                int p0 = item % pgs * fppg, p1 = Math.min(panels, p0 + fppg);
+                for (int g = g0; g < g1; g++) {
+                    int r0 = g * MR, nrows = Math.min(MR, m - r0);
+                    long a0 = rows.offset(r0);
+                    long a1 = nrows > 1 ? rows.offset(r0 + 1) : a0;
+                    long a2 = nrows > 2 ? rows.offset(r0 + 2) : a0;
+                    long a3 = nrows > 3 ? rows.offset(r0 + 3) : a0;
+                    for (int p = p0; p < p1; p++) {
+                        int ncols = Math.min(NR, n - p * NR);
+                        tile(a, a0, a1, a2, a3, runs, bp, p * k * NR, biasBase + p * NR, c,
+                                (long) r0 * n + (long) p * NR, n, nrows, ncols);
+                    }
+                }
+            }
+        });
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /** Packs B into panels [panel][k][NR] (zero-padded past N) followed by the bias padded to panels·NR. */
+    private static float[] packB(MemorySegment b, MemorySegment bias, int k, int n, int panels) {
+        int need = panels * k * NR + panels * NR;
+        float[][] holder = PACK.get();
+        if (holder[0].length < need) holder[0] = new float[need];
+        float[] bp = holder[0];
+        Parallel.forRange(panels, Math.max(1, 4096 / Math.max(1, k)), (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                int col = p * NR, ncols = Math.min(NR, n - col);
+                VectorMask<Float> m0 = Vec.head(Math.min(ncols, VL)), m1 = Vec.head(Math.max(0, ncols - VL));
+                int dst = p * k * NR;
+                long src = col;
+                for (int kk = 0; kk < k; kk++, dst += NR, src += n) {
+                    Vec.load(b, src, m0).intoArray(bp, dst);
+                    Vec.load(b, src + VL, m1).intoArray(bp, dst + VL);
+                }
+            }
+        });
+        int biasBase = panels * k * NR;
+        for (int j = 0; j < panels * NR; j++) bp[biasBase + j] = bias != null && j < n ? Vec.get(bias, j) : 0f;
+        return bp;
+    }
+
+    /** One MR × NR tile of C over the whole K; rows past nrows repeat row 0 and are not stored. */
+    private static void tile(MemorySegment a, long a0, long a1, long a2, long a3, Runs runs, float[] bp, int pBase,
+                             int biasIdx, MemorySegment c, long cIdx, int n, int nrows, int ncols) {
+        FloatVector c00 = FloatVector.fromArray(S, bp, biasIdx), c01 = FloatVector.fromArray(S, bp, biasIdx + VL);
+        FloatVector c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+        long[] shift = runs.shift();
+        int[] k0 = runs.k0(), len = runs.len();
+        for (int r = 0; r < shift.length; r++) {
+            long sh = shift[r];
+            long x0 = (a0 + sh) << 2, x1 = (a1 + sh) << 2, x2 = (a2 + sh) << 2, x3 = (a3 + sh) << 2;
+            int bi = pBase + k0[r] * NR;
+            int l = len[r];
+            for (int kk = 0; kk < l; kk++, bi += NR) {
+                FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + VL);
+                long o = (long) kk << 2;
+                FloatVector v = FloatVector.broadcast(S, a.get(F, x0 + o));
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                v = FloatVector.broadcast(S, a.get(F, x1 + o));
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                v = FloatVector.broadcast(S, a.get(F, x2 + o));
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                v = FloatVector.broadcast(S, a.get(F, x3 + o));
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+            }
+        }
+        if (ncols == NR) {
+            Vec.store(c00, c, cIdx);
+            Vec.store(c01, c, cIdx + VL);
+            if (nrows > 1) { Vec.store(c10, c, cIdx + n); Vec.store(c11, c, cIdx + n + VL); }
+            if (nrows > 2) { Vec.store(c20, c, cIdx + 2L * n); Vec.store(c21, c, cIdx + 2L * n + VL); }
+            if (nrows > 3) { Vec.store(c30, c, cIdx + 3L * n); Vec.store(c31, c, cIdx + 3L * n + VL); }
+        } else {
+            VectorMask<Float> m0 = Vec.head(Math.min(ncols, VL)), m1 = Vec.head(Math.max(0, ncols - VL));
+            Vec.store(c00, c, cIdx, m0);
+            Vec.store(c01, c, cIdx + VL, m1);
+            if (nrows > 1) { Vec.store(c10, c, cIdx + n, m0); Vec.store(c11, c, cIdx + n + VL, m1); }
+            if (nrows > 2) { Vec.store(c20, c, cIdx + 2L * n, m0); Vec.store(c21, c, cIdx + 2L * n + VL, m1); }
+            if (nrows > 3) { Vec.store(c30, c, cIdx + 3L * n, m0); Vec.store(c31, c, cIdx + 3L * n + VL, m1); }
+        }
+    }
+}

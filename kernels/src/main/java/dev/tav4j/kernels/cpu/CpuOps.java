@@ -1,0 +1,70 @@
+package dev.tav4j.kernels.cpu;
+
+import dev.tav4j.runtime.Activation;
+import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+/**
+ * The pure-Java backend: host F32 tensors, Vector API in the inner loops, all cores through
+ * {@link dev.tav4j.runtime.Parallel}. Each op family lives in its own class; this one only delegates.
+ */
+public final class CpuOps implements Ops {
+    @Override public String name() { return "cpu"; }
+
+    @Override public Tensor allocate(int... shape) { return Tensor.host(shape); }
+
+    @Override public Tensor upload(Tensor host) {
+        Check.host("upload", "host", host);
+        return Tensor.host(host.shape()).copyFrom(host);
+    }
+
+    @Override public Tensor download(Tensor t) {
+        Check.host("download", "t", t);
+        return Tensor.host(t.shape()).copyFrom(t);
+    }
+
+    @Override public void matmul(Tensor a, Tensor w, Tensor bias, Tensor out) {
+        CpuMatmul.run(a, w, bias, out);
+    }
+
+    @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out) {
+        CpuConv2d.run(x, w, bias, stride, padding, padBottomRightOnly, out);
+    }
+
+    @Override public void groupNorm(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps, boolean silu, Tensor out) {
+        CpuGroupNorm.run(x, groups, framesPooled, gamma, beta, eps, silu, out);
+    }
+
+    @Override public void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
+        CpuLayerNorm.run(x, gamma, beta, eps, out);
+    }
+
+    @Override public void attention(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v, Tensor out) {
+        CpuAttention.run(kind, frames, heads, scale, q, k, v, out);
+    }
+
+    @Override public void geglu(Tensor x, Tensor out) { CpuElementwise.geglu(x, out); }
+
+    @Override public void activation(Activation act, Tensor x, Tensor out) { CpuElementwise.activation(act, x, out); }
+
+    @Override public void upsampleNearest(Tensor x, Tensor out) { CpuLayout.upsampleNearest(x, out); }
+
+    @Override public void timestepEmbedding(float[] timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift, Tensor out) {
+        CpuTimestep.run(timesteps, dim, flipSinToCos, downscaleFreqShift, out);
+    }
+
+    @Override public void axpby(float a, Tensor x, float b, Tensor y, Tensor out) { CpuElementwise.axpby(a, x, b, y, out); }
+
+    @Override public void addChannelBias(Tensor x, Tensor rows, int repeat, Tensor out) {
+        CpuElementwise.addChannelBias(x, rows, repeat, out);
+    }
+
+    @Override public void concatChannels(Tensor a, Tensor b, Tensor out) { CpuLayout.concatChannels(a, b, out); }
+
+    @Override public void permute(Tensor x, int[] perm, Tensor out) { CpuLayout.permute(x, perm, out); }
+
+    @Override public void gatherRows(Tensor table, int[] ids, Tensor out) { CpuLayout.gatherRows(table, ids, out); }
+
+    @Override public void copy(Tensor src, Tensor dst) { CpuLayout.copy(src, dst); }
+}

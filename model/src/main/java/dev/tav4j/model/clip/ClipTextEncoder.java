@@ -1,0 +1,96 @@
+package dev.tav4j.model.clip;
+
+import dev.tav4j.model.config.ClipTextConfig;
+import dev.tav4j.model.io.Weights;
+import dev.tav4j.model.nn.LayerNorm;
+import dev.tav4j.model.nn.Linear;
+import dev.tav4j.model.nn.MultiHeadAttention;
+import dev.tav4j.model.nn.ParamStore;
+import dev.tav4j.runtime.Activation;
+import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** transformers' CLIPTextModel: token + position embeddings, pre-LN causal transformer, final LayerNorm. */
+public final class ClipTextEncoder implements AutoCloseable {
+    private record Layer(LayerNorm ln1, MultiHeadAttention attn, LayerNorm ln2, Linear fc1, Linear fc2) {}
+
+    private final Ops ops;
+    private final ClipTextConfig cfg;
+    private final ParamStore params;
+    private final Tensor tokenEmbedding;
+    private final Tensor positionEmbedding;
+    private final List<Layer> layers = new ArrayList<>();
+    private final LayerNorm finalNorm;
+    private final Activation act;
+
+    public ClipTextEncoder(Ops ops, ClipTextConfig cfg, Weights weights) {
+        this.ops = ops;
+        this.cfg = cfg;
+        this.params = new ParamStore(ops, weights);
+        int d = cfg.hiddenSize();
+        String pre = "text_model.";
+        tokenEmbedding = params.table(pre + "embeddings.token_embedding.weight", cfg.vocabSize(), d);
+        positionEmbedding = params.table(pre + "embeddings.position_embedding.weight", cfg.maxPositions(), d);
+        for (int i = 0; i < cfg.layers(); i++) {
+            String l = pre + "encoder.layers." + i + ".";
+            layers.add(new Layer(
+                    LayerNorm.load(params, l + "layer_norm1", d, cfg.layerNormEps()),
+                    new MultiHeadAttention(
+                            Linear.load(params, l + "self_attn.q_proj", d, d, true),
+                            Linear.load(params, l + "self_attn.k_proj", d, d, true),
+                            Linear.load(params, l + "self_attn.v_proj", d, d, true),
+                            Linear.load(params, l + "self_attn.out_proj", d, d, true), cfg.heads(), AttentionKind.CAUSAL),
+                    LayerNorm.load(params, l + "layer_norm2", d, cfg.layerNormEps()),
+                    Linear.load(params, l + "mlp.fc1", d, cfg.intermediateSize(), true),
+                    Linear.load(params, l + "mlp.fc2", cfg.intermediateSize(), d, true)));
+        }
+        finalNorm = LayerNorm.load(params, pre + "final_layer_norm", d, cfg.layerNormEps());
+        act = cfg.hiddenAct().equals("gelu") ? Activation.GELU : Activation.QUICK_GELU;
+    }
+
+    public ClipTextConfig config() { return cfg; }
+
+    /** ids: batch × length token ids → last_hidden_state [batch, length, hidden] (new tensor on the backend). */
+    public Tensor encode(int[][] ids) {
+        int b = ids.length, len = ids[0].length, d = cfg.hiddenSize();
+        if (len > cfg.maxPositions())
+            throw new IllegalArgumentException("input_ids: " + len + " tokens but the text encoder has " + cfg.maxPositions() + " positions");
+        int[] flat = new int[b * len];
+        int[] pos = new int[b * len];
+        for (int i = 0; i < b; i++) {
+            if (ids[i].length != len) throw new IllegalArgumentException("input_ids: rows of different lengths");
+            for (int j = 0; j < len; j++) {
+                int id = ids[i][j];
+                if (id < 0 || id >= cfg.vocabSize())
+                    throw new IllegalArgumentException("input_ids[" + i + "][" + j + "] = " + id + " outside the vocabulary of " + cfg.vocabSize());
+                flat[i * len + j] = id;
+                pos[i * len + j] = j;
+            }
+        }
+        Tensor x = ops.allocate(b, len, d);
+        try (Tensor p = ops.allocate(b, len, d)) {
+            ops.gatherRows(tokenEmbedding, flat, x.reshape(b * len, d));
+            ops.gatherRows(positionEmbedding, pos, p.reshape(b * len, d));
+            ops.axpby(1f, x, 1f, p, x);
+        }
+        for (Layer l : layers) {
+            try (Tensor h = l.ln1.apply(ops, x); Tensor a = l.attn.apply(ops, h, null, 1)) {
+                ops.axpby(1f, x, 1f, a, x);
+            }
+            try (Tensor h = l.ln2.apply(ops, x); Tensor f = l.fc1.apply(ops, h)) {
+                ops.activation(act, f, f);
+                try (Tensor g = l.fc2.apply(ops, f)) {
+                    ops.axpby(1f, x, 1f, g, x);
+                }
+            }
+        }
+        ops.layerNorm(x, finalNorm.gamma(), finalNorm.beta(), finalNorm.eps(), x);
+        return x;
+    }
+
+    @Override public void close() { params.close(); }
+}

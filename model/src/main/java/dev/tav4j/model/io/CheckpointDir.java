@@ -1,0 +1,128 @@
+package dev.tav4j.model.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tav4j.model.config.ClipTextConfig;
+import dev.tav4j.model.config.ConfigException;
+import dev.tav4j.model.config.Json;
+import dev.tav4j.model.config.SchedulerConfig;
+import dev.tav4j.model.config.UNetConfig;
+import dev.tav4j.model.config.VaeConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A diffusers pipeline folder: {@code model_index.json} plus one folder per component ({@code unet/},
+ * {@code vae/}, {@code text_encoder/}, {@code tokenizer/}, {@code scheduler/}), each with its config and weights.
+ */
+public final class CheckpointDir {
+    static final String LAYOUT = "a diffusers checkpoint folder holds model_index.json and the folders unet/, vae/, "
+            + "text_encoder/, tokenizer/ and scheduler/, each with its config.json (scheduler_config.json for the "
+            + "scheduler) and diffusion_pytorch_model.safetensors or model.safetensors";
+
+    private final Path dir;
+    private final JsonNode modelIndex;
+
+    private CheckpointDir(Path dir, JsonNode modelIndex) {
+        this.dir = dir;
+        this.modelIndex = modelIndex;
+    }
+
+    public static CheckpointDir open(Path dir) {
+        if (!Files.exists(dir)) throw new ConfigException(dir + ": checkpoint folder not found; " + LAYOUT);
+        if (!Files.isDirectory(dir)) {
+            String hint = WeightFiles.isPickle(dir) || dir.toString().endsWith(".safetensors")
+                    ? " (a single-file checkpoint: convert it with diffusers: python -c \"from diffusers import "
+                    + "StableDiffusionPipeline as P; P.from_single_file('" + dir + "').save_pretrained('OUT', safe_serialization=True)\")"
+                    : "";
+            throw new ConfigException(dir + ": not a folder" + hint + "; " + LAYOUT);
+        }
+        Path index = dir.resolve("model_index.json");
+        if (!Files.isRegularFile(index)) {
+            String hint = Files.isRegularFile(dir.resolve("config.json"))
+                    ? " (this looks like a single component folder; give the folder above it)" : "";
+            throw new ConfigException(dir + ": no model_index.json, so not a diffusers checkpoint folder" + hint + "; " + LAYOUT);
+        }
+        JsonNode json = Json.read(index);
+        if (!json.isObject()) throw new ConfigException(index + ": not a JSON object");
+        return new CheckpointDir(dir.toAbsolutePath().normalize(), json);
+    }
+
+    public Path dir() { return dir; }
+
+    /** The parsed model_index.json. */
+    public JsonNode modelIndex() { return modelIndex; }
+
+    /** The folder of {@code component} ("unet", "vae", ...); throws when the checkpoint has none. */
+    public Path component(String component) {
+        Path p = dir.resolve(component);
+        if (!Files.isDirectory(p)) {
+            List<String> listed = new ArrayList<>();
+            modelIndex.properties().forEach(e -> { if (!e.getKey().startsWith("_")) listed.add(e.getKey()); });
+            throw new ConfigException(dir + ": no '" + component + "/' folder (model_index.json lists " + listed + "); " + LAYOUT);
+        }
+        return p;
+    }
+
+    /** The component's config.json, or scheduler_config.json for the scheduler. */
+    public JsonNode config(String component) {
+        return Json.read(configFile(component));
+    }
+
+    private Path configFile(String component) {
+        return component(component).resolve(component.equals("scheduler") ? "scheduler_config.json" : "config.json");
+    }
+
+    /**
+     * The component's weights: {@code diffusion_pytorch_model.safetensors} / {@code model.safetensors}, else
+     * shards named by an index json, else the fp16 variants. The VAE's are wrapped by {@link VaeNames} so both
+     * mid-block attention naming schemes work.
+     */
+    public Weights weights(String component) {
+        Weights w = Weights.open(component, WeightFiles.find(component(component), dir).toArray(Path[]::new));
+        return component.equals("vae") ? VaeNames.wrap(w) : w;
+    }
+
+    public UNetConfig unetConfig() { return UNetConfig.parse(config("unet"), configFile("unet").toString()); }
+
+    public VaeConfig vaeConfig() { return VaeConfig.parse(config("vae"), configFile("vae").toString()); }
+
+    public ClipTextConfig textConfig() {
+        return ClipTextConfig.parse(config("text_encoder"), configFile("text_encoder").toString());
+    }
+
+    public SchedulerConfig schedulerConfig() {
+        return SchedulerConfig.parse(config("scheduler"), configFile("scheduler").toString());
+    }
+
+    /** The tokenizer folder (vocab.json, merges.txt, special_tokens_map.json). */
+    public Path tokenizerDir() { return component("tokenizer"); }
+
+    /**
+     * The folder of a tuned UNet given alone ({@code --unet DIR}): DIR itself when it holds config.json, else
+     * DIR/unet when that does.
+     */
+    public static Path unetFolderPath(Path dir) {
+        if (Files.isRegularFile(dir.resolve("config.json"))) return dir.toAbsolutePath().normalize();
+        Path sub = dir.resolve("unet");
+        if (Files.isRegularFile(sub.resolve("config.json"))) return sub.toAbsolutePath().normalize();
+        throw new ConfigException(dir + ": not a UNet folder: expected config.json and diffusion_pytorch_model.safetensors "
+                + "in it, or a unet/ folder holding them (as Tune-A-Video saves a tuned model)");
+    }
+
+    /** The weights of a tuned UNet folder given alone (see {@link #unetFolderPath}). */
+    public static Weights unetFolder(Path dir) {
+        Path unet = unetFolderPath(dir);
+        return Weights.open("unet", WeightFiles.find(unet, unet).toArray(Path[]::new));
+    }
+
+    /** The config of a tuned UNet folder given alone (see {@link #unetFolderPath}). */
+    public static UNetConfig unetFolderConfig(Path dir) {
+        Path cfg = unetFolderPath(dir).resolve("config.json");
+        return UNetConfig.parse(Json.read(cfg), cfg.toString());
+    }
+
+    @Override public String toString() { return "CheckpointDir[" + dir + "]"; }
+}

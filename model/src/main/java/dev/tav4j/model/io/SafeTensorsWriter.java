@@ -1,0 +1,107 @@
+package dev.tav4j.model.io;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tav4j.model.config.Json;
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.Tensor;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * Writes host F32 tensors as a safetensors file, in the order given, with the header padded with spaces to a
+ * multiple of 8 bytes as the reference library does. Atomic: the bytes go to a temporary file in the same folder,
+ * which is then moved over {@code file}; on any failure nothing is left behind and an existing file is untouched.
+ */
+public final class SafeTensorsWriter {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfFloat F32_LE = F32.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int CHUNK_FLOATS = 1 << 18; // 1 MiB per write
+
+    private SafeTensorsWriter() {}
+
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        byte[] header = header(file, tensors, metadata);
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                writeFully(ch, len);
+                writeFully(ch, ByteBuffer.wrap(header));
+                ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4);
+                MemorySegment bufSeg = MemorySegment.ofBuffer(buf);
+                for (Tensor t : tensors.values()) {
+                    MemorySegment src = t.segment();
+                    for (long i = 0, n = t.size(); i < n; i += CHUNK_FLOATS) {
+                        int m = (int) Math.min(CHUNK_FLOATS, n - i);
+                        MemorySegment.copy(src, F32, i * 4, bufSeg, F32_LE, 0, m);
+                        writeFully(ch, buf.clear().limit(m * 4));
+                    }
+                }
+                ch.force(true);
+            }
+            move(tmp, file);
+            tmp = null;
+        } catch (IOException e) {
+            throw new SafeTensorsException(file + ": cannot write: " + e, e);
+        } finally {
+            if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { /* best effort */ }
+        }
+    }
+
+    private static void move(Path tmp, Path file) throws IOException {
+        try {
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING); // same folder, so only odd file systems get here
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
+    }
+
+    /** The JSON header, space-padded to a multiple of 8 bytes. */
+    static byte[] header(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        ObjectNode root = Json.MAPPER.createObjectNode();
+        if (metadata != null && !metadata.isEmpty()) {
+            ObjectNode m = root.putObject("__metadata__");
+            metadata.forEach(m::put);
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            String name = e.getKey();
+            Tensor t = e.getValue();
+            if (name.equals("__metadata__")) throw new SafeTensorsException(file + ": '__metadata__' cannot name a tensor");
+            if (t == null || !t.isHost() || t.dtype() != DType.F32)
+                throw new SafeTensorsException(file + ": tensor '" + name + "' must be a host F32 tensor to be written (got " + t + ")");
+            ObjectNode o = root.putObject(name);
+            o.put("dtype", "F32");
+            ArrayNode s = o.putArray("shape");
+            Arrays.stream(t.shape()).forEach(s::add);
+            long bytes = t.size() * 4;
+            o.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] json = root.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;
+        byte[] out = Arrays.copyOf(json, padded);
+        Arrays.fill(out, json.length, padded, (byte) ' ');
+        return out;
+    }
+}

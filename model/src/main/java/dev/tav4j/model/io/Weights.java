@@ -1,0 +1,53 @@
+package dev.tav4j.model.io;
+
+import dev.tav4j.runtime.Tensor;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Named parameters of one model component ("unet", "vae", "text_encoder", ...), from safetensors files or from
+ * memory. Names ending in {@code position_ids} (a transformers buffer, not a parameter) are never listed.
+ * Every {@link #load} returns a new host F32 tensor that the caller owns and closes.
+ */
+public interface Weights extends AutoCloseable {
+
+    /** The component these weights belong to, used in error messages. */
+    String component();
+
+    /** Every weight name, in file order. */
+    Set<String> names();
+
+    default boolean has(String name) { return names().contains(name); }
+
+    /** The stored shape of {@code name}; throws {@link MissingWeightException} when absent. */
+    int[] shape(String name);
+
+    /**
+     * Loads {@code name} as a new host F32 tensor. When {@code expectedShape} is given (non-empty) the stored shape
+     * must equal it, else a {@link WeightShapeException} names the weight and both shapes; with no expected shape
+     * any shape is accepted. A missing weight throws {@link MissingWeightException} with similar names as a hint.
+     */
+    Tensor load(String name, int... expectedShape);
+
+    /** Where the weights come from, for messages and logs. */
+    String describe();
+
+    /** Releases mapped files; tensors already loaded stay valid. */
+    @Override void close();
+
+    /** Weights of {@code component} over one or more safetensors files (e.g. shards); duplicate names are an error. */
+    static Weights open(String component, Path... files) {
+        return FileWeights.open(component, List.of(files));
+    }
+
+    /**
+     * Weights held in memory (freshly initialised or in-process models). {@link #load} returns copies, so the
+     * caller may close or modify what it gets; the map's tensors stay owned by whoever made them.
+     */
+    static Weights of(String component, Map<String, Tensor> tensors) {
+        return new MapWeights(component, tensors);
+    }
+}

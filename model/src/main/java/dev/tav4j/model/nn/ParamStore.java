@@ -1,0 +1,86 @@
+package dev.tav4j.model.nn;
+
+import dev.tav4j.model.io.Weights;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Loads PyTorch-layout weights, repacks them for the engine (Linear → [in, out], conv → [kh, kw, in, out]),
+ * uploads them to the backend once, and keeps every parameter by its checkpoint name (for tuning and saving).
+ */
+public final class ParamStore implements AutoCloseable {
+    private final Ops ops;
+    private final Weights weights;
+    private final Map<String, Param> params = new LinkedHashMap<>();
+
+    public ParamStore(Ops ops, Weights weights) {
+        this.ops = ops;
+        this.weights = weights;
+    }
+
+    public Ops ops() { return ops; }
+
+    public Weights weights() { return weights; }
+
+    /** Every loaded parameter by checkpoint name, in load order. */
+    public Map<String, Param> all() { return params; }
+
+    /** A 1D parameter of n elements (bias, norm scale). */
+    public Tensor vector(String name, int n) {
+        return keep(name, weights.load(name, n), new int[]{n}, ParamLayout.AS_IS);
+    }
+
+    /** A table as stored, e.g. an embedding [rows, cols]. */
+    public Tensor table(String name, int rows, int cols) {
+        return keep(name, weights.load(name, rows, cols), new int[]{rows, cols}, ParamLayout.AS_IS);
+    }
+
+    /** A Linear weight [out, in] stored as [in, out]. */
+    public Tensor linear(String name, int out, int in) {
+        try (Tensor w = weights.load(name, out, in)) {
+            return keep(name, HostLayout.transpose(w, out, in), new int[]{out, in}, ParamLayout.TRANSPOSED);
+        }
+    }
+
+    /** A 1×1 conv weight [out, in, 1, 1] used as a Linear, stored as [in, out]. */
+    public Tensor conv1x1AsLinear(String name, int out, int in) {
+        try (Tensor w = weights.load(name, out, in, 1, 1)) {
+            return keep(name, HostLayout.transpose(w, out, in), new int[]{out, in, 1, 1}, ParamLayout.TRANSPOSED);
+        }
+    }
+
+    /** A conv weight [out, in, k, k] stored as [k, k, in, out]. */
+    public Tensor conv(String name, int out, int in, int k) {
+        try (Tensor w = weights.load(name, out, in, k, k)) {
+            return keep(name, HostLayout.oihwToHwio(w, out, in, k, k), new int[]{out, in, k, k}, ParamLayout.CONV_HWIO);
+        }
+    }
+
+    private Tensor keep(String name, Tensor host, int[] torchShape, ParamLayout layout) {
+        Tensor dev = ops.upload(host);
+        host.close();
+        Param old = params.put(name, new Param(name, dev, torchShape, layout));
+        if (old != null) old.value().close();
+        return dev;
+    }
+
+    /** The parameter back in its PyTorch layout, on the host (for saving a tuned model). */
+    public Tensor toTorchLayout(Param p) {
+        try (Tensor h = ops.download(p.value())) {
+            int[] s = p.torchShape();
+            return switch (p.layout()) {
+                case AS_IS -> Tensor.host(s).copyFrom(h);
+                case TRANSPOSED -> HostLayout.transpose(h, s[1], s[0]).reshapeOwned(s);
+                case CONV_HWIO -> HostLayout.hwioToOihw(h, s[0], s[1], s[2], s[3]);
+            };
+        }
+    }
+
+    @Override public void close() {
+        params.values().forEach(p -> p.value().close());
+        params.clear();
+    }
+}

@@ -1,0 +1,12 @@
+package dev.tav4j.model.pipeline;
+
+/** Progress and cancellation for long stages. Called on the thread that runs the stage. */
+public interface Progress {
+    Progress NONE = (stage, step, total) -> {};
+
+    /** Called after each step of a stage ("invert", "edit", "tune", …). */
+    void step(String stage, int step, int total);
+
+    /** Polled between steps; true stops the stage with a {@link java.util.concurrent.CancellationException}. */
+    default boolean cancelled() { return false; }
+}

@@ -1,0 +1,125 @@
+package dev.tav4j.model.pipeline;
+
+import dev.tav4j.model.clip.ClipTextEncoder;
+import dev.tav4j.model.config.SchedulerConfig;
+import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.sched.DdimScheduler;
+import dev.tav4j.model.text.ClipTokenizer;
+import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.model.unet.UNetLoader;
+import dev.tav4j.model.vae.Vae;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.nio.file.Path;
+
+/**
+ * The loaded models of Tune-A-Video on one backend: tokenizer, CLIP text encoder, VAE, UNet3D and the scheduler
+ * settings. Load once, then encode prompts, invert and edit as often as needed.
+ *
+ * <p>Thread-safety: one pipeline runs one operation at a time (methods are synchronized); use one pipeline per
+ * thread for parallel work. Latents are channels-last frames [B·F, h, w, 4], scaled by the VAE factor.
+ */
+public final class TuneAVideoPipeline implements AutoCloseable {
+    private final Ops ops;
+    private final ClipTokenizer tokenizer;
+    private final ClipTextEncoder textEncoder;
+    private final Vae vae;
+    private final UNet3D unet;
+    private final SchedulerConfig scheduler;
+
+    public TuneAVideoPipeline(Ops ops, ClipTokenizer tokenizer, ClipTextEncoder textEncoder, Vae vae, UNet3D unet, SchedulerConfig scheduler) {
+        this.ops = ops;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.vae = vae;
+        this.unet = unet;
+        this.scheduler = scheduler;
+    }
+
+    /**
+     * Loads a diffusers checkpoint folder. {@code tunedUnet}: a tuned UNet3D folder to use instead of the
+     * checkpoint's UNet (null: the checkpoint's 2D UNet, inflated with fresh temporal layers).
+     */
+    public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet) {
+        CheckpointDir ckpt = CheckpointDir.open(checkpoint);
+        {
+            ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
+            ClipTextEncoder text;
+            try (var w = ckpt.weights("text_encoder")) {
+                text = new ClipTextEncoder(ops, ckpt.textConfig(), w);
+            }
+            Vae vae;
+            try (var w = ckpt.weights("vae")) {
+                vae = new Vae(ops, ckpt.vaeConfig(), w);
+            }
+            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0);
+            return new TuneAVideoPipeline(ops, tok, text, vae, unet, ckpt.schedulerConfig());
+        }
+    }
+
+    public Ops ops() { return ops; }
+
+    public UNet3D unet() { return unet; }
+
+    public Vae vae() { return vae; }
+
+    public ClipTokenizer tokenizer() { return tokenizer; }
+
+    public SchedulerConfig schedulerConfig() { return scheduler; }
+
+    /** Spatial downscale of the VAE (8 for Stable Diffusion). */
+    public int vaeScale() { return 1 << (vae.config().blockOutChannels().length - 1); }
+
+    /** The text embedding [1, 77, D] of a prompt (prompts over 77 tokens are truncated with a warning). */
+    public synchronized Tensor encodePrompt(String prompt) {
+        return textEncoder.encode(new int[][]{tokenizer.encode(prompt)});
+    }
+
+    /** Pixels [F, H, W, 3] in [-1, 1] → latents [F, H/8, W/8, 4] = scale · posterior mean (deterministic). */
+    public synchronized Tensor encodeVideoMean(Tensor pixels) {
+        try (Tensor dev = ops.upload(pixels); Vae.Posterior post = vae.encode(dev)) {
+            Tensor z = ops.allocate(post.mean().shape());
+            ops.axpby(vae.config().scalingFactor(), post.mean(), 0f, post.mean(), z);
+            return z;
+        }
+    }
+
+    /** DDIM inversion of latents conditioned on the empty prompt (the official ddim_inversion). */
+    public synchronized Tensor invert(Tensor latents, int frames, int steps, Progress progress) {
+        try (Tensor empty = encodePrompt("")) {
+            return Ddim.invert(unet, new DdimScheduler(scheduler, steps), latents, frames, empty, steps, progress);
+        }
+    }
+
+    /** Guided DDIM sampling from {@code latents} towards {@code prompt} (negative prompt: empty). */
+    public synchronized Tensor edit(Tensor latents, int frames, String prompt, int steps, float guidance, Progress progress) {
+        try (Tensor cond = encodePrompt(prompt); Tensor uncond = encodePrompt("")) {
+            return Ddim.sample(unet, new DdimScheduler(scheduler, steps), latents, frames, uncond, cond, guidance, progress);
+        }
+    }
+
+    /** Latents [F, h, w, 4] → frames [F, 8h, 8w, 3] on the host in [0, 1], decoded frame by frame as the official code. */
+    public synchronized Tensor decode(Tensor latents) {
+        int f = latents.dim(0);
+        int s = vaeScale();
+        Tensor out = Tensor.host(f, latents.dim(1) * s, latents.dim(2) * s, 3);
+        float inv = 1f / vae.config().scalingFactor();
+        try (Tensor z = ops.allocate(1, latents.dim(1), latents.dim(2), latents.dim(3))) {
+            for (int i = 0; i < f; i++) {
+                ops.axpby(inv, latents.slice(i, 1), 0f, latents.slice(i, 1), z);
+                try (Tensor img = vae.decode(z); Tensor host = ops.download(img)) {
+                    Tensor dst = out.slice(i, 1);
+                    for (long k = 0; k < host.size(); k++) dst.set(k, Math.max(0f, Math.min(1f, host.get(k) / 2f + 0.5f)));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Override public void close() {
+        textEncoder.close();
+        vae.close();
+        unet.close();
+    }
+}

@@ -1,0 +1,170 @@
+package dev.tav4j.model.unet;
+
+import dev.tav4j.model.config.UNetConfig;
+import dev.tav4j.model.io.Weights;
+import dev.tav4j.model.nn.Conv2d;
+import dev.tav4j.model.nn.GroupNorm;
+import dev.tav4j.model.nn.Linear;
+import dev.tav4j.model.nn.ParamStore;
+import dev.tav4j.runtime.Activation;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Tune-A-Video's UNet3DConditionModel (the SD UNet inflated: 2D layers per frame, sparse-causal and temporal
+ * attention). Works in channels-last video layout: sample [B·F, h, w, C] with F frames per batch item.
+ */
+public final class UNet3D implements AutoCloseable {
+    private final Ops ops;
+    private final UNetConfig cfg;
+    private final ParamStore params;
+    private final Linear time1, time2;
+    private final Conv2d convIn;
+    private final List<UNetBlocks.Down> down = new ArrayList<>();
+    private final UNetBlocks.Mid mid;
+    private final List<UNetBlocks.Up> up = new ArrayList<>();
+    private final GroupNorm normOut;
+    private final Conv2d convOut;
+
+    /** Loads every weight (2D names plus the temporal layers) from {@code weights}. */
+    public UNet3D(Ops ops, UNetConfig cfg, Weights weights) {
+        this.ops = ops;
+        this.cfg = cfg;
+        this.params = new ParamStore(ops, weights);
+        int[] ch = cfg.blockOutChannels();
+        int nb = ch.length, groups = cfg.normNumGroups(), ctx = cfg.crossAttentionDim();
+        int tDim = ch[0] * 4;
+        float eps = cfg.normEps();
+        boolean lin = cfg.useLinearProjection();
+        time1 = Linear.load(params, "time_embedding.linear_1", ch[0], tDim, true);
+        time2 = Linear.load(params, "time_embedding.linear_2", tDim, tDim, true);
+        convIn = Conv2d.load(params, "conv_in", cfg.inChannels(), ch[0], 3, 1, 1);
+        int prev = ch[0];
+        for (int i = 0; i < nb; i++) {
+            String b = "down_blocks." + i;
+            List<ResnetBlock3D> rs = new ArrayList<>();
+            List<Transformer3D> at = new ArrayList<>();
+            for (int j = 0; j < cfg.layersPerBlock(); j++) {
+                rs.add(ResnetBlock3D.load(params, b + ".resnets." + j, j == 0 ? prev : ch[i], ch[i], tDim, groups, eps));
+                if (cfg.downHasAttention(i))
+                    at.add(Transformer3D.load(params, b + ".attentions." + j, ch[i], ctx, cfg.heads()[i], groups, lin));
+            }
+            Conv2d ds = i == nb - 1 ? null : Conv2d.load(params, b + ".downsamplers.0.conv", ch[i], ch[i], 3, 2, cfg.downsamplePadding());
+            down.add(new UNetBlocks.Down(rs, at, ds));
+            prev = ch[i];
+        }
+        int top = ch[nb - 1];
+        mid = new UNetBlocks.Mid(
+                ResnetBlock3D.load(params, "mid_block.resnets.0", top, top, tDim, groups, eps),
+                Transformer3D.load(params, "mid_block.attentions.0", top, ctx, cfg.heads()[nb - 1], groups, lin),
+                ResnetBlock3D.load(params, "mid_block.resnets.1", top, top, tDim, groups, eps));
+        prev = top;
+        for (int i = 0; i < nb; i++) {
+            String b = "up_blocks." + i;
+            int out = ch[nb - 1 - i], in = ch[Math.max(nb - 2 - i, 0)];
+            int heads = cfg.heads()[nb - 1 - i];
+            List<ResnetBlock3D> rs = new ArrayList<>();
+            List<Transformer3D> at = new ArrayList<>();
+            int layers = cfg.layersPerBlock() + 1;
+            for (int j = 0; j < layers; j++) {
+                int skip = j == layers - 1 ? in : out;
+                int rin = j == 0 ? prev : out;
+                rs.add(ResnetBlock3D.load(params, b + ".resnets." + j, rin + skip, out, tDim, groups, eps));
+                if (cfg.upHasAttention(i))
+                    at.add(Transformer3D.load(params, b + ".attentions." + j, out, ctx, heads, groups, lin));
+            }
+            Conv2d us = i == nb - 1 ? null : Conv2d.load(params, b + ".upsamplers.0.conv", out, out, 3, 1, 1);
+            up.add(new UNetBlocks.Up(rs, at, us));
+            prev = out;
+        }
+        normOut = GroupNorm.load(params, "conv_norm_out", ch[0], groups, eps);
+        convOut = Conv2d.load(params, "conv_out", ch[0], cfg.outChannels(), 3, 1, 1);
+    }
+
+    public UNetConfig config() { return cfg; }
+
+    public Ops ops() { return ops; }
+
+    public ParamStore params() { return params; }
+
+    /**
+     * One forward pass. sample [B·F, h, w, in] (channels-last), timesteps one per batch item, text
+     * [B, tokens, crossAttentionDim]. Returns a new [B·F, h, w, out] tensor (ε or v as the model predicts).
+     */
+    public Tensor forward(Tensor sample, int frames, float[] timesteps, Tensor text) {
+        int n = sample.dim(0), b = n / frames;
+        if (n % frames != 0) throw new IllegalArgumentException("sample: " + n + " images is not a multiple of " + frames + " frames");
+        sample.requireShape("sample", n, sample.dim(1), sample.dim(2), cfg.inChannels());
+        text.requireShape("encoder_hidden_states", b, text.dim(1), cfg.crossAttentionDim());
+        if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
+        Tensor siluTemb = timeEmbedding(timesteps);
+        Deque<Tensor> skips = new ArrayDeque<>();
+        try (siluTemb) {
+            Tensor x = convIn.apply(ops, sample);
+            skips.push(x);
+            for (UNetBlocks.Down d : down) {
+                for (int j = 0; j < d.resnets().size(); j++) {
+                    x = d.resnets().get(j).apply(ops, x, siluTemb, frames);
+                    if (!d.attentions().isEmpty()) x = replace(x, d.attentions().get(j).apply(ops, x, text, frames));
+                    skips.push(x);
+                }
+                if (d.downsampler() != null) {
+                    x = d.downsampler().apply(ops, x);
+                    skips.push(x);
+                }
+            }
+            x = mid.first().apply(ops, x, siluTemb, frames);
+            x = replace(x, mid.attention().apply(ops, x, text, frames));
+            x = replace(x, mid.second().apply(ops, x, siluTemb, frames));
+            for (UNetBlocks.Up u : up) {
+                for (int j = 0; j < u.resnets().size(); j++) {
+                    Tensor skip = skips.pop();
+                    try (skip; Tensor cat = ops.allocate(x.dim(0), x.dim(1), x.dim(2), x.dim(3) + skip.dim(3))) {
+                        ops.concatChannels(x, skip, cat);
+                        x.close();
+                        x = u.resnets().get(j).apply(ops, cat, siluTemb, frames);
+                    }
+                    if (!u.attentions().isEmpty()) x = replace(x, u.attentions().get(j).apply(ops, x, text, frames));
+                }
+                if (u.upsampler() != null) {
+                    // the next skip's size: 2× unless the latent size was not divisible (forced upsample size)
+                    Tensor next = skips.peek();
+                    try (Tensor big = ops.allocate(x.dim(0), next.dim(1), next.dim(2), x.dim(3))) {
+                        ops.upsampleNearest(x, big);
+                        x = replace(x, u.upsampler().apply(ops, big));
+                    }
+                }
+            }
+            x = replace(x, normOut.apply(ops, x, frames, true));
+            return replace(x, convOut.apply(ops, x));
+        } finally {
+            skips.forEach(Tensor::close);
+        }
+    }
+
+    /** silu(time_embedding(time_proj(t))) [B, 4·C0]: every resnet applies SiLU to it first, so it is done once. */
+    private Tensor timeEmbedding(float[] timesteps) {
+        int c0 = cfg.blockOutChannels()[0];
+        try (Tensor proj = ops.allocate(timesteps.length, c0)) {
+            ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
+            try (Tensor h = time1.apply(ops, proj)) {
+                ops.activation(Activation.SILU, h, h);
+                Tensor e = time2.apply(ops, h);
+                ops.activation(Activation.SILU, e, e);
+                return e;
+            }
+        }
+    }
+
+    private static Tensor replace(Tensor old, Tensor next) {
+        old.close();
+        return next;
+    }
+
+    @Override public void close() { params.close(); }
+}

@@ -1,0 +1,75 @@
+package dev.tav4j.model.video;
+
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.metadata.IIOMetadata;
+import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageOutputStream;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+
+/** Writes frames as a looping animated GIF with the JDK's GIF encoder; the file appears atomically. */
+public final class GifWriter {
+    private GifWriter() {}
+
+    /** frames: RGB images; delayMs per frame (GIF stores hundredths of a second). */
+    public static void write(Path file, List<BufferedImage> frames, int delayMs) throws IOException {
+        if (frames.isEmpty()) throw new IllegalArgumentException("no frames to write to " + file);
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
+        try {
+            ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
+            try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
+                writer.setOutput(out);
+                writer.prepareWriteSequence(null);
+                for (BufferedImage img : frames) {
+                    BufferedImage indexed = Palette.toIndexed(img);
+                    ImageWriteParam param = writer.getDefaultWriteParam();
+                    IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(indexed), param);
+                    annotate(meta, delayMs);
+                    writer.writeToSequence(new IIOImage(indexed, null, meta), param);
+                }
+                writer.endWriteSequence();
+            } finally {
+                writer.dispose();
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void annotate(IIOMetadata meta, int delayMs) throws IOException {
+        String fmt = meta.getNativeMetadataFormatName();
+        IIOMetadataNode root = (IIOMetadataNode) meta.getAsTree(fmt);
+        IIOMetadataNode gce = child(root, "GraphicControlExtension");
+        gce.setAttribute("disposalMethod", "none");
+        gce.setAttribute("userInputFlag", "FALSE");
+        gce.setAttribute("transparentColorFlag", "FALSE");
+        gce.setAttribute("delayTime", Integer.toString(Math.max(1, delayMs / 10)));
+        gce.setAttribute("transparentColorIndex", "0");
+        IIOMetadataNode apps = child(root, "ApplicationExtensions");
+        IIOMetadataNode app = new IIOMetadataNode("ApplicationExtension");
+        app.setAttribute("applicationID", "NETSCAPE");
+        app.setAttribute("authenticationCode", "2.0");
+        app.setUserObject(new byte[]{1, 0, 0}); // loop forever
+        apps.appendChild(app);
+        meta.setFromTree(fmt, root);
+    }
+
+    private static IIOMetadataNode child(IIOMetadataNode root, String name) {
+        for (int i = 0; i < root.getLength(); i++)
+            if (root.item(i).getNodeName().equalsIgnoreCase(name)) return (IIOMetadataNode) root.item(i);
+        IIOMetadataNode n = new IIOMetadataNode(name);
+        root.appendChild(n);
+        return n;
+    }
+}

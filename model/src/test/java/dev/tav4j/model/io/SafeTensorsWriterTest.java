@@ -1,0 +1,125 @@
+package dev.tav4j.model.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tav4j.runtime.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class SafeTensorsWriterTest {
+    @TempDir Path tmp;
+
+    @Test
+    void roundTripKeepsOrderShapesValuesAndMetadata() throws IOException {
+        Path f = tmp.resolve("rt.safetensors");
+        try (Tensor a = Tensor.of(new float[]{1.5f, -2f, Float.MIN_VALUE, 3e38f, -0f, 7f}, 2, 3);
+             Tensor b = Tensor.of(new float[]{42f}, 1);
+             Tensor big = Tensor.host(700_000)) { // more than one write chunk
+            for (int i = 0; i < big.size(); i++) big.set(i, i * 0.5f);
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            m.put("z.weight", a);
+            m.put("a.bias", b);
+            m.put("big", big.slice(0, 700_000));
+            SafeTensorsWriter.write(f, m, Map.of("format", "pt"));
+            try (SafeTensors st = SafeTensors.open(f)) {
+                assertEquals(List.of("z.weight", "a.bias", "big"), List.copyOf(st.names()));
+                assertEquals(Map.of("format", "pt"), st.metadata());
+                assertEquals("F32", st.info("z.weight").dtype());
+                try (Tensor r = st.loadF32("z.weight")) {
+                    assertArrayEquals(new int[]{2, 3}, r.shape());
+                    float[] want = a.toArray(), got = r.toArray();
+                    for (int i = 0; i < want.length; i++) assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]));
+                }
+                try (Tensor r = st.loadF32("a.bias")) { assertArrayEquals(new float[]{42f}, r.toArray()); }
+                try (Tensor r = st.loadF32("big")) { assertArrayEquals(big.toArray(), r.toArray()); }
+            }
+        }
+    }
+
+    @Test
+    void headerIsSpacePaddedToEightBytesAndDataIsLittleEndian() throws IOException {
+        Path f = tmp.resolve("pad.safetensors");
+        try (Tensor a = Tensor.of(new float[]{1f, 2f, 3f}, 3)) {
+            SafeTensorsWriter.write(f, Map.of("abc", a), Map.of());
+        }
+        byte[] bytes = Files.readAllBytes(f);
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        long n = b.getLong(0);
+        assertEquals(0, n % 8, "header length " + n);
+        assertEquals(8 + n + 12, bytes.length);
+        String header = new String(bytes, 8, (int) n, java.nio.charset.StandardCharsets.UTF_8);
+        String trimmed = header.stripTrailing();
+        assertTrue(header.substring(trimmed.length()).chars().allMatch(c -> c == ' '), "padding is spaces: '" + header + "'");
+        JsonNode j = new ObjectMapper().readTree(trimmed);
+        assertEquals("F32", j.get("abc").get("dtype").asText());
+        assertEquals("[3]", j.get("abc").get("shape").toString());
+        assertEquals("[0,12]", j.get("abc").get("data_offsets").toString());
+        assertNull(j.get("__metadata__"), "no empty metadata object");
+        assertEquals(1f, b.getFloat((int) (8 + n)));
+        assertEquals(3f, b.getFloat((int) (8 + n + 8)));
+    }
+
+    @Test
+    void replacesAnExistingFileAndLeavesNoTemporaries() throws IOException {
+        Path f = Files.writeString(tmp.resolve("out.safetensors"), "old");
+        try (Tensor a = Tensor.of(new float[]{5f}, 1)) {
+            SafeTensorsWriter.write(f, Map.of("x", a), null);
+        }
+        try (SafeTensors st = SafeTensors.open(f); Tensor r = st.loadF32("x")) { assertEquals(5f, r.get(0)); }
+        assertEquals(List.of("out.safetensors"), listing());
+    }
+
+    @Test
+    void failureMidWriteLeavesTheOldFileUntouched() throws IOException {
+        Path f = Files.writeString(tmp.resolve("keep.safetensors"), "previous contents");
+        Tensor released = Tensor.of(new float[]{1f, 2f}, 2);
+        released.close(); // its storage is gone: writing its data fails after the header is out
+        try (Tensor ok = Tensor.of(new float[]{3f}, 1)) {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            m.put("ok", ok);
+            m.put("gone", released);
+            assertThrows(RuntimeException.class, () -> SafeTensorsWriter.write(f, m, Map.of()));
+        }
+        assertEquals("previous contents", Files.readString(f));
+        assertEquals(List.of("keep.safetensors"), listing());
+    }
+
+    @Test
+    void unwritableTargetNamesTheFile() {
+        Path f = tmp.resolve("no-such-folder").resolve("x.safetensors");
+        try (Tensor a = Tensor.of(new float[]{1f}, 1)) {
+            SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensorsWriter.write(f, Map.of("x", a), Map.of()));
+            assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
+        }
+        assertFalse(Files.exists(f));
+    }
+
+    @Test
+    void metadataNameIsRefusedAsATensorName() {
+        try (Tensor a = Tensor.of(new float[]{1f}, 1)) {
+            Path f = tmp.resolve("m.safetensors");
+            SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> SafeTensorsWriter.write(f, Map.of("__metadata__", a), Map.of()));
+            assertTrue(e.getMessage().contains("__metadata__"), e.getMessage());
+            assertFalse(Files.exists(f));
+        }
+    }
+
+    private List<String> listing() throws IOException {
+        try (Stream<Path> s = Files.list(tmp)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+}

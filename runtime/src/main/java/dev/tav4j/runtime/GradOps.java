@@ -1,0 +1,59 @@
+package dev.tav4j.runtime;
+
+/**
+ * Backward passes of the ops, for tuning. Gradients of activations are always produced; gradients of weights only
+ * where a parameter is trainable (null skips them). Methods that recompute (norms, attention) take the forward
+ * inputs, never cached intermediates: no score matrices are stored. Unless stated, a gradient output is
+ * overwritten (not accumulated) and distinct from the inputs.
+ */
+public interface GradOps {
+    /** dX[M, K] = dY[M, N] · w[K, N]ᵀ. */
+    void matmulBackwardInput(Tensor dY, Tensor w, Tensor dX);
+
+    /** dW[K, N] += x[M, K]ᵀ · dY[M, N]; dBias[N] += Σ_rows dY (dBias may be null). Accumulates. */
+    void matmulBackwardWeight(Tensor x, Tensor dY, Tensor dW, Tensor dBias);
+
+    /** Gradient w.r.t. the input of {@link Ops#conv2d} (weights frozen): dX [N, H, W, Ci] from dY [N, Ho, Wo, Co]. */
+    void conv2dBackwardInput(Tensor dY, Tensor w, int stride, int padding, boolean padBottomRightOnly, Tensor dX);
+
+    /**
+     * Gradient w.r.t. x of {@link Ops#groupNorm} (affine frozen), recomputing the statistics from x; with
+     * {@code silu} the SiLU after the affine is differentiated too.
+     */
+    void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps, boolean silu,
+                           Tensor dY, Tensor dX);
+
+    /** Gradient w.r.t. x of {@link Ops#layerNorm} (affine frozen). */
+    void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX);
+
+    /**
+     * Gradients of {@link Ops#attention} w.r.t. q, k and v, recomputing the softmax (no stored scores). dK and dV
+     * have the shapes of k and v; for SPARSE_CAUSAL the gradients of frame 0's and frame i−1's keys are summed over
+     * every query frame that read them. dK/dV may be null when k, v need no gradient (cross-attention to text).
+     */
+    void attentionBackward(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v,
+                           Tensor dOut, Tensor dQ, Tensor dK, Tensor dV);
+
+    /** Gradient of {@link Ops#geglu}: dX [..., 2D] from x [..., 2D] and dY [..., D]. */
+    void gegluBackward(Tensor x, Tensor dY, Tensor dX);
+
+    /** Gradient of {@link Ops#activation}: dX = dY · act'(x). In place allowed (dX == dY). */
+    void activationBackward(Activation act, Tensor x, Tensor dY, Tensor dX);
+
+    /** Gradient of {@link Ops#upsampleNearest}: each input pixel sums the gradients of the outputs that copied it. */
+    void upsampleNearestBackward(Tensor dY, Tensor dX);
+
+    /** Gradient of {@link Ops#concatChannels}: splits dOut [..., Ca + Cb] into dA [..., Ca] and dB [..., Cb]. */
+    void splitChannels(Tensor dOut, Tensor dA, Tensor dB);
+
+    /** Sum of squares of all elements (for the total gradient norm), in double. */
+    double sumOfSquares(Tensor x);
+
+    /**
+     * One AdamW step on a parameter (PyTorch's torch.optim.AdamW): p ← p − lr·wd·p; m ← β1·m + (1−β1)·g;
+     * v ← β2·v + (1−β2)·g²; p ← p − lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + eps). {@code gradScale} multiplies
+     * g first (gradient clipping).
+     */
+    void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1, float beta2,
+               float weightDecay, float eps, int step);
+}
