@@ -126,6 +126,8 @@ public final class CudaOps implements Ops, AutoCloseable {
         int n = x.dim(0), h = x.dim(1), wd = x.dim(2), ci = x.dim(3);
         int kh = w.dim(0), kw = w.dim(1), co = w.dim(3);
         if (w.dim(2) != ci) throw new IllegalArgumentException("conv2d: w " + Arrays.toString(w.shape()) + " expects " + w.dim(2) + " input channels, x has " + ci);
+        if (padBottomRightOnly && padding != 0)
+            throw new IllegalArgumentException("conv2d: padBottomRightOnly needs padding 0, got " + padding);
         int padTop = padBottomRightOnly ? 0 : padding;
         int extra = padBottomRightOnly ? 1 : 2 * padding;
         int ho = (h + extra - kh) / stride + 1, wo = (wd + extra - kw) / stride + 1;
