@@ -1,0 +1,69 @@
+package dev.tav4j.kernels.cuda;
+
+import dev.tav4j.runtime.Tensor;
+import org.junit.jupiter.api.Assumptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Shared test support: one CudaOps over the emulated device for the whole run, random data, error metrics. */
+final class Emu {
+    private static CudaOps ops;
+
+    private Emu() {}
+
+    /**
+     * The emulated backend. Skips (with the build's reason) only when the build recorded that g++ is missing;
+     * a library that should exist but does not is a failure, so CI cannot silently skip these tests.
+     */
+    static synchronized CudaOps ops() {
+        if (ops != null) return ops;
+        if (EmulatedDeviceApi.locate() == null) {
+            String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
+            boolean noCompiler = Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing"));
+            Assumptions.assumeFalse(noCompiler, EmulatedDeviceApi.unavailableReason());
+            fail(EmulatedDeviceApi.unavailableReason());
+        }
+        ops = EmulatedBackend.create();
+        return ops;
+    }
+
+    static float[] random(Random r, int n, float offset) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() + offset);
+        return a;
+    }
+
+    static Tensor up(float[] values, int... shape) {
+        try (Tensor h = Tensor.of(values, shape)) {
+            return ops().upload(h);
+        }
+    }
+
+    static float[] down(Tensor t) {
+        try (Tensor h = ops().download(t)) {
+            return h.toArray();
+        }
+    }
+
+    /** max |got − ref| / max |ref|, the project's parity metric. */
+    static double relError(float[] got, float[] ref) {
+        if (got.length != ref.length) throw new AssertionError(got.length + " values, expected " + ref.length);
+        double err = 0, scale = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (Float.isNaN(got[i])) return Double.POSITIVE_INFINITY;
+            err = Math.max(err, Math.abs(got[i] - ref[i]));
+            scale = Math.max(scale, Math.abs(ref[i]));
+        }
+        return err / Math.max(scale, 1e-30);
+    }
+
+    static void assertClose(String what, float[] got, float[] ref, double tol) {
+        double e = relError(got, ref);
+        assertTrue(e <= tol, what + ": relative error " + e + " above " + tol);
+    }
+}
