@@ -22,5 +22,7 @@ final class InfoCommand implements Runnable {
             }
             System.out.printf("  %-6s %s: %s%n", p.name(), a.available() ? "available" : "unavailable", a.reason());
         }
+        System.out.println("cuda details:");
+        for (String line : dev.tav4j.kernels.cuda.CudaBackendProvider.report().split("\n")) System.out.println("  " + line);
     }
 }

@@ -48,8 +48,8 @@ class NativeBuildTest {
         BackendProvider cuda = Backends.providers().stream().filter(p -> p.name().equals("cuda")).findFirst().orElseThrow();
         assertEquals(10, cuda.priority());
         BackendProvider.Availability a = cuda.probe();
-        assertFalse(a.available(), "no CUDA bindings in this build, yet the probe says: " + a.reason());
-        assertFalse(a.reason().isBlank());
+        assertFalse(a.reason().isBlank(), "the probe must say why (or what it found)");
+        if (a.available()) assertTrue(a.reason().toLowerCase().contains("cuda") || a.reason().contains("sm_"), a.reason());
         assertTrue(Backends.providers().stream().noneMatch(p -> p.name().startsWith("cuda-emu")),
                 "the emulation must not be offered as a backend");
     }
