@@ -19,14 +19,19 @@ import static dev.tav4j.kernels.cuda.Emu.assertClose;
  * Tolerances (max |cuda − cpu| / max |cpu|): 3e-5 for attention and norms, 1e-5 for conv, 2e-4 for the
  * timestep embedding (float32 phase error at arguments near 1000).
  */
-class CudaVsCpuOpsTest {
+public class CudaVsCpuOpsTest {
     private static final Ops CPU = new CpuOps();
+
+    /** The CUDA backend under test: over the emulated device here, over a real GPU in {@link CudaVsCpuOpsGpuTest}. */
+    Ops target() {
+        return Emu.ops();
+    }
     private final Random r = new Random(2024);
 
     /** Runs {@code op} on both backends over copies of the host inputs and compares the output. */
     private void compare(String what, double tol, float[][] inputs, int[][] shapes, int[] outShape, BiConsumer<Ops, Tensor[]> op) {
         float[][] results = new float[2][];
-        Ops[] backends = {CPU, Emu.ops()};
+        Ops[] backends = {CPU, target()};
         for (int b = 0; b < 2; b++) {
             Ops ops = backends[b];
             Tensor[] ts = new Tensor[inputs.length + 1];

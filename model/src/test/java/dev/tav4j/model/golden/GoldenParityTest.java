@@ -26,17 +26,27 @@ import java.util.stream.Stream;
  * official implementation's numbers with the tolerances of DESIGN.md on the CPU backend. A case of a known op
  * that cannot be run fails; cases of other ops are listed as not part of this suite.
  */
-class GoldenParityTest {
+public class GoldenParityTest {
     static final double FORWARD_TOL = 1e-4, EDITED_TOL = 1e-3;
     static final Set<String> OPS = Set.of("tokenize", "text_encode", "vae", "unet3d", "ddim", "train", "pipeline");
 
-    private final Ops ops = Backends.select("cpu");
+    final Ops ops = backend();
+
+    /** The backend under test (cpu here; {@link GoldenCudaParityTest} runs the forward cases on the GPU). */
+    Ops backend() {
+        return Backends.select("cpu");
+    }
+
+    /** The ops this run checks. */
+    Set<String> ops() {
+        return OPS;
+    }
 
     @TestFactory
     Stream<DynamicTest> goldenCases() {
         List<DynamicTest> tests = new ArrayList<>();
         for (GoldenCase c : GoldenData.cases()) {
-            if (!OPS.contains(c.op())) {
+            if (!ops().contains(c.op())) {
                 System.out.println(c.name() + "  op '" + c.op() + "' is not part of the forward parity suite");
                 continue;
             }
@@ -55,7 +65,7 @@ class GoldenParityTest {
                 }
             }));
         }
-        Assertions.assertFalse(tests.isEmpty(), "no golden case of ops " + OPS + " under " + GoldenData.root());
+        Assertions.assertFalse(tests.isEmpty(), "no golden case of ops " + ops() + " under " + GoldenData.root());
         return tests.stream();
     }
 
