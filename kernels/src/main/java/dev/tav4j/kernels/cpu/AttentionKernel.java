@@ -25,7 +25,7 @@ final class AttentionKernel {
      */
     static void run(MemorySegment qs, long qBase, int q0, int q1, MemorySegment ks, MemorySegment vs, long key0,
                     long key1, int lk, int keys, int c, int col, int hs, float scale, boolean causal, MemorySegment os) {
-        int lp = Vec.roundUp(keys, VL);
+        int lp = Vec.roundUp(keys, 2 * VL);
         float[] kt = Scratch.floats(0, hs * lp), vt = Scratch.floats(1, hs * lp);
         float[] sc = Scratch.floats(2, QB * lp), qb = Scratch.floats(3, QB * hs);
         transpose(ks, key0, lk, c, col, hs, kt, lp, 0);
@@ -50,7 +50,7 @@ final class AttentionKernel {
                 limit[r] = causal ? Math.min(keys, row + 1) : keys;
                 end = Math.max(end, limit[r]);
             }
-            int jEnd = Vec.roundUp(end, VL);
+            int jEnd = Vec.roundUp(end, 2 * VL);
             scores(kt, lp, hs, qb, sc, jEnd);
             for (int r = 0; r < QB; r++) inv[r] = softmax(sc, r * lp, limit[r], jEnd);
             weighted(vt, lp, hs, sc, jEnd, inv, os, qBase + (long) qi * c + col, c, nq);
@@ -65,21 +65,34 @@ final class AttentionKernel {
         }
     }
 
-    /** sc[r·lp + j] = Σ_i qb[r·hs + i] · kt[i·lp + j] for the QB rows, j < jEnd. */
+    /** sc[r·lp + j] = Σ_i qb[r·hs + i] · kt[i·lp + j] for the QB rows, j < jEnd (a multiple of 2·VL). */
     private static void scores(float[] kt, int lp, int hs, float[] qb, float[] sc, int jEnd) {
-        for (int j = 0; j < jEnd; j += VL) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int j = 0; j < jEnd; j += 2 * VL) {
+            // two key vectors × four queries: eight independent FMA chains
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
             for (int i = 0, ki = j; i < hs; i++, ki += lp) {
-                FloatVector kv = FloatVector.fromArray(S, kt, ki);
-                a0 = kv.fma(FloatVector.broadcast(S, qb[i]), a0);
-                a1 = kv.fma(FloatVector.broadcast(S, qb[hs + i]), a1);
-                a2 = kv.fma(FloatVector.broadcast(S, qb[2 * hs + i]), a2);
-                a3 = kv.fma(FloatVector.broadcast(S, qb[3 * hs + i]), a3);
+                FloatVector k0 = FloatVector.fromArray(S, kt, ki), k1 = FloatVector.fromArray(S, kt, ki + VL);
+                FloatVector q = FloatVector.broadcast(S, qb[i]);
+                a0 = k0.fma(q, a0);
+                b0 = k1.fma(q, b0);
+                q = FloatVector.broadcast(S, qb[hs + i]);
+                a1 = k0.fma(q, a1);
+                b1 = k1.fma(q, b1);
+                q = FloatVector.broadcast(S, qb[2 * hs + i]);
+                a2 = k0.fma(q, a2);
+                b2 = k1.fma(q, b2);
+                q = FloatVector.broadcast(S, qb[3 * hs + i]);
+                a3 = k0.fma(q, a3);
+                b3 = k1.fma(q, b3);
             }
             a0.intoArray(sc, j);
+            b0.intoArray(sc, j + VL);
             a1.intoArray(sc, lp + j);
+            b1.intoArray(sc, lp + j + VL);
             a2.intoArray(sc, 2 * lp + j);
+            b2.intoArray(sc, 2 * lp + j + VL);
             a3.intoArray(sc, 3 * lp + j);
+            b3.intoArray(sc, 3 * lp + j + VL);
         }
     }
 
@@ -91,30 +104,58 @@ final class AttentionKernel {
         float m = mx.reduceLanes(VectorOperators.MAX);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
         for (int j = 0; j < jEnd; j += VL) {
-            FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
+            FloatVector d = FloatVector.fromArray(S, sc, at + j).sub(mv);
+            FloatVector e = VMath.exp(d);
             e.intoArray(sc, at + j);
             sum = sum.add(e);
         }
         return 1f / sum.reduceLanes(VectorOperators.ADD);
     }
 
-    /** out[r, i] = inv[r] · Σ_j p[r, j] · vt[i, j] for the first nq rows. */
+    /** out[r, i] = inv[r] · Σ_j p[r, j] · vt[i, j] for the first nq rows; two channels at a time (eight FMA chains). */
     private static void weighted(float[] vt, int lp, int hs, float[] sc, int jEnd, float[] inv, MemorySegment os,
                                  long outBase, int c, int nq) {
-        for (int i = 0; i < hs; i++) {
+        int i = 0;
+        for (; i + 1 < hs; i += 2) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int vi = i * lp;
+            for (int j = 0; j < jEnd; j += VL) {
+                FloatVector v0 = FloatVector.fromArray(S, vt, vi + j), v1 = FloatVector.fromArray(S, vt, vi + lp + j);
+                FloatVector p = FloatVector.fromArray(S, sc, j);
+                a0 = p.fma(v0, a0);
+                b0 = p.fma(v1, b0);
+                p = FloatVector.fromArray(S, sc, lp + j);
+                a1 = p.fma(v0, a1);
+                b1 = p.fma(v1, b1);
+                p = FloatVector.fromArray(S, sc, 2 * lp + j);
+                a2 = p.fma(v0, a2);
+                b2 = p.fma(v1, b2);
+                p = FloatVector.fromArray(S, sc, 3 * lp + j);
+                a3 = p.fma(v0, a3);
+                b3 = p.fma(v1, b3);
+            }
+            put(os, outBase + i, c, nq, inv, a0, a1, a2, a3);
+            put(os, outBase + i + 1, c, nq, inv, b0, b1, b2, b3);
+        }
+        if (i < hs) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             int vi = i * lp;
             for (int j = 0; j < jEnd; j += VL) {
-                FloatVector vv = FloatVector.fromArray(S, vt, vi + j);
-                a0 = FloatVector.fromArray(S, sc, j).fma(vv, a0);
-                a1 = FloatVector.fromArray(S, sc, lp + j).fma(vv, a1);
-                a2 = FloatVector.fromArray(S, sc, 2 * lp + j).fma(vv, a2);
-                a3 = FloatVector.fromArray(S, sc, 3 * lp + j).fma(vv, a3);
+                FloatVector v0 = FloatVector.fromArray(S, vt, vi + j);
+                a0 = FloatVector.fromArray(S, sc, j).fma(v0, a0);
+                a1 = FloatVector.fromArray(S, sc, lp + j).fma(v0, a1);
+                a2 = FloatVector.fromArray(S, sc, 2 * lp + j).fma(v0, a2);
+                a3 = FloatVector.fromArray(S, sc, 3 * lp + j).fma(v0, a3);
             }
-            Vec.set(os, outBase + i, a0.reduceLanes(VectorOperators.ADD) * inv[0]);
-            if (nq > 1) Vec.set(os, outBase + c + i, a1.reduceLanes(VectorOperators.ADD) * inv[1]);
-            if (nq > 2) Vec.set(os, outBase + 2L * c + i, a2.reduceLanes(VectorOperators.ADD) * inv[2]);
-            if (nq > 3) Vec.set(os, outBase + 3L * c + i, a3.reduceLanes(VectorOperators.ADD) * inv[3]);
+            put(os, outBase + i, c, nq, inv, a0, a1, a2, a3);
         }
+    }
+
+    private static void put(MemorySegment os, long at, int c, int nq, float[] inv, FloatVector a0, FloatVector a1,
+                            FloatVector a2, FloatVector a3) {
+        Vec.set(os, at, a0.reduceLanes(VectorOperators.ADD) * inv[0]);
+        if (nq > 1) Vec.set(os, at + c, a1.reduceLanes(VectorOperators.ADD) * inv[1]);
+        if (nq > 2) Vec.set(os, at + 2L * c, a2.reduceLanes(VectorOperators.ADD) * inv[2]);
+        if (nq > 3) Vec.set(os, at + 3L * c, a3.reduceLanes(VectorOperators.ADD) * inv[3]);
     }
 }

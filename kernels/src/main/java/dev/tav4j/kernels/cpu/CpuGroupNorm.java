@@ -106,27 +106,22 @@ final class CpuGroupNorm {
 
     private static void apply(MemorySegment xs, MemorySegment os, int videos, long pixels, int c, float[] scale,
                               float[] shift, boolean silu) {
-        long total = videos * pixels;
-        int rowsPerItem = (int) Math.max(1, Math.min(total, 16384 / Math.max(1, c)));
-        int items = (int) ((total + rowsPerItem - 1) / rowsPerItem);
-        Parallel.forRange(items, 1, (lo, hi) -> {
+        int rowsPerItem = (int) Math.max(1, Math.min(pixels, 16384 / Math.max(1, c)));
+        int perVideo = (int) ((pixels + rowsPerItem - 1) / rowsPerItem);
+        Parallel.forRange(videos * perVideo, 1, (lo, hi) -> {
             for (int item = lo; item < hi; item++) {
-                long r0 = (long) item * rowsPerItem, r1 = Math.min(total, r0 + rowsPerItem);
-                for (int c0 = 0; c0 < c; c0 += VL) {
-                    VectorMask<Float> m = Vec.head(c - c0);
-                    int v = -1;
-                    FloatVector sc = null, sh = null;
-                    for (long r = r0; r < r1; r++) {
-                        int rv = (int) (r / pixels);
-                        if (rv != v) {
-                            v = rv;
-                            sc = FloatVector.fromArray(S, scale, v * c + c0, m);
-                            sh = FloatVector.fromArray(S, shift, v * c + c0, m);
-                        }
-                        long i = r * c + c0;
-                        FloatVector y = Vec.load(xs, i, m).fma(sc, sh);
-                        if (silu) y = y.div(y.neg().lanewise(VectorOperators.EXP).add(1f));
-                        Vec.store(y, os, i, m);
+                int v = item / perVideo;
+                long r0 = v * pixels + (long) (item % perVideo) * rowsPerItem;
+                long r1 = Math.min((v + 1) * pixels, r0 + rowsPerItem);
+                int sb = v * c;
+                for (long r = r0; r < r1; r++) {
+                    long i = r * c;
+                    for (int c0 = 0; c0 < c; c0 += VL) {
+                        VectorMask<Float> m = Vec.head(c - c0);
+                        FloatVector y = Vec.load(xs, i + c0, m).fma(FloatVector.fromArray(S, scale, sb + c0, m),
+                                FloatVector.fromArray(S, shift, sb + c0, m));
+                        if (silu) y = VMath.silu(y);
+                        Vec.store(y, os, i + c0, m);
                     }
                 }
             }

@@ -12,14 +12,19 @@ final class VMath {
 
     private VMath() {}
 
+    /** e^x: the Vector API's EXP (SVML on x86), measured faster than a hand-written Cephes polynomial here. */
+    static FloatVector exp(FloatVector x) {
+        return x.lanewise(VectorOperators.EXP);
+    }
+
     /** x · sigmoid(x). */
     static FloatVector silu(FloatVector x) {
-        return x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+        return x.div(exp(x.neg()).add(1f));
     }
 
     /** x · sigmoid(1.702 x), CLIP's quick GELU. */
     static FloatVector quickGelu(FloatVector x) {
-        return x.div(x.mul(-1.702f).lanewise(VectorOperators.EXP).add(1f));
+        return x.div(exp(x.mul(-1.702f)).add(1f));
     }
 
     /**
@@ -40,7 +45,7 @@ final class VMath {
         p = p.fma(t, FloatVector.broadcast(S, 0.37409196f));
         p = p.fma(t, FloatVector.broadcast(S, 1.00002368f));
         p = p.fma(t, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector ex = z.mul(z).neg().add(p).lanewise(VectorOperators.EXP);
+        FloatVector ex = exp(z.mul(z).neg().add(p));
         FloatVector erfcZ = t.mul(ex); // erfc(|u|)
         // Φ·2 = 1 + erf(u): erfc(|u|) for u < 0, 2 − erfc(|u|) otherwise
         VectorMask<Float> neg = u.lt(0f);

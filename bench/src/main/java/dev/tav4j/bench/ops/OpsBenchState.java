@@ -1,0 +1,31 @@
+package dev.tav4j.bench.ops;
+
+import dev.tav4j.kernels.cpu.CpuOps;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+import java.util.Random;
+
+/** Shared helpers of the op benchmarks: the backend under test and seeded random tensors. */
+final class OpsBenchState {
+    private OpsBenchState() {}
+
+    /** The backend named by -Dtav.bench.backend (default cpu). */
+    static Ops ops() {
+        String name = System.getProperty("tav.bench.backend", "cpu");
+        return name.equals("cpu") ? new CpuOps() : dev.tav4j.runtime.Backends.select(name);
+    }
+
+    static Tensor rand(Ops ops, long seed, int... shape) {
+        Random rnd = new Random(seed);
+        Tensor t = Tensor.host(shape);
+        for (long i = 0; i < t.size(); i++) t.set(i, 2 * rnd.nextFloat() - 1);
+        if (ops.name().equals("cpu")) return t;
+        Tensor d = ops.upload(t);
+        t.close();
+        return d;
+    }
+
+    static int[] dims(String text) {
+        return java.util.Arrays.stream(text.split("x")).mapToInt(Integer::parseInt).toArray();
+    }
+}
