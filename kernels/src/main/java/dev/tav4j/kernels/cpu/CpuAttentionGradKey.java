@@ -1,0 +1,82 @@
+package dev.tav4j.kernels.cpu;
+
+import static dev.tav4j.kernels.cpu.CpuAttentionGradMath.QB;
+import static dev.tav4j.kernels.cpu.Vec.S;
+import static dev.tav4j.kernels.cpu.Vec.VL;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The key side of the attention backward for one (key image, head, key range): it owns dK and dV of those
+ * keys and loops over every query image that read them (so no two work items write the same row), recomputing
+ * P = exp(scale·q·k − lse) from the log-sum-exp the query side left, dP = dO·V and dS = P ⊙ (dP − D):
+ * dV += Pᵀ·dO, dK += scale·dSᵀ·Q. Both are accumulated transposed in per-thread buffers and written once.
+ */
+final class CpuAttentionGradKey {
+    private CpuAttentionGradKey() {}
+
+    /**
+     * @param keyBase float index of the key image's first row in k, v, dK, dV; keys [j0, j1) of it
+     * @param readers float indices of the first query row of each query image that read these keys (a query
+     *                image that read them twice is listed twice); statRows the matching first rows in lse, dd
+     */
+    static void run(MemorySegment qs, MemorySegment dos, MemorySegment ks, MemorySegment vs, MemorySegment dks,
+                    MemorySegment dvs, long keyBase, int j0, int j1, long[] readers, int[] statRows, int nReaders,
+                    int lq, int c, int col, int hs, float scale, boolean causal, float[] lse, float[] dd) {
+        int kc = j1 - j0, kp = Vec.roundUp(kc, VL);
+        float[] kt = Scratch.floats(0, hs * kp), vt = Scratch.floats(1, hs * kp);
+        float[] dkt = Scratch.floats(2, hs * kp), dvt = Scratch.floats(3, hs * kp);
+        float[] sc = Scratch.floats(4, QB * kp), dp = Scratch.floats(5, QB * kp);
+        float[] qb = Scratch.floats(6, QB * hs), ob = Scratch.floats(7, QB * hs);
+        long chunkBase = keyBase + (long) j0 * c;
+        CpuAttentionGradMath.transpose(ks, chunkBase, kc, c, col, hs, kt, kp, 0);
+        CpuAttentionGradMath.transpose(vs, chunkBase, kc, c, col, hs, vt, kp, 0);
+        CpuAttentionGradMath.zeroTail(kt, hs, kp, kc);
+        CpuAttentionGradMath.zeroTail(vt, hs, kp, kc);
+        java.util.Arrays.fill(dkt, 0, hs * kp, 0f);
+        java.util.Arrays.fill(dvt, 0, hs * kp, 0f);
+        int first = causal ? j0 : 0; // a causal query row i sees keys 0..i
+        for (int rd = 0; rd < nReaders; rd++) {
+            long qBase = readers[rd];
+            int stat = statRows[rd];
+            for (int qi = first; qi < lq; qi += QB) {
+                int nq = Math.min(QB, lq - qi);
+                for (int r = 0; r < QB; r++) {
+                    int row = qi + Math.min(r, nq - 1);
+                    long src = qBase + (long) row * c + col;
+                    for (int i = 0; i < hs; i++) {
+                        qb[r * hs + i] = Vec.get(qs, src + i) * scale;
+                        ob[r * hs + i] = Vec.get(dos, src + i);
+                    }
+                }
+                CpuAttentionGradMath.rowsTimesT(kt, kp, hs, qb, sc, kp);
+                CpuAttentionGradMath.rowsTimesT(vt, kp, hs, ob, dp, kp);
+                for (int r = 0; r < QB; r++) {
+                    int row = qi + r;
+                    int valid = r >= nq ? 0 : causal ? Math.min(kc, row - j0 + 1) : kc;
+                    float l = r >= nq ? 0f : lse[stat + row], d = r >= nq ? 0f : dd[stat + row];
+                    probabilities(sc, dp, r * kp, kp, valid, l, d);
+                }
+                CpuAttentionGradMath.addOuter(dvt, kp, hs, ob, sc, kp);
+                CpuAttentionGradMath.addOuter(dkt, kp, hs, qb, dp, kp);
+            }
+        }
+        if (dks != null) CpuAttentionGradMath.untranspose(dkt, kp, hs, kc, dks, chunkBase, c, col);
+        if (dvs != null) CpuAttentionGradMath.untranspose(dvt, kp, hs, kc, dvs, chunkBase, c, col);
+    }
+
+    /** In place: sc → P = exp(s − lse), dp → dS = P ⊙ (dP − D); both zero from {@code valid} on. */
+    private static void probabilities(float[] sc, float[] dp, int at, int kp, int valid, float lse, float d) {
+        FloatVector lv = FloatVector.broadcast(S, lse), dv = FloatVector.broadcast(S, d), zero = FloatVector.zero(S);
+        for (int j = 0; j < kp; j += VL) {
+            VectorMask<Float> m = Vec.head(valid - j);
+            FloatVector p = FloatVector.fromArray(S, sc, at + j).sub(lv).lanewise(VectorOperators.EXP);
+            p = zero.blend(p, m);
+            p.intoArray(sc, at + j);
+            p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(dp, at + j);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.tav4j.kernels.cpu;
+
+import static dev.tav4j.kernels.cpu.CpuAttentionGradMath.QB;
+import static dev.tav4j.kernels.cpu.Vec.S;
+import static dev.tav4j.kernels.cpu.Vec.VL;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The query side of the attention backward for one (image, head, query range): per block of queries, the score
+ * rows S = scale·q·Kᵀ and dP = dO·Vᵀ, the softmax P recomputed with max subtraction, D = Σ_j P·dP (= dO·O),
+ * dS = P ⊙ (dP − D) and dQ = scale·dS·K. It also leaves each row's log-sum-exp and D for the key side.
+ */
+final class CpuAttentionGradQuery {
+    private CpuAttentionGradQuery() {}
+
+    /**
+     * @param qBase float index of the image's first query row (rows are c floats apart), also for dO and dQ
+     * @param key0  float index of the first key image; key1 a second one (−1: none), lk tokens each
+     * @param stat  index of the image-head's first row in lse and dd
+     */
+    static void run(MemorySegment qs, MemorySegment dos, MemorySegment dqs, long qBase, int q0, int q1,
+                    MemorySegment ks, MemorySegment vs, long key0, long key1, int lk, int keys, int c, int col, int hs,
+                    float scale, boolean causal, float[] lse, float[] dd, int stat) {
+        int lp = Vec.roundUp(keys, VL);
+        float[] kt = Scratch.floats(0, hs * lp), vt = Scratch.floats(1, hs * lp);
+        float[] sc = Scratch.floats(2, QB * lp), dp = Scratch.floats(3, QB * lp);
+        float[] qb = Scratch.floats(4, QB * hs), ob = Scratch.floats(5, QB * hs);
+        CpuAttentionGradMath.transpose(ks, key0, lk, c, col, hs, kt, lp, 0);
+        CpuAttentionGradMath.transpose(vs, key0, lk, c, col, hs, vt, lp, 0);
+        if (key1 >= 0) {
+            CpuAttentionGradMath.transpose(ks, key1, lk, c, col, hs, kt, lp, lk);
+            CpuAttentionGradMath.transpose(vs, key1, lk, c, col, hs, vt, lp, lk);
+        }
+        CpuAttentionGradMath.zeroTail(kt, hs, lp, keys);
+        CpuAttentionGradMath.zeroTail(vt, hs, lp, keys);
+        int[] limit = new int[QB];
+        for (int qi = q0; qi < q1; qi += QB) {
+            int nq = Math.min(QB, q1 - qi);
+            int end = 0;
+            for (int r = 0; r < QB; r++) {
+                int row = qi + Math.min(r, nq - 1);
+                long src = qBase + (long) row * c + col;
+                for (int i = 0; i < hs; i++) {
+                    qb[r * hs + i] = Vec.get(qs, src + i) * scale;
+                    ob[r * hs + i] = Vec.get(dos, src + i);
+                }
+                limit[r] = causal ? Math.min(keys, row + 1) : keys;
+                end = Math.max(end, limit[r]);
+            }
+            int jEnd = Vec.roundUp(end, VL);
+            CpuAttentionGradMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);
+            CpuAttentionGradMath.rowsTimesT(vt, lp, hs, ob, dp, jEnd);
+            for (int r = 0; r < QB; r++) {
+                if (r >= nq) {
+                    java.util.Arrays.fill(sc, r * lp, r * lp + jEnd, 0f);
+                    continue;
+                }
+                softmaxGrad(sc, dp, r * lp, limit[r], jEnd, lse, dd, stat + qi + r);
+            }
+            CpuAttentionGradMath.timesTInto(kt, lp, hs, sc, jEnd, scale, dqs, qBase + (long) qi * c + col, c, nq);
+        }
+    }
+
+    /** Turns the score row at {@code at} into dS = P ⊙ (dP − D) in place (zero from limit on); stores lse and D at s. */
+    private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
+        for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
+        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < jEnd; j += VL) mx = mx.max(FloatVector.fromArray(S, sc, at + j));
+        float m = mx.reduceLanes(VectorOperators.MAX);
+        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
+            e.intoArray(sc, at + j);
+            sum = sum.add(e);
+        }
+        float total = sum.reduceLanes(VectorOperators.ADD), inv = 1f / total;
+        FloatVector iv = FloatVector.broadcast(S, inv), dsum = FloatVector.zero(S);
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector p = FloatVector.fromArray(S, sc, at + j).mul(iv);
+            p.intoArray(sc, at + j);
+            dsum = p.fma(FloatVector.fromArray(S, dp, at + j), dsum);
+        }
+        float d = dsum.reduceLanes(VectorOperators.ADD);
+        FloatVector dv = FloatVector.broadcast(S, d);
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector p = FloatVector.fromArray(S, sc, at + j);
+            p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(sc, at + j);
+        }
+        lse[s] = m + (float) Math.log(total);
+        dd[s] = d;
+    }
+}

@@ -1,0 +1,60 @@
+package dev.tav4j.kernels.cpu;
+
+import dev.tav4j.runtime.Activation;
+import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.GradOps;
+import dev.tav4j.runtime.Tensor;
+
+/**
+ * The backward passes of the pure-Java backend, for tuning. Each family lives in its own class; this one only
+ * delegates. Matmul and convolution gradients run on the forward GEMM of {@link CpuOps}.
+ */
+public final class CpuGradOps implements GradOps {
+    private final CpuOps fwd = new CpuOps();
+
+    public CpuGradOps() {}
+
+    @Override public void matmulBackwardInput(Tensor dY, Tensor w, Tensor dX) {
+        CpuMatmulGrad.backwardInput(fwd, dY, w, dX);
+    }
+
+    @Override public void matmulBackwardWeight(Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
+        CpuMatmulGrad.backwardWeight(fwd, x, dY, dW, dBias);
+    }
+
+    @Override public void conv2dBackwardInput(Tensor dY, Tensor w, int stride, int padding, boolean padBottomRightOnly,
+                                              Tensor dX) {
+        CpuConvGrad.backwardInput(fwd, dY, w, stride, padding, padBottomRightOnly, dX);
+    }
+
+    @Override public void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
+                                            boolean silu, Tensor dY, Tensor dX) {
+        CpuNormGrad.groupNorm(x, groups, framesPooled, gamma, beta, eps, silu, dY, dX);
+    }
+
+    @Override public void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
+        CpuNormGrad.layerNorm(x, gamma, eps, dY, dX);
+    }
+
+    @Override public void attentionBackward(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k,
+                                            Tensor v, Tensor dOut, Tensor dQ, Tensor dK, Tensor dV) {
+        CpuAttentionGrad.run(kind, frames, heads, scale, q, k, v, dOut, dQ, dK, dV);
+    }
+
+    @Override public void gegluBackward(Tensor x, Tensor dY, Tensor dX) { CpuPointwiseGrad.geglu(x, dY, dX); }
+
+    @Override public void activationBackward(Activation act, Tensor x, Tensor dY, Tensor dX) {
+        CpuPointwiseGrad.activation(act, x, dY, dX);
+    }
+
+    @Override public void upsampleNearestBackward(Tensor dY, Tensor dX) { CpuLayoutGrad.upsampleNearest(dY, dX); }
+
+    @Override public void splitChannels(Tensor dOut, Tensor dA, Tensor dB) { CpuLayoutGrad.splitChannels(dOut, dA, dB); }
+
+    @Override public double sumOfSquares(Tensor x) { return CpuLayoutGrad.sumOfSquares(x); }
+
+    @Override public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1,
+                                float beta2, float weightDecay, float eps, int step) {
+        CpuAdamW.step(param, grad, m, v, gradScale, lr, beta1, beta2, weightDecay, eps, step);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.tav4j.kernels.cpu;
+
+import static dev.tav4j.kernels.cpu.Vec.VL;
+
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.Parallel;
+import dev.tav4j.runtime.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Backward of matmul through the forward GEMM: dX = dY · wᵀ with w transposed once per call, and
+ * dW += xᵀ · dY over chunks of rows (each chunk of x transposed into a pooled [K, chunk] buffer) so that the
+ * GEMM's packed copy of dY stays bounded. dBias sums rows per fixed block and reduces the blocks in order.
+ */
+final class CpuMatmulGrad {
+    /** Rows of x and dY per weight-gradient GEMM. */
+    static final int M_CHUNK = 2048;
+    /** Rows per partial sum of the bias gradient (fixed, so results do not depend on the thread count). */
+    private static final int BIAS_BLOCK = 256;
+
+    private CpuMatmulGrad() {}
+
+    static void backwardInput(CpuOps fwd, Tensor dY, Tensor w, Tensor dX) {
+        String op = "matmulBackwardInput";
+        Check.rank(op, "w", w, 2);
+        Check.host(op, "dY", dY);
+        Check.host(op, "dX", dX);
+        int k = w.dim(0), n = w.dim(1);
+        Check.that(dY.rank() >= 1 && dY.dim(-1) == n, op + ": dY " + Arrays.toString(dY.shape()) + " must end in N = " + n
+                + " (w is [K, N] = " + Arrays.toString(w.shape()) + ")");
+        int[] expect = dY.shape();
+        expect[expect.length - 1] = k;
+        Check.shape(op, "dX", dX, expect);
+        Check.that(!Check.sameBytes(dX, dY) && !Check.sameBytes(dX, w), op + ": dX must not alias dY or w");
+        if (dX.size() == 0) return;
+        int m = CpuGradSupport.rows(dX.size(), k, op);
+        try (Tensor wt = Tensor.host(n, k)) {
+            CpuGradSupport.transpose(w.segment(), 0, n, k, n, wt.segment(), 0, k);
+            fwd.matmul(dY.reshape(m, n), wt, null, dX.reshape(m, k));
+        }
+    }
+
+    static void backwardWeight(CpuOps fwd, Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
+        String op = "matmulBackwardWeight";
+        Check.rank(op, "dW", dW, 2);
+        Check.host(op, "x", x);
+        Check.host(op, "dY", dY);
+        int k = dW.dim(0), n = dW.dim(1);
+        Check.that(x.rank() >= 1 && x.dim(-1) == k, op + ": x " + Arrays.toString(x.shape()) + " must end in K = " + k
+                + " (dW is [K, N] = " + Arrays.toString(dW.shape()) + ")");
+        int[] expect = x.shape();
+        expect[expect.length - 1] = n;
+        Check.shape(op, "dY", dY, expect);
+        if (dBias != null) Check.shape(op, "dBias", dBias, n);
+        Check.that(!Check.sameBytes(dW, x) && !Check.sameBytes(dW, dY), op + ": dW must not alias x or dY");
+        if (n == 0) return;
+        int m = CpuGradSupport.rows(dY.size(), n, op);
+        if (m == 0) return;
+        if (dBias != null) biasGrad(dY.segment(), m, n, dBias.segment());
+        if (k == 0) return;
+        int chunk = Math.min(M_CHUNK, m);
+        Tensor dy2 = dY.reshape(m, n);
+        try (Tensor xt = Tensor.host(k, chunk); Tensor part = Tensor.host(k, n)) {
+            for (int m0 = 0; m0 < m; m0 += chunk) {
+                int mc = Math.min(chunk, m - m0);
+                Tensor xtv = new Tensor(xt.storage(), xt.byteOffset(), DType.F32, false, k, mc);
+                CpuGradSupport.transpose(x.segment(), (long) m0 * k, k, mc, k, xtv.segment(), 0, mc);
+                fwd.matmul(xtv, dy2.slice(m0, mc), null, part);
+                CpuGradSupport.accumulate(dW.segment(), part.segment(), (long) k * n);
+            }
+        }
+    }
+
+    /** dBias[j] += Σ_rows dY[row, j]: float sums per block of rows, blocks added in order in double. */
+    private static void biasGrad(MemorySegment dy, int m, int n, MemorySegment db) {
+        int blocks = (m + BIAS_BLOCK - 1) / BIAS_BLOCK;
+        int np = Vec.roundUp(n, VL);
+        float[] part = new float[blocks * np];
+        Parallel.forRange(blocks, 1, (lo, hi) -> {
+            for (int b = lo; b < hi; b++) {
+                int r0 = b * BIAS_BLOCK, r1 = Math.min(m, r0 + BIAS_BLOCK);
+                for (int c0 = 0; c0 < n; c0 += VL) {
+                    VectorMask<Float> mask = Vec.head(n - c0);
+                    FloatVector s = FloatVector.zero(Vec.S);
+                    for (int r = r0; r < r1; r++) s = s.add(Vec.load(dy, (long) r * n + c0, mask));
+                    s.intoArray(part, b * np + c0);
+                }
+            }
+        });
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int b = 0; b < blocks; b++) s += part[b * np + j];
+            Vec.set(db, j, (float) (Vec.get(db, j) + s));
+        }
+    }
+}
