@@ -9,9 +9,7 @@ import org.bytedeco.javacv.FrameRecorder;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
@@ -39,15 +37,7 @@ public final class Mp4Writer {
             if (frames.get(i).getWidth() != w || frames.get(i).getHeight() != h)
                 throw new IllegalArgumentException("cannot write " + file + ": frame " + i + " is " + frames.get(i).getWidth() + "x"
                         + frames.get(i).getHeight() + ", frame 0 is " + w + "x" + h);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
-        try {
-            encode(tmp, frames, fps, w, h);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, tmp -> encode(tmp, frames, fps, w, h));
     }
 
     private static void encode(Path tmp, List<BufferedImage> frames, double fps, int w, int h) throws IOException {

@@ -54,6 +54,17 @@ class Mp4WriterTest {
     }
 
     @Test
+    void outputsGetTheUsualFilePermissions() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"), "POSIX permissions only");
+        Path plain = Files.writeString(dir.resolve("plain.txt"), "x");
+        Path mp4 = dir.resolve("a.mp4"), gif = dir.resolve("a.gif");
+        Mp4Writer.write(mp4, SyntheticClip.movingBall(2, 16, 16), 8);
+        GifWriter.write(gif, SyntheticClip.movingBall(2, 16, 16), 100);
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(mp4), "not a private temp-file mode");
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(gif));
+    }
+
+    @Test
     void rejectsBadInputWithoutWritingAnything() throws Exception {
         Path file = dir.resolve("bad.mp4");
         var odd = assertThrows(IllegalArgumentException.class, () -> Mp4Writer.write(file, SyntheticClip.movingBall(2, 63, 64), 8));
