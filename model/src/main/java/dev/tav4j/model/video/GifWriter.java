@@ -10,9 +10,7 @@ import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageOutputStream;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /** Writes frames as a looping animated GIF with the JDK's GIF encoder; the file appears atomically. */
@@ -22,28 +20,24 @@ public final class GifWriter {
     /** frames: RGB images; delayMs per frame (GIF stores hundredths of a second). */
     public static void write(Path file, List<BufferedImage> frames, int delayMs) throws IOException {
         if (frames.isEmpty()) throw new IllegalArgumentException("no frames to write to " + file);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
-        try {
-            ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
-            try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
-                writer.setOutput(out);
-                writer.prepareWriteSequence(null);
-                for (BufferedImage img : frames) {
-                    BufferedImage indexed = Palette.toIndexed(img);
-                    ImageWriteParam param = writer.getDefaultWriteParam();
-                    IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(indexed), param);
-                    annotate(meta, delayMs);
-                    writer.writeToSequence(new IIOImage(indexed, null, meta), param);
-                }
-                writer.endWriteSequence();
-            } finally {
-                writer.dispose();
+        AtomicFiles.write(file, tmp -> encode(tmp, frames, delayMs));
+    }
+
+    private static void encode(Path tmp, List<BufferedImage> frames, int delayMs) throws IOException {
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("gif").next();
+        try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
+            writer.setOutput(out);
+            writer.prepareWriteSequence(null);
+            for (BufferedImage img : frames) {
+                BufferedImage indexed = Palette.toIndexed(img);
+                ImageWriteParam param = writer.getDefaultWriteParam();
+                IIOMetadata meta = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(indexed), param);
+                annotate(meta, delayMs);
+                writer.writeToSequence(new IIOImage(indexed, null, meta), param);
             }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            writer.endWriteSequence();
         } finally {
-            Files.deleteIfExists(tmp);
+            writer.dispose();
         }
     }
 

@@ -1,0 +1,53 @@
+package dev.tav4j.model.video;
+
+import org.bytedeco.ffmpeg.global.avcodec;
+import org.bytedeco.ffmpeg.global.avutil;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/** Shared FFmpeg plumbing: quiet logging, error text, encoder lookup. Natives come from the bytedeco jars. */
+final class Ffmpeg {
+    private Ffmpeg() {}
+
+    static {
+        // FFmpeg logs to stderr at "info" by default; problems reach callers as exceptions instead.
+        // -Dtav.ffmpeg.log=debug (or info, warning, …) brings its log back for diagnosis.
+        avutil.av_log_set_level(level(System.getProperty("tav.ffmpeg.log", "error")));
+    }
+
+    /** Loads the natives and sets the log level; call before any other FFmpeg function. */
+    static void init() {}
+
+    /** Throws a VideoException naming {@code file} and what failed when {@code ret} is an FFmpeg error code. */
+    static int check(int ret, Path file, String what) {
+        if (ret < 0) throw new VideoException(file + ": " + what + ": " + describe(ret));
+        return ret;
+    }
+
+    static String describe(int ret) {
+        byte[] buf = new byte[256];
+        avutil.av_strerror(ret, buf, buf.length);
+        int n = 0;
+        while (n < buf.length && buf[n] != 0) n++;
+        return new String(buf, 0, n, StandardCharsets.UTF_8) + " (error " + ret + ")";
+    }
+
+    /** Whether this FFmpeg build has an encoder called {@code name} (e.g. "libx264"). */
+    static boolean hasEncoder(String name) {
+        init();
+        return avcodec.avcodec_find_encoder_by_name(name) != null;
+    }
+
+    private static int level(String name) {
+        return switch (name.toLowerCase()) {
+            case "quiet" -> avutil.AV_LOG_QUIET;
+            case "fatal" -> avutil.AV_LOG_FATAL;
+            case "warning" -> avutil.AV_LOG_WARNING;
+            case "info" -> avutil.AV_LOG_INFO;
+            case "verbose" -> avutil.AV_LOG_VERBOSE;
+            case "debug" -> avutil.AV_LOG_DEBUG;
+            default -> avutil.AV_LOG_ERROR;
+        };
+    }
+}
