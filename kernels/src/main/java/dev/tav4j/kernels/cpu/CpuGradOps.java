@@ -10,9 +10,16 @@ import dev.tav4j.runtime.Tensor;
  * delegates. Matmul and convolution gradients run on the forward GEMM of {@link CpuOps}.
  */
 public final class CpuGradOps implements GradOps {
-    private final CpuOps fwd = new CpuOps();
+    private final CpuOps fwd;
 
-    public CpuGradOps() {}
+    public CpuGradOps() {
+        this(new CpuOps());
+    }
+
+    /** The backward ops that run their GEMMs on {@code fwd}. */
+    public CpuGradOps(CpuOps fwd) {
+        this.fwd = fwd;
+    }
 
     @Override public void matmulBackwardInput(Tensor dY, Tensor w, Tensor dX) {
         CpuMatmulGrad.backwardInput(fwd, dY, w, dX);

@@ -10,7 +10,14 @@ import dev.tav4j.runtime.Tensor;
  * {@link dev.tav4j.runtime.Parallel}. Each op family lives in its own class; this one only delegates.
  */
 public final class CpuOps implements Ops {
+    private CpuGradOps grad;
+
     @Override public String name() { return "cpu"; }
+
+    @Override public synchronized dev.tav4j.runtime.GradOps grad() {
+        if (grad == null) grad = new CpuGradOps(this);
+        return grad;
+    }
 
     @Override public Tensor allocate(int... shape) { return Tensor.host(shape); }
 
