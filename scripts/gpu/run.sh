@@ -8,7 +8,8 @@
 #   TAV_GPU_REQUIRED (default true: a test fails rather than skips when CUDA is unusable).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-if [ -x "$here/jdk/bin/java" ]; then G="$here"; else G="$(cd "$here/../.." && pwd)/.gpu"; fi
+if [ -f "$here/jdk.tar.xz" ] || [ -x "$here/jdk/bin/java" ]; then G="$here"; else G="$(cd "$here/../.." && pwd)/.gpu"; fi
+if [ ! -x "$G/jdk/bin/java" ] && [ -f "$G/jdk.tar.xz" ]; then tar -C "$G" -xJf "$G/jdk.tar.xz"; fi
 JAVA="$G/jdk/bin/java"
 [ -x "$JAVA" ] || { echo "no JDK image at $G/jdk: run scripts/gpu/package.sh first (and carry .gpu)" >&2; exit 2; }
 LOG="${TAV_GPU_LOG:-$G/gpu-tests.log}"
