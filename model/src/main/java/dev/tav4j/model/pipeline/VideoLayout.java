@@ -10,12 +10,14 @@ import dev.tav4j.runtime.Tensor;
 public final class VideoLayout {
     private VideoLayout() {}
 
-    /** (b, c, f, h, w) → new [b·f, h, w, c] on the same backend. */
+    /** A host (b, c, f, h, w) tensor → new [b·f, h, w, c] on the backend. */
     public static Tensor toFrames(Ops ops, Tensor bcfhw) {
         if (bcfhw.rank() != 5) throw new IllegalArgumentException("expected a (b, c, f, h, w) tensor, got " + bcfhw);
         int b = bcfhw.dim(0), c = bcfhw.dim(1), f = bcfhw.dim(2), h = bcfhw.dim(3), w = bcfhw.dim(4);
         Tensor out = ops.allocate(b, f, h, w, c);
-        ops.permute(bcfhw, new int[]{0, 2, 3, 4, 1}, out);
+        try (Tensor src = ops.upload(bcfhw)) {
+            ops.permute(src, new int[]{0, 2, 3, 4, 1}, out);
+        }
         return out.reshapeOwned(b * f, h, w, c);
     }
 

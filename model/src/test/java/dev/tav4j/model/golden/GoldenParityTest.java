@@ -183,7 +183,9 @@ public class GoldenParityTest {
     /** Golden NCHW image tensor → engine NHWC, compared back in NCHW. */
     private Tensor nhwc(Tensor nchw) {
         Tensor out = ops.allocate(nchw.dim(0), nchw.dim(2), nchw.dim(3), nchw.dim(1));
-        ops.permute(nchw, new int[]{0, 2, 3, 1}, out);
+        try (Tensor src = ops.upload(nchw)) {
+            ops.permute(src, new int[]{0, 2, 3, 1}, out);
+        }
         return out;
     }
 

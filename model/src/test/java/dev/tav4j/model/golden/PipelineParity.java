@@ -90,7 +90,9 @@ final class PipelineParity {
     private static Tensor fchwToNhwc(Ops ops, Tensor fchw, int f) {
         Tensor src = fchw.reshape(f, fchw.dim(1) == f ? fchw.dim(2) : fchw.dim(1), fchw.dim(-2), fchw.dim(-1));
         Tensor out = ops.allocate(f, src.dim(2), src.dim(3), src.dim(1));
-        ops.permute(src, new int[]{0, 2, 3, 1}, out);
+        try (Tensor dev = ops.upload(src)) {
+            ops.permute(dev, new int[]{0, 2, 3, 1}, out);
+        }
         return out;
     }
 
