@@ -34,7 +34,7 @@ mvn -B -ntp -q dependency:copy -Dartifact="org.junit.platform:junit-platform-con
 mv "$G/junit-platform-console-standalone.jar" "$G/junit-console.jar"
 
 echo "== jlink ($JAVA_HOME)"
-# jdk.zipfs: the console launcher reads jars through it; jdk.unsupported: sun.misc.Unsafe for libraries.
+# jdk.zipfs: the console launcher reads jars through it; jdk.unsupported: sun.misc.Unsafe for libraries;
 # (java.xml and java.management are left out to stay under the size limit: no XML test reports.)
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,jdk.unsupported,jdk.zipfs,jdk.incubator.vector \
     --strip-debug --no-man-pages --no-header-files --compress zip-9 --output "$G/jdk" 2>&1 | grep -v 'incubator modules' || true
