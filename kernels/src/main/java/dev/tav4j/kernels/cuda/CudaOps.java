@@ -3,6 +3,7 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.device.DeviceApi;
@@ -31,6 +32,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     private final Arena stagingArena = Arena.ofShared();
     private MemorySegment staging = MemorySegment.NULL;
     private final int maxGrid;
+    private CudaGradOps gradOps;
 
     public CudaOps(DeviceApi api, String name) {
         this.api = api;
@@ -339,7 +341,14 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     @Override public void synchronize() { api.synchronize(); }
 
+    /** The backward ops on this backend's device and stream, created on first use. */
+    @Override public synchronized GradOps grad() {
+        if (gradOps == null) gradOps = new CudaGradOps(api);
+        return gradOps;
+    }
+
     @Override public void close() {
+        if (gradOps != null) gradOps.close();
         scratch.close();
         args.close();
         stagingArena.close();

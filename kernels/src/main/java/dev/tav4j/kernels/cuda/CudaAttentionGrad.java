@@ -1,0 +1,105 @@
+package dev.tav4j.kernels.cuda;
+
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.check;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.distinct;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.ptr;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
+
+import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Attention backward on the device in two launches (native/src/attention_grad.cu): the query phase writes dQ and
+ * each query row's (log-sum-exp, D) into a scratch buffer; the key phase, one block per 32 keys of a key image,
+ * sums dK and dV over every query image that read those keys. It is skipped when dK and dV are both null.
+ */
+final class CudaAttentionGrad {
+    private static final int THREADS = 128, ROWS = 32;
+
+    private final CudaGradLaunch l;
+    private final CudaGradKernels k;
+    private final DeviceScratch stats;
+
+    CudaAttentionGrad(CudaGradLaunch launch, CudaGradKernels kernels, DeviceScratch stats) {
+        this.l = launch;
+        this.k = kernels;
+        this.stats = stats;
+    }
+
+    void run(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor kt, Tensor v, Tensor dOut,
+             Tensor dQ, Tensor dK, Tensor dV) {
+        if (kind == null) throw new IllegalArgumentException("attentionBackward: kind is null");
+        String op = "attentionBackward(" + kind + ")";
+        validate(op, kind, frames, heads, q, kt, v, dOut, dQ, dK, dV);
+        int n = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = kt.dim(1), nk = kt.dim(0);
+        int d = c / heads;
+        if (n == 0 || lq == 0) {
+            if (dK != null && dK.size() > 0) l.api.memset(ptr(dK), 0, dK.size() * 4);
+            if (dV != null && dV.size() > 0) l.api.memset(ptr(dV), 0, dV.size() * 4);
+            return;
+        }
+        long st = stats.get((long) n * lq * heads * 2 * 4);
+        boolean keys = dK != null || dV != null;
+        long dk = dK == null ? 0 : ptr(dK), dv = dV == null ? 0 : ptr(dV);
+        if (kind == AttentionKind.TEMPORAL) {
+            int blocks = Math.toIntExact(((long) n * lq * heads + ROWS - 1) / ROWS);
+            l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
+                    .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
+            l.grid(k.temporalQuery(d), blocks, 1, THREADS);
+            if (!keys) return;
+            l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
+                    .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
+            l.grid(k.temporalKey(d), blocks, 1, THREADS);
+            return;
+        }
+        int code = switch (kind) {
+            case SELF -> 0;
+            case CAUSAL -> 1;
+            case SPARSE_CAUSAL -> 2;
+            case CROSS -> 3;
+            case TEMPORAL -> throw new AssertionError();
+        };
+        int nkeys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
+        int fr = Math.max(frames, 1);
+        l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
+                .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(nkeys).i32(c).f32(scale);
+        l.grid(k.attentionQuery(d), (lq + ROWS - 1) / ROWS, Math.toIntExact((long) n * heads), THREADS);
+        if (!keys) return;
+        l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
+                .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(c).f32(scale);
+        l.grid(k.attentionKey(d), (lk + ROWS - 1) / ROWS, Math.toIntExact((long) nk * heads), THREADS);
+    }
+
+    private static void validate(String op, AttentionKind kind, int frames, int heads, Tensor q, Tensor k, Tensor v,
+                              Tensor dOut, Tensor dQ, Tensor dK, Tensor dV) {
+        for (Tensor t : new Tensor[] {q, k, v})
+            check(t.rank() == 3, op + ": q, k and v must be [N, L, C], got " + Arrays.toString(t.shape()));
+        CudaGradLaunch.requireF32(op, q, k, v, dOut, dQ, dK, dV);
+        sameShape(op, "q", q, "dOut", dOut);
+        sameShape(op, "q", q, "dQ", dQ);
+        sameShape(op, "k", k, "v", v);
+        if (dK != null) sameShape(op, "k", k, "dK", dK);
+        if (dV != null) sameShape(op, "v", v, "dV", dV);
+        int n = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = k.dim(1);
+        check(heads > 0 && c % heads == 0, op + ": heads " + heads + " must divide the " + c + " channels of q");
+        CudaKernels.headBucket(c / heads);
+        check(k.dim(2) == c, op + ": k " + Arrays.toString(k.shape()) + " must have the " + c + " channels of q");
+        boolean framed = kind == AttentionKind.SPARSE_CAUSAL || kind == AttentionKind.CROSS || kind == AttentionKind.TEMPORAL;
+        if (framed) check(frames > 0 && n % frames == 0, op + ": frames " + frames + " must divide N = " + n);
+        switch (kind) {
+            case SELF, SPARSE_CAUSAL -> check(k.dim(0) == n, op + ": k " + Arrays.toString(k.shape()) + " must have the N = " + n + " images of q");
+            case CAUSAL -> check(k.dim(0) == n && lk == lq, op + ": k " + Arrays.toString(k.shape()) + " must have the shape of q " + Arrays.toString(q.shape()));
+            case CROSS -> check(k.dim(0) == n / frames, op + ": k " + Arrays.toString(k.shape()) + " must have N / frames = " + n / frames + " rows");
+            case TEMPORAL -> sameShape(op, "q", q, "k", k);
+        }
+        check(n == 0 || lq == 0 || lk > 0, op + ": k has no tokens");
+        String[] on = {"dQ", "dK", "dV"}, in = {"q", "k", "v", "dOut"};
+        Tensor[] outs = {dQ, dK, dV}, ins = {q, k, v, dOut};
+        for (int o = 0; o < outs.length; o++) {
+            for (int i = 0; i < ins.length; i++) distinct(op, on[o], outs[o], in[i], ins[i]);
+            for (int p = o + 1; p < outs.length; p++) distinct(op, on[o], outs[o], on[p], outs[p]);
+        }
+    }
+}

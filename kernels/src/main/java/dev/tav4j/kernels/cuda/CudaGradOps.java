@@ -1,0 +1,298 @@
+package dev.tav4j.kernels.cuda;
+
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.check;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.distinct;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.ptr;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.requireF32;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
+
+import dev.tav4j.runtime.Activation;
+import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.GradOps;
+import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.device.DeviceApi;
+import dev.tav4j.runtime.device.DeviceApi.GemmType;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The backward ops of the CUDA backend, written against {@link DeviceApi} like {@link CudaOps} (a GPU, or the
+ * host emulation in CI). F32 only. Matmul gradients are GEMMs with transposes ({@link DeviceApi#gemm}, cuBLAS on
+ * a GPU; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu. Every
+ * reduction has a fixed order (no atomics), so a step is reproducible run to run. Not thread-safe: one instance
+ * per {@link CudaOps}, on its stream.
+ */
+public final class CudaGradOps implements GradOps, AutoCloseable {
+    /** Blocks of the first sum-of-squares stage: fixed by the element count alone, so sums do not depend on the device. */
+    private static final int SQ_BLOCKS = 256;
+
+    private final CudaGradLaunch l;
+    private final DeviceApi api;
+    private final CudaGradKernels k;
+    private final DeviceScratch scratch, stats, ones;
+    private final CudaAttentionGrad attention;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment hostDouble = arena.allocate(8, 8);
+    private long onesCount;
+
+    public CudaGradOps(DeviceApi api) {
+        this.api = api;
+        this.l = new CudaGradLaunch(api);
+        this.k = new CudaGradKernels(api);
+        this.scratch = new DeviceScratch(api);
+        this.stats = new DeviceScratch(api);
+        this.ones = new DeviceScratch(api);
+        this.attention = new CudaAttentionGrad(l, k, stats);
+    }
+
+    // ---------------------------------------------------------------- linear algebra
+
+    @Override public void matmulBackwardInput(Tensor dY, Tensor w, Tensor dX) {
+        String op = "matmulBackwardInput";
+        check(w.rank() == 2, op + ": w must be [K, N], got " + Arrays.toString(w.shape()));
+        requireF32(op, dY, w, dX);
+        int kk = w.dim(0), n = w.dim(1);
+        check(dY.rank() >= 1 && dY.dim(-1) == n, op + ": dY " + Arrays.toString(dY.shape()) + " must end in N = " + n);
+        int[] want = dY.shape();
+        want[want.length - 1] = kk;
+        dX.requireShape(op + ": dX", want);
+        distinct(op, "dX", dX, "dY", dY);
+        distinct(op, "dX", dX, "w", w);
+        if (dX.size() == 0) return;
+        int m = Math.toIntExact(dX.size() / kk);
+        // dX[M, K] = dY[M, N] · w[K, N]ᵀ
+        api.gemm(GemmType.F32, false, true, m, kk, n, 1f, ptr(dY), n, 0, ptr(w), n, 0, 0f, ptr(dX), kk, 0, 1);
+    }
+
+    @Override public void matmulBackwardWeight(Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
+        String op = "matmulBackwardWeight";
+        check(dW.rank() == 2, op + ": dW must be [K, N], got " + Arrays.toString(dW.shape()));
+        requireF32(op, x, dY, dW, dBias);
+        int kk = dW.dim(0), n = dW.dim(1);
+        check(x.rank() >= 1 && x.dim(-1) == kk, op + ": x " + Arrays.toString(x.shape()) + " must end in K = " + kk);
+        int[] want = x.shape();
+        want[want.length - 1] = n;
+        dY.requireShape(op + ": dY", want);
+        if (dBias != null) dBias.requireShape(op + ": dBias", n);
+        distinct(op, "dW", dW, "x", x);
+        distinct(op, "dW", dW, "dY", dY);
+        if (n == 0 || dY.size() == 0) return;
+        int m = Math.toIntExact(dY.size() / n);
+        if (dBias != null) {
+            // dBias[1, N] += ones[1, M] · dY[M, N]
+            api.gemm(GemmType.F32, false, false, 1, n, m, 1f, ones(m), m, 0, ptr(dY), n, 0, 1f, ptr(dBias), n, 0, 1);
+        }
+        if (kk == 0) return;
+        // dW[K, N] += x[M, K]ᵀ · dY[M, N]
+        api.gemm(GemmType.F32, true, false, kk, n, m, 1f, ptr(x), kk, 0, ptr(dY), n, 0, 1f, ptr(dW), n, 0, 1);
+    }
+
+    /** A device vector of at least m ones (grown and filled only when too short). */
+    private long ones(int m) {
+        long p = ones.get(4L * m);
+        if (m > onesCount) {
+            long cap = Math.max(m, 4096);
+            p = ones.get(4L * cap);
+            l.args.reset().ptr(p).f32(1f).i64(cap);
+            l.elementwise(k.fill, cap);
+            onesCount = cap;
+        }
+        return p;
+    }
+
+    @Override public void conv2dBackwardInput(Tensor dY, Tensor w, int stride, int padding, boolean padBottomRightOnly, Tensor dX) {
+        String op = "conv2dBackwardInput";
+        for (Tensor t : new Tensor[] {dY, w, dX})
+            check(t.rank() == 4, op + ": dY, w and dX must have rank 4, got " + Arrays.toString(t.shape()));
+        requireF32(op, dY, w, dX);
+        int n = dX.dim(0), h = dX.dim(1), wd = dX.dim(2), ci = dX.dim(3);
+        int kh = w.dim(0), kw = w.dim(1), co = w.dim(3);
+        check(w.dim(2) == ci, op + ": w [kh, kw, Ci, Co] has Ci " + w.dim(2) + " but dX has " + ci + " channels");
+        check(stride >= 1 && padding >= 0, op + ": stride " + stride + ", padding " + padding);
+        check(!padBottomRightOnly || padding == 0, op + ": padBottomRightOnly needs padding 0, got " + padding);
+        int top = padBottomRightOnly ? 0 : padding, extra = padBottomRightOnly ? 1 : 2 * padding;
+        check(h + extra >= kh && wd + extra >= kw, op + ": kernel " + kh + "x" + kw + " larger than padded input " + Arrays.toString(dX.shape()));
+        int ho = (h + extra - kh) / stride + 1, wo = (wd + extra - kw) / stride + 1;
+        dY.requireShape(op + ": dY", n, ho, wo, co);
+        distinct(op, "dX", dX, "dY", dY);
+        if (dX.size() == 0) return;
+        long m = (long) n * h * wd;
+        l.args.reset().ptr(ptr(dY)).ptr(ptr(w)).ptr(ptr(dX)).i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co)
+                .i32(kh).i32(kw).i32(stride).i32(top).i32(top);
+        l.grid(k.convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
+    }
+
+    // ---------------------------------------------------------------- normalisation
+
+    @Override public void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
+                                            boolean silu, Tensor dY, Tensor dX) {
+        String op = "groupNormBackward";
+        check(x.rank() >= 2, op + ": x must be [N, ..., C], got " + Arrays.toString(x.shape()));
+        requireF32(op, x, gamma, beta, dY, dX);
+        sameShape(op, "x", x, "dY", dY);
+        sameShape(op, "x", x, "dX", dX);
+        int n = x.dim(0), c = x.dim(-1);
+        check(groups > 0 && c % groups == 0, op + ": groups " + groups + " must divide the " + c + " channels");
+        check(framesPooled > 0 && n % framesPooled == 0, op + ": framesPooled " + framesPooled + " must divide N = " + n);
+        gamma.requireShape(op + ": gamma", c);
+        beta.requireShape(op + ": beta", c);
+        distinct(op, "dX", dX, "x", x);
+        if (x.size() == 0) return;
+        long hw = x.sizeFrom(1) / c;
+        int vg = n / framesPooled * groups;
+        long groupElems = framesPooled * hw * (c / groups);
+        int s = (int) Math.max(1, Math.min(api.emulated() ? 4 : 64, (groupElems + 8191) / 8192));
+        long chunk = (groupElems + s - 1) / s;
+        // scratch: forward partials [vg][s][3], (mean, rstd) [vg][2], gradient partials [vg][s][2], means [vg][2]
+        long p3 = scratch.get(4L * vg * (5L * s + 4));
+        long st = p3 + 12L * vg * s, p2 = st + 8L * vg, means = p2 + 8L * vg * s;
+        l.args.reset().ptr(ptr(x)).ptr(p3).i32(c).i32(groups).i64(hw).i32(framesPooled).i64(chunk);
+        l.grid(k.groupNormStats, s, vg, 256);
+        l.args.reset().ptr(p3).ptr(st).i32(vg).i32(s).f32(eps);
+        l.grid(k.groupNormStatsFinalize, (vg + 255) / 256, 1, 256);
+        int siluOn = silu ? 1 : 0;
+        l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(p2).i32(c).i32(groups).i64(hw)
+                .i32(framesPooled).i64(chunk).i32(siluOn);
+        l.grid(k.groupNormPartial, s, vg, 256);
+        // the kernel takes the count as a double: pass its bits through the 8-byte slot
+        l.args.reset().ptr(p2).ptr(means).i32(vg).i32(s).i64(Double.doubleToRawLongBits((double) groupElems));
+        l.grid(k.groupNormFinalize, (vg + 255) / 256, 1, 256);
+        l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(means).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(dX))
+                .i64(x.size()).i32(c).i32(groups).i64(hw).i32(framesPooled).i32(siluOn);
+        l.elementwise(k.groupNormApply, x.size());
+    }
+
+    @Override public void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
+        String op = "layerNormBackward";
+        check(x.rank() >= 1, op + ": x must have a last dimension");
+        requireF32(op, x, gamma, dY, dX);
+        sameShape(op, "x", x, "dY", dY);
+        sameShape(op, "x", x, "dX", dX);
+        int c = x.dim(-1);
+        gamma.requireShape(op + ": gamma", c);
+        distinct(op, "dX", dX, "x", x);
+        if (x.size() == 0) return;
+        long rows = x.size() / c;
+        l.args.reset().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(dY)).ptr(ptr(dX)).i64(rows).i32(c).f32(eps);
+        l.grid(k.layerNorm, Math.toIntExact((rows + 3) / 4), 1, 128);
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    @Override public void attentionBackward(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor kt,
+                                            Tensor v, Tensor dOut, Tensor dQ, Tensor dK, Tensor dV) {
+        attention.run(kind, frames, heads, scale, q, kt, v, dOut, dQ, dK, dV);
+    }
+
+    // ---------------------------------------------------------------- point-wise and layout
+
+    @Override public void gegluBackward(Tensor x, Tensor dY, Tensor dX) {
+        String op = "gegluBackward";
+        requireF32(op, x, dY, dX);
+        check(x.rank() >= 1 && x.dim(-1) % 2 == 0, op + ": x's last dimension must be even, got " + Arrays.toString(x.shape()));
+        sameShape(op, "x", x, "dX", dX);
+        int d = x.dim(-1) / 2;
+        int[] want = x.shape();
+        want[want.length - 1] = d;
+        dY.requireShape(op + ": dY", want);
+        distinct(op, "dX", dX, "dY", dY);
+        distinct(op, "dX", dX, "x", x);
+        if (d == 0) return;
+        long rows = x.size() / (2L * d);
+        l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(ptr(dX)).i64(rows).i32(d);
+        l.elementwise(k.geglu, rows * d);
+    }
+
+    @Override public void activationBackward(Activation act, Tensor x, Tensor dY, Tensor dX) {
+        String op = "activationBackward";
+        if (act == null) throw new IllegalArgumentException(op + ": act is null");
+        requireF32(op, x, dY, dX);
+        sameShape(op, "x", x, "dY", dY);
+        sameShape(op, "x", x, "dX", dX);
+        l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(ptr(dX)).i32(act.ordinal()).i64(x.size());
+        l.elementwise(k.activation, x.size());
+    }
+
+    @Override public void upsampleNearestBackward(Tensor dY, Tensor dX) {
+        String op = "upsampleNearestBackward";
+        check(dY.rank() == 4 && dX.rank() == 4, op + ": dY " + Arrays.toString(dY.shape()) + " and dX " + Arrays.toString(dX.shape()) + " must be [N, H, W, C]");
+        requireF32(op, dY, dX);
+        int n = dX.dim(0), h = dX.dim(1), w = dX.dim(2), c = dX.dim(3), ho = dY.dim(1), wo = dY.dim(2);
+        check(dY.dim(0) == n && dY.dim(3) == c, op + ": dY " + Arrays.toString(dY.shape()) + " must keep N and C of dX " + Arrays.toString(dX.shape()));
+        distinct(op, "dX", dX, "dY", dY);
+        if (dX.size() == 0) return;
+        check(ho > 0 && wo > 0, op + ": dY " + Arrays.toString(dY.shape()) + " is empty");
+        l.args.reset().ptr(ptr(dY)).ptr(ptr(dX)).i32(n).i32(h).i32(w).i32(c).i32(ho).i32(wo);
+        l.elementwise(k.upsample, dX.size());
+    }
+
+    @Override public void splitChannels(Tensor dOut, Tensor dA, Tensor dB) {
+        String op = "splitChannels";
+        requireF32(op, dOut, dA, dB);
+        check(dA.rank() >= 1 && dA.rank() == dB.rank() && dA.rank() == dOut.rank(), op + ": dA, dB and dOut must have the same rank");
+        int ca = dA.dim(-1), cb = dB.dim(-1);
+        int[] lead = Arrays.copyOf(dOut.shape(), dOut.rank() - 1);
+        check(Arrays.equals(lead, Arrays.copyOf(dA.shape(), dA.rank() - 1)) && Arrays.equals(lead, Arrays.copyOf(dB.shape(), dB.rank() - 1)),
+                op + ": dA " + Arrays.toString(dA.shape()) + " and dB " + Arrays.toString(dB.shape()) + " must match dOut " + Arrays.toString(dOut.shape()) + " before the last dimension");
+        check(dOut.dim(-1) == ca + cb, op + ": dOut " + Arrays.toString(dOut.shape()) + " must have Ca + Cb = " + (ca + cb) + " channels");
+        distinct(op, "dA", dA, "dOut", dOut);
+        distinct(op, "dB", dB, "dOut", dOut);
+        if (ca + cb == 0) return;
+        long pixels = dOut.size() / (ca + cb);
+        l.args.reset().ptr(ptr(dOut)).ptr(ptr(dA)).ptr(ptr(dB)).i64(pixels).i32(ca).i32(cb);
+        l.elementwise(k.split, dOut.size());
+    }
+
+    // ---------------------------------------------------------------- optimiser
+
+    @Override public double sumOfSquares(Tensor x) {
+        requireF32("sumOfSquares", x);
+        if (x.size() == 0) return 0;
+        int blocks = (int) Math.min(SQ_BLOCKS, (x.size() + 255) / 256);
+        long part = scratch.get(8L * (blocks + 1)), out = part + 8L * blocks;
+        l.args.reset().ptr(ptr(x)).ptr(part).i64(x.size());
+        l.grid(k.sumSquaresPartial, blocks, 1, 256);
+        l.args.reset().ptr(part).ptr(out).i32(blocks);
+        l.grid(k.sumSquaresFinal, 1, 1, 256);
+        api.copyToHost(out, hostDouble, 8);  // ordered after the kernels on the stream
+        return hostDouble.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    @Override public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1,
+                                float beta2, float weightDecay, float eps, int step) {
+        String op = "adamW";
+        requireF32(op, param, grad, m, v);
+        sameShape(op, "param", param, "grad", grad);
+        sameShape(op, "param", param, "m", m);
+        sameShape(op, "param", param, "v", v);
+        check(step >= 1, op + ": step is 1-based, got " + step);
+        check(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, op + ": betas must lie in [0, 1), got " + beta1 + ", " + beta2);
+        distinct(op, "m", m, "v", v);
+        distinct(op, "param", param, "m", m);
+        distinct(op, "param", param, "v", v);
+        // the scalars as CpuAdamW forms them (hyper-parameters read back as their decimal values, in double)
+        double lrD = decimal(lr), b1 = decimal(beta1), b2 = decimal(beta2);
+        float decay = (float) (1 - lrD * decimal(weightDecay));
+        float w1 = (float) (1 - b1), w2 = (float) (1 - b2);
+        double bc1 = 1 - Math.pow(b1, step), bc2 = 1 - Math.pow(b2, step);
+        float stepSize = (float) -(lrD / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
+        l.args.reset().ptr(ptr(param)).ptr(ptr(grad)).ptr(ptr(m)).ptr(ptr(v)).i64(param.size()).f32(gradScale).f32(decay)
+                .f32(w1).f32(w2).f32((float) b2).f32(stepSize).f32(bc2Sqrt).f32((float) decimal(eps)).i32(w1 < 0.5f ? 1 : 0);
+        l.elementwise(k.adamW, param.size());
+    }
+
+    private static double decimal(float f) {
+        return Double.parseDouble(Float.toString(f));
+    }
+
+    @Override public void close() {
+        scratch.close();
+        stats.close();
+        ones.close();
+        l.close();
+        arena.close();
+    }
+}

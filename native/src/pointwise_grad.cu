@@ -1,0 +1,158 @@
+// Backward of the point-wise and data-movement ops, the squared norm of a tensor and the fused AdamW step
+// (fp32 storage). Grid-stride loops over long counts, as elementwise.cu.
+#include "common.cuh"
+
+namespace tavg {
+
+// Round-to-nearest float operations the compiler may not fuse into FMAs, so the AdamW step rounds exactly as
+// PyTorch's (and the CPU backend's) sequence of tensor ops does.
+#ifdef TAV_EMU
+inline float rn_mul(float a, float b) { return a * b; }
+inline float rn_add(float a, float b) { return a + b; }
+inline float rn_sub(float a, float b) { return a - b; }
+inline float rn_div(float a, float b) { return a / b; }
+inline float rn_sqrt(float a) { return std::sqrt(a); }
+#else
+__device__ __forceinline__ float rn_mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ float rn_add(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ float rn_sub(float a, float b) { return __fsub_rn(a, b); }
+__device__ __forceinline__ float rn_div(float a, float b) { return __fdiv_rn(a, b); }
+__device__ __forceinline__ float rn_sqrt(float a) { return __fsqrt_rn(a); }
+#endif
+
+// d/dx of x s(kx) = s(kx) (1 + kx (1 - s(kx))).
+__device__ __forceinline__ float sigmoid_product_grad(float x, float k) {
+    float kx = k * x, s = 1.0f / (1.0f + expf(-kx));
+    return s * (1.0f + kx * (1.0f - s));
+}
+
+__device__ __forceinline__ float normal_cdf(float x) { return 0.5f * (1.0f + erff(x * 0.70710678118654752f)); }
+__device__ __forceinline__ float normal_pdf(float x) { return expf(-0.5f * x * x) * 0.39894228040143268f; }
+
+// Sum over the block in double (blockDim.x a multiple of 32); every thread gets the result.
+__device__ __forceinline__ double block_sum_d(double v, double* scratch32) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if (lane == 0) scratch32[warp] = v;
+    __syncthreads();
+    double t = lane < nw ? scratch32[lane] : 0.0;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+    return t;
+}
+
+}  // namespace tavg
+
+#define TAVG_FOR(i, n) for (long i = tav::global_thread(); i < (n); i += tav::grid_threads())
+
+// dx = dy act'(x) for SILU (0), exact GELU (1), QUICK_GELU (2); dx may alias dy.
+extern "C" __global__ void activation_bwd_f32(const float* x, const float* dy, float* dx, int act, long n) {
+    TAVG_FOR(i, n) {
+        float v = x[i], d;
+        if (act == 0) d = tavg::sigmoid_product_grad(v, 1.0f);
+        else if (act == 1) d = tavg::normal_cdf(v) + v * tavg::normal_pdf(v);
+        else d = tavg::sigmoid_product_grad(v, 1.702f);
+        dx[i] = dy[i] * d;
+    }
+}
+TAV_EXPORT(activation_bwd_f32)
+
+// x [rows, 2D] = (a, gate), y = a gelu(gate): da = dy gelu(gate), dgate = dy a gelu'(gate).
+extern "C" __global__ void geglu_bwd_f32(const float* x, const float* dy, float* dx, long rows, int D) {
+    TAVG_FOR(i, rows * D) {
+        long r = i / D;
+        long d = i - r * D;
+        float a = x[r * 2 * D + d], gate = x[r * 2 * D + D + d], g = dy[i];
+        float phi = tavg::normal_cdf(gate);
+        dx[r * 2 * D + d] = g * (gate * phi);
+        dx[r * 2 * D + D + d] = g * a * (gate * tavg::normal_pdf(gate) + phi);
+    }
+}
+TAV_EXPORT(geglu_bwd_f32)
+
+// Nearest upsampling backward: input pixel iy collects the output rows oy in [ceil(iy Ho / H), ceil((iy+1) Ho / H)),
+// likewise the columns (the outputs whose floor(o in / out) is iy). One thread per input element: no races.
+extern "C" __global__ void upsample_nearest_bwd_f32(const float* dy, float* dx, int N, int H, int W, int C, int Ho,
+                                                    int Wo) {
+    long total = long(N) * H * W * C;
+    TAVG_FOR(i, total) {
+        long r = i;
+        int c = int(r % C); r /= C;
+        int ix = int(r % W); r /= W;
+        int iy = int(r % H);
+        long n = r / H;
+        int oy0 = int((long(iy) * Ho + H - 1) / H), oy1 = int((long(iy + 1) * Ho + H - 1) / H);
+        int ox0 = int((long(ix) * Wo + W - 1) / W), ox1 = int((long(ix + 1) * Wo + W - 1) / W);
+        float s = 0.0f;
+        for (int oy = oy0; oy < oy1; oy++)
+            for (int ox = ox0; ox < ox1; ox++) s += dy[((n * Ho + oy) * Wo + ox) * C + c];
+        dx[i] = s;
+    }
+}
+TAV_EXPORT(upsample_nearest_bwd_f32)
+
+// dOut [pixels, Ca + Cb] -> dA [pixels, Ca], dB [pixels, Cb].
+extern "C" __global__ void split_channels_f32(const float* dout, float* da, float* db, long pixels, int Ca, int Cb) {
+    int Co = Ca + Cb;
+    TAVG_FOR(i, pixels * Co) {
+        long p = i / Co;
+        int c = int(i - p * Co);
+        if (c < Ca) da[p * Ca + c] = dout[i];
+        else db[p * Cb + (c - Ca)] = dout[i];
+    }
+}
+TAV_EXPORT(split_channels_f32)
+
+extern "C" __global__ void fill_f32(float* out, float value, long n) {
+    TAVG_FOR(i, n) out[i] = value;
+}
+TAV_EXPORT(fill_f32)
+
+// Stage 1 of the sum of squares: each thread squares and sums in double over a grid-stride range, each block
+// reduces in a fixed tree -> partials[blockIdx.x]. The grid size is chosen from n alone, so the result does not
+// depend on the device.
+extern "C" __global__ void __launch_bounds__(256) sum_squares_partial_f32(const float* x, double* partials, long n) {
+    __shared__ double sh[32];
+    double s = 0.0;
+    TAVG_FOR(i, n) {
+        double v = x[i];
+        s += v * v;
+    }
+    s = tavg::block_sum_d(s, sh);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+TAV_EXPORT(sum_squares_partial_f32)
+
+// Stage 2: one block adds the partials in a fixed order.
+extern "C" __global__ void __launch_bounds__(256) sum_squares_final(const double* partials, double* out, int count) {
+    __shared__ double sh[32];
+    double s = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) s += partials[i];
+    s = tavg::block_sum_d(s, sh);
+    if (threadIdx.x == 0) out[0] = s;
+}
+TAV_EXPORT(sum_squares_final)
+
+// One AdamW step (torch.optim.AdamW, single tensor), with the scalars formed on the host as the CPU backend does:
+//   g = grad gradScale; p *= decay (= 1 - lr wd); m = lerp(m, g, w1); v = v b2 + (w2 g) g;
+//   p += stepSize m / (sqrt(v) / bc2Sqrt + eps)   (stepSize = -lr / (1 - b1^t), bc2Sqrt = sqrt(1 - b2^t)).
+extern "C" __global__ void adamw_f32(float* param, const float* grad, float* m, float* v, long n, float gradScale,
+                                     float decay, float w1, float w2, float b2, float stepSize, float bc2Sqrt,
+                                     float eps, int lerpLow) {
+    using namespace tavg;
+    TAVG_FOR(i, n) {
+        float g = rn_mul(grad[i], gradScale);
+        float p = rn_mul(param[i], decay);
+        float mo = m[i];
+        float mi = lerpLow ? fmaf(w1, rn_sub(g, mo), mo) : fmaf(rn_sub(w1, 1.0f), rn_sub(g, mo), g);
+        float vi = rn_add(rn_mul(v[i], b2), rn_mul(rn_mul(w2, g), g));
+        float denom = rn_add(rn_div(rn_sqrt(vi), bc2Sqrt), eps);
+        p = rn_add(p, rn_div(rn_mul(stepSize, mi), denom));
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = p;
+    }
+}
+TAV_EXPORT(adamw_f32)
