@@ -15,12 +15,27 @@ public final class Grads implements AutoCloseable {
     private final Ops ops;
     private final GradOps grad;
     private final Map<Tensor, Tensor> buffers = new IdentityHashMap<>();
+    /** Zeros on the backend, as long as the largest buffer: a fresh device allocation holds garbage (maybe NaN,
+     *  which 0·x would keep), so buffers are zeroed by copying from here. */
+    private final Tensor zeros;
 
     public Grads(Ops ops, Iterable<Tensor> trainable) {
         this.ops = ops;
         this.grad = ops.grad();
-        for (Tensor p : trainable) buffers.put(p, ops.allocate(p.shape()));
+        long max = 1;
+        for (Tensor p : trainable) {
+            buffers.put(p, ops.allocate(p.shape()));
+            max = Math.max(max, p.size());
+        }
+        try (Tensor host = Tensor.zeros(Math.toIntExact(max))) {
+            zeros = ops.upload(host);
+        }
         zero();
+    }
+
+    /** Sets a tensor of this backend (at most as large as the largest gradient buffer) to zero. */
+    public void zeroFill(Tensor t) {
+        ops.copy(zeros.slice(0, Math.toIntExact(t.size())), t);
     }
 
     public Ops ops() { return ops; }
@@ -33,11 +48,12 @@ public final class Grads implements AutoCloseable {
     }
 
     public void zero() {
-        for (Tensor g : buffers.values()) ops.axpby(0f, g, 0f, g, g);
+        for (Tensor g : buffers.values()) zeroFill(g);
     }
 
     @Override public void close() {
         buffers.values().forEach(Tensor::close);
         buffers.clear();
+        zeros.close();
     }
 }

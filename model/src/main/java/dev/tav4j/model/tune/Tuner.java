@@ -43,8 +43,8 @@ public final class Tuner implements AutoCloseable {
         this.grads = new Grads(ops, tensors);
         for (Tensor p : tensors) {
             Tensor m = ops.allocate(p.shape()), v = ops.allocate(p.shape());
-            ops.axpby(0f, m, 0f, m, m);
-            ops.axpby(0f, v, 0f, v, v);
+            grads.zeroFill(m);
+            grads.zeroFill(v);
             moments.put(p, new Tensor[]{m, v});
         }
     }

@@ -1,0 +1,75 @@
+package dev.tav4j.bench;
+
+import dev.tav4j.model.config.SchedulerConfig;
+import dev.tav4j.model.config.UNetConfig;
+import dev.tav4j.model.pipeline.Gaussian;
+import dev.tav4j.model.pipeline.RandomWeights;
+import dev.tav4j.model.sched.NoiseSchedule;
+import dev.tav4j.model.tune.TuneSettings;
+import dev.tav4j.model.tune.Tuner;
+import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.runtime.Backends;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Parallel;
+import dev.tav4j.runtime.Tensor;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * Times one-shot tuning steps ({@link Tuner#step}: add_noise, forward with the activations the backward needs,
+ * backward into the trainable parameters, clipping, AdamW) of a UNet3D on random weights, on any backend. The
+ * official figure DESIGN.md compares with: 10.3 s per step on PyTorch CPU (2 threads) for the CPU anchor model.
+ * One warm-up step first (JIT, device memory, kernel loading); the timed steps end with a synchronize.
+ */
+public final class TuneBench {
+    public record Result(String backend, int frames, int latent, int steps, double secondsPerStep, double params,
+                         long trainableParams, float lastLoss) {}
+
+    private TuneBench() {}
+
+    public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, PrintStream log) {
+        long t0 = System.nanoTime();
+        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
+             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults())) {
+            double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
+            long trainable = tuner.trainable().values().stream().mapToLong(p -> p.value().size()).sum();
+            log.printf(Locale.ROOT, "model: %.1fM parameters (%.1fM trainable), ready in %.1f s; backend %s, %d threads%n",
+                    params / 1e6, trainable / 1e6, (System.nanoTime() - t0) / 1e9, ops.name(), Parallel.THREADS);
+            Gaussian g = new Gaussian(11);
+            try (Tensor lat = g.tensor(frames, latent, latent, cfg.inChannels());
+                 Tensor eps = g.tensor(frames, latent, latent, cfg.inChannels());
+                 Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
+                 Tensor x = ops.upload(lat); Tensor e = ops.upload(eps); Tensor text = ops.upload(txt)) {
+                long w = System.nanoTime();
+                Tuner.StepResult r = tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
+                ops.synchronize();
+                log.printf(Locale.ROOT, "warm-up step: %.3f s, loss %.5f, grad norm %.4g%n", (System.nanoTime() - w) / 1e9, r.loss(), r.gradNorm());
+                long start = System.nanoTime();
+                for (int s = 0; s < timedSteps; s++) r = tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
+                ops.synchronize();
+                double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
+                return new Result(ops.name(), frames, latent, timedSteps, sec, params, trainable, r.loss());
+            }
+        }
+    }
+
+    public static String json(Result r) {
+        return String.format(Locale.ROOT,
+                "{\"bench\":\"tune\",\"backend\":\"%s\",\"frames\":%d,\"latent\":%d,\"timed_steps\":%d,"
+                        + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"trainable_millions\":%.2f,\"last_loss\":%.5f}",
+                r.backend(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6,
+                r.trainableParams() / 1e6, r.lastLoss());
+    }
+
+    /** {@code TuneBench [backend=auto] [model=sd15|anchor] [frames=8] [latent=64] [steps=3]}: prints the result as JSON. */
+    public static void main(String[] args) {
+        String backend = args.length > 0 ? args[0] : "auto";
+        UNetConfig cfg = args.length > 1 && args[1].equals("anchor") ? BenchModels.cpuAnchor() : BenchModels.sd15();
+        int frames = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        int latent = args.length > 3 ? Integer.parseInt(args[3]) : 64;
+        int steps = args.length > 4 ? Integer.parseInt(args[4]) : 3;
+        Ops ops = Backends.select(backend);
+        System.out.println(json(run(ops, cfg, frames, latent, steps, System.out)));
+    }
+}
