@@ -120,10 +120,10 @@ final class CpuAttentionGradMath {
     /** dst[at + r·c] = factor · Σ lanes of the r-th sum, for r &lt; nq. */
     private static void store(MemorySegment dst, long at, int c, int nq, float factor, FloatVector a0, FloatVector a1,
                               FloatVector a2, FloatVector a3) {
-        Vec.set(dst, at, a0.reduceLanes(VectorOperators.ADD) * factor);
-        if (nq > 1) Vec.set(dst, at + c, a1.reduceLanes(VectorOperators.ADD) * factor);
-        if (nq > 2) Vec.set(dst, at + 2L * c, a2.reduceLanes(VectorOperators.ADD) * factor);
-        if (nq > 3) Vec.set(dst, at + 3L * c, a3.reduceLanes(VectorOperators.ADD) * factor);
+        Vec.set(dst, at, Vec.sum(a0) * factor);
+        if (nq > 1) Vec.set(dst, at + c, Vec.sum(a1) * factor);
+        if (nq > 2) Vec.set(dst, at + 2L * c, Vec.sum(a2) * factor);
+        if (nq > 3) Vec.set(dst, at + 3L * c, Vec.sum(a3) * factor);
     }
 
     /**

@@ -80,8 +80,8 @@ final class CpuAttentionGradQuery {
             sum = sum.add(e);
             esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
         }
-        float total = sum.reduceLanes(VectorOperators.ADD), inv = 1f / total;
-        float d = esum.reduceLanes(VectorOperators.ADD) * inv;
+        float total = Vec.sum(sum), inv = 1f / total;
+        float d = Vec.sum(esum) * inv;
         FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector p = FloatVector.fromArray(S, sc, at + j).mul(iv);
