@@ -92,7 +92,7 @@ public final class Tuner implements AutoCloseable {
             }
             grads.zero();
             float loss;
-            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, t, text, trainable.keySet());
+            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, t, text, trainable.keySet(), settings.gradientCheckpointing());
                  Tensor dPred = ops.allocate(latents.shape())) {
                 loss = mse(pass.output(), target);
                 float c = 2f / latents.size();
