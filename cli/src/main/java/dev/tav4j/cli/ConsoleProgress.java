@@ -29,6 +29,8 @@ final class ConsoleProgress implements Progress {
     private final Map<String, Double> metrics = new TreeMap<>();
     private final Map<String, Totals> totals = new LinkedHashMap<>();
     private volatile boolean cancelled;
+    private String cancelStage;
+    private int cancelSteps;
 
     /** Work done since the last step (loading, writing files) is not counted for the next step. */
     void mark() {
@@ -37,6 +39,12 @@ final class ConsoleProgress implements Progress {
 
     void cancel() {
         cancelled = true;
+    }
+
+    /** Cancels once {@code stage} has reported {@code steps} steps (a test hook for interrupted runs). */
+    void cancelAfter(String stage, int steps) {
+        cancelStage = stage;
+        cancelSteps = steps;
     }
 
     @Override public boolean cancelled() { return cancelled; }
@@ -55,7 +63,8 @@ final class ConsoleProgress implements Progress {
         r.lastStep = step;
         r.seconds += dt;
         r.steps++;
-        totals.merge(stage, new Totals(dt, 1), (a, b) -> new Totals(a.seconds + b.seconds, a.steps + b.steps));
+        Totals sum = totals.merge(stage, new Totals(dt, 1), (a, b) -> new Totals(a.seconds + b.seconds, a.steps + b.steps));
+        if (stage.equals(cancelStage) && sum.steps >= cancelSteps) cancelled = true;
         double rate = r.steps / Math.max(r.seconds, 1e-9);
         int width = 24, done = (int) ((long) width * Math.min(step, total) / Math.max(1, total));
         StringBuilder m = new StringBuilder();
