@@ -80,11 +80,11 @@ final class ConsoleProgress implements Progress {
         }
     }
 
-    /** Seconds and steps per stage so far, one line each ("tune  500 steps  812.3 s  1.62 s/step"). */
+    /** Seconds and steps per stage so far, one line each, aligned with the commands' stage times. */
     String summary() {
         StringBuilder sb = new StringBuilder();
-        totals.forEach((s, t) -> sb.append(String.format(Locale.ROOT, "  %-7s %5d steps %9.1f s  %.3f s/step%n",
-                s, t.steps, t.seconds, t.seconds / Math.max(1, t.steps))));
+        totals.forEach((s, t) -> sb.append(String.format(Locale.ROOT, "  %-28s %8.1f s  (%d steps, %.3f s/step)%n",
+                "  of which " + s, t.seconds, t.steps, t.seconds / Math.max(1, t.steps))));
         return sb.toString();
     }
 

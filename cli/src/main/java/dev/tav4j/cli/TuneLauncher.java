@@ -57,27 +57,31 @@ final class TuneLauncher {
                     plan.checkpointEvery(), plan.validation(), plan.resume(), plan.fps());
             System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%n",
                     plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules());
-            TuneJob.Result r;
-            try (Tensor pixels = clip.toPixels(); CtrlC ignored = new CtrlC(progress)) {
-                progress.mark();
-                r = TuneJob.run(p, pixels, spec, progress);
-            } catch (CancellationException e) {
-                System.err.println();
-                String last = TuneCheckpoint.latest(plan.out()).map(Path::toString).orElse("none yet");
-                System.err.println("tav: " + e.getMessage() + "; latest complete checkpoint: " + last
-                        + (plan.checkpointEvery() > 0 ? "; continue with --resume (or resume_from_checkpoint: latest)" : ""));
-                return CANCELLED;
+            // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
+            try (CtrlC ignored = new CtrlC(progress)) {
+                TuneJob.Result r;
+                try (Tensor pixels = clip.toPixels()) {
+                    progress.mark();
+                    r = TuneJob.run(p, pixels, spec, progress);
+                } catch (CancellationException e) {
+                    System.err.println();
+                    var last = TuneCheckpoint.latest(plan.out());
+                    System.err.println("tav: " + e.getMessage() + "; " + (last.isPresent()
+                            ? "latest complete checkpoint: " + last.get() + "; continue with --resume (or resume_from_checkpoint: latest)"
+                            : "no checkpoint was written yet (--checkpoint-every / checkpointing_steps), nothing to resume from"));
+                    return CANCELLED;
+                }
+                t = stage(times, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
+                System.out.printf(Locale.ROOT, "tuned %d steps, last loss %.6f%n", r.steps(), r.lastLoss());
+                System.out.println("  tuned UNet:       " + r.unetDir());
+                listCheckpoints(plan.out());
+                for (Path s : r.samples()) System.out.println("  sample:           " + s);
+                if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
+                System.out.print("time:\n" + times);
+                System.out.print(progress.summary());
+                System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
             }
-            t = stage(times, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
-            System.out.printf(Locale.ROOT, "tuned %d steps, last loss %.6f%n", r.steps(), r.lastLoss());
-            System.out.println("  tuned UNet:       " + r.unetDir());
-            listCheckpoints(plan.out());
-            for (Path s : r.samples()) System.out.println("  sample:           " + s);
-            if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
         }
-        System.out.print("time:\n" + times);
-        System.out.print(progress.summary());
-        System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 
