@@ -124,6 +124,16 @@ class TuneBadInputTest {
         Files.writeString(yaml, base.replace("prompt: \"a man is skiing\"", "prompt: \"a man is skiing\"\n  width: 100"));
         assertFails(Tav.run("run", yaml.toString()), "multiples of 8");
         assertFalse(Files.exists(dir.resolve("out")), "no output folder for a config that was refused");
+
+        // resume_from_checkpoint naming a checkpoint that is not the latest: tav4j resumes from the latest only
+        for (int step : new int[]{2, 4}) {
+            Path ck = Files.createDirectories(dir.resolve("out/checkpoint-" + step));
+            Files.writeString(ck.resolve("state.json"), "{\"step\": " + step + ", \"seed\": 1}");
+        }
+        Files.writeString(yaml, base + "resume_from_checkpoint: somewhere/checkpoint-2\n");
+        assertFails(Tav.run("run", yaml.toString()), "checkpoint-2", "checkpoint-4", "latest");
+        Files.writeString(yaml, base + "resume_from_checkpoint: checkpoint-3\n");
+        assertFails(Tav.run("run", yaml.toString()), "checkpoint-3", "no complete checkpoint");
     }
 
     @Test

@@ -69,6 +69,13 @@ class TuneCommandsTest {
         VideoClip back = VideoReader.read(mp4, new VideoSampling(64, 64, 2, 0, 1));
         assertEquals(2, back.sourceFrameCount(), "the MP4 holds the edited frames");
         assertGif(grid, 2, 2 * 64 + 3 * 2, 64 + 2 * 2);
+
+        // neither latents nor video: seeded noise, the size from the flags
+        Path noise = dir.resolve("noise.gif");
+        r = Tav.run("edit", "--model", model.toString(), "--tuned", out.toString(), "--prompt", "a cat is skiing", "--steps", "1",
+                "--seed", "3", "--frames", "3", "--height", "48", "--width", "64", "--out", noise.toString());
+        assertEquals(0, r.code(), r.err());
+        assertGif(noise, 3, 64, 48);
     }
 
     @Test
