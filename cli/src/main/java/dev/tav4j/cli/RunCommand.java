@@ -28,12 +28,12 @@ final class RunCommand implements Callable<Integer> {
         TuneConfig c = TuneConfig.read(config);
         if (!c.unknownKeys().isEmpty())
             warn("ignoring keys tav4j does not know in " + config + ": " + String.join(", ", c.unknownKeys()));
-        TuneLauncher.Plan plan = plan(c, device.device, config);
+        TuneLauncher.Plan plan = plan(c, device.device, device.precision, config);
         return TuneLauncher.execute(plan, device);
     }
 
     /** The job a config describes; warnings for what does not apply, errors for what would change the result. */
-    static TuneLauncher.Plan plan(TuneConfig c, String backend, Path config) {
+    static TuneLauncher.Plan plan(TuneConfig c, String backend, String precision, Path config) {
         if (c.trainBatchSize() != 1)
             warn("train_batch_size " + c.trainBatchSize() + ": the dataset is one video, so every batch holds that one sample"
                     + " (as in train_tuneavideo.py); tav4j tunes with batch 1");
@@ -46,13 +46,14 @@ final class RunCommand implements Callable<Integer> {
                     + c.lrWarmupSteps() : "") + " is not supported: tav4j tunes with a constant learning rate (lr_scheduler: constant)");
         if (sched.equals("constant") && c.lrWarmupSteps() > 0)
             warn("lr_warmup_steps " + c.lrWarmupSteps() + " is ignored with lr_scheduler constant (as in diffusers)");
-        if (c.mixedPrecision() != null && !c.mixedPrecision().equalsIgnoreCase("no"))
-            warn("mixed_precision " + c.mixedPrecision() + " is not used: " + ("cpu".equals(backend)
-                    ? "the cpu backend computes in float32" : "tav4j computes with its backend's own precision (float32 on cpu)"));
+        String mp = c.mixedPrecision() == null ? "no" : c.mixedPrecision().strip().toLowerCase(Locale.ROOT);
+        if (!mp.equals("no") && !mp.equals("fp32"))
+            warn("mixed_precision " + c.mixedPrecision() + " is not taken from the config: tav4j computes with --precision "
+                    + (precision == null ? "fp32" : precision) + ("cpu".equals(backend) ? " (the cpu backend computes in fp32 only)"
+                    : " (on cuda, --precision bf16 or fp16 stores weights and activations in that type, accumulating in fp32)"));
         if (c.use8bitAdam()) warn("use_8bit_adam: tav4j keeps AdamW's moments in float32 (no bitsandbytes)");
         if (c.enableXformersMemoryEfficientAttention())
             note("enable_xformers_memory_efficient_attention: not needed, tav4j uses its own attention kernels");
-        if (c.gradientCheckpointing()) note("gradient_checkpointing: tav4j keeps the activations of a step (no recomputation)");
 
         double lr = c.learningRate();
         if (c.scaleLr()) {
@@ -60,7 +61,7 @@ final class RunCommand implements Callable<Integer> {
             note("scale_lr: learning rate " + c.learningRate() + " × " + c.trainBatchSize() + " = " + lr);
         }
         TuneSettings settings = new TuneSettings((float) lr, (float) c.adamBeta1(), (float) c.adamBeta2(), (float) c.adamWeightDecay(),
-                (float) c.adamEpsilon(), (float) c.maxGradNorm(), c.trainableModules());
+                (float) c.adamEpsilon(), (float) c.maxGradNorm(), c.trainableModules(), c.gradientCheckpointing());
 
         TuneConfig.TrainData t = c.trainData();
         VideoSampling sampling = new VideoSampling(t.width(), t.height(), t.nSampleFrames(), t.sampleStartIdx(), t.sampleFrameRate());

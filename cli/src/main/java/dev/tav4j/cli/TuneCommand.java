@@ -33,6 +33,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--validate-every", defaultValue = "0", description = "Validate every N steps (default: at the last step when prompts are given).") int validateEvery;
     @Option(names = "--validate-steps", defaultValue = "50", description = "DDIM steps of validation inversion and editing (default: ${DEFAULT-VALUE}).") int validateSteps;
     @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale of validation edits (default: ${DEFAULT-VALUE}).") float guidance;
+    @Option(names = "--no-gradient-checkpointing", description = "Keep every activation of a step (faster, more memory) instead of recomputing each block in the backward.") boolean noGradientCheckpointing;
     @Option(names = "--fps", defaultValue = "8", description = "Frame rate of the sample GIFs (default: ${DEFAULT-VALUE}).") int fps;
     @Mixin DeviceOption device;
 
@@ -48,6 +49,6 @@ final class TuneCommand implements Callable<Integer> {
                 : new TuneJob.Validation(List.copyOf(validatePrompts), validateSteps, guidance, true, validateSteps,
                         validateEvery > 0 ? validateEvery : steps);
         return TuneLauncher.execute(new TuneLauncher.Plan(model, video, sampling, prompt, out, steps,
-                TuneSettings.defaults().withLearningRate(lr), seed, checkpointEvery, validation, resume, fps, null), device);
+                TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation, resume, fps, null), device);
     }
 }

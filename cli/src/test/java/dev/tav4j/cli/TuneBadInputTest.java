@@ -159,6 +159,7 @@ class TuneBadInputTest {
         assertEquals(List.of("a", "b"), c.validationData().prompts());
         assertEquals(Path.of("./m"), c.pretrainedModelPath());
         assertEquals(null, c.seed());
+        assertTrue(c.gradientCheckpointing(), "train_tuneavideo.py's default");
         assertTrue(c.unknownKeys().isEmpty(), c.unknownKeys().toString());
     }
 }

@@ -126,7 +126,7 @@ class TuneCommandsTest {
         Tav.Run r = Tav.run("run", Tav.relative(yaml));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("my_own_setting"), "unknown key named: " + r.err());
-        assertTrue(r.err().contains("mixed_precision fp16") && r.err().contains("float32"), r.err());
+        assertTrue(r.err().contains("mixed_precision fp16") && r.err().contains("computes in fp32 only"), r.err());
         assertTrue(r.err().contains("lr 3.00e-05"), "3e-5 read as a number: " + r.err());
         assertTrue(r.err().contains("indices [0, 2]"), "sample_frame_rate applied: " + r.err());
         assertEquals("UNet3DConditionModel", Json.read(out.resolve("unet/config.json")).path("_class_name").asText());
