@@ -50,6 +50,10 @@ final class TuneLauncher {
         t = stage(times, "read video", t);
         requireWritableFolder(plan.out());
         if (plan.config() != null) keepConfig(plan.config(), plan.out());
+        if (!plan.resume())
+            TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
+                    + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
+                    + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         Ops ops = device.open();
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null)) {
             t = stage(times, "load checkpoint", t);
