@@ -1,58 +1,64 @@
-// Element-wise and data-movement kernels (fp32 storage; converts between fp32 and fp16/bf16). All use a
-// grid-stride loop over long element counts, so any grid size is correct; the host picks one for occupancy.
+// Element-wise and data-movement kernels, templated on the storage type T (float, f16, bf16; one extern "C"
+// entry per type, name suffix _f32/_f16/_bf16) with fp32 arithmetic; plus fp32 <-> f16/bf16 conversions.
+// All use a grid-stride loop over long element counts, so any grid size is correct; the host picks one for
+// occupancy.
 #include "common.cuh"
 
 using tav::global_thread;
 using tav::grid_threads;
+using tav::ld;
+using tav::st;
 
 #define TAV_FOR(i, n) for (long i = global_thread(); i < (n); i += grid_threads())
 
 enum { ACT_SILU = 0, ACT_GELU = 1, ACT_QUICK_GELU = 2 };
 
-// out = a*x + b*y; out may alias x or y.
-extern "C" __global__ void axpby_f32(const float* x, const float* y, float* out, float a, float b, long n) {
-    TAV_FOR(i, n) out[i] = a * x[i] + b * y[i];
-}
-TAV_EXPORT(axpby_f32)
+namespace tav {
 
-extern "C" __global__ void activation_f32(const float* x, float* out, int act, long n) {
+// out = a*x + b*y; out may alias x or y.
+template <typename T>
+__device__ __forceinline__ void axpby(const T* x, const T* y, T* out, float a, float b, long n) {
+    TAV_FOR(i, n) st(out, i, a * ld(x, i) + b * ld(y, i));
+}
+
+template <typename T>
+__device__ __forceinline__ void activation(const T* x, T* out, int act, long n) {
     TAV_FOR(i, n) {
-        float v = x[i];
-        out[i] = act == ACT_SILU ? tav::silu(v) : act == ACT_GELU ? tav::gelu(v) : tav::quick_gelu(v);
+        float v = ld(x, i);
+        st(out, i, act == ACT_SILU ? silu(v) : act == ACT_GELU ? gelu(v) : quick_gelu(v));
     }
 }
-TAV_EXPORT(activation_f32)
 
 // x [rows, 2D] split as (a, gate): out [rows, D] = a * gelu(gate).
-extern "C" __global__ void geglu_f32(const float* x, float* out, long rows, int D) {
+template <typename T>
+__device__ __forceinline__ void geglu(const T* x, T* out, long rows, int D) {
     TAV_FOR(i, rows * D) {
         long r = i / D;
         long d = i - r * D;
-        out[i] = x[r * 2 * D + d] * tav::gelu(x[r * 2 * D + D + d]);
+        st(out, i, ld(x, r * 2 * D + d) * gelu(ld(x, r * 2 * D + D + d)));
     }
 }
-TAV_EXPORT(geglu_f32)
 
 // out[i] = x[i] + vec[(image / repeat) * C + c] with image = i / perImage; out may alias x.
-extern "C" __global__ void add_channel_bias_f32(const float* x, const float* vec, float* out, long n, int C,
-                                                long perImage, int repeat) {
+template <typename T>
+__device__ __forceinline__ void add_channel_bias(const T* x, const T* vec, T* out, long n, int C, long perImage,
+                                                 int repeat) {
     TAV_FOR(i, n) {
         long img = i / perImage;
         int c = int(i % C);
-        out[i] = x[i] + vec[(img / repeat) * C + c];
+        st(out, i, ld(x, i) + ld(vec, (img / repeat) * C + c));
     }
 }
-TAV_EXPORT(add_channel_bias_f32)
 
 // out[r, :] = bias: the first half of matmul-with-bias (the GEMM then accumulates with beta = 1).
-extern "C" __global__ void fill_rows_f32(const float* bias, float* out, long rows, int N) {
+template <typename T>
+__device__ __forceinline__ void fill_rows(const T* bias, T* out, long rows, int N) {
     TAV_FOR(i, rows * N) out[i] = bias[i % N];
 }
-TAV_EXPORT(fill_rows_f32)
 
 // out [pixels, Ca + Cb] = concat(a [pixels, Ca], b [pixels, Cb]).
-extern "C" __global__ void concat_channels_f32(const float* a, const float* b, float* out, long pixels, int Ca,
-                                               int Cb) {
+template <typename T>
+__device__ __forceinline__ void concat_channels(const T* a, const T* b, T* out, long pixels, int Ca, int Cb) {
     int Co = Ca + Cb;
     TAV_FOR(i, pixels * Co) {
         long p = i / Co;
@@ -60,38 +66,36 @@ extern "C" __global__ void concat_channels_f32(const float* a, const float* b, f
         out[i] = c < Ca ? a[p * Ca + c] : b[p * Cb + (c - Ca)];
     }
 }
-TAV_EXPORT(concat_channels_f32)
 
 // General permutation up to rank 6: out dims d0..d5 (row-major, unused leading dims are 1) and the input
 // stride, in elements, of each out dim.
-extern "C" __global__ void permute_f32(const float* x, float* out, long n, int d0, int d1, int d2, int d3, int d4,
-                                       int d5, long s0, long s1, long s2, long s3, long s4, long s5) {
+template <typename T>
+__device__ __forceinline__ void permute(const T* x, T* out, long n, int d0, int d1, int d2, int d3, int d4, int d5,
+                                        long s0, long s1, long s2, long s3, long s4, long s5) {
     TAV_FOR(i, n) {
-        long r = i, src = 0;
+        long r = i;
         long c5 = r % d5; r /= d5;
         long c4 = r % d4; r /= d4;
         long c3 = r % d3; r /= d3;
         long c2 = r % d2; r /= d2;
         long c1 = r % d1; r /= d1;
         long c0 = r % d0;
-        src = c0 * s0 + c1 * s1 + c2 * s2 + c3 * s3 + c4 * s4 + c5 * s5;
-        out[i] = x[src];
+        out[i] = x[c0 * s0 + c1 * s1 + c2 * s2 + c3 * s3 + c4 * s4 + c5 * s5];
     }
 }
-TAV_EXPORT(permute_f32)
 
 // out[i, :] = table[ids[i], :]; ids were range-checked on the host.
-extern "C" __global__ void gather_rows_f32(const float* table, const int* ids, float* out, long rows, int D) {
+template <typename T>
+__device__ __forceinline__ void gather_rows(const T* table, const int* ids, T* out, long rows, int D) {
     TAV_FOR(i, rows * D) {
         long r = i / D;
         out[i] = table[long(ids[r]) * D + (i - r * D)];
     }
 }
-TAV_EXPORT(gather_rows_f32)
 
 // Nearest resize [N, H, W, C] -> [N, Ho, Wo, C], src = floor(dst * in / out).
-extern "C" __global__ void upsample_nearest_f32(const float* x, float* out, int N, int H, int W, int C, int Ho,
-                                                int Wo) {
+template <typename T>
+__device__ __forceinline__ void upsample_nearest(const T* x, T* out, int N, int H, int W, int C, int Ho, int Wo) {
     long total = long(N) * Ho * Wo * C;
     TAV_FOR(i, total) {
         long r = i;
@@ -103,10 +107,10 @@ extern "C" __global__ void upsample_nearest_f32(const float* x, float* out, int 
         out[i] = x[((n * H + iy) * W + ix) * C + c];
     }
 }
-TAV_EXPORT(upsample_nearest_f32)
 
-// diffusers get_timestep_embedding (max_period 10000, scale 1): out [B, dim].
-extern "C" __global__ void timestep_embedding_f32(const float* t, float* out, int B, int dim, int flip, float shift) {
+// diffusers get_timestep_embedding (max_period 10000, scale 1): out [B, dim]; computed in fp32, stored as T.
+template <typename T>
+__device__ __forceinline__ void timestep_embedding(const float* t, T* out, int B, int dim, int flip, float shift) {
     int half = dim / 2;
     TAV_FOR(i, long(B) * dim) {
         int b = int(i / dim), j = int(i % dim);
@@ -118,49 +122,108 @@ extern "C" __global__ void timestep_embedding_f32(const float* t, float* out, in
             bool first = j < half;  // sin first unless flipped
             v = (first != (flip != 0)) ? sinf(arg) : cosf(arg);
         }
-        out[i] = v;
+        st(out, i, v);
     }
 }
-TAV_EXPORT(timestep_embedding_f32)
 
 // One deterministic DDIM step (eta 0): x0 = (x - sqrt(1-a) eps) / sqrt(a); out = sqrt(a') x0 + sqrt(1-a') eps.
-extern "C" __global__ void ddim_step_f32(const float* x, const float* eps, float* out, long n, float sqrtA,
-                                         float sqrtOneMinusA, float sqrtAPrev, float sqrtOneMinusAPrev) {
+template <typename T>
+__device__ __forceinline__ void ddim_step(const T* x, const T* eps, T* out, long n, float sqrtA,
+                                          float sqrtOneMinusA, float sqrtAPrev, float sqrtOneMinusAPrev) {
     TAV_FOR(i, n) {
-        float e = eps[i];
-        float x0 = (x[i] - sqrtOneMinusA * e) / sqrtA;
-        out[i] = sqrtAPrev * x0 + sqrtOneMinusAPrev * e;
+        float e = ld(eps, i);
+        float x0 = (ld(x, i) - sqrtOneMinusA * e) / sqrtA;
+        st(out, i, sqrtAPrev * x0 + sqrtOneMinusAPrev * e);
     }
 }
-TAV_EXPORT(ddim_step_f32)
+
+// LayerNorm over the last dimension: one warp per row, two passes in fp32 for a stable variance; in place
+// allowed (each lane reads its elements before writing them, and rows do not overlap).
+template <typename T>
+__device__ __forceinline__ void layernorm(const T* x, const T* gamma, const T* beta, T* out, long rows, int C,
+                                          float eps) {
+    long row = long(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x & 31;
+    if (row >= rows) return;  // whole warps leave together
+    const T* xr = x + row * C;
+    float s = 0.0f;
+    for (int c = lane; c < C; c += 32) s += ld(xr, c);
+    float mean = warp_sum(s) / C;
+    float q = 0.0f;
+    for (int c = lane; c < C; c += 32) { float d = ld(xr, c) - mean; q += d * d; }
+    float rstd = rsqrtf(warp_sum(q) / C + eps);
+    for (int c = lane; c < C; c += 32) st(out, row * C + c, (ld(xr, c) - mean) * rstd * ld(gamma, c) + ld(beta, c));
+}
+
+}  // namespace tav
+
+#define TAV_ELEMENTWISE(T, TN)                                                                               \
+    extern "C" __global__ void axpby_##TN(const T* x, const T* y, T* out, float a, float b, long n) {         \
+        tav::axpby<T>(x, y, out, a, b, n);                                                                   \
+    }                                                                                                        \
+    TAV_EXPORT(axpby_##TN)                                                                                   \
+    extern "C" __global__ void activation_##TN(const T* x, T* out, int act, long n) {                        \
+        tav::activation<T>(x, out, act, n);                                                                  \
+    }                                                                                                        \
+    TAV_EXPORT(activation_##TN)                                                                              \
+    extern "C" __global__ void geglu_##TN(const T* x, T* out, long rows, int D) { tav::geglu<T>(x, out, rows, D); } \
+    TAV_EXPORT(geglu_##TN)                                                                                   \
+    extern "C" __global__ void add_channel_bias_##TN(const T* x, const T* vec, T* out, long n, int C,         \
+                                                     long perImage, int repeat) {                            \
+        tav::add_channel_bias<T>(x, vec, out, n, C, perImage, repeat);                                       \
+    }                                                                                                        \
+    TAV_EXPORT(add_channel_bias_##TN)                                                                        \
+    extern "C" __global__ void fill_rows_##TN(const T* bias, T* out, long rows, int N) {                     \
+        tav::fill_rows<T>(bias, out, rows, N);                                                               \
+    }                                                                                                        \
+    TAV_EXPORT(fill_rows_##TN)                                                                               \
+    extern "C" __global__ void concat_channels_##TN(const T* a, const T* b, T* out, long pixels, int Ca, int Cb) { \
+        tav::concat_channels<T>(a, b, out, pixels, Ca, Cb);                                                  \
+    }                                                                                                        \
+    TAV_EXPORT(concat_channels_##TN)                                                                         \
+    extern "C" __global__ void permute_##TN(const T* x, T* out, long n, int d0, int d1, int d2, int d3, int d4, \
+                                            int d5, long s0, long s1, long s2, long s3, long s4, long s5) {  \
+        tav::permute<T>(x, out, n, d0, d1, d2, d3, d4, d5, s0, s1, s2, s3, s4, s5);                          \
+    }                                                                                                        \
+    TAV_EXPORT(permute_##TN)                                                                                 \
+    extern "C" __global__ void gather_rows_##TN(const T* table, const int* ids, T* out, long rows, int D) {   \
+        tav::gather_rows<T>(table, ids, out, rows, D);                                                       \
+    }                                                                                                        \
+    TAV_EXPORT(gather_rows_##TN)                                                                             \
+    extern "C" __global__ void upsample_nearest_##TN(const T* x, T* out, int N, int H, int W, int C, int Ho,  \
+                                                     int Wo) {                                               \
+        tav::upsample_nearest<T>(x, out, N, H, W, C, Ho, Wo);                                                \
+    }                                                                                                        \
+    TAV_EXPORT(upsample_nearest_##TN)                                                                        \
+    extern "C" __global__ void timestep_embedding_##TN(const float* t, T* out, int B, int dim, int flip,      \
+                                                       float shift) {                                        \
+        tav::timestep_embedding<T>(t, out, B, dim, flip, shift);                                             \
+    }                                                                                                        \
+    TAV_EXPORT(timestep_embedding_##TN)                                                                      \
+    extern "C" __global__ void ddim_step_##TN(const T* x, const T* eps, T* out, long n, float sqrtA,          \
+                                              float sqrtOneMinusA, float sqrtAPrev, float sqrtOneMinusAPrev) { \
+        tav::ddim_step<T>(x, eps, out, n, sqrtA, sqrtOneMinusA, sqrtAPrev, sqrtOneMinusAPrev);               \
+    }                                                                                                        \
+    TAV_EXPORT(ddim_step_##TN)                                                                               \
+    extern "C" __global__ void __launch_bounds__(128) layernorm_##TN(const T* x, const T* gamma, const T* beta, \
+                                                                    T* out, long rows, int C, float eps) {   \
+        tav::layernorm<T>(x, gamma, beta, out, rows, C, eps);                                                \
+    }                                                                                                        \
+    TAV_EXPORT(layernorm_##TN)
+
+TAV_ELEMENTWISE(float, f32)
+TAV_ELEMENTWISE(f16, f16)
+TAV_ELEMENTWISE(bf16, bf16)
 
 #define TAV_CONVERT(T, TN)                                                                                   \
     extern "C" __global__ void convert_f32_to_##TN(const float* x, T* out, long n) {                         \
-        TAV_FOR(i, n) tav::st(out, i, x[i]);                                                                 \
+        TAV_FOR(i, n) st(out, i, x[i]);                                                                      \
     }                                                                                                        \
     TAV_EXPORT(convert_f32_to_##TN)                                                                          \
     extern "C" __global__ void convert_##TN##_to_f32(const T* x, float* out, long n) {                       \
-        TAV_FOR(i, n) out[i] = tav::ld(x, i);                                                                \
+        TAV_FOR(i, n) out[i] = ld(x, i);                                                                     \
     }                                                                                                        \
     TAV_EXPORT(convert_##TN##_to_f32)
 
 TAV_CONVERT(f16, f16)
 TAV_CONVERT(bf16, bf16)
-
-// LayerNorm over the last dimension: one warp per row, two passes for a stable variance; in place allowed.
-extern "C" __global__ void __launch_bounds__(128) layernorm_f32(const float* x, const float* gamma,
-                                                               const float* beta, float* out, long rows, int C,
-                                                               float eps) {
-    long row = long(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
-    int lane = threadIdx.x & 31;
-    if (row >= rows) return;  // whole warps leave together
-    const float* xr = x + row * C;
-    float s = 0.0f;
-    for (int c = lane; c < C; c += 32) s += xr[c];
-    float mean = tav::warp_sum(s) / C;
-    float q = 0.0f;
-    for (int c = lane; c < C; c += 32) { float d = xr[c] - mean; q += d * d; }
-    float rstd = rsqrtf(tav::warp_sum(q) / C + eps);
-    for (int c = lane; c < C; c += 32) out[row * C + c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
-}
-TAV_EXPORT(layernorm_f32)

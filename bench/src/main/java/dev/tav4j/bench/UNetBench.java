@@ -1,5 +1,7 @@
 package dev.tav4j.bench;
 
+import dev.tav4j.kernels.cuda.CudaOps;
+import dev.tav4j.kernels.cuda.KernelProfiler;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Ddim;
@@ -8,59 +10,139 @@ import dev.tav4j.model.pipeline.Progress;
 import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.HostMemoryPool;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * Times guided denoising steps (batch 2: unconditional + conditional) of a UNet3D on random weights: the
- * figure DESIGN.md compares with the official code (5.8 s per step on PyTorch CPU, 2 threads).
+ * figure DESIGN.md compares with the official code (5.8 s per step on PyTorch CPU, 2 threads). On the cuda
+ * backend it also reports the peak device memory of the timed steps (weights included) and, when asked, one
+ * more step under the kernel profiler (device time per kernel; the timed steps run with profiling off).
  */
 public final class UNetBench {
+    /** How many kernels the printed profile and the JSON list. */
+    static final int PROFILE_TOP = 12;
+
+    /**
+     * @param peakDeviceBytes  peak device memory in use during the timed steps (-1 on the cpu backend)
+     * @param profile          per-kernel figures of one profiled step, largest first (empty when not profiled)
+     * @param profiledStepSeconds wall time of the profiled step (0 when not profiled)
+     */
     public record Result(String backend, int frames, int latent, int steps, double secondsPerStep, double params,
-                         double gflopPerStep, long peakHostBytes) {}
+                         double gflopPerStep, long peakHostBytes, String precision, long peakDeviceBytes,
+                         List<KernelProfiler.Entry> profile, double profiledStepSeconds) {
+        public double gflops() { return gflopPerStep / secondsPerStep; }
+    }
 
     private UNetBench() {}
 
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, PrintStream log) {
+        return run(ops, cfg, frames, latent, timedSteps, false, log);
+    }
+
+    /** As {@link #run(Ops, UNetConfig, int, int, int, PrintStream)}; {@code profile} adds one profiled step (cuda only). */
+    public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, PrintStream log) {
+        CudaOps cuda = ops instanceof CudaOps c ? c : null;
+        if (profile && cuda == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
+        String precision = cuda == null ? "fp32" : precisionName(cuda.precision());
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1))) {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
-            log.printf(Locale.ROOT, "model: %.1fM parameters, loaded in %.1f s; backend %s, %d threads%n",
-                    params / 1e6, (System.nanoTime() - t0) / 1e9, ops.name(), Parallel.THREADS);
+            log.printf(Locale.ROOT, "model: %.1fM parameters, loaded in %.1f s; backend %s (%s), %d threads%n",
+                    params / 1e6, (System.nanoTime() - t0) / 1e9, ops.name(), precision, Parallel.THREADS);
             Gaussian g = new Gaussian(7);
             try (Tensor lat = g.tensor(frames, latent, latent, cfg.inChannels());
                  Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
                  Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
-                DdimScheduler sched = new DdimScheduler(SchedulerConfig.defaults(), 50);
                 // one warm-up step (JIT, memory pool), then the timed steps in one guided sampling loop
-                oneStep(unet, sched, x, frames, text, 1);
+                oneStep(unet, x, frames, text, 1);
+                ops.synchronize();
                 HostMemoryPool.GLOBAL.resetPeak();
+                ops.resetPeakDeviceBytes();
                 long start = System.nanoTime();
-                oneStep(unet, sched, x, frames, text, timedSteps);
+                oneStep(unet, x, frames, text, timedSteps);
+                ops.synchronize();
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
+                long peakDevice = ops.peakDeviceBytes();
+                long peakHost = HostMemoryPool.GLOBAL.peakLiveBytes();
+                List<KernelProfiler.Entry> entries = List.of();
+                double profiled = 0;
+                if (profile) {
+                    KernelProfiler p = cuda.profile(true);
+                    try {
+                        long ps = System.nanoTime();
+                        oneStep(unet, x, frames, text, 1);
+                        ops.synchronize();
+                        profiled = (System.nanoTime() - ps) / 1e9;
+                        entries = p.entries();
+                    } finally {
+                        cuda.profile(false);
+                    }
+                }
                 double gflop = FlopCount.unetForward(cfg, 2 * frames, latent) / 1e9;
-                return new Result(ops.name(), frames, latent, timedSteps, sec, params, gflop, HostMemoryPool.GLOBAL.peakLiveBytes());
+                return new Result(ops.name(), frames, latent, timedSteps, sec, params, gflop, peakHost, precision,
+                        peakDevice, entries, profiled);
             }
         }
     }
 
-    private static void oneStep(UNet3D unet, DdimScheduler sched, Tensor x, int frames, Tensor text, int steps) {
+    private static void oneStep(UNet3D unet, Tensor x, int frames, Tensor text, int steps) {
         DdimScheduler s = new DdimScheduler(SchedulerConfig.defaults(), steps);
         try (Tensor out = Ddim.sample(unet, s, x, frames, text, text, 7.5f, Progress.NONE)) {
             out.size();
         }
     }
 
+    static String precisionName(DType t) {
+        return switch (t) {
+            case F32 -> "fp32";
+            case BF16 -> "bf16";
+            case F16 -> "fp16";
+        };
+    }
+
+    /** The profile as a table: kernel, calls, total ms, % of the profiled step, mean µs per call. */
+    public static String profileTable(Result r) {
+        StringBuilder b = new StringBuilder();
+        double stepMs = r.profiledStepSeconds() * 1e3, kernels = r.profile().stream().mapToDouble(KernelProfiler.Entry::totalMillis).sum();
+        b.append(String.format(Locale.ROOT, "profiled step: %.1f ms wall, %.1f ms of device time in %d kernels (%d launches)%n",
+                stepMs, kernels, r.profile().size(), r.profile().stream().mapToLong(KernelProfiler.Entry::calls).sum()));
+        b.append(String.format(Locale.ROOT, "%-34s %7s %10s %7s %10s%n", "kernel", "calls", "total ms", "% step", "µs/call"));
+        List<KernelProfiler.Entry> all = r.profile();
+        for (int i = 0; i < Math.min(PROFILE_TOP, all.size()); i++) {
+            KernelProfiler.Entry e = all.get(i);
+            b.append(String.format(Locale.ROOT, "%-34s %7d %10.2f %6.1f%% %10.1f%n", e.name(), e.calls(), e.totalMillis(),
+                    100 * e.totalMillis() / stepMs, 1e3 * e.totalMillis() / e.calls()));
+        }
+        if (all.size() > PROFILE_TOP) {
+            double rest = all.subList(PROFILE_TOP, all.size()).stream().mapToDouble(KernelProfiler.Entry::totalMillis).sum();
+            b.append(String.format(Locale.ROOT, "%-34s %7s %10.2f %6.1f%%%n", "(" + (all.size() - PROFILE_TOP) + " others)", "", rest, 100 * rest / stepMs));
+        }
+        return b.toString();
+    }
+
     public static String json(Result r) {
+        String profile = "";
+        if (!r.profile().isEmpty()) {
+            double stepMs = r.profiledStepSeconds() * 1e3;
+            profile = String.format(Locale.ROOT, ",\"profiled_step_seconds\":%.4f,\"profile\":[%s]", r.profiledStepSeconds(),
+                    r.profile().stream().limit(PROFILE_TOP).map(e -> String.format(Locale.ROOT,
+                            "{\"kernel\":\"%s\",\"calls\":%d,\"ms\":%.3f,\"pct_step\":%.2f}", e.name(), e.calls(), e.totalMillis(),
+                            100 * e.totalMillis() / stepMs)).collect(Collectors.joining(",")));
+        }
         return String.format(Locale.ROOT,
-                "{\"bench\":\"unet\",\"backend\":\"%s\",\"frames\":%d,\"latent\":%d,\"batch\":2,\"timed_steps\":%d,"
-                        + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"peak_host_bytes\":%d}",
-                r.backend(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6, r.gflopPerStep(),
-                r.gflopPerStep() / r.secondsPerStep(), r.peakHostBytes());
+                "{\"bench\":\"unet\",\"backend\":\"%s\",\"precision\":\"%s\",\"frames\":%d,\"latent\":%d,\"batch\":2,\"timed_steps\":%d,"
+                        + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"peak_host_bytes\":%d,"
+                        + "\"peak_device_bytes\":%s%s}",
+                r.backend(), r.precision(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6, r.gflopPerStep(),
+                r.gflops(), r.peakHostBytes(), r.peakDeviceBytes() < 0 ? "null" : Long.toString(r.peakDeviceBytes()), profile);
     }
 }

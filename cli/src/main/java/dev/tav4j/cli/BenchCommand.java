@@ -22,6 +22,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
         @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
         @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes).") String model;
+        @Option(names = "--profile", description = "After the timed steps, one more step with device time per kernel (cuda only).") boolean profile;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
@@ -31,9 +32,11 @@ final class BenchCommand implements Runnable {
                 case "sd15" -> BenchModels.sd15();
                 default -> throw new IllegalArgumentException("--model must be anchor or sd15, got " + model);
             };
-            UNetBench.Result r = UNetBench.run(ops, cfg, frames, latent, steps, System.out);
-            System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents); official PyTorch CPU reference: 5.8 s%n",
-                    r.secondsPerStep(), frames, latent, latent);
+            UNetBench.Result r = UNetBench.run(ops, cfg, frames, latent, steps, profile, System.out);
+            if (profile) System.out.print(UNetBench.profileTable(r));
+            System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents, %s), %.1f TFLOP/s%s; official PyTorch CPU reference: 5.8 s%n",
+                    r.secondsPerStep(), frames, latent, latent, r.precision(), r.gflops() / 1e3,
+                    r.peakDeviceBytes() < 0 ? "" : String.format(java.util.Locale.ROOT, ", peak device memory %.2f GiB", r.peakDeviceBytes() / (double) (1L << 30)));
             System.out.println(UNetBench.json(r));
             return 0;
         }

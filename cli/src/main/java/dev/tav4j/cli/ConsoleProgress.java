@@ -2,22 +2,96 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.pipeline.Progress;
 
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
-/** A one-line progress bar on stderr: stage, step/total, it/s and ETA. */
+/**
+ * A one-line progress bar on stderr: stage, step/total, the metrics of the step (e.g. loss), it/s and ETA.
+ * The time between two calls counts for the step just reported, so a stage that is interleaved with others
+ * (tuning with validation every N steps) keeps its own rate. Keeps per-stage totals for {@link #summary()}.
+ * Cancellation: {@link #cancel()} (Ctrl-C, tests) stops the running stage at its next step boundary.
+ */
 final class ConsoleProgress implements Progress {
-    private long start = System.nanoTime(); // a stage starts when the previous one ended (or at creation)
+    private record Totals(double seconds, int steps) {}
+
+    /** The current run of a stage: a run restarts when the stage counts from a step not after its last one. */
+    private static final class Run {
+        int lastStep, steps;
+        double seconds;
+    }
+
+    private long last = System.nanoTime();
+    private String open; // the stage whose line has no newline yet
+    private final Map<String, Run> runs = new HashMap<>();
+    private final Map<String, Double> metrics = new TreeMap<>();
+    private final Map<String, Totals> totals = new LinkedHashMap<>();
+    private volatile boolean cancelled;
+    private String cancelStage;
+    private int cancelSteps;
+
+    /** Work done since the last step (loading, writing files) is not counted for the next step. */
+    void mark() {
+        last = System.nanoTime();
+    }
+
+    void cancel() {
+        cancelled = true;
+    }
+
+    /** Cancels once {@code stage} has reported {@code steps} steps (a test hook for interrupted runs). */
+    void cancelAfter(String stage, int steps) {
+        cancelStage = stage;
+        cancelSteps = steps;
+    }
+
+    @Override public boolean cancelled() { return cancelled; }
+
+    @Override public void metric(String name, double value) {
+        metrics.put(name, value);
+    }
 
     @Override public void step(String stage, int step, int total) {
         long now = System.nanoTime();
-        double sec = (now - start) / 1e9;
-        double rate = step / Math.max(sec, 1e-9);
-        int width = 24, done = (int) ((long) width * step / Math.max(1, total));
-        String bar = "#".repeat(done) + "-".repeat(width - done);
-        System.err.printf(Locale.ROOT, "\r%-7s [%s] %d/%d  %.2f it/s  ETA %.0f s ", stage, bar, step, total, rate, (total - step) / Math.max(rate, 1e-9));
-        if (step == total) {
+        double dt = (now - last) / 1e9;
+        last = now;
+        if (open != null && !open.equals(stage)) System.err.println();
+        Run r = runs.get(stage);
+        if (r == null || step <= r.lastStep) runs.put(stage, r = new Run());
+        r.lastStep = step;
+        r.seconds += dt;
+        r.steps++;
+        Totals sum = totals.merge(stage, new Totals(dt, 1), (a, b) -> new Totals(a.seconds + b.seconds, a.steps + b.steps));
+        if (stage.equals(cancelStage) && sum.steps >= cancelSteps) cancelled = true;
+        double rate = r.steps / Math.max(r.seconds, 1e-9);
+        int width = 24, done = (int) ((long) width * Math.min(step, total) / Math.max(1, total));
+        StringBuilder m = new StringBuilder();
+        metrics.forEach((k, v) -> m.append(String.format(Locale.ROOT, "  %s %.6f", k, v)));
+        metrics.clear();
+        String speed = rate >= 1 ? String.format(Locale.ROOT, "%.2f it/s", rate) : String.format(Locale.ROOT, "%.2f s/it", 1 / rate);
+        System.err.printf(Locale.ROOT, "\r%-7s [%s] %d/%d%s  %s  ETA %s ", stage, "#".repeat(done) + "-".repeat(width - done),
+                step, total, m, speed, duration(Math.max(0, total - step) / Math.max(rate, 1e-9)));
+        open = stage;
+        if (step >= total) {
             System.err.println();
-            start = now;
+            open = null;
         }
+    }
+
+    /** Seconds and steps per stage so far, one line each, aligned with the commands' stage times. */
+    String summary() {
+        StringBuilder sb = new StringBuilder();
+        totals.forEach((s, t) -> sb.append(String.format(Locale.ROOT, "  %-28s %8.1f s  (%d steps, %.3f s/step)%n",
+                "  of which " + s, t.seconds, t.steps, t.seconds / Math.max(1, t.steps))));
+        return sb.toString();
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        if (s < 60) return s + " s";
+        if (s < 3600) return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+        return String.format(Locale.ROOT, "%dh%02dm", s / 3600, s % 3600 / 60);
     }
 }

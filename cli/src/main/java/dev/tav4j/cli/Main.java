@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code tav} command. */
 @Command(name = "tav", mixinStandardHelpOptions = true, version = "tav4j 0.1.0",
         description = "Tune-A-Video on the JVM: text-driven video editing with Stable Diffusion (CPU and CUDA backends).",
-        subcommands = {InfoCommand.class, GenerateCommand.class, DemoCommand.class, BenchCommand.class})
+        subcommands = {InfoCommand.class, RunCommand.class, TuneCommand.class, EditCommand.class, GenerateCommand.class,
+                DemoCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -77,6 +77,12 @@ public interface Ops {
         throw new UnsupportedOperationException("the " + name() + " backend has no backward ops (tuning runs on the cpu backend)");
     }
 
+    /** Peak bytes of device memory in use since the backend started or {@link #resetPeakDeviceBytes()}; -1 where not tracked (cpu). */
+    default long peakDeviceBytes() { return -1; }
+
+    /** Starts a new device-memory peak at what is in use now. */
+    default void resetPeakDeviceBytes() {}
+
     /** Waits for queued work (no-op on the CPU). */
     default void synchronize() {}
 }

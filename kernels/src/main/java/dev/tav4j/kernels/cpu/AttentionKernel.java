@@ -109,7 +109,7 @@ final class AttentionKernel {
             e.intoArray(sc, at + j);
             sum = sum.add(e);
         }
-        return 1f / sum.reduceLanes(VectorOperators.ADD);
+        return 1f / Vec.sum(sum);
     }
 
     /** out[r, i] = inv[r] · Σ_j p[r, j] · vt[i, j] for the first nq rows; two channels at a time (eight FMA chains). */
@@ -153,9 +153,9 @@ final class AttentionKernel {
 
     private static void put(MemorySegment os, long at, int c, int nq, float[] inv, FloatVector a0, FloatVector a1,
                             FloatVector a2, FloatVector a3) {
-        Vec.set(os, at, a0.reduceLanes(VectorOperators.ADD) * inv[0]);
-        if (nq > 1) Vec.set(os, at + c, a1.reduceLanes(VectorOperators.ADD) * inv[1]);
-        if (nq > 2) Vec.set(os, at + 2L * c, a2.reduceLanes(VectorOperators.ADD) * inv[2]);
-        if (nq > 3) Vec.set(os, at + 3L * c, a3.reduceLanes(VectorOperators.ADD) * inv[3]);
+        Vec.set(os, at, Vec.sum(a0) * inv[0]);
+        if (nq > 1) Vec.set(os, at + c, Vec.sum(a1) * inv[1]);
+        if (nq > 2) Vec.set(os, at + 2L * c, Vec.sum(a2) * inv[2]);
+        if (nq > 3) Vec.set(os, at + 3L * c, Vec.sum(a3) * inv[3]);
     }
 }

@@ -47,16 +47,9 @@ final class CpuAttentionGrad {
             for (int item = lo; item < hi; item++) {
                 int img = item / (heads * qChunks), h = item / qChunks % heads, chunk = item % qChunks;
                 int q0 = (int) ((long) lq * chunk / qChunks), q1 = (int) ((long) lq * (chunk + 1) / qChunks);
-                long key0, key1 = -1;
-                switch (kind) {
-                    case SPARSE_CAUSAL -> {
-                        int f = img % frames, first = img - f;
-                        key0 = first * imageK;
-                        key1 = (first + Math.max(f - 1, 0)) * imageK;
-                    }
-                    case CROSS -> key0 = (img / frames) * imageK;
-                    default -> key0 = img * imageK;
-                }
+                long key0 = AttentionKeys.first(kind, img, frames) * imageK;
+                int second = AttentionKeys.second(kind, img, frames);
+                long key1 = second < 0 ? -1 : second * imageK;
                 CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs,
                         hs, scale, causal, lse, dd, (img * heads + h) * lq);
             }

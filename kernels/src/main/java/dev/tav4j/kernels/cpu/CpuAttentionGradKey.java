@@ -70,13 +70,22 @@ final class CpuAttentionGradKey {
 
     /** In place: sc → P = exp(s − lse), dp → dS = P ⊙ (dP − D); both zero from {@code valid} on. */
     private static void probabilities(float[] sc, float[] dp, int at, int kp, int valid, float lse, float d) {
-        FloatVector lv = FloatVector.broadcast(S, lse), dv = FloatVector.broadcast(S, d), zero = FloatVector.zero(S);
-        for (int j = 0; j < kp; j += VL) {
-            VectorMask<Float> m = Vec.head(valid - j);
+        FloatVector lv = FloatVector.broadcast(S, lse), dv = FloatVector.broadcast(S, d);
+        int j = 0;
+        for (; j + VL <= valid; j += VL) {
             FloatVector p = FloatVector.fromArray(S, sc, at + j).sub(lv).lanewise(VectorOperators.EXP);
-            p = zero.blend(p, m);
             p.intoArray(sc, at + j);
             p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(dp, at + j);
         }
+        if (j < valid) { // the vector holding the boundary
+            VectorMask<Float> m = Vec.head(valid - j);
+            FloatVector p = FloatVector.fromArray(S, sc, at + j).sub(lv).lanewise(VectorOperators.EXP);
+            p = FloatVector.zero(S).blend(p, m);
+            p.intoArray(sc, at + j);
+            p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(dp, at + j);
+            j += VL;
+        }
+        java.util.Arrays.fill(sc, at + j, at + kp, 0f);
+        java.util.Arrays.fill(dp, at + j, at + kp, 0f);
     }
 }

@@ -29,9 +29,39 @@ final class CpuAttentionGradMath {
         for (int i = 0; i < hs; i++) java.util.Arrays.fill(t, i * lp + from, (i + 1) * lp, 0f);
     }
 
-    /** out[r·lp + j] = Σ_i rows[r·hs + i] · t[i·lp + j] for the QB rows, j &lt; jEnd (a multiple of VL). */
+    /**
+     * out[r·lp + j] = Σ_i rows[r·hs + i] · t[i·lp + j] for the QB rows, j &lt; jEnd (a multiple of VL). Two
+     * vectors of keys per step, so each broadcast row value feeds two FMAs.
+     */
     static void rowsTimesT(float[] t, int lp, int hs, float[] rows, float[] out, int jEnd) {
-        for (int j = 0; j < jEnd; j += VL) {
+        int j = 0;
+        for (; j + 2 * VL <= jEnd; j += 2 * VL) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            for (int i = 0, ti = j; i < hs; i++, ti += lp) {
+                FloatVector k0 = FloatVector.fromArray(S, t, ti), k1 = FloatVector.fromArray(S, t, ti + VL);
+                FloatVector r = FloatVector.broadcast(S, rows[i]);
+                a0 = k0.fma(r, a0);
+                b0 = k1.fma(r, b0);
+                r = FloatVector.broadcast(S, rows[hs + i]);
+                a1 = k0.fma(r, a1);
+                b1 = k1.fma(r, b1);
+                r = FloatVector.broadcast(S, rows[2 * hs + i]);
+                a2 = k0.fma(r, a2);
+                b2 = k1.fma(r, b2);
+                r = FloatVector.broadcast(S, rows[3 * hs + i]);
+                a3 = k0.fma(r, a3);
+                b3 = k1.fma(r, b3);
+            }
+            a0.intoArray(out, j);
+            b0.intoArray(out, j + VL);
+            a1.intoArray(out, lp + j);
+            b1.intoArray(out, lp + j + VL);
+            a2.intoArray(out, 2 * lp + j);
+            b2.intoArray(out, 2 * lp + j + VL);
+            a3.intoArray(out, 3 * lp + j);
+            b3.intoArray(out, 3 * lp + j + VL);
+        }
+        for (; j < jEnd; j += VL) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             for (int i = 0, ti = j; i < hs; i++, ti += lp) {
                 FloatVector kv = FloatVector.fromArray(S, t, ti);
@@ -49,11 +79,31 @@ final class CpuAttentionGradMath {
 
     /**
      * dst[base + r·c + i] = factor · Σ_j w[r·lp + j] · t[i·lp + j] for r &lt; nq, i &lt; hs, j &lt; jEnd:
-     * the rows of w times the transposed buffer, back in row layout.
+     * the rows of w times the transposed buffer, back in row layout. Two outputs i per pass over the rows of w.
      */
     static void timesTInto(float[] t, int lp, int hs, float[] w, int jEnd, float factor, MemorySegment dst, long base,
                            int c, int nq) {
-        for (int i = 0; i < hs; i++) {
+        int i = 0;
+        for (; i + 1 < hs; i += 2) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int ti = i * lp, ui = ti + lp;
+            for (int j = 0; j < jEnd; j += VL) {
+                FloatVector tv = FloatVector.fromArray(S, t, ti + j), uv = FloatVector.fromArray(S, t, ui + j);
+                FloatVector w0 = FloatVector.fromArray(S, w, j), w1 = FloatVector.fromArray(S, w, lp + j);
+                FloatVector w2 = FloatVector.fromArray(S, w, 2 * lp + j), w3 = FloatVector.fromArray(S, w, 3 * lp + j);
+                a0 = w0.fma(tv, a0);
+                b0 = w0.fma(uv, b0);
+                a1 = w1.fma(tv, a1);
+                b1 = w1.fma(uv, b1);
+                a2 = w2.fma(tv, a2);
+                b2 = w2.fma(uv, b2);
+                a3 = w3.fma(tv, a3);
+                b3 = w3.fma(uv, b3);
+            }
+            store(dst, base + i, c, nq, factor, a0, a1, a2, a3);
+            store(dst, base + i + 1, c, nq, factor, b0, b1, b2, b3);
+        }
+        for (; i < hs; i++) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
             int ti = i * lp;
             for (int j = 0; j < jEnd; j += VL) {
@@ -63,16 +113,49 @@ final class CpuAttentionGradMath {
                 a2 = FloatVector.fromArray(S, w, 2 * lp + j).fma(tv, a2);
                 a3 = FloatVector.fromArray(S, w, 3 * lp + j).fma(tv, a3);
             }
-            Vec.set(dst, base + i, a0.reduceLanes(VectorOperators.ADD) * factor);
-            if (nq > 1) Vec.set(dst, base + c + i, a1.reduceLanes(VectorOperators.ADD) * factor);
-            if (nq > 2) Vec.set(dst, base + 2L * c + i, a2.reduceLanes(VectorOperators.ADD) * factor);
-            if (nq > 3) Vec.set(dst, base + 3L * c + i, a3.reduceLanes(VectorOperators.ADD) * factor);
+            store(dst, base + i, c, nq, factor, a0, a1, a2, a3);
         }
     }
 
-    /** acc[i·lp + j] += Σ_r rows[r·hs + i] · w[r·lp + j] for j &lt; jEnd: rank-QB update of a transposed buffer. */
+    /** dst[at + r·c] = factor · Σ lanes of the r-th sum, for r &lt; nq. */
+    private static void store(MemorySegment dst, long at, int c, int nq, float factor, FloatVector a0, FloatVector a1,
+                              FloatVector a2, FloatVector a3) {
+        Vec.set(dst, at, Vec.sum(a0) * factor);
+        if (nq > 1) Vec.set(dst, at + c, Vec.sum(a1) * factor);
+        if (nq > 2) Vec.set(dst, at + 2L * c, Vec.sum(a2) * factor);
+        if (nq > 3) Vec.set(dst, at + 3L * c, Vec.sum(a3) * factor);
+    }
+
+    /**
+     * acc[i·lp + j] += Σ_r rows[r·hs + i] · w[r·lp + j] for j &lt; jEnd: rank-QB update of a transposed buffer,
+     * two vectors of keys per step so each broadcast feeds two FMAs.
+     */
     static void addOuter(float[] acc, int lp, int hs, float[] rows, float[] w, int jEnd) {
-        for (int j = 0; j < jEnd; j += VL) {
+        int j = 0;
+        for (; j + 2 * VL <= jEnd; j += 2 * VL) {
+            FloatVector w0 = FloatVector.fromArray(S, w, j), w1 = FloatVector.fromArray(S, w, lp + j);
+            FloatVector w2 = FloatVector.fromArray(S, w, 2 * lp + j), w3 = FloatVector.fromArray(S, w, 3 * lp + j);
+            FloatVector u0 = FloatVector.fromArray(S, w, j + VL), u1 = FloatVector.fromArray(S, w, lp + j + VL);
+            FloatVector u2 = FloatVector.fromArray(S, w, 2 * lp + j + VL), u3 = FloatVector.fromArray(S, w, 3 * lp + j + VL);
+            for (int i = 0, ai = j; i < hs; i++, ai += lp) {
+                FloatVector a = FloatVector.fromArray(S, acc, ai), b = FloatVector.fromArray(S, acc, ai + VL);
+                FloatVector r = FloatVector.broadcast(S, rows[i]);
+                a = w0.fma(r, a);
+                b = u0.fma(r, b);
+                r = FloatVector.broadcast(S, rows[hs + i]);
+                a = w1.fma(r, a);
+                b = u1.fma(r, b);
+                r = FloatVector.broadcast(S, rows[2 * hs + i]);
+                a = w2.fma(r, a);
+                b = u2.fma(r, b);
+                r = FloatVector.broadcast(S, rows[3 * hs + i]);
+                a = w3.fma(r, a);
+                b = u3.fma(r, b);
+                a.intoArray(acc, ai);
+                b.intoArray(acc, ai + VL);
+            }
+        }
+        for (; j < jEnd; j += VL) {
             FloatVector w0 = FloatVector.fromArray(S, w, j), w1 = FloatVector.fromArray(S, w, lp + j);
             FloatVector w2 = FloatVector.fromArray(S, w, 2 * lp + j), w3 = FloatVector.fromArray(S, w, 3 * lp + j);
             for (int i = 0, ai = j; i < hs; i++, ai += lp) {

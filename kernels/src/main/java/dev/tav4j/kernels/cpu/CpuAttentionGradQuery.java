@@ -64,29 +64,27 @@ final class CpuAttentionGradQuery {
         }
     }
 
-    /** Turns the score row at {@code at} into dS = P ⊙ (dP − D) in place (zero from limit on); stores lse and D at s. */
+    /**
+     * Turns the score row at {@code at} into dS = P ⊙ (dP − D) in place (zero from limit on) and stores the
+     * row's lse and D at s. Three passes: the max; e = exp(s − max) with Σe and Σe·dP; dS = e/Σe·(dP − D).
+     */
     private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         for (int j = 0; j < jEnd; j += VL) mx = mx.max(FloatVector.fromArray(S, sc, at + j));
         float m = mx.reduceLanes(VectorOperators.MAX);
-        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
+        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S), esum = sum;
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
             e.intoArray(sc, at + j);
             sum = sum.add(e);
+            esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
         }
-        float total = sum.reduceLanes(VectorOperators.ADD), inv = 1f / total;
-        FloatVector iv = FloatVector.broadcast(S, inv), dsum = FloatVector.zero(S);
+        float total = Vec.sum(sum), inv = 1f / total;
+        float d = Vec.sum(esum) * inv;
+        FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector p = FloatVector.fromArray(S, sc, at + j).mul(iv);
-            p.intoArray(sc, at + j);
-            dsum = p.fma(FloatVector.fromArray(S, dp, at + j), dsum);
-        }
-        float d = dsum.reduceLanes(VectorOperators.ADD);
-        FloatVector dv = FloatVector.broadcast(S, d);
-        for (int j = 0; j < jEnd; j += VL) {
-            FloatVector p = FloatVector.fromArray(S, sc, at + j);
             p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(sc, at + j);
         }
         lse[s] = m + (float) Math.log(total);

@@ -30,7 +30,7 @@ final class CpuLayerNorm {
                 long base = (long) r * d;
                 FloatVector s = FloatVector.zero(Vec.S);
                 for (int c0 = 0; c0 < d; c0 += VL) s = s.add(Vec.load(xs, base + c0, Vec.head(d - c0)));
-                float mean = s.reduceLanes(VectorOperators.ADD) / d;
+                float mean = Vec.sum(s) / d;
                 FloatVector mu = FloatVector.broadcast(Vec.S, mean);
                 FloatVector q = FloatVector.zero(Vec.S);
                 for (int c0 = 0; c0 < d; c0 += VL) {
@@ -38,7 +38,7 @@ final class CpuLayerNorm {
                     FloatVector dv = Vec.load(xs, base + c0, m).sub(mu, m);
                     q = dv.fma(dv, q);
                 }
-                float rstd = (float) (1.0 / Math.sqrt(q.reduceLanes(VectorOperators.ADD) / d + (double) eps));
+                float rstd = (float) (1.0 / Math.sqrt(Vec.sum(q) / d + (double) eps));
                 FloatVector rs = FloatVector.broadcast(Vec.S, rstd);
                 for (int c0 = 0; c0 < d; c0 += VL) {
                     VectorMask<Float> m = Vec.head(d - c0);

@@ -2,7 +2,6 @@ package dev.tav4j.kernels.cpu;
 
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
-import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -11,13 +10,10 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
 /**
- * Backward of matmul through the forward GEMM: dX = dY · wᵀ with w transposed once per call, and
- * dW += xᵀ · dY over chunks of rows (each chunk of x transposed into a pooled [K, chunk] buffer) so that the
- * GEMM's packed copy of dY stays bounded. dBias sums rows per fixed block and reduces the blocks in order.
+ * Backward of matmul: dX = dY · wᵀ through the forward GEMM with w transposed once per call; dW += xᵀ · dY
+ * in {@link CpuMatmulGradWeight}; dBias sums rows per fixed block and reduces the blocks in order.
  */
 final class CpuMatmulGrad {
-    /** Rows of x and dY per weight-gradient GEMM. */
-    static final int M_CHUNK = 2048;
     /** Rows per partial sum of the bias gradient (fixed, so results do not depend on the thread count). */
     private static final int BIAS_BLOCK = 256;
 
@@ -61,17 +57,7 @@ final class CpuMatmulGrad {
         if (m == 0) return;
         if (dBias != null) biasGrad(dY.segment(), m, n, dBias.segment());
         if (k == 0) return;
-        int chunk = Math.min(M_CHUNK, m);
-        Tensor dy2 = dY.reshape(m, n);
-        try (Tensor xt = Tensor.host(k, chunk); Tensor part = Tensor.host(k, n)) {
-            for (int m0 = 0; m0 < m; m0 += chunk) {
-                int mc = Math.min(chunk, m - m0);
-                Tensor xtv = new Tensor(xt.storage(), xt.byteOffset(), DType.F32, false, k, mc);
-                CpuGradSupport.transpose(x.segment(), (long) m0 * k, k, mc, k, xtv.segment(), 0, mc);
-                fwd.matmul(xtv, dy2.slice(m0, mc), null, part);
-                CpuGradSupport.accumulate(dW.segment(), part.segment(), (long) k * n);
-            }
-        }
+        CpuMatmulGradWeight.accumulate(x.segment(), dY.segment(), dW.segment(), m, k, n);
     }
 
     /** dBias[j] += Σ_rows dY[row, j]: float sums per block of rows, blocks added in order in double. */
@@ -83,9 +69,13 @@ final class CpuMatmulGrad {
             for (int b = lo; b < hi; b++) {
                 int r0 = b * BIAS_BLOCK, r1 = Math.min(m, r0 + BIAS_BLOCK);
                 for (int c0 = 0; c0 < n; c0 += VL) {
-                    VectorMask<Float> mask = Vec.head(n - c0);
                     FloatVector s = FloatVector.zero(Vec.S);
-                    for (int r = r0; r < r1; r++) s = s.add(Vec.load(dy, (long) r * n + c0, mask));
+                    if (c0 + VL <= n) {
+                        for (int r = r0; r < r1; r++) s = s.add(Vec.load(dy, (long) r * n + c0));
+                    } else {
+                        VectorMask<Float> mask = Vec.head(n - c0);
+                        for (int r = r0; r < r1; r++) s = s.add(Vec.load(dy, (long) r * n + c0, mask));
+                    }
                     s.intoArray(part, b * np + c0);
                 }
             }

@@ -45,6 +45,23 @@ final class Vec {
         return S.indexInRange(0, n);
     }
 
+    /**
+     * Sum of the lanes by a fixed pairwise tree (lane i + lane i+h, halving h). FloatVector.reduceLanes(ADD) leaves
+     * the order open and the JIT's intrinsic and the interpreter's fallback do differ, which would make results depend
+     * on when a loop got compiled; this keeps every run bit-for-bit repeatable.
+     */
+    static float sum(FloatVector v) {
+        for (int k = 0; k < ROTATE.length; k++) v = v.add(v.rearrange(ROTATE[k]));
+        return v.lane(0);
+    }
+
+    /** Rotations by VL/2, VL/4, …, 1 lanes for {@link #sum}. */
+    @SuppressWarnings("unchecked")
+    private static final jdk.incubator.vector.VectorShuffle<Float>[] ROTATE = java.util.stream.IntStream
+            .iterate(VL / 2, h -> h >= 1, h -> h >> 1)
+            .mapToObj(h -> jdk.incubator.vector.VectorShuffle.fromOp(S, i -> (i + h) % VL))
+            .toArray(jdk.incubator.vector.VectorShuffle[]::new);
+
     static int roundUp(int n, int m) {
         return (n + m - 1) / m * m;
     }

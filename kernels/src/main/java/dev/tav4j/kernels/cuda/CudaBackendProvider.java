@@ -1,6 +1,7 @@
 package dev.tav4j.kernels.cuda;
 
 import dev.tav4j.runtime.BackendProvider;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.cuda.CudaDeviceApi;
 import dev.tav4j.runtime.cuda.CudaProbe;
@@ -24,7 +25,20 @@ public final class CudaBackendProvider implements BackendProvider {
         return CudaProbe.probe().text();
     }
 
+    /** System property giving the precision {@link #create()} uses: fp32 (default), bf16 or fp16. */
+    public static final String PRECISION_PROPERTY = "tav.cuda.precision";
+
+    /** The backend in the precision of {@code -Dtav.cuda.precision} (fp32 when unset). */
     @Override public Ops create() {
-        return new CudaOps(CudaDeviceApi.open(CudaDeviceApi.DEFAULT_PTX_RESOURCE), "cuda");
+        return open(CudaOps.parsePrecision(System.getProperty(PRECISION_PROPERTY, "fp32")));
+    }
+
+    /**
+     * The cuda backend storing weights and activations as {@code precision} (F32, BF16 or F16; fp32 accumulation
+     * always). Library use: {@code CudaBackendProvider.open(DType.BF16)}, or
+     * {@code ((CudaOps) Backends.select("cuda")).withPrecision(DType.BF16)}.
+     */
+    public static CudaOps open(DType precision) {
+        return new CudaOps(CudaDeviceApi.open(CudaDeviceApi.DEFAULT_PTX_RESOURCE), "cuda", precision);
     }
 }

@@ -20,6 +20,12 @@ import java.util.Arrays;
  * tav4j kernels (plain GEMMs go to {@link DeviceApi#gemm}). Tensors live on {@code Device.CUDA} in
  * {@link DevicePointerStorage}; only the addresses are used here, never host access to them.
  * Not thread-safe: one instance issues work on one stream (the kernel parameter buffer is reused).
+ *
+ * <p>Precision: tensors this backend allocates and uploads hold {@link #precision()} (F32 by default; BF16 or
+ * F16 on request). Host F32 tensors are converted on upload (weights are uploaded once at load, so they live
+ * in that type), {@link #download} always returns F32. Every kernel accumulates in fp32, GEMMs run through
+ * cuBLAS with fp32 compute, GroupNorm/LayerNorm statistics and the attention softmax are fp32; only storage
+ * is half width. All tensors of one op must share one element type.
  */
 public final class CudaOps implements Ops, AutoCloseable {
     private static final int EW_THREADS = 256;
@@ -32,11 +38,23 @@ public final class CudaOps implements Ops, AutoCloseable {
     private final Arena stagingArena = Arena.ofShared();
     private MemorySegment staging = MemorySegment.NULL;
     private final int maxGrid;
+<<<<<<< HEAD
     private CudaGradOps gradOps;
+=======
+    private final DType precision;
+    private KernelProfiler profiler;  // null when off: a launch then costs one null check more
+>>>>>>> main
 
+    /** An F32 backend over {@code api}. */
     public CudaOps(DeviceApi api, String name) {
+        this(api, name, DType.F32);
+    }
+
+    /** A backend over {@code api} storing activations and weights as {@code precision}. */
+    public CudaOps(DeviceApi api, String name, DType precision) {
         this.api = api;
         this.name = name;
+        this.precision = precision;
         this.k = new CudaKernels(api);
         this.scratch = new DeviceScratch(api);
         // Grid-stride kernels: enough blocks to fill a GPU; few in emulation, where each block costs fibers.
@@ -45,11 +63,51 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     public DeviceApi device() { return api; }
 
+    /** The element type of what {@link #allocate(int...)} and {@link #upload} create. */
+    public DType precision() { return precision; }
+
+    /**
+     * A backend over the same device storing {@code precision} (this one when it already does). Tensors of
+     * either may be passed to the other's {@link #copy} (which converts); other ops need one element type.
+     */
+    public CudaOps withPrecision(DType precision) {
+        return precision == this.precision ? this : new CudaOps(api, name, precision);
+    }
+
+    /** Parses "fp32", "bf16", "fp16" (also f32, f16, float32, bfloat16, float16, any case). */
+    public static DType parsePrecision(String s) {
+        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+            case "fp32", "f32", "float32" -> DType.F32;
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "fp16", "f16", "float16", "half" -> DType.F16;
+            default -> throw new IllegalArgumentException("precision must be fp32, bf16 or fp16, got '" + s + "'");
+        };
+    }
+
+    // ---------------------------------------------------------------- profiling and memory figures
+
+    /**
+     * Turns per-kernel timing on (a fresh {@link KernelProfiler}) or off (null). While on, every launch, GEMM
+     * and device copy is bracketed by two events; off, nothing is recorded.
+     */
+    public KernelProfiler profile(boolean on) {
+        if (profiler != null) profiler.close();
+        profiler = on ? new KernelProfiler(api) : null;
+        return profiler;
+    }
+
+    /** The profiler in use, or null. */
+    public KernelProfiler profiler() { return profiler; }
+
+    @Override public long peakDeviceBytes() { return api.peakBytes(); }
+
+    @Override public void resetPeakDeviceBytes() { api.resetPeakBytes(); }
+
     @Override public String name() { return name; }
 
     // ---------------------------------------------------------------- memory
 
-    @Override public Tensor allocate(int... shape) { return allocate(DType.F32, shape); }
+    @Override public Tensor allocate(int... shape) { return allocate(precision, shape); }
 
     /** A new device tensor of the given element type; contents unspecified. */
     public Tensor allocate(DType dtype, int... shape) {
@@ -64,9 +122,12 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override public Tensor upload(Tensor host) {
         requireF32("upload: host", host);
         if (!host.isHost()) throw new IllegalArgumentException("upload: tensor " + host + " is not on the host");
-        Tensor t = allocate(host.shape());
-        api.copyToDevice(host.segment(), ptr(t), host.size() * 4);
-        return t;
+        Tensor f32 = allocate(DType.F32, host.shape());
+        api.copyToDevice(host.segment(), ptr(f32), host.size() * 4);
+        if (precision == DType.F32) return f32;
+        try (f32) {
+            return convert(f32, precision);
+        }
     }
 
     @Override public Tensor download(Tensor t) {
@@ -88,11 +149,13 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (src.size() != dst.size())
             throw new IllegalArgumentException("copy: " + src.size() + " elements of src " + src + " into " + dst.size() + " of dst");
         if (src.dtype() == dst.dtype()) {
+            if (profiler != null) profiler.begin("memcpy_d2d");
             api.copyDeviceToDevice(ptr(src), ptr(dst), src.size() * src.dtype().bytes());
+            if (profiler != null) profiler.end();
         } else if (src.dtype() == DType.F32) {
-            launch1d(k.fromF32(dst.dtype()), src.size(), args.reset().ptr(ptr(src)).ptr(ptr(dst)).i64(src.size()));
+            launch1d(k.of(dst.dtype()).fromF32, src.size(), args.reset().ptr(ptr(src)).ptr(ptr(dst)).i64(src.size()));
         } else if (dst.dtype() == DType.F32) {
-            launch1d(k.toF32(src.dtype()), src.size(), args.reset().ptr(ptr(src)).ptr(ptr(dst)).i64(src.size()));
+            launch1d(k.of(src.dtype()).toF32, src.size(), args.reset().ptr(ptr(src)).ptr(ptr(dst)).i64(src.size()));
         } else {
             throw new IllegalArgumentException("copy: " + src.dtype() + " to " + dst.dtype() + " is not supported (go through F32)");
         }
@@ -111,14 +174,15 @@ public final class CudaOps implements Ops, AutoCloseable {
         sameType("matmul", a, w, out);
         float beta = 0f;
         if (bias != null) {
-            requireF32("matmul: bias (with a bias all tensors must be F32)", bias);
-            requireF32("matmul: out", out);
+            sameType("matmul", a, bias);
             bias.requireShape("matmul: bias", n);
-            launch1d(k.fillRows, m * n, args.reset().ptr(ptr(bias)).ptr(ptr(out)).i64(m).i32(n));
+            launch1d(k.of(out.dtype()).fillRows, m * n, args.reset().ptr(ptr(bias)).ptr(ptr(out)).i64(m).i32(n));
             beta = 1f;
         }
+        if (profiler != null) profiler.begin("cublas_gemm_" + CudaKernels.suffix(a.dtype()));
         api.gemm(gemmType(a.dtype()), false, false, Math.toIntExact(m), n, kk, 1f, ptr(a), kk, 0, ptr(w), n, 0,
                 beta, ptr(out), n, 0, 1);
+        if (profiler != null) profiler.end();
     }
 
     @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out) {
@@ -141,7 +205,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         long m = (long) n * ho * wo;
         args.reset().ptr(ptr(x)).ptr(ptr(w)).ptr(bias == null ? 0 : ptr(bias)).ptr(ptr(out))
                 .i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co).i32(kh).i32(kw).i32(stride).i32(padTop).i32(padTop);
-        launch(k.conv2d(x.dtype()), Math.toIntExact((m + 63) / 64), (co + 63) / 64, 256, 0);
+        launch(k.of(x.dtype()).conv2d, Math.toIntExact((m + 63) / 64), (co + 63) / 64, 256, 0);
     }
 
     // ---------------------------------------------------------------- normalisation
@@ -163,12 +227,12 @@ public final class CudaOps implements Ops, AutoCloseable {
         long partials = scratch.get((long) vg * s * 3 * 4 + (long) vg * 2 * 4);
         long stats = partials + (long) vg * s * 3 * 4;
         args.reset().ptr(ptr(x)).ptr(partials).i32(c).i32(groups).i64(hw).i32(framesPooled).i64(chunk);
-        launch(k.groupNormPartial(x.dtype()), s, vg, 256, 0);
+        launch(k.of(x.dtype()).groupNormPartial, s, vg, 256, 0);
         args.reset().ptr(partials).ptr(stats).i32(vg).i32(s).f32(eps);
         launch(k.groupNormFinalize, (vg + 255) / 256, 1, 256, 0);
         args.reset().ptr(ptr(x)).ptr(stats).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(out)).i64(x.size())
                 .i32(c).i32(groups).i64(hw).i32(framesPooled).i32(silu ? 1 : 0);
-        launch1d(k.groupNormApply(x.dtype()), x.size(), args);
+        launch1d(k.of(x.dtype()).groupNormApply, x.size(), args);
     }
 
     @Override public void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
@@ -176,10 +240,10 @@ public final class CudaOps implements Ops, AutoCloseable {
         out.requireShape("layerNorm: out", x.shape());
         gamma.requireShape("layerNorm: gamma", c);
         beta.requireShape("layerNorm: beta", c);
-        requireF32("layerNorm", x, gamma, beta, out);
+        sameType("layerNorm", x, gamma, beta, out);
         long rows = x.size() / Math.max(c, 1);
         args.reset().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(out)).i64(rows).i32(c).f32(eps);
-        launch(k.layerNorm, Math.toIntExact((rows + 3) / 4), 1, 128, 0);
+        launch(k.of(x.dtype()).layerNorm, Math.toIntExact((rows + 3) / 4), 1, 128, 0);
     }
 
     // ---------------------------------------------------------------- attention
@@ -206,7 +270,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (kind == AttentionKind.TEMPORAL) {
             long queries = (long) n * l * heads;
             args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(out)).i32(frames).i32(heads).i32(d).i32(n).i32(l).i32(c).f32(scale);
-            launch(k.attentionTemporal(q.dtype(), d), Math.toIntExact((queries + 31) / 32), 1, 128, 0);
+            launch(k.of(q.dtype()).attentionTemporal(d), Math.toIntExact((queries + 31) / 32), 1, 128, 0);
             return;
         }
         int code = switch (kind) {
@@ -221,7 +285,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (gy > 65535) throw new IllegalArgumentException("attention: images x heads = " + gy + " exceeds the grid limit 65535");
         args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(out)).i32(code).i32(Math.max(frames, 1)).i32(heads)
                 .i32(d).i32(l).i32(lk).i32(nkeys).i32(c).f32(scale);
-        launch(k.attention(q.dtype(), d), (l + 31) / 32, (int) gy, 128, 0);
+        launch(k.of(q.dtype()).attention(d), (l + 31) / 32, (int) gy, 128, 0);
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -232,51 +296,51 @@ public final class CudaOps implements Ops, AutoCloseable {
         int[] want = x.shape();
         want[want.length - 1] = d2 / 2;
         out.requireShape("geglu: out", want);
-        requireF32("geglu", x, out);
+        sameType("geglu", x, out);
         long rows = x.size() / Math.max(d2, 1);
-        launch1d(k.geglu, out.size(), args.reset().ptr(ptr(x)).ptr(ptr(out)).i64(rows).i32(d2 / 2));
+        launch1d(k.of(x.dtype()).geglu, out.size(), args.reset().ptr(ptr(x)).ptr(ptr(out)).i64(rows).i32(d2 / 2));
     }
 
     @Override public void activation(Activation act, Tensor x, Tensor out) {
         out.requireShape("activation: out", x.shape());
-        requireF32("activation", x, out);
-        launch1d(k.activation, x.size(), args.reset().ptr(ptr(x)).ptr(ptr(out)).i32(act.ordinal()).i64(x.size()));
+        sameType("activation", x, out);
+        launch1d(k.of(x.dtype()).activation, x.size(), args.reset().ptr(ptr(x)).ptr(ptr(out)).i32(act.ordinal()).i64(x.size()));
     }
 
     @Override public void upsampleNearest(Tensor x, Tensor out) {
         if (x.rank() != 4 || out.rank() != 4 || x.dim(0) != out.dim(0) || x.dim(3) != out.dim(3))
             throw new IllegalArgumentException("upsampleNearest: x " + Arrays.toString(x.shape()) + " and out " + Arrays.toString(out.shape()) + " must be [N, H, W, C] with equal N and C");
-        requireF32("upsampleNearest", x, out);
+        sameType("upsampleNearest", x, out);
         args.reset().ptr(ptr(x)).ptr(ptr(out)).i32(x.dim(0)).i32(x.dim(1)).i32(x.dim(2)).i32(x.dim(3)).i32(out.dim(1)).i32(out.dim(2));
-        launch1d(k.upsampleNearest, out.size(), args);
+        launch1d(k.of(x.dtype()).upsampleNearest, out.size(), args);
     }
 
     @Override public void timestepEmbedding(float[] timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift, Tensor out) {
         out.requireShape("timestepEmbedding: out", timesteps.length, dim);
-        requireF32("timestepEmbedding", out);
+
         long dev = scratch.get(4L * timesteps.length);
         MemorySegment host = staging(4L * timesteps.length);
         MemorySegment.copy(timesteps, 0, host, ValueLayout.JAVA_FLOAT, 0, timesteps.length);
         api.copyToDevice(host, dev, 4L * timesteps.length);
         args.reset().ptr(dev).ptr(ptr(out)).i32(timesteps.length).i32(dim).i32(flipSinToCos ? 1 : 0).f32(downscaleFreqShift);
-        launch1d(k.timestepEmbedding, out.size(), args);
+        launch1d(k.of(out.dtype()).timestepEmbedding, out.size(), args);
     }
 
     @Override public void axpby(float a, Tensor x, float b, Tensor y, Tensor out) {
         if (x.size() != y.size() || x.size() != out.size())
             throw new IllegalArgumentException("axpby: x " + Arrays.toString(x.shape()) + ", y " + Arrays.toString(y.shape()) + ", out " + Arrays.toString(out.shape()) + " differ in size");
-        requireF32("axpby", x, y, out);
-        launch1d(k.axpby, x.size(), args.reset().ptr(ptr(x)).ptr(ptr(y)).ptr(ptr(out)).f32(a).f32(b).i64(x.size()));
+        sameType("axpby", x, y, out);
+        launch1d(k.of(x.dtype()).axpby, x.size(), args.reset().ptr(ptr(x)).ptr(ptr(y)).ptr(ptr(out)).f32(a).f32(b).i64(x.size()));
     }
 
     /** One deterministic DDIM step (eta 0) fused: x0 = (x − √(1−ᾱ)·ε)/√ᾱ, out = √ᾱ'·x0 + √(1−ᾱ')·ε. out may alias x. */
     public void ddimStep(Tensor x, Tensor eps, float alpha, float alphaPrev, Tensor out) {
         if (x.size() != eps.size() || x.size() != out.size())
             throw new IllegalArgumentException("ddimStep: x " + Arrays.toString(x.shape()) + ", eps " + Arrays.toString(eps.shape()) + ", out " + Arrays.toString(out.shape()) + " differ in size");
-        requireF32("ddimStep", x, eps, out);
+        sameType("ddimStep", x, eps, out);
         args.reset().ptr(ptr(x)).ptr(ptr(eps)).ptr(ptr(out)).i64(x.size())
                 .f32((float) Math.sqrt(alpha)).f32((float) Math.sqrt(1 - alpha)).f32((float) Math.sqrt(alphaPrev)).f32((float) Math.sqrt(1 - alphaPrev));
-        launch1d(k.ddimStep, x.size(), args);
+        launch1d(k.of(x.dtype()).ddimStep, x.size(), args);
     }
 
     @Override public void addChannelBias(Tensor x, Tensor rows, int repeat, Tensor out) {
@@ -285,9 +349,9 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (repeat < 1 || n % repeat != 0) throw new IllegalArgumentException("addChannelBias: " + n + " images do not split by repeat " + repeat);
         rows.requireShape("addChannelBias: rows", n / repeat, c);
         out.requireShape("addChannelBias: out", x.shape());
-        requireF32("addChannelBias", x, rows, out);
+        sameType("addChannelBias", x, rows, out);
         args.reset().ptr(ptr(x)).ptr(ptr(rows)).ptr(ptr(out)).i64(x.size()).i32(c).i64(x.sizeFrom(1)).i32(repeat);
-        launch1d(k.addChannelBias, x.size(), args);
+        launch1d(k.of(x.dtype()).addChannelBias, x.size(), args);
     }
 
     @Override public void concatChannels(Tensor a, Tensor b, Tensor out) {
@@ -298,9 +362,9 @@ public final class CudaOps implements Ops, AutoCloseable {
         int[] want = a.shape();
         want[want.length - 1] = ca + cb;
         out.requireShape("concatChannels: out", want);
-        requireF32("concatChannels", a, b, out);
+        sameType("concatChannels", a, b, out);
         long pixels = a.size() / Math.max(ca, 1);
-        launch1d(k.concatChannels, out.size(), args.reset().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(out)).i64(pixels).i32(ca).i32(cb));
+        launch1d(k.of(a.dtype()).concatChannels, out.size(), args.reset().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(out)).i64(pixels).i32(ca).i32(cb));
     }
 
     @Override public void permute(Tensor x, int[] perm, Tensor out) {
@@ -316,27 +380,27 @@ public final class CudaOps implements Ops, AutoCloseable {
             want[i] = x.dim(perm[i]);
         }
         out.requireShape("permute: out", want);
-        requireF32("permute", x, out);
+        sameType("permute", x, out);
         args.reset().ptr(ptr(x)).ptr(ptr(out)).i64(x.size());
         for (int i = 0; i < 6 - r; i++) args.i32(1);
         for (int i = 0; i < r; i++) args.i32(want[i]);
         for (int i = 0; i < 6 - r; i++) args.i64(0);
         for (int i = 0; i < r; i++) args.i64(stride[perm[i]]);
-        launch1d(k.permute, x.size(), args);
+        launch1d(k.of(x.dtype()).permute, x.size(), args);
     }
 
     @Override public void gatherRows(Tensor table, int[] ids, Tensor out) {
         if (table.rank() != 2) throw new IllegalArgumentException("gatherRows: table must be [V, D], got " + Arrays.toString(table.shape()));
         int vocab = table.dim(0), d = table.dim(1);
         out.requireShape("gatherRows: out", ids.length, d);
-        requireF32("gatherRows", table, out);
+        sameType("gatherRows", table, out);
         for (int i = 0; i < ids.length; i++)
             if (ids[i] < 0 || ids[i] >= vocab) throw new IllegalArgumentException("gatherRows: id " + ids[i] + " at " + i + " outside the table of " + vocab + " rows");
         long dev = scratch.get(4L * Math.max(ids.length, 1));
         MemorySegment host = staging(4L * ids.length);
         MemorySegment.copy(ids, 0, host, ValueLayout.JAVA_INT, 0, ids.length);
         api.copyToDevice(host, dev, 4L * ids.length);
-        launch1d(k.gatherRows, out.size(), args.reset().ptr(ptr(table)).ptr(dev).ptr(ptr(out)).i64(ids.length).i32(d));
+        launch1d(k.of(table.dtype()).gatherRows, out.size(), args.reset().ptr(ptr(table)).ptr(dev).ptr(ptr(out)).i64(ids.length).i32(d));
     }
 
     @Override public void synchronize() { api.synchronize(); }
@@ -348,7 +412,12 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     @Override public void close() {
+<<<<<<< HEAD
         if (gradOps != null) gradOps.close();
+=======
+        if (profiler != null) profiler.close();
+        profiler = null;
+>>>>>>> main
         scratch.close();
         args.close();
         stagingArena.close();
@@ -358,13 +427,17 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     private void launch(KernelHandle kh, int gx, int gy, int threads, int smem) {
         if (gx == 0 || gy == 0) return;  // empty tensors
+        if (profiler != null) profiler.begin(kh.name());
         api.launch(kh, gx, gy, 1, threads, 1, 1, smem, args.array());
+        if (profiler != null) profiler.end();
     }
 
     private void launch1d(KernelHandle kh, long n, KernelArgs a) {
         if (n == 0) return;
         int grid = (int) Math.min(maxGrid, (n + EW_THREADS - 1) / EW_THREADS);
+        if (profiler != null) profiler.begin(kh.name());
         api.launch(kh, grid, 1, 1, EW_THREADS, 1, 1, 0, a.array());
+        if (profiler != null) profiler.end();
     }
 
     private MemorySegment staging(long bytes) {

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@link DeviceApi} over the host emulation of the tav4j CUDA kernels: "device" memory is malloc'ed host
@@ -40,6 +41,10 @@ public final class EmulatedDeviceApi implements DeviceApi {
     private final SymbolLookup lookup;
     private final Map<Long, Long> live = new ConcurrentHashMap<>();
     private final Map<String, Entry> kernels = new ConcurrentHashMap<>();
+    // launches run to completion before returning, so an event is simply the host clock when it is recorded
+    private final Map<Long, Long> events = new ConcurrentHashMap<>();
+    private final AtomicLong nextEvent = new AtomicLong(1);
+    private long inUse, peak;
 
     private record Entry(String name, MethodHandle handle) implements KernelHandle {}
 
@@ -55,11 +60,11 @@ public final class EmulatedDeviceApi implements DeviceApi {
         return new EmulatedDeviceApi(lib);
     }
 
-    /** The library: {@code -Dtav.emu.lib}, else kernels/target/emu/libtav_emu.so from the repository or module directory. */
+    /** The library: {@code -Dtav.emu.lib}, else kernels/target/emu/libtav_emu.so from the repository, the kernels module or a sibling module. */
     public static Path locate() {
         String prop = System.getProperty(LIBRARY_PROPERTY);
         if (prop != null) return Files.isRegularFile(Path.of(prop)) ? Path.of(prop) : null;
-        for (String c : new String[] {"target/emu/libtav_emu.so", "kernels/target/emu/libtav_emu.so"}) {
+        for (String c : new String[] {"target/emu/libtav_emu.so", "kernels/target/emu/libtav_emu.so", "../kernels/target/emu/libtav_emu.so"}) {
             if (Files.isRegularFile(Path.of(c))) return Path.of(c).toAbsolutePath();
         }
         return null;
@@ -93,11 +98,19 @@ public final class EmulatedDeviceApi implements DeviceApi {
         }
         if (p == 0) throw new OutOfMemoryError("emulated device: cannot allocate " + bytes + " bytes");
         live.put(p, bytes);
+        synchronized (this) {
+            inUse += bytes;
+            peak = Math.max(peak, inUse);
+        }
         return p;
     }
 
     @Override public void free(long ptr) {
-        if (live.remove(ptr) == null) throw new IllegalArgumentException("free of an unknown device pointer 0x" + Long.toHexString(ptr));
+        Long bytes = live.remove(ptr);
+        if (bytes == null) throw new IllegalArgumentException("free of an unknown device pointer 0x" + Long.toHexString(ptr));
+        synchronized (this) {
+            inUse -= bytes;
+        }
         try {
             FREE.invokeExact(ptr);
         } catch (Throwable t) {
@@ -154,6 +167,28 @@ public final class EmulatedDeviceApi implements DeviceApi {
     }
 
     @Override public void synchronize() {}
+
+    @Override public synchronized long peakBytes() { return peak; }
+
+    @Override public synchronized void resetPeakBytes() { peak = inUse; }
+
+    @Override public long eventCreate() {
+        long id = nextEvent.getAndIncrement();
+        events.put(id, 0L);
+        return id;
+    }
+
+    @Override public void eventRecord(long event) {
+        if (events.replace(event, System.nanoTime()) == null) throw new IllegalArgumentException("unknown event " + event);
+    }
+
+    @Override public float eventElapsedMillis(long start, long end) {
+        Long a = events.get(start), b = events.get(end);
+        if (a == null || b == null) throw new IllegalArgumentException("unknown event " + (a == null ? start : end));
+        return (b - a) / 1e6f;
+    }
+
+    @Override public void eventDestroy(long event) { events.remove(event); }
 
     @Override public long freeBytes() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getFreeMemorySize();

@@ -100,7 +100,7 @@ class CpuAttentionGradTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1, 7, 6, 3", "2, 70, 8, 2"})
+    @CsvSource({"1, 7, 6, 3", "1, 70, 8, 2"})
     void causal(int n, int l, int c, int heads) {
         Random rnd = new Random(l);
         Tensor q = rand(rnd, n, l, c), k = rand(rnd, n, l, c), v = rand(rnd, n, l, c);

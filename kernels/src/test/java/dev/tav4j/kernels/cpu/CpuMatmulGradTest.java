@@ -48,9 +48,9 @@ class CpuMatmulGradTest {
     }
 
     @Test
-    void weightGradientOverManyRowChunks() {
+    void weightGradientOverManyRowBlocks() {
         Random rnd = new Random(11);
-        int m = 2 * CpuMatmulGrad.M_CHUNK + 301, k = 21, n = 35;
+        int m = 2 * 1024 + 301, k = 21, n = 35; // several blocks of rows (at most 1024 each)
         Tensor x = rand(rnd, m, k), dY = rand(rnd, m, n), dW = Tensor.zeros(k, n);
         grads.matmulBackwardWeight(x, dY, dW, null);
         double[] ref = new double[k * n];

@@ -23,33 +23,57 @@ public record MultiHeadAttention(Linear q, Linear k, Linear v, Linear o, int hea
 
     private float scale() { return (float) (1.0 / Math.sqrt(headSize())); }
 
-    /**
-     * Backward with recomputation of q, k, v and the attention output (nothing was kept from the forward).
-     * Returns dX (a new tensor); the context (text) gets no gradient.
-     */
+    /** What the forward computed before the output projection; kept when tuning without recomputation. */
+    public record Cache(Tensor q, Tensor k, Tensor v, Tensor att) implements AutoCloseable {
+        @Override public void close() {
+            q.close();
+            k.close();
+            v.close();
+            att.close();
+        }
+    }
+
+    /** q, k, v and the attention output of x (context: the text, or null for self-attention kinds). */
+    public Cache forwardCache(Ops ops, Tensor x, Tensor context, int frames) {
+        Tensor src = context == null ? x : context;
+        Tensor qq = q.apply(ops, x), kk = k.apply(ops, src), vv = v.apply(ops, src), att = ops.allocate(qq.shape());
+        ops.attention(kind, frames, heads, scale(), qq, kk, vv, att);
+        return new Cache(qq, kk, vv, att);
+    }
+
+    /** The output projection of a cached forward: a new [N, L, dim]. */
+    public Tensor output(Ops ops, Cache c) {
+        return o.apply(ops, c.att());
+    }
+
+    /** Backward with recomputation of q, k, v and the attention output (nothing kept from the forward). */
     public Tensor backward(Grads g, Tensor x, Tensor context, int frames, Tensor dY) {
+        try (Cache c = forwardCache(g.ops(), x, context, frames)) {
+            return backward(g, x, context, frames, dY, c);
+        }
+    }
+
+    /**
+     * Backward from a cached forward. Returns dX (a new tensor); the context (text) gets no gradient.
+     */
+    public Tensor backward(Grads g, Tensor x, Tensor context, int frames, Tensor dY, Cache c) {
         Ops ops = g.ops();
         boolean self = context == null;
-        Tensor src = self ? x : context;
-        try (Tensor qq = q.apply(ops, x); Tensor kk = k.apply(ops, src); Tensor vv = v.apply(ops, src);
-             Tensor att = ops.allocate(qq.shape())) {
-            ops.attention(kind, frames, heads, scale(), qq, kk, vv, att);
-            boolean kvGrad = self || g.of(k.weight()) != null || g.of(v.weight()) != null;
-            try (Tensor dAtt = o.backward(g, att, dY, true); Tensor dQ = ops.allocate(qq.shape());
-                 Tensor dK = kvGrad ? ops.allocate(kk.shape()) : null; Tensor dV = kvGrad ? ops.allocate(vv.shape()) : null) {
-                g.grad().attentionBackward(kind, frames, heads, scale(), qq, kk, vv, dAtt, dQ, dK, dV);
-                Tensor dX = q.backward(g, x, dQ, true);
-                if (self) {
-                    try (Tensor dxk = k.backward(g, x, dK, true); Tensor dxv = v.backward(g, x, dV, true)) {
-                        ops.axpby(1f, dX, 1f, dxk, dX);
-                        ops.axpby(1f, dX, 1f, dxv, dX);
-                    }
-                } else if (kvGrad) { // weight gradients only: the text itself needs none
-                    k.backward(g, context, dK, false);
-                    v.backward(g, context, dV, false);
+        boolean kvGrad = self || g.of(k.weight()) != null || g.of(v.weight()) != null;
+        try (Tensor dAtt = o.backward(g, c.att(), dY, true); Tensor dQ = ops.allocate(c.q().shape());
+             Tensor dK = kvGrad ? ops.allocate(c.k().shape()) : null; Tensor dV = kvGrad ? ops.allocate(c.v().shape()) : null) {
+            g.grad().attentionBackward(kind, frames, heads, scale(), c.q(), c.k(), c.v(), dAtt, dQ, dK, dV);
+            Tensor dX = q.backward(g, x, dQ, true);
+            if (self) {
+                try (Tensor dxk = k.backward(g, x, dK, true); Tensor dxv = v.backward(g, x, dV, true)) {
+                    ops.axpby(1f, dX, 1f, dxk, dX);
+                    ops.axpby(1f, dX, 1f, dxv, dX);
                 }
-                return dX;
+            } else if (kvGrad) { // weight gradients only: the text itself needs none
+                k.backward(g, context, dK, false);
+                v.backward(g, context, dV, false);
             }
+            return dX;
         }
     }
 
@@ -57,11 +81,8 @@ public record MultiHeadAttention(Linear q, Linear k, Linear v, Linear o, int hea
      * x [N, L, dim]; context [Nc, Lc, contextDim] or null for self-attention kinds. Returns a new [N, L, dim].
      */
     public Tensor apply(Ops ops, Tensor x, Tensor context, int frames) {
-        Tensor src = context == null ? x : context;
-        try (Tensor qq = q.apply(ops, x); Tensor kk = k.apply(ops, src); Tensor vv = v.apply(ops, src);
-             Tensor att = ops.allocate(qq.shape())) {
-            ops.attention(kind, frames, heads, scale(), qq, kk, vv, att);
-            return o.apply(ops, att);
+        try (Cache c = forwardCache(ops, x, context, frames)) {
+            return output(ops, c);
         }
     }
 }

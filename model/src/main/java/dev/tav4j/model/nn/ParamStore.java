@@ -84,6 +84,20 @@ public final class ParamStore implements AutoCloseable {
         }
     }
 
+    /** Overwrites parameter {@code p} with a host tensor in PyTorch layout (restoring a checkpoint). */
+    public void assignFromTorchLayout(Param p, Tensor torch) {
+        int[] s = p.torchShape();
+        torch.requireShape(p.name(), s);
+        Tensor packed = switch (p.layout()) {
+            case AS_IS -> Tensor.host(s).copyFrom(torch);
+            case TRANSPOSED -> HostLayout.transpose(torch, s[0], s[1]);
+            case CONV_HWIO -> HostLayout.oihwToHwio(torch, s[0], s[1], s[2], s[3]);
+        };
+        try (packed; Tensor dev = ops.upload(packed)) {
+            ops.copy(dev, p.value());
+        }
+    }
+
     @Override public void close() {
         params.values().forEach(p -> p.value().close());
         params.clear();

@@ -7,6 +7,9 @@ public interface Progress {
     /** Called after each step of a stage ("invert", "edit", "tune", …). */
     void step(String stage, int step, int total);
 
+    /** A figure measured during the current step (e.g. "loss"), reported before {@link #step}. */
+    default void metric(String name, double value) {}
+
     /** Polled between steps; true stops the stage with a {@link java.util.concurrent.CancellationException}. */
     default boolean cancelled() { return false; }
 }

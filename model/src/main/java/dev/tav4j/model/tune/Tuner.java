@@ -92,7 +92,7 @@ public final class Tuner implements AutoCloseable {
             }
             grads.zero();
             float loss;
-            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, t, text, trainable.keySet());
+            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, t, text, trainable.keySet(), settings.gradientCheckpointing());
                  Tensor dPred = ops.allocate(latents.shape())) {
                 loss = mse(pass.output(), target);
                 float c = 2f / latents.size();
@@ -122,6 +122,26 @@ public final class Tuner implements AutoCloseable {
             }
             return (float) (s / p.size());
         }
+    }
+
+    /** AdamW's first and second moments of a trainable parameter (engine layout, on the backend). */
+    public Tensor[] moments(String name) {
+        return moments.get(trainable.get(name).value());
+    }
+
+    /** Continues from a checkpoint: the step count and AdamW's moments (host tensors in engine layout). */
+    public void restore(int steps, Map<String, Tensor> m, Map<String, Tensor> v) {
+        for (Map.Entry<String, Param> e : trainable.entrySet()) {
+            Tensor[] mv = moments.get(e.getValue().value());
+            Tensor hm = m.get(e.getKey()), hv = v.get(e.getKey());
+            if (hm == null || hv == null) throw new IllegalArgumentException("checkpoint has no optimizer state for " + e.getKey());
+            try (Tensor dm = ops.upload(hm.requireShape("m/" + e.getKey(), mv[0].shape()));
+                 Tensor dv = ops.upload(hv.requireShape("v/" + e.getKey(), mv[1].shape()))) {
+                ops.copy(dm, mv[0]);
+                ops.copy(dv, mv[1]);
+            }
+        }
+        this.step = steps;
     }
 
     /** The tuned parameters in PyTorch layout on the host, by name (for saving or checking). */

@@ -24,24 +24,54 @@ record ResnetBlock3D(GroupNorm norm1, Conv2d conv1, Linear timeProj, GroupNorm n
                 in == out ? null : Linear.loadConv1x1(p, prefix + ".conv_shortcut", in, out));
     }
 
-    /** Backward with recomputation from x (time embedding frozen): returns dX, a new tensor. */
-    Tensor backward(Grads g, Tensor x, Tensor siluTemb, int frames, Tensor dY) {
-        Ops ops = g.ops();
-        try (Tensor n1 = norm1.apply(ops, x, frames, true); Tensor c1 = conv1.apply(ops, n1);
-             Tensor t = timeProj.apply(ops, siluTemb)) {
+    /** The intermediates of one forward, kept when tuning without recomputation. */
+    record Cache(Tensor n1, Tensor c1, Tensor n2) implements AutoCloseable {
+        @Override public void close() {
+            n1.close();
+            c1.close();
+            n2.close();
+        }
+    }
+
+    record Cached(Tensor out, Cache cache) {}
+
+    Cached forwardCache(Ops ops, Tensor x, Tensor siluTemb, int frames) {
+        Tensor n1 = norm1.apply(ops, x, frames, true), c1 = conv1.apply(ops, n1);
+        try (Tensor t = timeProj.apply(ops, siluTemb)) {
             ops.addChannelBias(c1, t, frames, c1);
-            try (Tensor n2 = norm2.apply(ops, c1, frames, true); Tensor dN2 = conv2.backwardInput(g, n2, dY);
-                 Tensor dC1 = norm2.backward(g, c1, frames, true, dN2); Tensor dN1 = conv1.backwardInput(g, n1, dC1)) {
-                Tensor dX = norm1.backward(g, x, frames, true, dN1);
-                if (shortcut == null) {
-                    ops.axpby(1f, dX, 1f, dY, dX);
-                } else {
-                    try (Tensor ds = shortcut.backward(g, x, dY, true)) {
-                        ops.axpby(1f, dX, 1f, ds, dX);
-                    }
-                }
-                return dX;
+        }
+        Tensor n2 = norm2.apply(ops, c1, frames, true);
+        Tensor h = conv2.apply(ops, n2);
+        if (shortcut == null) {
+            ops.axpby(1f, x, 1f, h, h);
+        } else {
+            try (Tensor s = shortcut.apply(ops, x)) {
+                ops.axpby(1f, s, 1f, h, h);
             }
+        }
+        return new Cached(h, new Cache(n1, c1, n2));
+    }
+
+    /** Backward from x (time embedding frozen): returns dX, a new tensor. With {@code cache} null the forward is recomputed. */
+    Tensor backward(Grads g, Tensor x, Tensor siluTemb, int frames, Tensor dY, Cache cache) {
+        Ops ops = g.ops();
+        if (cache == null) {
+            Cached r = forwardCache(ops, x, siluTemb, frames);
+            try (Tensor unused = r.out(); Cache c = r.cache()) {
+                return backward(g, x, siluTemb, frames, dY, c);
+            }
+        }
+        try (Tensor dN2 = conv2.backwardInput(g, cache.n2(), dY); Tensor dC1 = norm2.backward(g, cache.c1(), frames, true, dN2);
+             Tensor dN1 = conv1.backwardInput(g, cache.n1(), dC1)) {
+            Tensor dX = norm1.backward(g, x, frames, true, dN1);
+            if (shortcut == null) {
+                ops.axpby(1f, dX, 1f, dY, dX);
+            } else {
+                try (Tensor ds = shortcut.backward(g, x, dY, true)) {
+                    ops.axpby(1f, dX, 1f, ds, dX);
+                }
+            }
+            return dX;
         }
     }
 

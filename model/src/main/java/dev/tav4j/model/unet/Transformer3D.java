@@ -22,21 +22,46 @@ record Transformer3D(GroupNorm norm, Linear projIn, TransformerBlock block, Line
         return new Transformer3D(GroupNorm.load(p, prefix + ".norm", channels, groups, 1e-6f), in, b, out);
     }
 
-    /** Backward with recomputation from x: returns dX (a new tensor). */
-    Tensor backward(Grads g, Tensor x, Tensor text, int frames, Tensor dY) {
-        Ops ops = g.ops();
+    /** The intermediates of one forward, kept when tuning without recomputation. */
+    record Cache(Tensor normed, Tensor tokens, Tensor blockOut, TransformerBlock.Cache block) implements AutoCloseable {
+        @Override public void close() {
+            normed.close();
+            tokens.close();
+            blockOut.close();
+            block.close();
+        }
+    }
+
+    /** A forward output with the intermediates that produced it. */
+    record Cached(Tensor out, Cache cache) {}
+
+    Cached forwardCache(Ops ops, Tensor x, Tensor text, int frames) {
         int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-        try (Tensor normed = norm.apply(ops, x, 1, false); Tensor tokens = projIn.apply(ops, normed.reshape(n, h * w, c));
-             Tensor out = ops.allocate(tokens.shape())) {
-            ops.copy(tokens, out);
-            block.apply(ops, out, text, frames);
-            try (Tensor dOut = projOut.backward(g, out, dY.reshape(n, h * w, c), true);
-                 Tensor dTokens = block.backward(g, tokens, text, frames, dOut);
-                 Tensor dNormed = projIn.backward(g, normed.reshape(n, h * w, c), dTokens, true)) {
-                Tensor dX = norm.backward(g, x, 1, false, dNormed.reshape(n, h, w, c));
-                ops.axpby(1f, dX, 1f, dY, dX);
-                return dX;
+        Tensor normed = norm.apply(ops, x, 1, false);
+        Tensor tokens = projIn.apply(ops, normed.reshape(n, h * w, c));
+        Tensor blockOut = ops.allocate(tokens.shape());
+        TransformerBlock.Cache bc = block.forwardCache(ops, tokens, text, frames, blockOut);
+        Tensor y = projOut.apply(ops, blockOut).reshapeOwned(n, h, w, c);
+        ops.axpby(1f, x, 1f, y, y);
+        return new Cached(y, new Cache(normed, tokens, blockOut, bc));
+    }
+
+    /** Backward from x: returns dX (a new tensor). With {@code cache} null the forward is recomputed. */
+    Tensor backward(Grads g, Tensor x, Tensor text, int frames, Tensor dY, Cache cache) {
+        Ops ops = g.ops();
+        if (cache == null) {
+            Cached r = forwardCache(ops, x, text, frames);
+            try (Tensor unused = r.out(); Cache c = r.cache()) {
+                return backward(g, x, text, frames, dY, c);
             }
+        }
+        int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+        try (Tensor dOut = projOut.backward(g, cache.blockOut(), dY.reshape(n, h * w, c), true);
+             Tensor dTokens = block.backward(g, cache.tokens(), text, frames, dOut, cache.block());
+             Tensor dNormed = projIn.backward(g, cache.normed().reshape(n, h * w, c), dTokens, true)) {
+            Tensor dX = norm.backward(g, x, 1, false, dNormed.reshape(n, h, w, c));
+            ops.axpby(1f, dX, 1f, dY, dX);
+            return dX;
         }
     }
 

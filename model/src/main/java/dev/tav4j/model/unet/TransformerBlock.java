@@ -1,7 +1,7 @@
 package dev.tav4j.model.unet;
 
-import dev.tav4j.model.nn.LayerNorm;
 import dev.tav4j.model.nn.Grads;
+import dev.tav4j.model.nn.LayerNorm;
 import dev.tav4j.model.nn.Linear;
 import dev.tav4j.model.nn.MultiHeadAttention;
 import dev.tav4j.model.nn.ParamStore;
@@ -37,45 +37,82 @@ record TransformerBlock(LayerNorm norm1, MultiHeadAttention attn1, LayerNorm nor
         residual(ops, x, normTemp, attnTemp, null, frames);
     }
 
-    /**
-     * Backward with recomputation from the block input x0 (left unchanged): returns dX0, a new tensor, and
-     * accumulates the gradients of trainable parameters.
-     */
-    Tensor backward(Grads g, Tensor x0, Tensor text, int frames, Tensor dOut) {
-        Ops ops = g.ops();
-        try (Tensor x1 = copy(ops, x0); Tensor x2 = ops.allocate(x0.shape()); Tensor x3 = ops.allocate(x0.shape())) {
-            residual(ops, x1, norm1, attn1, null, frames);
-            ops.copy(x1, x2);
-            residual(ops, x2, norm2, attn2, text, frames);
-            ops.copy(x2, x3);
-            feedForward(ops, x3);
-            Tensor d = copy(ops, dOut);
-            residualBackward(g, x3, normTemp, attnTemp, null, frames, d);
-            try (Tensor n = norm3.apply(ops, x2); Tensor proj = ffIn.apply(ops, n); Tensor gated = geglu(ops, proj);
-                 Tensor dGated = ffOut.backward(g, gated, d, true); Tensor dProj = ops.allocate(proj.shape())) {
-                g.grad().gegluBackward(proj, dGated, dProj);
-                try (Tensor dN = ffIn.backward(g, n, dProj, true); Tensor dx = norm3.backward(g, x2, dN)) {
-                    ops.axpby(1f, d, 1f, dx, d);
+    /** Every intermediate of one forward: the residual stream after each branch and each branch's inside. */
+    record Cache(Tensor x1, Tensor x2, Tensor x3, Tensor n1, MultiHeadAttention.Cache a1, Tensor n2,
+                 MultiHeadAttention.Cache a2, Tensor n3, Tensor proj, Tensor gated, Tensor nt,
+                 MultiHeadAttention.Cache at) implements AutoCloseable {
+        @Override public void close() {
+            for (AutoCloseable c : new AutoCloseable[]{x1, x2, x3, n1, a1, n2, a2, n3, proj, gated, nt, at}) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
                 }
             }
-            residualBackward(g, x1, norm2, attn2, text, frames, d);
-            residualBackward(g, x0, norm1, attn1, null, frames, d);
-            return d;
         }
     }
 
-    /** d += dX of x + attn(norm(x)) through the attention branch (d enters as the gradient of the sum). */
-    private static void residualBackward(Grads g, Tensor x, LayerNorm norm, MultiHeadAttention attn, Tensor context, int frames, Tensor d) {
+    /** The forward from x0 (left unchanged) keeping every intermediate; the output is written to {@code out}. */
+    Cache forwardCache(Ops ops, Tensor x0, Tensor text, int frames, Tensor out) {
+        Tensor n1 = norm1.apply(ops, x0);
+        MultiHeadAttention.Cache a1 = attn1.forwardCache(ops, n1, null, frames);
+        Tensor x1 = add(ops, x0, attn1, a1);
+        Tensor n2 = norm2.apply(ops, x1);
+        MultiHeadAttention.Cache a2 = attn2.forwardCache(ops, n2, text, frames);
+        Tensor x2 = add(ops, x1, attn2, a2);
+        Tensor n3 = norm3.apply(ops, x2), proj = ffIn.apply(ops, n3), gated = geglu(ops, proj);
+        Tensor x3 = ops.allocate(x0.shape());
+        try (Tensor y = ffOut.apply(ops, gated)) {
+            ops.axpby(1f, x2, 1f, y, x3);
+        }
+        Tensor nt = normTemp.apply(ops, x3);
+        MultiHeadAttention.Cache at = attnTemp.forwardCache(ops, nt, null, frames);
+        try (Tensor y = attnTemp.output(ops, at)) {
+            ops.axpby(1f, x3, 1f, y, out);
+        }
+        return new Cache(x1, x2, x3, n1, a1, n2, a2, n3, proj, gated, nt, at);
+    }
+
+    private static Tensor add(Ops ops, Tensor x, MultiHeadAttention attn, MultiHeadAttention.Cache c) {
+        Tensor next = ops.allocate(x.shape());
+        try (Tensor y = attn.output(ops, c)) {
+            ops.axpby(1f, x, 1f, y, next);
+        }
+        return next;
+    }
+
+    /**
+     * Backward from the block input x0 (left unchanged): returns dX0, a new tensor, and accumulates the gradients of
+     * trainable parameters. With {@code cache} null the forward is recomputed first (gradient checkpointing).
+     */
+    Tensor backward(Grads g, Tensor x0, Tensor text, int frames, Tensor dOut, Cache cache) {
         Ops ops = g.ops();
-        try (Tensor n = norm.apply(ops, x); Tensor dn = attn.backward(g, n, context, frames, d); Tensor dx = norm.backward(g, x, dn)) {
-            ops.axpby(1f, d, 1f, dx, d);
+        if (cache == null) {
+            try (Tensor out = ops.allocate(x0.shape()); Cache c = forwardCache(ops, x0, text, frames, out)) {
+                return backward(g, x0, text, frames, dOut, c);
+            }
         }
+        Cache c = cache;
+        Tensor d = ops.allocate(dOut.shape());
+        ops.copy(dOut, d);
+        branchBackward(g, c.x3(), c.nt(), normTemp, attnTemp, c.at(), null, frames, d);
+        try (Tensor dGated = ffOut.backward(g, c.gated(), d, true); Tensor dProj = ops.allocate(c.proj().shape())) {
+            g.grad().gegluBackward(c.proj(), dGated, dProj);
+            try (Tensor dN = ffIn.backward(g, c.n3(), dProj, true); Tensor dx = norm3.backward(g, c.x2(), dN)) {
+                ops.axpby(1f, d, 1f, dx, d);
+            }
+        }
+        branchBackward(g, c.x1(), c.n2(), norm2, attn2, c.a2(), text, frames, d);
+        branchBackward(g, x0, c.n1(), norm1, attn1, c.a1(), null, frames, d);
+        return d;
     }
 
-    private static Tensor copy(Ops ops, Tensor x) {
-        Tensor c = ops.allocate(x.shape());
-        ops.copy(x, c);
-        return c;
+    /** d += dX through the branch attn(norm(x)) (d enters as the gradient of x + branch). */
+    private static void branchBackward(Grads g, Tensor x, Tensor n, LayerNorm norm, MultiHeadAttention attn,
+                                       MultiHeadAttention.Cache c, Tensor context, int frames, Tensor d) {
+        try (Tensor dn = attn.backward(g, n, context, frames, d, c); Tensor dx = norm.backward(g, x, dn)) {
+            g.ops().axpby(1f, d, 1f, dx, d);
+        }
     }
 
     private Tensor geglu(Ops ops, Tensor proj) {

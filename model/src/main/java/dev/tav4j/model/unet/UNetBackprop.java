@@ -18,6 +18,9 @@ public final class UNetBackprop implements AutoCloseable {
     private final int frames;
     private final Tensor text, siluTemb;
     private final Set<String> trainable;
+    private final boolean checkpointing;
+    /** Without checkpointing: each block's intermediates, keyed by the block's input tensor. */
+    private final java.util.IdentityHashMap<Tensor, AutoCloseable> caches = new java.util.IdentityHashMap<>();
     private final List<Tensor> keep = new ArrayList<>();
     private final List<Tensor> skips = new ArrayList<>();
     // inputs of each block, by [block][layer]
@@ -26,7 +29,8 @@ public final class UNetBackprop implements AutoCloseable {
     private Tensor midIn0, midAttnIn, midIn2, normIn, normed;
     private Tensor output;
 
-    private UNetBackprop(UNet3D u, int frames, Tensor text, Tensor siluTemb, Set<String> trainable) {
+    private UNetBackprop(UNet3D u, int frames, Tensor text, Tensor siluTemb, Set<String> trainable, boolean checkpointing) {
+        this.checkpointing = checkpointing;
         this.u = u;
         this.frames = frames;
         this.text = text;
@@ -43,9 +47,14 @@ public final class UNetBackprop implements AutoCloseable {
         upBig = new Tensor[nb];
     }
 
-    /** The training forward; {@code trainable} names the trainable parameters (to know where backprop may stop). */
-    public static UNetBackprop forward(UNet3D u, Tensor sample, int frames, float[] timesteps, Tensor text, Set<String> trainable) {
-        UNetBackprop p = new UNetBackprop(u, frames, text, u.timeEmbedding(timesteps), trainable);
+    /**
+     * The training forward; {@code trainable} names the trainable parameters (to know where backprop may stop).
+     * With {@code checkpointing} only block inputs are kept and each block recomputes its inside in the backward;
+     * without it every intermediate is kept (faster, more memory).
+     */
+    public static UNetBackprop forward(UNet3D u, Tensor sample, int frames, float[] timesteps, Tensor text, Set<String> trainable,
+                                       boolean checkpointing) {
+        UNetBackprop p = new UNetBackprop(u, frames, text, u.timeEmbedding(timesteps), trainable, checkpointing);
         try {
             p.run(sample);
             return p;
@@ -68,10 +77,10 @@ public final class UNetBackprop implements AutoCloseable {
             UNetBlocks.Down d = u.down.get(i);
             for (int j = 0; j < d.resnets().size(); j++) {
                 downRes[i][j] = x;
-                x = k(d.resnets().get(j).apply(ops, x, siluTemb, frames));
+                x = k(res(d.resnets().get(j), x));
                 if (!d.attentions().isEmpty()) {
                     downAttn[i][j] = x;
-                    x = k(d.attentions().get(j).apply(ops, x, text, frames));
+                    x = k(attn(d.attentions().get(j), x));
                 }
                 skips.add(x);
             }
@@ -82,9 +91,9 @@ public final class UNetBackprop implements AutoCloseable {
             }
         }
         midIn0 = x;
-        midAttnIn = x = k(u.mid.first().apply(ops, x, siluTemb, frames));
-        midIn2 = x = k(u.mid.attention().apply(ops, x, text, frames));
-        x = k(u.mid.second().apply(ops, x, siluTemb, frames));
+        midAttnIn = x = k(res(u.mid.first(), x));
+        midIn2 = x = k(attn(u.mid.attention(), x));
+        x = k(res(u.mid.second(), x));
         int s = skips.size();
         for (int i = 0; i < u.up.size(); i++) {
             UNetBlocks.Up b = u.up.get(i);
@@ -94,10 +103,10 @@ public final class UNetBackprop implements AutoCloseable {
                 Tensor cat = k(ops.allocate(x.dim(0), x.dim(1), x.dim(2), x.dim(3) + skip.dim(3)));
                 ops.concatChannels(x, skip, cat);
                 upCat[i][j] = cat;
-                x = k(b.resnets().get(j).apply(ops, cat, siluTemb, frames));
+                x = k(res(b.resnets().get(j), cat));
                 if (!b.attentions().isEmpty()) {
                     upAttn[i][j] = x;
-                    x = k(b.attentions().get(j).apply(ops, x, text, frames));
+                    x = k(attn(b.attentions().get(j), x));
                 }
             }
             if (b.upsampler() != null) {
@@ -135,8 +144,8 @@ public final class UNetBackprop implements AutoCloseable {
                     }
                 }
                 for (int j = b.resnets().size() - 1; j >= 0; j--) {
-                    if (!b.attentions().isEmpty()) dx = step(b.attentions().get(j).backward(g, upAttn[i][j], text, frames, dx), dx);
-                    try (Tensor dCat = b.resnets().get(j).backward(g, upCat[i][j], siluTemb, frames, dx)) {
+                    if (!b.attentions().isEmpty()) dx = step(b.attentions().get(j).backward(g, upAttn[i][j], text, frames, dx, tcache(upAttn[i][j])), dx);
+                    try (Tensor dCat = b.resnets().get(j).backward(g, upCat[i][j], siluTemb, frames, dx, rcache(upCat[i][j]))) {
                         Tensor dPrev = ops.allocate(upPrev[i][j].shape());
                         int idx = s + (b.resnets().size() - 1 - j);
                         Tensor skipGrad = ops.allocate(skips.get(idx).shape());
@@ -147,9 +156,9 @@ public final class UNetBackprop implements AutoCloseable {
                 }
                 s += b.resnets().size();
             }
-            dx = step(u.mid.second().backward(g, midIn2, siluTemb, frames, dx), dx);
-            dx = step(u.mid.attention().backward(g, midAttnIn, text, frames, dx), dx);
-            dx = step(u.mid.first().backward(g, midIn0, siluTemb, frames, dx), dx);
+            dx = step(u.mid.second().backward(g, midIn2, siluTemb, frames, dx, rcache(midIn2)), dx);
+            dx = step(u.mid.attention().backward(g, midAttnIn, text, frames, dx, tcache(midAttnIn)), dx);
+            dx = step(u.mid.first().backward(g, midIn0, siluTemb, frames, dx, rcache(midIn0)), dx);
             int idx = skips.size() - 1;
             for (int i = u.down.size() - 1; i >= 0; i--) {
                 if (!trainableAtOrBelow(i)) break;
@@ -161,10 +170,10 @@ public final class UNetBackprop implements AutoCloseable {
                 for (int j = d.resnets().size() - 1; j >= 0; j--) {
                     addSkip(ops, dx, dSkip[idx--]);
                     if (!d.attentions().isEmpty()) {
-                        dx = step(d.attentions().get(j).backward(g, downAttn[i][j], text, frames, dx), dx);
+                        dx = step(d.attentions().get(j).backward(g, downAttn[i][j], text, frames, dx, tcache(downAttn[i][j])), dx);
                         if (i == 0 && j == 0 || !trainableBefore(i, j)) break;
                     }
-                    dx = step(d.resnets().get(j).backward(g, downRes[i][j], siluTemb, frames, dx), dx);
+                    dx = step(d.resnets().get(j).backward(g, downRes[i][j], siluTemb, frames, dx, rcache(downRes[i][j])), dx);
                 }
             }
             dx.close();
@@ -172,6 +181,24 @@ public final class UNetBackprop implements AutoCloseable {
             for (Tensor t : dSkip) if (t != null) t.close();
         }
     }
+
+    private Tensor res(ResnetBlock3D r, Tensor x) {
+        if (checkpointing) return r.apply(u.ops(), x, siluTemb, frames);
+        ResnetBlock3D.Cached c = r.forwardCache(u.ops(), x, siluTemb, frames);
+        caches.put(x, c.cache());
+        return c.out();
+    }
+
+    private Tensor attn(Transformer3D t, Tensor x) {
+        if (checkpointing) return t.apply(u.ops(), x, text, frames);
+        Transformer3D.Cached c = t.forwardCache(u.ops(), x, text, frames);
+        caches.put(x, c.cache());
+        return c.out();
+    }
+
+    private ResnetBlock3D.Cache rcache(Tensor input) { return (ResnetBlock3D.Cache) caches.get(input); }
+
+    private Transformer3D.Cache tcache(Tensor input) { return (Transformer3D.Cache) caches.get(input); }
 
     private static Tensor step(Tensor next, Tensor prev) {
         if (prev != null) prev.close();
@@ -201,6 +228,14 @@ public final class UNetBackprop implements AutoCloseable {
     }
 
     @Override public void close() {
+        for (AutoCloseable c : caches.values()) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        caches.clear();
         keep.forEach(Tensor::close);
         keep.clear();
         if (output != null) output.close();

@@ -37,6 +37,16 @@ public class GoldenParityTest {
         return Backends.select("cpu");
     }
 
+    /** Tolerance of the forward cases (and of DDIM's inverted latents). */
+    double forwardTol() {
+        return FORWARD_TOL;
+    }
+
+    /** Tolerance of DDIM's edited latents. */
+    double editedTol() {
+        return EDITED_TOL;
+    }
+
     /** The ops this run checks. */
     Set<String> ops() {
         return OPS;
@@ -102,7 +112,7 @@ public class GoldenParityTest {
                 int[][] rows = new int[b][len];
                 for (int i = 0; i < b; i++) for (int j = 0; j < len; j++) rows[i][j] = (int) ids[i * len + j];
                 try (Tensor got = enc.encode(rows)) {
-                    Parity.check(c.label("last_hidden_state"), ops.download(got), ref, FORWARD_TOL);
+                    Parity.check(c.label("last_hidden_state"), ops.download(got), ref, forwardTol());
                 }
             }
         }
@@ -113,11 +123,11 @@ public class GoldenParityTest {
         try (var w = ckpt.weights("vae"); Vae vae = new Vae(ops, ckpt.vaeConfig(), w);
              Tensor pixels = c.tensor("pixels"); Tensor z = c.tensor("z")) {
             try (Tensor px = nhwc(pixels); Vae.Posterior post = vae.encode(px)) {
-                check(c, "posterior_mean", post.mean(), FORWARD_TOL);
-                check(c, "posterior_logvar", post.logvar(), FORWARD_TOL);
+                check(c, "posterior_mean", post.mean(), forwardTol());
+                check(c, "posterior_logvar", post.logvar(), forwardTol());
             }
             try (Tensor zz = nhwc(z); Tensor img = vae.decode(zz)) {
-                check(c, "decoded", img, FORWARD_TOL);
+                check(c, "decoded", img, forwardTol());
             }
         }
     }
@@ -147,7 +157,7 @@ public class GoldenParityTest {
             for (int i = 0; i < t.length; i++) t[i] = ts.size() == 1 ? ts.get(0) : ts.get(i);
             try (Tensor x = VideoLayout.toFrames(ops, s); Tensor txt = ops.upload(text);
                  Tensor eps = unet.forward(x, frames, t, txt); Tensor back = VideoLayout.toBcfhw(ops, eps, frames)) {
-                Parity.check(c.label(out), ops.download(back), ref, FORWARD_TOL);
+                Parity.check(c.label(out), ops.download(back), ref, forwardTol());
             }
         }
     }
@@ -162,12 +172,12 @@ public class GoldenParityTest {
             int frames = lat.dim(2);
             try (Tensor x = VideoLayout.toFrames(ops, lat); Tensor u = ops.upload(uncond); Tensor k = ops.upload(cond)) {
                 try (Tensor half = Ddim.invert(unet, sched, x, frames, u, steps / 2, dev.tav4j.model.pipeline.Progress.NONE)) {
-                    checkVideo(c, "inverted_5", half, frames, FORWARD_TOL);
+                    checkVideo(c, "inverted_5", half, frames, forwardTol());
                 }
                 try (Tensor inv = Ddim.invert(unet, sched, x, frames, u, steps, dev.tav4j.model.pipeline.Progress.NONE)) {
-                    checkVideo(c, "inverted", inv, frames, FORWARD_TOL);
+                    checkVideo(c, "inverted", inv, frames, forwardTol());
                     try (Tensor edited = Ddim.sample(unet, sched, inv, frames, u, k, guidance, dev.tav4j.model.pipeline.Progress.NONE)) {
-                        checkVideo(c, "edited", edited, frames, EDITED_TOL);
+                        checkVideo(c, "edited", edited, frames, editedTol());
                     }
                 }
             }

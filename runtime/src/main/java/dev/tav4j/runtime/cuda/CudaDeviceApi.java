@@ -215,6 +215,23 @@ public final class CudaDeviceApi implements DeviceApi {
 
     @Override public long totalBytes() { enter(); return CuMemory.info().total(); }
 
+    /** The pool's peak of bytes in use (rounded block sizes, cached blocks not counted). */
+    @Override public long peakBytes() { return pool.peakInUseBytes(); }
+
+    @Override public void resetPeakBytes() { pool.resetPeak(); }
+
+    @Override public long eventCreate() { enter(); return CuStream.eventCreate(); }
+
+    @Override public void eventRecord(long event) { enter(); CuStream.eventRecord(event, stream); }
+
+    @Override public float eventElapsedMillis(long start, long end) {
+        enter();
+        CuStream.eventSynchronize(end);
+        return CuStream.elapsedMillis(start, end);
+    }
+
+    @Override public void eventDestroy(long event) { enter(); CuStream.eventDestroy(event); }
+
     @Override public synchronized void close() {
         if (closed) return;
         enter();

@@ -121,6 +121,12 @@ public final class DevicePool implements AutoCloseable {
 
     public synchronized long peakInUseBytes() { return peakInUse; }
 
+    /** Starts new peaks at what is reserved and in use now. */
+    public synchronized void resetPeak() {
+        peakInUse = inUse;
+        peakReserved = reserved;
+    }
+
     /** How many times the pool has called the driver's allocator (retries included). */
     public synchronized long driverAllocations() { return driverAllocs; }
 

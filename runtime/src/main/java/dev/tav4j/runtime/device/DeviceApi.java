@@ -52,6 +52,25 @@ public interface DeviceApi extends AutoCloseable {
 
     long totalBytes();
 
+    /** Peak bytes of device memory in use since creation or {@link #resetPeakBytes()}; -1 when not tracked. */
+    default long peakBytes() { return -1; }
+
+    /** Starts a new peak at what is in use now. */
+    default void resetPeakBytes() {}
+
+    // ---- timing events (kernel profiling); ordered on the stream like launches
+
+    /** A new timing event. */
+    default long eventCreate() { throw new UnsupportedOperationException(describe() + " has no timing events"); }
+
+    /** Records the event after the work queued so far. */
+    default void eventRecord(long event) { throw new UnsupportedOperationException(describe() + " has no timing events"); }
+
+    /** Milliseconds between two recorded events; waits for {@code end}. */
+    default float eventElapsedMillis(long start, long end) { throw new UnsupportedOperationException(describe() + " has no timing events"); }
+
+    default void eventDestroy(long event) {}
+
     @Override void close();
 
     /** Element types for {@link #gemm}. */

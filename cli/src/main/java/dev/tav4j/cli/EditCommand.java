@@ -1,0 +1,154 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.model.io.SafeTensors;
+import dev.tav4j.model.pipeline.Gaussian;
+import dev.tav4j.model.pipeline.TuneAVideoPipeline;
+import dev.tav4j.model.pipeline.VideoLayout;
+import dev.tav4j.model.pipeline.VideoOutput;
+import dev.tav4j.model.video.Frames;
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoGrid;
+import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.model.video.VideoSampling;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tav edit}: a tuned model edits its video. Starts from inverted latents (a file, or a video inverted here:
+ * VAE posterior mean, DDIM inversion with the empty prompt) or from seeded noise, then guided DDIM towards the prompt.
+ */
+@Command(name = "edit", description = "Edit a video with a tuned model: DDIM inversion (or given latents) then guided DDIM towards a prompt; writes .gif or .mp4.")
+final class EditCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "The base diffusers Stable Diffusion folder the model was tuned from.") Path model;
+    @Option(names = "--tuned", required = true, description = "The tuning output folder (tav tune --out) or its unet/ folder.") Path tuned;
+    @Option(names = "--prompt", required = true, description = "The edit prompt.") String prompt;
+    @Option(names = "--steps", defaultValue = "50", description = "Guided DDIM steps (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale (default: ${DEFAULT-VALUE}).") float guidance;
+    @Option(names = "--out", required = true, description = "Output video, .gif or .mp4.") Path out;
+    @Option(names = "--grid", description = "Also write input | edit side by side to this .gif/.mp4 (with --video).") Path grid;
+    @Option(names = "--fps", defaultValue = "8", description = "Output frame rate (default: ${DEFAULT-VALUE}).") int fps;
+    @Option(names = "--frames", defaultValue = "24", description = "Frames (with --video or --seed; default: ${DEFAULT-VALUE}).") int frames;
+    @Option(names = "--height", defaultValue = "512", description = "Frame height (with --video or --seed; default: ${DEFAULT-VALUE}).") int height;
+    @Option(names = "--width", defaultValue = "512", description = "Frame width (with --video or --seed; default: ${DEFAULT-VALUE}).") int width;
+    @Option(names = "--rate", defaultValue = "1", description = "With --video: take every R-th frame (default: ${DEFAULT-VALUE}).") int rate;
+    @Option(names = "--start", defaultValue = "0", description = "With --video: index of the first frame (default: ${DEFAULT-VALUE}).") int start;
+    @Option(names = "--inv-steps", description = "With --video: DDIM inversion steps (default: --steps).") Integer invSteps;
+    @Option(names = "--seed", defaultValue = "33", description = "Seed of the initial noise without --latents/--video (default: ${DEFAULT-VALUE}).") long seed;
+    @Mixin DeviceOption device;
+
+    @ArgGroup(exclusive = true) Source source;
+
+    static final class Source {
+        @Option(names = "--latents", description = "Inverted latents (safetensors, tensor 'latents' of shape (1, 4, F, H/8, W/8)), e.g. OUT/inv_latents/ddim_latent-500.safetensors.") Path latents;
+        @Option(names = "--video", description = "A video to invert and edit.") Path video;
+    }
+
+    @Override public Integer call() {
+        requireVideoName(out, "--out");
+        if (grid != null) requireVideoName(grid, "--grid");
+        if (grid != null && (source == null || source.video == null)) throw new IllegalArgumentException("--grid needs --video (the input to show)");
+        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
+        if (source == null || source.video != null)
+            if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
+                throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + width + "x" + height);
+        long t0 = System.nanoTime(), t = t0;
+        StringBuilder times = new StringBuilder();
+        VideoClip clip = null;
+        if (source != null && source.video != null) {
+            clip = VideoReader.read(source.video, new VideoSampling(width, height, frames, start, rate));
+            System.err.println("video: " + source.video + " → " + clip);
+            t = stage(times, "read video", t);
+        }
+        Ops ops = device.open();
+        ConsoleProgress progress = new ConsoleProgress();
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned)) {
+            t = stage(times, "load checkpoint + tuned UNet", t);
+            Tensor init;
+            int f;
+            if (clip != null) {
+                f = clip.frames().size();
+                int inv = invSteps != null ? invSteps : steps;
+                try (Tensor pixels = clip.toPixels(); Tensor mean = p.encodeVideoMean(pixels)) {
+                    t = stage(times, "VAE encode", t);
+                    progress.mark();
+                    init = p.invert(mean, f, inv, progress);
+                    t = stage(times, "DDIM inversion (" + inv + " steps)", t);
+                }
+            } else {
+                int c = p.unet().config().inChannels(), vs = p.vaeScale();
+                try (Tensor bcfhw = source != null ? readLatents(source.latents) : new Gaussian(seed).tensor(1, c, frames, height / vs, width / vs)) {
+                    if (bcfhw.dim(1) != c)
+                        throw new IllegalArgumentException(source.latents + ": latents have " + bcfhw.dim(1) + " channels, the UNet takes " + c);
+                    f = bcfhw.dim(2);
+                    init = VideoLayout.toFrames(ops, bcfhw);
+                }
+            }
+            List<BufferedImage> images;
+            try (init) {
+                progress.mark();
+                try (Tensor edited = p.edit(init, f, prompt, steps, guidance, progress)) {
+                    t = stage(times, "guided DDIM (" + steps + " steps, guidance " + guidance + ")", t);
+                    try (Tensor video = p.decode(edited)) {
+                        images = Frames.toImages(video);
+                    }
+                    t = stage(times, "VAE decode", t);
+                }
+            }
+            VideoOutput.write(out, images, fps);
+            System.out.println("wrote " + out + " (" + images.size() + " frames, " + images.getFirst().getWidth() + "x" + images.getFirst().getHeight() + ")");
+            if (grid != null) {
+                VideoOutput.write(grid, VideoGrid.sideBySide(List.of(clip.frames(), images)), fps);
+                System.out.println("wrote " + grid + " (input | edit)");
+            }
+            stage(times, "write", t);
+        }
+        System.out.print("time:\n" + times);
+        System.out.printf(Locale.ROOT, "  %-40s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
+        return 0;
+    }
+
+    private static long stage(StringBuilder times, String name, long since) {
+        long now = System.nanoTime();
+        times.append(String.format(Locale.ROOT, "  %-40s %8.1f s%n", name, (now - since) / 1e9));
+        return now;
+    }
+
+    private static void requireVideoName(Path file, String option) {
+        String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (!n.endsWith(".gif") && !n.endsWith(".mp4")) throw new IllegalArgumentException(option + " must end in .gif or .mp4: " + file);
+    }
+
+    private static String latentsName(SafeTensors st, Path file) {
+        Set<String> names = st.names();
+        String name = names.contains("latents") ? "latents" : names.size() == 1 ? names.iterator().next() : null;
+        if (name == null) throw new IllegalArgumentException(file + ": expected a tensor named 'latents' (or a single tensor), found " + names);
+        return name;
+    }
+
+    /** The latents (1, C, F, h, w) of a safetensors file. */
+    static Tensor readLatents(Path file) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            String name = latentsName(st, file);
+            Tensor t = st.loadF32(name);
+            if (t.shape().length != 5 || t.dim(0) != 1) {
+                int[] s = t.shape();
+                t.close();
+                throw new IllegalArgumentException(file + ": tensor '" + name + "' has shape " + Arrays.toString(s)
+                        + "; expected (1, 4, frames, height/8, width/8) as tav tune writes to OUT/inv_latents");
+            }
+            return t;
+        }
+    }
+}

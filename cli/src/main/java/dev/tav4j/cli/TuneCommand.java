@@ -1,0 +1,54 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.model.pipeline.TuneJob;
+import dev.tav4j.model.tune.TuneSettings;
+import dev.tav4j.model.video.VideoSampling;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code tav tune}: one-shot tuning on one text–video pair with flags instead of a YAML config. */
+@Command(name = "tune", description = "Tune a Stable Diffusion checkpoint on one video and its prompt (Tune-A-Video); writes OUT/unet.")
+final class TuneCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Diffusers Stable Diffusion folder (model_index.json, unet/, vae/, …).") Path model;
+    @Option(names = "--video", required = true, description = "The video to tune on (mp4, mov, webm, gif, or a folder of images).") Path video;
+    @Option(names = "--prompt", required = true, description = "The text that describes the video.") String prompt;
+    @Option(names = "--out", required = true, description = "Output folder: unet/, checkpoint-N/, samples/, inv_latents/.") Path out;
+    @Option(names = "--frames", defaultValue = "24", description = "Frames to sample (default: ${DEFAULT-VALUE}).") int frames;
+    @Option(names = "--rate", defaultValue = "1", description = "Take every R-th frame (default: ${DEFAULT-VALUE}).") int rate;
+    @Option(names = "--start", defaultValue = "0", description = "Index of the first frame (default: ${DEFAULT-VALUE}).") int start;
+    @Option(names = "--height", defaultValue = "512", description = "Frame height, multiple of 8 (default: ${DEFAULT-VALUE}).") int height;
+    @Option(names = "--width", defaultValue = "512", description = "Frame width, multiple of 8 (default: ${DEFAULT-VALUE}).") int width;
+    @Option(names = "--steps", defaultValue = "500", description = "Tuning steps (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--lr", defaultValue = "3e-5", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).") float lr;
+    @Option(names = "--seed", defaultValue = "33", description = "Seed of the tuning noise (default: ${DEFAULT-VALUE}).") long seed;
+    @Option(names = "--checkpoint-every", defaultValue = "0", description = "Save OUT/checkpoint-N every N steps (default: never).") int checkpointEvery;
+    @Option(names = "--resume", description = "Continue from the latest OUT/checkpoint-N.") boolean resume;
+    @Option(names = "--validate-prompt", description = "Edit prompt for validation (repeatable).") List<String> validatePrompts = new ArrayList<>();
+    @Option(names = "--validate-every", defaultValue = "0", description = "Validate every N steps (default: at the last step when prompts are given).") int validateEvery;
+    @Option(names = "--validate-steps", defaultValue = "50", description = "DDIM steps of validation inversion and editing (default: ${DEFAULT-VALUE}).") int validateSteps;
+    @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale of validation edits (default: ${DEFAULT-VALUE}).") float guidance;
+    @Option(names = "--no-gradient-checkpointing", description = "Keep every activation of a step (faster, more memory) instead of recomputing each block in the backward.") boolean noGradientCheckpointing;
+    @Option(names = "--fps", defaultValue = "8", description = "Frame rate of the sample GIFs (default: ${DEFAULT-VALUE}).") int fps;
+    @Mixin DeviceOption device;
+
+    @Override public Integer call() {
+        if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
+            throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + width + "x" + height);
+        if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
+        if (validateEvery < 0) throw new IllegalArgumentException("--validate-every must be >= 0, got " + validateEvery);
+        if (validateEvery > 0 && validatePrompts.isEmpty())
+            throw new IllegalArgumentException("--validate-every needs at least one --validate-prompt");
+        VideoSampling sampling = new VideoSampling(width, height, frames, start, rate);
+        TuneJob.Validation validation = validatePrompts.isEmpty() ? null
+                : new TuneJob.Validation(List.copyOf(validatePrompts), validateSteps, guidance, true, validateSteps,
+                        validateEvery > 0 ? validateEvery : steps);
+        return TuneLauncher.execute(new TuneLauncher.Plan(model, video, sampling, prompt, out, steps,
+                TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation, resume, fps, null), device);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.tav4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.tav4j.model.tune.TrainableModules;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An official Tune-A-Video training config (configs/*.yaml of the official repository) with the defaults of
+ * {@code main(...)} in train_tuneavideo.py for the keys it leaves out. Paths are as written (relative ones resolve
+ * against the current directory, as the official script does).
+ */
+record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData, ValidationData validationData,
+                  int validationSteps, List<String> trainableModules, int trainBatchSize, int maxTrainSteps,
+                  double learningRate, boolean scaleLr, String lrScheduler, int lrWarmupSteps,
+                  double adamBeta1, double adamBeta2, double adamWeightDecay, double adamEpsilon, double maxGradNorm,
+                  int gradientAccumulationSteps, boolean gradientCheckpointing, int checkpointingSteps,
+                  String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
+                  boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys) {
+
+    /** train_data: TuneAVideoDataset's arguments. */
+    record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
+
+    /** validation_data: the prompts, the pipeline's arguments and the inversion settings. */
+    record ValidationData(List<String> prompts, Integer videoLength, Integer width, Integer height, int numInferenceSteps,
+                          double guidanceScale, boolean useInvLatent, int numInvSteps) {}
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    static TuneConfig read(Path file) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(Files.readString(file));
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("config not found: " + file.toAbsolutePath());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read config " + file + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (!(root instanceof ObjectNode top)) throw new IllegalArgumentException(file + ": expected a YAML mapping of settings at the top level");
+        String name = file.toString();
+        YamlSection c = new YamlSection(name, "", top);
+
+        YamlSection t = c.section("train_data");
+        TrainData train = new TrainData(Path.of(t.requiredString("video_path")), t.requiredString("prompt"),
+                t.integer("width", 512), t.integer("height", 512), t.integer("n_sample_frames", 8),
+                t.integer("sample_start_idx", 0), t.integer("sample_frame_rate", 1));
+
+        YamlSection v = c.section("validation_data");
+        ValidationData val = new ValidationData(v.strings("prompts", List.of()),
+                v.has("video_length") ? v.integer("video_length", 0) : null,
+                v.has("width") ? v.integer("width", 0) : null, v.has("height") ? v.integer("height", 0) : null,
+                v.integer("num_inference_steps", 50), v.number("guidance_scale", 7.5), v.bool("use_inv_latent", false),
+                v.integer("num_inv_steps", 50));
+
+        List<String> unknown = new ArrayList<>();
+        TuneConfig cfg = new TuneConfig(
+                Path.of(c.requiredString("pretrained_model_path")), Path.of(c.requiredString("output_dir")), train, val,
+                c.integer("validation_steps", 100), c.strings("trainable_modules", TrainableModules.DEFAULT),
+                c.integer("train_batch_size", 1), c.integer("max_train_steps", 500),
+                c.number("learning_rate", 3e-5), c.bool("scale_lr", false), c.string("lr_scheduler", "constant"),
+                c.integer("lr_warmup_steps", 0),
+                c.number("adam_beta1", 0.9), c.number("adam_beta2", 0.999), c.number("adam_weight_decay", 1e-2),
+                c.number("adam_epsilon", 1e-8), c.number("max_grad_norm", 1.0),
+                c.integer("gradient_accumulation_steps", 1), c.bool("gradient_checkpointing", true),
+                c.integer("checkpointing_steps", 500), c.string("resume_from_checkpoint", null),
+                c.string("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
+                c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown);
+        unknown.addAll(c.unknownKeys());
+        unknown.addAll(t.unknownKeys());
+        unknown.addAll(v.unknownKeys());
+        return cfg;
+    }
+}

@@ -1,0 +1,165 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.model.pipeline.TuneAVideoPipeline;
+import dev.tav4j.model.pipeline.TuneJob;
+import dev.tav4j.model.tune.TuneCheckpoint;
+import dev.tav4j.model.tune.TuneSettings;
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.model.video.VideoSampling;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Runs one tuning job for {@code tav tune} and {@code tav run}: checks the output folder, reads the video, loads the
+ * checkpoint, tunes ({@link TuneJob}), and reports the time of each stage and where the outputs went. Ctrl-C stops
+ * the job at the next step boundary, so every folder it leaves is complete and {@code --resume} continues.
+ */
+final class TuneLauncher {
+    /** Everything one job needs, already checked for meaning (the library checks the rest). */
+    record Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
+                long seed, int checkpointEvery, TuneJob.Validation validation, boolean resume, int fps, Path config) {}
+
+    /** Exit code of a cancelled run (as a shell reports SIGINT). */
+    static final int CANCELLED = 130;
+    /** Test hook: when positive, the job is cancelled after this many tuning steps of this process. */
+    static volatile int cancelAfterTuneSteps = -1;
+
+    private TuneLauncher() {}
+
+    static int execute(Plan plan, DeviceOption device) {
+        if (plan.steps() < 1) throw new IllegalArgumentException("the number of tuning steps must be at least 1, got " + plan.steps());
+        if (!(plan.settings().learningRate() > 0)) throw new IllegalArgumentException("the learning rate must be positive, got " + plan.settings().learningRate());
+        ConsoleProgress progress = new ConsoleProgress();
+        if (cancelAfterTuneSteps > 0) progress.cancelAfter("tune", cancelAfterTuneSteps);
+        StringBuilder times = new StringBuilder();
+        long t0 = System.nanoTime(), t = t0;
+
+        VideoClip clip = VideoReader.read(plan.video(), plan.sampling());
+        System.err.println("video: " + plan.video() + " → " + clip);
+        t = stage(times, "read video", t);
+        requireWritableFolder(plan.out());
+        if (plan.config() != null) keepConfig(plan.config(), plan.out());
+        if (!plan.resume())
+            TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
+                    + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
+                    + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
+        Ops ops = device.open();
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null)) {
+            t = stage(times, "load checkpoint", t);
+            TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
+                    plan.checkpointEvery(), plan.validation(), plan.resume(), plan.fps());
+            System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%n",
+                    plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules());
+            // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
+            try (CtrlC ignored = new CtrlC(progress)) {
+                TuneJob.Result r;
+                try (Tensor pixels = clip.toPixels()) {
+                    progress.mark();
+                    r = TuneJob.run(p, pixels, spec, progress);
+                } catch (CancellationException e) {
+                    System.err.println();
+                    var last = TuneCheckpoint.latest(plan.out());
+                    System.err.println("tav: " + e.getMessage() + "; " + (last.isPresent()
+                            ? "latest complete checkpoint: " + last.get() + "; continue with --resume (or resume_from_checkpoint: latest)"
+                            : "no checkpoint was written yet (--checkpoint-every / checkpointing_steps), nothing to resume from"));
+                    return CANCELLED;
+                }
+                t = stage(times, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
+                System.out.printf(Locale.ROOT, "tuned %d steps, last loss %.6f%n", r.steps(), r.lastLoss());
+                System.out.println("  tuned UNet:       " + r.unetDir());
+                listCheckpoints(plan.out());
+                for (Path s : r.samples()) System.out.println("  sample:           " + s);
+                if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
+                System.out.print("time:\n" + times);
+                System.out.print(progress.summary());
+                System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
+            }
+        }
+        return 0;
+    }
+
+    private static long stage(StringBuilder times, String name, long since) {
+        long now = System.nanoTime();
+        times.append(String.format(Locale.ROOT, "  %-28s %8.1f s%n", name, (now - since) / 1e9));
+        return now;
+    }
+
+    private static void listCheckpoints(Path out) {
+        try (Stream<Path> s = Files.list(out)) {
+            s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+                    .sorted((a, b) -> Integer.compare(TuneCheckpoint.stepOf(a), TuneCheckpoint.stepOf(b)))
+                    .forEach(p -> System.out.println("  checkpoint:       " + p));
+        } catch (IOException e) {
+            System.err.println("warning: cannot list " + out + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Creates the output folder and proves it can be written by writing and deleting a file in it (permission
+     * bits alone say nothing when running as root), before any expensive work.
+     */
+    static void requireWritableFolder(Path out) {
+        if (Files.exists(out) && !Files.isDirectory(out))
+            throw new IllegalArgumentException("output folder " + out + " is a file, not a folder");
+        try {
+            Files.createDirectories(out);
+            Path probe = Files.createTempFile(out, ".tav-write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new IllegalArgumentException("output folder " + out + " cannot be written: " + e, e);
+        }
+    }
+
+    /** Like the official script, keeps the config next to the outputs (OUT/config.yaml, written atomically). */
+    private static void keepConfig(Path config, Path out) {
+        Path dst = out.resolve("config.yaml");
+        try {
+            if (Files.exists(dst) && Files.isSameFile(dst, config)) return;
+            Path tmp = out.resolve(".config.yaml.part");
+            Files.copy(config, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot write " + dst + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** While open, Ctrl-C (SIGINT/SIGTERM) cancels the job and waits for it to stop at a step boundary. */
+    private static final class CtrlC implements AutoCloseable {
+        private static final long WAIT_SECONDS = Long.getLong("tav.cancelWaitSeconds", 600);
+        private final CountDownLatch done = new CountDownLatch(1);
+        private final Thread hook;
+
+        CtrlC(ConsoleProgress progress) {
+            hook = new Thread(() -> {
+                System.err.println("\ntav: stopping after the current step (files stay complete)…");
+                progress.cancel();
+                try {
+                    done.await(WAIT_SECONDS, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "tav-cancel");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+
+        @Override public void close() {
+            done.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it returns now that the job has stopped
+            }
+        }
+    }
+}

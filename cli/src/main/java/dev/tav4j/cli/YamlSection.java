@@ -1,0 +1,133 @@
+package dev.tav4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One mapping of a YAML config, read leniently as PyYAML/OmegaConf would: numbers may be written as strings
+ * ({@code 3e-5}, which YAML 1.1 does not call a float), booleans as True/yes/on. Remembers which keys were read so
+ * the unknown ones can be reported. Errors name the file and the key.
+ */
+final class YamlSection {
+    private final String file, prefix;
+    private final ObjectNode node;
+    private final Set<String> read = new LinkedHashSet<>();
+
+    YamlSection(String file, String prefix, ObjectNode node) {
+        this.file = file;
+        this.prefix = prefix;
+        this.node = node;
+    }
+
+    boolean has(String key) {
+        read.add(key);
+        JsonNode v = node.get(key);
+        return v != null && !v.isNull();
+    }
+
+    private JsonNode get(String key) {
+        read.add(key);
+        JsonNode v = node.get(key);
+        return v == null || v.isNull() ? null : v;
+    }
+
+    private IllegalArgumentException bad(String key, String what) {
+        return new IllegalArgumentException(file + ": " + prefix + key + " " + what);
+    }
+
+    String requiredString(String key) {
+        String s = string(key, null);
+        if (s == null) throw bad(key, "is missing");
+        return s;
+    }
+
+    String string(String key, String dflt) {
+        JsonNode v = get(key);
+        if (v == null) return dflt;
+        if (!v.isValueNode()) throw bad(key, "must be a single value, got " + v.getNodeType().name().toLowerCase(Locale.ROOT));
+        return v.asText();
+    }
+
+    double number(String key, double dflt) {
+        JsonNode v = get(key);
+        if (v == null) return dflt;
+        if (v.isNumber()) return v.doubleValue();
+        if (v.isTextual()) {
+            try {
+                return Double.parseDouble(v.asText().strip().replace("_", ""));
+            } catch (NumberFormatException e) {
+                // fall through to the error below
+            }
+        }
+        throw bad(key, "must be a number, got '" + v.asText() + "'");
+    }
+
+    int integer(String key, int dflt) {
+        JsonNode v = get(key);
+        if (v == null) return dflt;
+        double d = number(key, dflt);
+        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) throw bad(key, "must be a whole number, got '" + v.asText() + "'");
+        return (int) d;
+    }
+
+    /** An integer, or null when absent (e.g. seed: null). */
+    Long optionalLong(String key) {
+        JsonNode v = get(key);
+        if (v == null) return null;
+        if (v.isIntegralNumber()) return v.longValue();
+        try {
+            return Long.parseLong(v.asText().strip());
+        } catch (NumberFormatException e) {
+            throw bad(key, "must be a whole number, got '" + v.asText() + "'");
+        }
+    }
+
+    boolean bool(String key, boolean dflt) {
+        JsonNode v = get(key);
+        if (v == null) return dflt;
+        if (v.isBoolean()) return v.booleanValue();
+        return switch (v.asText().strip().toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw bad(key, "must be true or false, got '" + v.asText() + "'");
+        };
+    }
+
+    /** A list of strings; a single string counts as a list of one. */
+    List<String> strings(String key, List<String> dflt) {
+        JsonNode v = get(key);
+        if (v == null) return dflt;
+        if (v.isValueNode()) return List.of(v.asText());
+        if (!v.isArray()) throw bad(key, "must be a list of strings");
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : v) {
+            if (!e.isValueNode() || e.isNull()) throw bad(key, "must be a list of strings, found " + e);
+            out.add(e.asText());
+        }
+        return List.copyOf(out);
+    }
+
+    YamlSection section(String key) {
+        JsonNode v = get(key);
+        if (v == null) throw bad(key, "is missing");
+        if (!(v instanceof ObjectNode o)) throw bad(key, "must be a mapping of keys to values");
+        return new YamlSection(file, prefix + key + ".", o);
+    }
+
+    /** Keys present in the file that were never read, with their section prefix. */
+    List<String> unknownKeys() {
+        List<String> out = new ArrayList<>();
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!read.contains(k)) out.add(prefix + k);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,24 @@
+package dev.tav4j.kernels.cpu;
+
+import dev.tav4j.runtime.AttentionKind;
+
+/** Which key/value images a query image reads, for every non-temporal attention kind (forward and backward). */
+final class AttentionKeys {
+    private AttentionKeys() {}
+
+    /** The first (or only) key image of query image {@code img}: frame 0 of its video for sparse-causal attention. */
+    static int first(AttentionKind kind, int img, int frames) {
+        return switch (kind) {
+            case SPARSE_CAUSAL -> img - img % frames;
+            case CROSS -> img / frames;
+            default -> img;
+        };
+    }
+
+    /** The second key image (frame max(f − 1, 0) for sparse-causal attention), or −1 when there is none. */
+    static int second(AttentionKind kind, int img, int frames) {
+        if (kind != AttentionKind.SPARSE_CAUSAL) return -1;
+        int f = img % frames;
+        return img - f + Math.max(f - 1, 0);
+    }
+}

@@ -1,0 +1,185 @@
+package dev.tav4j.model.pipeline;
+
+import dev.tav4j.model.config.Json;
+import dev.tav4j.model.config.UNetConfigJson;
+import dev.tav4j.model.io.SafeTensorsWriter;
+import dev.tav4j.model.nn.Param;
+import dev.tav4j.model.sched.NoiseSchedule;
+import dev.tav4j.model.tune.TuneCheckpoint;
+import dev.tav4j.model.tune.TuneSettings;
+import dev.tav4j.model.tune.Tuner;
+import dev.tav4j.model.vae.PosteriorSampler;
+import dev.tav4j.model.vae.Vae;
+import dev.tav4j.model.video.Frames;
+import dev.tav4j.model.video.VideoGrid;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+
+/**
+ * The official train_tuneavideo.py loop on one video: tuning steps, checkpoints every N steps (and resume from the
+ * latest), validation every N steps (DDIM inversion of the current latents, then each prompt edited into a GIF and
+ * a grid of them), and at the end the tuned UNet in the official layout. Every file appears atomically.
+ */
+public final class TuneJob {
+    /** validation_data of the official configs (everySteps ≤ 0: no validation). */
+    public record Validation(List<String> prompts, int steps, float guidance, boolean useInvLatent, int invSteps, int everySteps) {}
+
+    /** What to run: output folder, prompt, max_train_steps, hyper-parameters, seed, checkpointing_steps (≤ 0: none). */
+    public record Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
+                       Validation validation, boolean resume, int fps) {}
+
+    /** Where the results are. */
+    public record Result(int steps, float lastLoss, Path unetDir, List<Path> samples, Path invLatents) {}
+
+    private TuneJob() {}
+
+    /** pixels: host [F, H, W, 3] in [-1, 1]. */
+    public static Result run(TuneAVideoPipeline p, Tensor pixels, Spec spec, Progress progress) {
+        Ops ops = p.ops();
+        int frames = pixels.dim(0);
+        mkdirs(spec.outputDir());
+        List<Path> samples = new ArrayList<>();
+        Path invLatents = null;
+        try (Tensor dev = ops.upload(pixels); Vae.Posterior post = p.vae().encode(dev);
+             PosteriorSampler sampler = new PosteriorSampler(ops, post, p.vae().config().scalingFactor());
+             Tensor text = p.encodePrompt(spec.prompt());
+             Tuner tuner = new Tuner(p.unet(), new NoiseSchedule(p.schedulerConfig()), spec.settings())) {
+            long seed = spec.seed();
+            int start = 0;
+            if (spec.resume()) {
+                var latest = TuneCheckpoint.latest(spec.outputDir());
+                if (latest.isPresent()) {
+                    seed = TuneCheckpoint.restore(latest.get(), tuner, p.unet().params());
+                    start = tuner.steps();
+                    System.err.println("resuming from " + latest.get() + " (step " + start + ")");
+                }
+            }
+            float loss = Float.NaN;
+            Tensor latents = null;
+            try {
+                for (int step = start + 1; step <= spec.maxSteps(); step++) {
+                    if (progress.cancelled()) throw new CancellationException("tuning cancelled after step " + (step - 1));
+                    if (latents != null) latents.close();
+                    StepNoise n = StepNoise.of(seed, step, sampler.shape(), p.schedulerConfig().numTrainTimesteps());
+                    latents = sampler.sample(n.posterior());
+                    try (n; Tensor noise = ops.upload(n.noise())) {
+                        loss = tuner.step(latents, noise, frames, new int[]{n.timestep()}, text).loss();
+                    }
+                    progress.metric("loss", loss);
+                    progress.step("tune", step, spec.maxSteps());
+                    if (spec.checkpointingSteps() > 0 && step % spec.checkpointingSteps() == 0)
+                        TuneCheckpoint.save(spec.outputDir(), tuner, p.unet().params(), seed);
+                    Validation v = spec.validation();
+                    if (v != null && v.everySteps() > 0 && step % v.everySteps() == 0) {
+                        invLatents = validate(p, latents, frames, v, step, spec, samples, progress);
+                    }
+                }
+                if (latents == null) { // resumed at the end: the last step's latents come from its noise again
+                    try (StepNoise n = StepNoise.of(seed, spec.maxSteps(), sampler.shape(), p.schedulerConfig().numTrainTimesteps())) {
+                        latents = sampler.sample(n.posterior());
+                    }
+                }
+                Path unetDir = saveUnet(p, spec.outputDir());
+                return new Result(tuner.steps(), loss, unetDir, samples, invLatents);
+            } finally {
+                if (latents != null) latents.close();
+            }
+        }
+    }
+
+    /** Inverts the current latents (if asked), edits each prompt, writes the GIFs and their grid. */
+    private static Path validate(TuneAVideoPipeline p, Tensor latents, int frames, Validation v, int step, Spec spec,
+                                 List<Path> samples, Progress progress) {
+        Path inv = null;
+        Tensor start;
+        if (v.useInvLatent()) {
+            start = p.invert(latents, frames, v.invSteps(), progress);
+            inv = spec.outputDir().resolve("inv_latents").resolve("ddim_latent-" + step + ".safetensors");
+            saveLatents(p, start, frames, inv);
+        } else {
+            try (Tensor noise = new Gaussian(spec.seed()).tensor(1, latents.dim(3), frames, latents.dim(1), latents.dim(2))) {
+                start = VideoLayout.toFrames(p.ops(), noise);
+            }
+        }
+        List<List<BufferedImage>> clips = new ArrayList<>();
+        try (start) {
+            Path dir = spec.outputDir().resolve("samples").resolve("sample-" + step);
+            for (String prompt : v.prompts()) {
+                try (Tensor edited = p.edit(start, frames, prompt, v.steps(), v.guidance(), progress); Tensor video = p.decode(edited)) {
+                    List<BufferedImage> images = Frames.toImages(video);
+                    Path gif = dir.resolve(safeName(prompt) + ".gif");
+                    VideoOutput.write(gif, images, spec.fps());
+                    samples.add(gif);
+                    clips.add(images);
+                }
+            }
+        }
+        if (!clips.isEmpty()) {
+            Path grid = spec.outputDir().resolve("samples").resolve("sample-" + step + ".gif");
+            VideoOutput.write(grid, VideoGrid.compose(clips, 1), spec.fps());
+            samples.add(grid);
+        }
+        return inv;
+    }
+
+    /** A prompt as a file name: the official code uses the prompt itself; '/' and control characters are replaced. */
+    static String safeName(String prompt) {
+        String s = prompt.replaceAll("[/\\\\\\p{Cntrl}:*?\"<>|]", "_").strip();
+        return s.isEmpty() ? "empty" : s.length() > 200 ? s.substring(0, 200) : s;
+    }
+
+    /** Inverted latents as safetensors, tensor "latents" (1, 4, F, h, w) — the input of tav generate --latents. */
+    static void saveLatents(TuneAVideoPipeline p, Tensor latents, int frames, Path file) {
+        mkdirs(file.getParent());
+        try (Tensor bcfhw = VideoLayout.toBcfhw(p.ops(), latents, frames); Tensor host = p.ops().download(bcfhw)) {
+            SafeTensorsWriter.write(file, Map.of("latents", host), Map.of("format", "pt"));
+        }
+    }
+
+    /** OUT/unet: config.json (UNet3DConditionModel) and every weight in PyTorch layout; the folder is renamed into place. */
+    static Path saveUnet(TuneAVideoPipeline p, Path out) {
+        Path dir = out.resolve("unet"), tmp = out.resolve(".unet.part");
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        try {
+            TuneCheckpoint.deleteRecursively(tmp);
+            Files.createDirectories(tmp);
+            for (Param prm : p.unet().params().all().values()) weights.put(prm.name(), p.unet().params().toTorchLayout(prm));
+            SafeTensorsWriter.write(tmp.resolve("diffusion_pytorch_model.safetensors"), weights, Map.of("format", "pt"));
+            Files.writeString(tmp.resolve("config.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(UNetConfigJson.tuned(p.unet().config())));
+            TuneCheckpoint.deleteRecursively(dir);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the tuned UNet to " + dir + ": " + e.getMessage(), e);
+        } finally {
+            weights.values().forEach(Tensor::close);
+            try {
+                TuneCheckpoint.deleteRecursively(tmp);
+            } catch (IOException ignored) {
+                // never read
+            }
+        }
+    }
+
+    private static void mkdirs(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            if (!Files.isWritable(dir)) throw new IOException("not writable");
+        } catch (IOException e) {
+            throw new UncheckedIOException("output folder " + dir + " cannot be written: " + e.getMessage(), e);
+        }
+    }
+}

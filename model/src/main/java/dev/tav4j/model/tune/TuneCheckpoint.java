@@ -1,0 +1,117 @@
+package dev.tav4j.model.tune;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tav4j.model.config.Json;
+import dev.tav4j.model.io.SafeTensors;
+import dev.tav4j.model.io.SafeTensorsWriter;
+import dev.tav4j.model.nn.Param;
+import dev.tav4j.model.nn.ParamStore;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A tuning checkpoint, {@code OUT/checkpoint-N/}: the trainable parameters (PyTorch layout), AdamW's moments and
+ * state.json (step, seed). Written to a temporary folder and renamed, so a checkpoint folder is always complete.
+ */
+public final class TuneCheckpoint {
+    private TuneCheckpoint() {}
+
+    public static Path save(Path outputDir, Tuner tuner, ParamStore params, long seed) {
+        int step = tuner.steps();
+        Path dir = outputDir.resolve("checkpoint-" + step);
+        Path tmp = outputDir.resolve(".checkpoint-" + step + ".part");
+        Map<String, Tensor> weights = new LinkedHashMap<>(), optim = new LinkedHashMap<>();
+        Ops ops = params.ops();
+        try {
+            deleteRecursively(tmp);
+            Files.createDirectories(tmp);
+            for (Map.Entry<String, Param> e : tuner.trainable().entrySet()) {
+                weights.put(e.getKey(), params.toTorchLayout(e.getValue()));
+                Tensor[] mv = tuner.moments(e.getKey());
+                optim.put("m/" + e.getKey(), ops.download(mv[0]));
+                optim.put("v/" + e.getKey(), ops.download(mv[1]));
+            }
+            SafeTensorsWriter.write(tmp.resolve("trainable.safetensors"), weights, Map.of("format", "pt"));
+            SafeTensorsWriter.write(tmp.resolve("optimizer.safetensors"), optim, Map.of());
+            ObjectNode state = Json.MAPPER.createObjectNode();
+            state.put("step", step);
+            state.put("seed", seed);
+            Files.writeString(tmp.resolve("state.json"), state.toPrettyString());
+            deleteRecursively(dir);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);
+        } finally {
+            weights.values().forEach(Tensor::close);
+            optim.values().forEach(Tensor::close);
+            try {
+                deleteRecursively(tmp);
+            } catch (IOException ignored) {
+                // best effort: a leftover .part folder is never read
+            }
+        }
+    }
+
+    /** The complete checkpoint with the highest step under {@code outputDir}, if any. */
+    public static Optional<Path> latest(Path outputDir) {
+        if (!Files.isDirectory(outputDir)) return Optional.empty();
+        try (Stream<Path> s = Files.list(outputDir)) {
+            return s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+") && Files.isRegularFile(p.resolve("state.json")))
+                    .max(Comparator.comparingInt(TuneCheckpoint::stepOf));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + outputDir, e);
+        }
+    }
+
+    public static int stepOf(Path checkpoint) {
+        return Integer.parseInt(checkpoint.getFileName().toString().substring("checkpoint-".length()));
+    }
+
+    /** Restores parameters and optimizer state; returns the seed the run was started with. */
+    public static long restore(Path dir, Tuner tuner, ParamStore params) {
+        var state = Json.read(dir.resolve("state.json"));
+        int step = state.path("step").asInt(-1);
+        if (step < 0) throw new IllegalArgumentException(dir.resolve("state.json") + ": no step");
+        try (SafeTensors w = SafeTensors.open(dir.resolve("trainable.safetensors"));
+             SafeTensors o = SafeTensors.open(dir.resolve("optimizer.safetensors"))) {
+            Map<String, Tensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+            try {
+                for (Map.Entry<String, Param> e : tuner.trainable().entrySet()) {
+                    if (!w.has(e.getKey()))
+                        throw new IllegalArgumentException(dir + ": checkpoint does not hold trainable parameter " + e.getKey()
+                                + " (was it written with other trainable_modules?)");
+                    try (Tensor t = w.loadF32(e.getKey())) {
+                        params.assignFromTorchLayout(e.getValue(), t);
+                    }
+                    m.put(e.getKey(), o.loadF32("m/" + e.getKey()));
+                    v.put(e.getKey(), o.loadF32("v/" + e.getKey()));
+                }
+                tuner.restore(step, m, v);
+            } finally {
+                m.values().forEach(Tensor::close);
+                v.values().forEach(Tensor::close);
+            }
+        }
+        return state.path("seed").asLong();
+    }
+
+    /** Removes a file or folder tree (used around atomic renames of output folders). */
+    public static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+}
