@@ -38,12 +38,9 @@ public final class CudaOps implements Ops, AutoCloseable {
     private final Arena stagingArena = Arena.ofShared();
     private MemorySegment staging = MemorySegment.NULL;
     private final int maxGrid;
-<<<<<<< HEAD
     private CudaGradOps gradOps;
-=======
     private final DType precision;
     private KernelProfiler profiler;  // null when off: a launch then costs one null check more
->>>>>>> main
 
     /** An F32 backend over {@code api}. */
     public CudaOps(DeviceApi api, String name) {
@@ -412,12 +409,9 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     @Override public void close() {
-<<<<<<< HEAD
         if (gradOps != null) gradOps.close();
-=======
         if (profiler != null) profiler.close();
         profiler = null;
->>>>>>> main
         scratch.close();
         args.close();
         stagingArena.close();
