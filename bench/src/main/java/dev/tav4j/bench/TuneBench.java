@@ -23,15 +23,25 @@ import java.util.Locale;
  * One warm-up step first (JIT, device memory, kernel loading); the timed steps end with a synchronize.
  */
 public final class TuneBench {
+    /**
+     * @param peakHostBytes   peak host tensor memory during the timed steps (the CPU backend's activations)
+     * @param peakDeviceBytes peak device memory during the timed steps (-1 on the cpu backend)
+     */
     public record Result(String backend, int frames, int latent, int steps, double secondsPerStep, double params,
-                         long trainableParams, float lastLoss) {}
+                         long trainableParams, float lastLoss, boolean checkpointing, long peakHostBytes, long peakDeviceBytes) {}
 
     private TuneBench() {}
 
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, PrintStream log) {
+        return run(ops, cfg, frames, latent, timedSteps, true, log);
+    }
+
+    /** With {@code checkpointing} each block recomputes its inside in the backward; without, every intermediate is kept. */
+    public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing, PrintStream log) {
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
-             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults())) {
+             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()),
+                     TuneSettings.defaults().withGradientCheckpointing(checkpointing))) {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
             long trainable = tuner.trainable().values().stream().mapToLong(p -> p.value().size()).sum();
             log.printf(Locale.ROOT, "model: %.1fM parameters (%.1fM trainable), ready in %.1f s; backend %s, %d threads%n",
@@ -45,11 +55,14 @@ public final class TuneBench {
                 Tuner.StepResult r = tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
                 ops.synchronize();
                 log.printf(Locale.ROOT, "warm-up step: %.3f s, loss %.5f, grad norm %.4g%n", (System.nanoTime() - w) / 1e9, r.loss(), r.gradNorm());
+                dev.tav4j.runtime.HostMemoryPool.GLOBAL.resetPeak();
+                ops.resetPeakDeviceBytes();
                 long start = System.nanoTime();
                 for (int s = 0; s < timedSteps; s++) r = tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
                 ops.synchronize();
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
-                return new Result(ops.name(), frames, latent, timedSteps, sec, params, trainable, r.loss());
+                return new Result(ops.name(), frames, latent, timedSteps, sec, params, trainable, r.loss(), checkpointing,
+                        dev.tav4j.runtime.HostMemoryPool.GLOBAL.peakLiveBytes(), ops.peakDeviceBytes());
             }
         }
     }
@@ -57,9 +70,10 @@ public final class TuneBench {
     public static String json(Result r) {
         return String.format(Locale.ROOT,
                 "{\"bench\":\"tune\",\"backend\":\"%s\",\"frames\":%d,\"latent\":%d,\"timed_steps\":%d,"
-                        + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"trainable_millions\":%.2f,\"last_loss\":%.5f}",
+                        + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"trainable_millions\":%.2f,\"last_loss\":%.5f,"
+                        + "\"gradient_checkpointing\":%b,\"peak_host_bytes\":%d,\"peak_device_bytes\":%d}",
                 r.backend(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6,
-                r.trainableParams() / 1e6, r.lastLoss());
+                r.trainableParams() / 1e6, r.lastLoss(), r.checkpointing(), r.peakHostBytes(), r.peakDeviceBytes());
     }
 
     /** {@code TuneBench [backend=auto] [model=sd15|anchor] [frames=8] [latent=64] [steps=3]}: prints the result as JSON. */

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 import java.util.concurrent.Callable;
 
 /** {@code tav bench …}: the end-to-end benchmark harness (JMH covers single ops). */
-@Command(name = "bench", description = "Benchmarks; the last line of each is one JSON object.", subcommands = {BenchCommand.Unet.class})
+@Command(name = "bench", description = "Benchmarks; the last line of each is one JSON object.", subcommands = {BenchCommand.Unet.class, BenchCommand.Tune.class})
 final class BenchCommand implements Runnable {
     @Override public void run() {
         new picocli.CommandLine(this).usage(System.out);
@@ -38,6 +38,31 @@ final class BenchCommand implements Runnable {
                     r.secondsPerStep(), frames, latent, latent, r.precision(), r.gflops() / 1e3,
                     r.peakDeviceBytes() < 0 ? "" : String.format(java.util.Locale.ROOT, ", peak device memory %.2f GiB", r.peakDeviceBytes() / (double) (1L << 30)));
             System.out.println(UNetBench.json(r));
+            return 0;
+        }
+    }
+
+    @Command(name = "tune", description = "Seconds per tuning step of a UNet3D on random weights, with gradient checkpointing per block or without, and peak memory.")
+    static final class Tune implements Callable<Integer> {
+        @Option(names = "--frames", defaultValue = "8") int frames;
+        @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
+        @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
+        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes).") String model;
+        @Option(names = "--no-checkpointing", description = "Keep every intermediate instead of recomputing each block in the backward.") boolean noCheckpointing;
+        @Mixin DeviceOption device;
+
+        @Override public Integer call() {
+            Ops ops = device.open();
+            var cfg = switch (model) {
+                case "anchor" -> BenchModels.cpuAnchor();
+                case "sd15" -> BenchModels.sd15();
+                default -> throw new IllegalArgumentException("--model must be anchor or sd15, got " + model);
+            };
+            dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, cfg, frames, latent, steps, !noCheckpointing, System.out);
+            System.out.printf(java.util.Locale.ROOT, "%.3f s per tuning step (%d frames, %d×%d latents, gradient checkpointing %s), peak %s memory %.2f GiB; official PyTorch CPU reference: 10.3 s%n",
+                    r.secondsPerStep(), frames, latent, latent, r.checkpointing() ? "on" : "off",
+                    r.peakDeviceBytes() < 0 ? "host tensor" : "device", (r.peakDeviceBytes() < 0 ? r.peakHostBytes() : r.peakDeviceBytes()) / (double) (1L << 30));
+            System.out.println(dev.tav4j.bench.TuneBench.json(r));
             return 0;
         }
     }

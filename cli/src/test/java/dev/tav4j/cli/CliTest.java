@@ -114,4 +114,14 @@ class CliTest {
         String last = lines[lines.length - 1];
         assertTrue(last.startsWith("{\"bench\":\"unet\"") && last.contains("\"seconds_per_step\":") && last.endsWith("}"), last);
     }
+
+    @Test
+    void benchTuneEndsWithOneJsonLine() {
+        Run r = tav("bench", "tune", "--frames", "2", "--latent", "8", "--steps", "1", "--no-checkpointing");
+        assertEquals(0, r.code, r.err);
+        String[] lines = r.out.strip().split("\n");
+        String last = lines[lines.length - 1];
+        assertTrue(last.startsWith("{\"bench\":\"tune\"") && last.contains("\"gradient_checkpointing\":false")
+                && last.contains("\"peak_host_bytes\":") && last.endsWith("}"), last);
+    }
 }
