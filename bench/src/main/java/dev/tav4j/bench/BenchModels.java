@@ -16,6 +16,15 @@ public final class BenchModels {
         return sd(new int[]{64, 128, 256, 256}, 256, 8);
     }
 
+    /** The model of a bench command's --model option: "anchor" or "sd15". */
+    public static UNetConfig named(String name) {
+        return switch (name) {
+            case "anchor" -> cpuAnchor();
+            case "sd15" -> sd15();
+            default -> throw new IllegalArgumentException("--model must be anchor or sd15, got " + name);
+        };
+    }
+
     /** The real SD 1.5 UNet shapes: channels 320/640/1280/1280, 8 heads, cross-attention 768. */
     public static UNetConfig sd15() {
         return sd(new int[]{320, 640, 1280, 1280}, 768, 8);

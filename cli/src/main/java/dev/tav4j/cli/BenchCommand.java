@@ -27,11 +27,7 @@ final class BenchCommand implements Runnable {
 
         @Override public Integer call() {
             Ops ops = device.open();
-            var cfg = switch (model) {
-                case "anchor" -> BenchModels.cpuAnchor();
-                case "sd15" -> BenchModels.sd15();
-                default -> throw new IllegalArgumentException("--model must be anchor or sd15, got " + model);
-            };
+            var cfg = BenchModels.named(model);
             UNetBench.Result r = UNetBench.run(ops, cfg, frames, latent, steps, profile, System.out);
             if (profile) System.out.print(UNetBench.profileTable(r));
             System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents, %s), %.1f TFLOP/s%s; official PyTorch CPU reference: 5.8 s%n",
@@ -53,11 +49,7 @@ final class BenchCommand implements Runnable {
 
         @Override public Integer call() {
             Ops ops = device.open();
-            var cfg = switch (model) {
-                case "anchor" -> BenchModels.cpuAnchor();
-                case "sd15" -> BenchModels.sd15();
-                default -> throw new IllegalArgumentException("--model must be anchor or sd15, got " + model);
-            };
+            var cfg = BenchModels.named(model);
             dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, cfg, frames, latent, steps, !noCheckpointing, System.out);
             System.out.printf(java.util.Locale.ROOT, "%.3f s per tuning step (%d frames, %d×%d latents, gradient checkpointing %s), peak %s memory %.2f GiB; official PyTorch CPU reference: 10.3 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.checkpointing() ? "on" : "off",

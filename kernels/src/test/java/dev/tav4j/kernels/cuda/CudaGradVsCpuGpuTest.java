@@ -1,8 +1,6 @@
 package dev.tav4j.kernels.cuda;
 
-import dev.tav4j.runtime.BackendProvider;
 import dev.tav4j.runtime.Ops;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 
 /**
@@ -12,21 +10,8 @@ import org.junit.jupiter.api.Tag;
  */
 @Tag("gpu")
 class CudaGradVsCpuGpuTest extends CudaGradVsCpuTest {
-    private static Ops cuda;
-
     @Override
     Ops target() {
-        synchronized (CudaGradVsCpuGpuTest.class) {
-            if (cuda == null) {
-                CudaBackendProvider p = new CudaBackendProvider();
-                BackendProvider.Availability a = p.probe();
-                if (!a.available()) {
-                    if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
-                    Assumptions.abort("no usable CUDA device: " + a.reason());
-                }
-                cuda = p.create();
-            }
-            return cuda;
-        }
+        return RealGpu.ops();
     }
 }

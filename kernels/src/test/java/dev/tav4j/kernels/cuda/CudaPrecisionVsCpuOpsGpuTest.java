@@ -1,8 +1,6 @@
 package dev.tav4j.kernels.cuda;
 
-import dev.tav4j.runtime.BackendProvider;
 import dev.tav4j.runtime.DType;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 
 /**
@@ -12,26 +10,8 @@ import org.junit.jupiter.api.Tag;
  */
 @Tag("gpu")
 class CudaPrecisionVsCpuOpsGpuTest extends CudaPrecisionVsCpuOpsTest {
-    private static CudaOps cuda;
-
     @Override
     CudaOps target(DType precision) {
-        synchronized (CudaPrecisionVsCpuOpsGpuTest.class) {
-            if (cuda == null) {
-                CudaBackendProvider p = new CudaBackendProvider();
-                BackendProvider.Availability a = p.probe();
-                if (!a.available()) {
-                    if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
-                    Assumptions.abort("no usable CUDA device: " + a.reason());
-                }
-                cuda = CudaBackendProvider.open(DType.F32);
-            }
-            return cuda.withPrecision(precision);
-        }
-    }
-
-    @Override
-    String tag() {
-        return "[gpu-measure]";
+        return RealGpu.ops().withPrecision(precision);
     }
 }

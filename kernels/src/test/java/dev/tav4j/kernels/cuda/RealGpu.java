@@ -1,0 +1,27 @@
+package dev.tav4j.kernels.cuda;
+
+import dev.tav4j.runtime.BackendProvider;
+import dev.tav4j.runtime.DType;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The one real-GPU backend the gpu-tagged kernel tests share: skipped with the probe's reason where no usable
+ * device is found, or failed when {@code -Dtav.gpu.required=true} (so a broken probe cannot pass as skipped).
+ */
+final class RealGpu {
+    private static CudaOps cuda;
+
+    private RealGpu() {}
+
+    static synchronized CudaOps ops() {
+        if (cuda == null) {
+            BackendProvider.Availability a = new CudaBackendProvider().probe();
+            if (!a.available()) {
+                if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
+                Assumptions.abort("no usable CUDA device: " + a.reason());
+            }
+            cuda = CudaBackendProvider.open(DType.F32);
+        }
+        return cuda;
+    }
+}
