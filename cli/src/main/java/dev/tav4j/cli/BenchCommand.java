@@ -2,6 +2,7 @@ package dev.tav4j.cli;
 
 import dev.tav4j.bench.BenchModels;
 import dev.tav4j.bench.UNetBench;
+import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.runtime.Ops;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,19 +17,26 @@ final class BenchCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "unet", description = "Seconds per guided denoising step (batch 2) of a UNet3D on random weights.")
-    static final class Unet implements Callable<Integer> {
+    /** The model and sizes both benchmarks take. */
+    static final class Shape {
         @Option(names = "--frames", defaultValue = "8") int frames;
         @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
         @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
         @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes).") String model;
+
+        UNetConfig config() { return BenchModels.named(model); }
+    }
+
+    @Command(name = "unet", description = "Seconds per guided denoising step (batch 2) of a UNet3D on random weights.")
+    static final class Unet implements Callable<Integer> {
+        @Mixin Shape shape;
         @Option(names = "--profile", description = "After the timed steps, one more step with device time per kernel (cuda only).") boolean profile;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
             Ops ops = device.open();
-            var cfg = BenchModels.named(model);
-            UNetBench.Result r = UNetBench.run(ops, cfg, frames, latent, steps, profile, System.out);
+            int frames = shape.frames, latent = shape.latent;
+            UNetBench.Result r = UNetBench.run(ops, shape.config(), frames, latent, shape.steps, profile, System.out);
             if (profile) System.out.print(UNetBench.profileTable(r));
             System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents, %s), %.1f TFLOP/s%s; official PyTorch CPU reference: 5.8 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.precision(), r.gflops() / 1e3,
@@ -40,17 +48,14 @@ final class BenchCommand implements Runnable {
 
     @Command(name = "tune", description = "Seconds per tuning step of a UNet3D on random weights, with gradient checkpointing per block or without, and peak memory.")
     static final class Tune implements Callable<Integer> {
-        @Option(names = "--frames", defaultValue = "8") int frames;
-        @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
-        @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
-        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes).") String model;
+        @Mixin Shape shape;
         @Option(names = "--no-checkpointing", description = "Keep every intermediate instead of recomputing each block in the backward.") boolean noCheckpointing;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
             Ops ops = device.open();
-            var cfg = BenchModels.named(model);
-            dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, cfg, frames, latent, steps, !noCheckpointing, System.out);
+            int frames = shape.frames, latent = shape.latent;
+            dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, shape.config(), frames, latent, shape.steps, !noCheckpointing, System.out);
             System.out.printf(java.util.Locale.ROOT, "%.3f s per tuning step (%d frames, %d×%d latents, gradient checkpointing %s), peak %s memory %.2f GiB; official PyTorch CPU reference: 10.3 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.checkpointing() ? "on" : "off",
                     r.peakDeviceBytes() < 0 ? "host tensor" : "device", (r.peakDeviceBytes() < 0 ? r.peakHostBytes() : r.peakDeviceBytes()) / (double) (1L << 30));
