@@ -2,6 +2,7 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.pipeline.Progress;
 
+import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -10,6 +11,8 @@ import java.util.TreeMap;
 
 /**
  * A one-line progress bar on stderr: stage, step/total, the metrics of the step (e.g. loss), it/s and ETA.
+ * On a terminal the line is redrawn in place; otherwise (a log file, a CI job, a pipe) it is printed as whole
+ * lines, at the first and last step of a stage and at every tenth of it, so a log holds no carriage returns.
  * The time between two calls counts for the step just reported, so a stage that is interleaved with others
  * (tuning with validation every N steps) keeps its own rate. Keeps per-stage totals for {@link #summary()}.
  * Cancellation: {@link #cancel()} (Ctrl-C, tests) stops the running stage at its next step boundary.
@@ -28,9 +31,20 @@ final class ConsoleProgress implements Progress {
     private final Map<String, Run> runs = new HashMap<>();
     private final Map<String, Double> metrics = new TreeMap<>();
     private final Map<String, Totals> totals = new LinkedHashMap<>();
+    private final PrintStream err;
+    private final boolean terminal;
     private volatile boolean cancelled;
     private String cancelStage;
     private int cancelSteps;
+
+    ConsoleProgress() {
+        this(System.err, System.console() != null && System.console().isTerminal());
+    }
+
+    ConsoleProgress(PrintStream err, boolean terminal) {
+        this.err = err;
+        this.terminal = terminal;
+    }
 
     /** Work done since the last step (loading, writing files) is not counted for the next step. */
     void mark() {
@@ -57,7 +71,7 @@ final class ConsoleProgress implements Progress {
         long now = System.nanoTime();
         double dt = (now - last) / 1e9;
         last = now;
-        if (open != null && !open.equals(stage)) System.err.println();
+        if (open != null && !open.equals(stage)) err.println();
         Run r = runs.get(stage);
         if (r == null || step <= r.lastStep) runs.put(stage, r = new Run());
         r.lastStep = step;
@@ -71,11 +85,17 @@ final class ConsoleProgress implements Progress {
         metrics.forEach((k, v) -> m.append(String.format(Locale.ROOT, "  %s %.6f", k, v)));
         metrics.clear();
         String speed = rate >= 1 ? String.format(Locale.ROOT, "%.2f it/s", rate) : String.format(Locale.ROOT, "%.2f s/it", 1 / rate);
-        System.err.printf(Locale.ROOT, "\r%-7s [%s] %d/%d%s  %s  ETA %s ", stage, "#".repeat(done) + "-".repeat(width - done),
+        String line = String.format(Locale.ROOT, "%-7s [%s] %d/%d%s  %s  ETA %s", stage, "#".repeat(done) + "-".repeat(width - done),
                 step, total, m, speed, duration(Math.max(0, total - step) / Math.max(rate, 1e-9)));
+        if (!terminal) {
+            int every = Math.max(1, total / 10);
+            if (step == 1 || step >= total || step % every == 0) err.println(line);
+            return;
+        }
+        err.print("\r" + line + " ");
         open = stage;
         if (step >= total) {
-            System.err.println();
+            err.println();
             open = null;
         }
     }

@@ -1,0 +1,38 @@
+package dev.tav4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+class ConsoleProgressTest {
+    private static String run(boolean terminal, int total) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ConsoleProgress p = new ConsoleProgress(new PrintStream(bytes, true, StandardCharsets.UTF_8), terminal);
+        for (int i = 1; i <= total; i++) {
+            p.metric("loss", 0.5);
+            p.step("tune", i, total);
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test void logOutputHasWholeLinesAtEveryTenthAndNoCarriageReturn() {
+        String log = run(false, 50);
+        assertFalse(log.contains("\r"), log);
+        String[] lines = log.split("\n");
+        assertEquals(11, lines.length, log); // step 1, then 5, 10, ..., 50
+        assertTrue(lines[0].startsWith("tune    [") && lines[0].contains(" 1/50  loss 0.500000"), lines[0]);
+        assertTrue(lines[10].contains(" 50/50 "), lines[10]);
+    }
+
+    @Test void terminalOutputRedrawsOneLine() {
+        String tty = run(true, 3);
+        assertEquals(3, tty.chars().filter(c -> c == '\r').count(), tty);
+        assertTrue(tty.endsWith("\n") && tty.indexOf('\n') == tty.length() - 1, tty);
+    }
+}
