@@ -65,6 +65,8 @@ public final class CudaOps implements Ops, AutoCloseable {
         tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreKernels(api)) : null;
     }
 
+    boolean tensorCoresOn() { return tensorCores != null; }
+
     public DeviceApi device() { return api; }
 
     /** The element type of what {@link #allocate(int...)} and {@link #upload} create. */
