@@ -9,6 +9,7 @@
 //  - __shared__ variables are `static thread_local`: one copy per worker OS thread, i.e. per running block.
 //  - shuffles and votes assume every live lane of the warp takes part (the mask is not interpreted).
 //  - a barrier that not every live thread reaches is reported as a deadlock (launch returns an error).
+//  - WMMA (nvcuda::wmma, at the end of this file): every lane holds the whole tile; see the note there.
 #pragma once
 #define TAV_EMU 1
 
@@ -26,6 +27,7 @@
 #include <cstring>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 #include <ucontext.h>
@@ -36,9 +38,10 @@
 #define __forceinline__ inline __attribute__((always_inline))
 #define __launch_bounds__(...)
 #define __shared__ static thread_local
-#define __align__(n) alignas(n)
+#define __align__(n) __attribute__((aligned(n)))
 
 struct uint3 { unsigned x, y, z; };
+struct alignas(16) uint4 { unsigned x, y, z, w; };
 struct dim3 { unsigned x = 1, y = 1, z = 1; };
 
 namespace tav_emu {
@@ -71,6 +74,7 @@ struct Fiber {
     uint3 tid;
     int linear = 0;
     bool done = false;
+    unsigned mmaSeq = 0;  // WMMA calls since this thread's last barrier (index into its warp's mmaLog)
 };
 
 // One block's threads on one OS thread.
@@ -82,6 +86,7 @@ struct BlockRunner {
     std::vector<Barrier> warps;
     std::vector<uint64_t> exchange;  // one slot per thread for shuffles and votes
     std::vector<unsigned char> dynSmem;
+    std::vector<std::vector<float>> mmaLog;  // per warp: inputs and result of each mma_sync since the last barrier
     void (*body)(void*) = nullptr;
     void* arg = nullptr;
     int current = 0;
@@ -101,6 +106,7 @@ inline void release_if_complete(Barrier& b) {
 }
 
 inline void wait(Barrier& b) {
+    t_runner->fibers[t_runner->current].mmaSeq = 0;
     unsigned g = b.gen;
     if (++b.arrived == b.expected) { b.arrived = 0; b.gen++; return; }
     while (b.gen == g) {
@@ -137,11 +143,13 @@ inline bool run_block(BlockRunner& r, dim3 block, void (*body)(void*), void* arg
     r.block = Barrier{0, n, 0};
     int nw = (n + 31) / 32;
     r.warps.assign(nw, Barrier{});
+    if (int(r.mmaLog.size()) < nw) r.mmaLog.resize(nw);
     for (int w = 0; w < nw; w++) r.warps[w].expected = std::min(32, n - w * 32);
     for (int i = 0; i < n; i++) {
         Fiber& f = r.fibers[i];
         f.linear = i;
         f.done = false;
+        f.mmaSeq = 0;
         f.tid = uint3{unsigned(i % block.x), unsigned((i / block.x) % block.y), unsigned(i / (block.x * block.y))};
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = r.stacks.get() + size_t(i) * kStackBytes;
@@ -239,8 +247,9 @@ inline int run_grid(dim3 grid, dim3 block, int smem, void (*body)(void*), void* 
     std::atomic<int> status{0};
     std::function<void()> work = [&] {
         thread_local BlockRunner runner;
-        if (runner.dynSmem.size() < size_t(std::max(smem, 1))) runner.dynSmem.resize(size_t(std::max(smem, 1)));
-        t_dynSmem = runner.dynSmem.data();
+        // 128-byte aligned, like a GPU's shared memory window (WMMA needs 32-byte aligned tile pointers)
+        if (runner.dynSmem.size() < size_t(smem) + 128) runner.dynSmem.resize(size_t(smem) + 128);
+        t_dynSmem = runner.dynSmem.data() + (128 - reinterpret_cast<uintptr_t>(runner.dynSmem.data()) % 128) % 128;
         t_gridDim = grid;
         t_blockDim = block;
         for (long b; (b = next.fetch_add(1)) < nblocks && status.load() == 0;) {
@@ -415,6 +424,116 @@ inline __nv_bfloat16 __float2bfloat16(float x) {
     f += 0x7fff + ((f >> 16) & 1);
     return __nv_bfloat16{uint16_t(f >> 16)};
 }
+
+// Raw 16-bit patterns, as cuda_bf16.h / cuda_fp16.h provide them.
+inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 b) { return b.bits; }
+inline unsigned short __half_as_ushort(__half h) { return h.bits; }
+
+// ---- WMMA (nvcuda::wmma), enough for the tensor-core kernels ----
+// Model: a fragment holds the WHOLE tile in every lane (x[] has rows*cols floats, row-major; num_elements is
+// that count), so each lane of a warp computes the warp's tile redundantly. load_matrix_sync reads the tile
+// (converting half/bf16 to float, exactly), store_matrix_sync writes it, fill_fragment sets every element,
+// mma_sync computes d = a*b + c with exact products and fp32 sums in k order (tensor cores add in another order
+// and may truncate intermediate sums: differences are fp32 roundoff, far below bf16/half tolerances).
+// Not modelled: the per-lane element mapping of frag.x[i] on a GPU (8 of 256 elements per lane, in an
+// undocumented order), so kernels may only touch x[i] in element-wise-uniform ways (the same operation on every
+// element, e.g. scaling); anything row- or column-dependent must go through store_matrix_sync to shared memory.
+// Matrix a/b fragments hold float, not the half/bf16 element type. Alignment (256-bit pointers) and ldm rules
+// (a multiple of 8 for 16-bit types, of 4 for float) are checked: a violation aborts with a message, since
+// it would fault or read wrongly on a GPU.
+// Cost: the lanes of a warp run one after another between barriers, so the first lane's mma_sync results are
+// logged per warp (inputs and output) and a later lane whose inputs are bit-identical copies the output; a
+// lane whose inputs differ computes its own (results never depend on the log, only the speed does).
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment {
+    static constexpr int rows = std::is_same_v<Use, matrix_b> ? K : M;
+    static constexpr int cols = std::is_same_v<Use, matrix_a> ? K : N;
+    static constexpr int num_elements = rows * cols;
+    float x[num_elements];
+};
+
+namespace detail {
+inline float to_float(float v) { return v; }
+inline float to_float(__half v) { return __half2float(v); }
+inline float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+inline void check(const void* p, unsigned ldm, size_t elem, const char* what) {
+    if (reinterpret_cast<uintptr_t>(p) % 32 != 0 || (ldm * elem) % 16 != 0) {
+        std::fprintf(stderr, "wmma emulation: %s with a pointer not 256-bit aligned or ldm %u not a multiple of 16 bytes\n", what, ldm);
+        std::abort();
+    }
+}
+}  // namespace detail
+
+template <typename Use, int M, int N, int K, typename T, typename Layout>
+inline void load_matrix_sync(fragment<Use, M, N, K, T, Layout>& f, const T* p, unsigned ldm) {
+    static_assert(!std::is_same_v<Use, accumulator>, "accumulator loads take a layout_t");
+    using F = fragment<Use, M, N, K, T, Layout>;
+    detail::check(p, ldm, sizeof(T), "load_matrix_sync");
+    for (int r = 0; r < F::rows; r++)
+        for (int c = 0; c < F::cols; c++)
+            f.x[r * F::cols + c] = detail::to_float(std::is_same_v<Layout, row_major> ? p[size_t(r) * ldm + c] : p[size_t(c) * ldm + r]);
+}
+
+template <int M, int N, int K>
+inline void load_matrix_sync(fragment<accumulator, M, N, K, float>& f, const float* p, unsigned ldm, layout_t l) {
+    detail::check(p, ldm, 4, "load_matrix_sync");
+    for (int r = 0; r < M; r++)
+        for (int c = 0; c < N; c++) f.x[r * N + c] = l == mem_row_major ? p[size_t(r) * ldm + c] : p[size_t(c) * ldm + r];
+}
+
+template <int M, int N, int K>
+inline void store_matrix_sync(float* p, const fragment<accumulator, M, N, K, float>& f, unsigned ldm, layout_t l) {
+    detail::check(p, ldm, 4, "store_matrix_sync");
+    for (int r = 0; r < M; r++)
+        for (int c = 0; c < N; c++) (l == mem_row_major ? p[size_t(r) * ldm + c] : p[size_t(c) * ldm + r]) = f.x[r * N + c];
+}
+
+template <typename Use, int M, int N, int K, typename T, typename Layout, typename V>
+inline void fill_fragment(fragment<Use, M, N, K, T, Layout>& f, const V& v) {
+    float x = detail::to_float(v);
+    for (float& e : f.x) e = x;
+}
+
+template <int M, int N, int K, typename T, typename LA, typename LB>
+inline void mma_sync(fragment<accumulator, M, N, K, float>& d, const fragment<matrix_a, M, N, K, T, LA>& a,
+                     const fragment<matrix_b, M, N, K, T, LB>& b, const fragment<accumulator, M, N, K, float>& c) {
+    constexpr size_t na = M * K, nb = K * N, nc = M * N, entry = na + nb + 2 * nc;
+    ::tav_emu::BlockRunner* r = ::tav_emu::t_runner;
+    std::vector<float>& log = r->mmaLog[r->current / 32];
+    size_t off = size_t(r->fibers[r->current].mmaSeq++) * entry;
+    if (log.size() < off + entry) log.resize(off + entry, std::nanf(""));  // NaN never compares equal bitwise to real inputs
+    float* e = log.data() + off;
+    if (std::memcmp(e, a.x, na * 4) == 0 && std::memcmp(e + na, b.x, nb * 4) == 0 && std::memcmp(e + na + nb, c.x, nc * 4) == 0) {
+        std::memcpy(d.x, e + na + nb + nc, nc * 4);
+        return;
+    }
+    std::memcpy(e, a.x, na * 4);
+    std::memcpy(e + na, b.x, nb * 4);
+    std::memcpy(e + na + nb, c.x, nc * 4);
+    float* out = e + na + nb + nc;
+    const float *ea = e, *eb = e + na;
+    for (int i = 0; i < M; i++) {
+        float row[N];
+        for (int j = 0; j < N; j++) row[j] = e[na + nb + i * N + j];
+        for (int k = 0; k < K; k++) {
+            float av = ea[i * K + k];
+            for (int j = 0; j < N; j++) row[j] += av * eb[k * N + j];
+        }
+        for (int j = 0; j < N; j++) out[i * N + j] = row[j];
+    }
+    std::memcpy(d.x, out, nc * 4);
+}
+}  // namespace wmma
+}  // namespace nvcuda
 
 // Generates the exported entry point of one extern "C" kernel.
 #define TAV_EXPORT(name)                                                                                  \

@@ -41,6 +41,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     private CudaGradOps gradOps;
     private final DType precision;
     private KernelProfiler profiler;  // null when off: a launch then costs one null check more
+    private TensorCoreKernels tensorCores;  // BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only
 
     /** An F32 backend over {@code api}. */
     public CudaOps(DeviceApi api, String name) {
@@ -56,7 +57,15 @@ public final class CudaOps implements Ops, AutoCloseable {
         this.scratch = new DeviceScratch(api);
         // Grid-stride kernels: enough blocks to fill a GPU; few in emulation, where each block costs fibers.
         this.maxGrid = api.emulated() ? 8 : 16384;
+        if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
     }
+
+    /** Turns the tensor-core kernels of BF16/F16 conv2d and attention on or off (A/B checks; default on). */
+    void useTensorCores(boolean on) {
+        tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreKernels(api)) : null;
+    }
+
+    boolean tensorCoresOn() { return tensorCores != null; }
 
     public DeviceApi device() { return api; }
 
@@ -202,7 +211,10 @@ public final class CudaOps implements Ops, AutoCloseable {
         long m = (long) n * ho * wo;
         args.reset().ptr(ptr(x)).ptr(ptr(w)).ptr(bias == null ? 0 : ptr(bias)).ptr(ptr(out))
                 .i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co).i32(kh).i32(kw).i32(stride).i32(padTop).i32(padTop);
-        launch(k.of(x.dtype()).conv2d, Math.toIntExact((m + 63) / 64), (co + 63) / 64, 256, 0);
+        TensorCoreKernels.Launch tc = tensorCores == null ? null
+                : tensorCores.conv2d(x.dtype(), m, ci, co, ptr(x), ptr(w), bias == null ? 0 : ptr(bias), ptr(out));
+        if (tc != null) launch(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
+        else launch(k.of(x.dtype()).conv2d, Math.toIntExact((m + 63) / 64), (co + 63) / 64, 256, 0);
     }
 
     // ---------------------------------------------------------------- normalisation
@@ -282,7 +294,10 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (gy > 65535) throw new IllegalArgumentException("attention: images x heads = " + gy + " exceeds the grid limit 65535");
         args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(out)).i32(code).i32(Math.max(frames, 1)).i32(heads)
                 .i32(d).i32(l).i32(lk).i32(nkeys).i32(c).f32(scale);
-        launch(k.of(q.dtype()).attention(d), (l + 31) / 32, (int) gy, 128, 0);
+        TensorCoreKernels.Launch tc = tensorCores == null ? null
+                : tensorCores.attention(q.dtype(), kind, n, heads, d, l, ptr(q), ptr(kt), ptr(v), ptr(out));
+        if (tc != null) launch(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
+        else launch(k.of(q.dtype()).attention(d), (l + 31) / 32, (int) gy, 128, 0);
     }
 
     // ---------------------------------------------------------------- element-wise
