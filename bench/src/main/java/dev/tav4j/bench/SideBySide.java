@@ -32,7 +32,7 @@ public final class SideBySide {
                 t.device(), peak.map(p -> String.format(Locale.ROOT, ", peak %.1f TFLOP/s %s", p.tflops(t.precision()), t.precision())).orElse("")));
         if (run.torch() != null)
             b.append(String.format(Locale.ROOT, "PyTorch %s on %s (eager, SDPA)%n", run.torch().torchVersion(), run.torch().device()));
-        b.append(String.format(Locale.ROOT, "%-20s %10s %8s %7s %12s %11s %12s %14s%n", "stage", "tav4j ms", "TFLOP/s", "% peak",
+        b.append(String.format(Locale.ROOT, "%-20s %10s %8s %7s %15s %11s %12s %14s%n", "stage", "tav4j ms", "TFLOP/s", "% peak",
                 "tav4j mem", "PyTorch ms", "PyTorch mem", "PyTorch/tav4j"));
         for (String name : PipelineBench.STAGES) {
             PipelineBench.Stage s = t.stage(name);
@@ -43,7 +43,7 @@ public final class SideBySide {
                         p == null ? "" : String.format(Locale.ROOT, "  PyTorch %.1f ms", p.msPerStep())));
                 continue;
             }
-            b.append(String.format(Locale.ROOT, "%-20s %10.1f %8.2f %7s %12s %11s %12s %14s%n", label(name), s.msPerStep(), s.tflops(),
+            b.append(String.format(Locale.ROOT, "%-20s %10.1f %8.3g %7s %15s %11s %12s %14s%n", label(name), s.msPerStep(), s.tflops(),
                     peakFraction(t, s).map(f -> String.format(Locale.ROOT, "%.1f%%", 100 * f)).orElse(t.backend().equals("cpu") ? "n/a" : "unknown"),
                     memory(s), p == null ? "-" : String.format(Locale.ROOT, "%.1f", p.msPerStep()),
                     p == null ? "-" : p.peakBytes() < 0 ? "n/a" : gib(p.peakBytes()),

@@ -61,6 +61,37 @@ public final class TorchBench {
         return c;
     }
 
+    /**
+     * Checks that {@code python} runs and imports torch, before anything costly (writing gigabytes of weights);
+     * returns the torch version it reports.
+     */
+    public static String probe(String python) {
+        Process p;
+        try {
+            p = new ProcessBuilder(python, "-c", "import torch, sys; print(torch.__version__)").redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw cannotRun(python, e);
+        }
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) {
+                String last = out.lines().reduce((a, b) -> b).orElse("(no output)");
+                throw new TorchBenchException("--torch " + python + ": PyTorch is not importable by this interpreter: " + last);
+            }
+            return out.lines().reduce((a, b) -> b).orElse("?");
+        } catch (IOException e) {
+            throw new UncheckedIOException("--torch " + python + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TorchBenchException("interrupted while probing " + python);
+        }
+    }
+
+    private static TorchBenchException cannotRun(String python, IOException e) {
+        return new TorchBenchException("--torch " + python + ": cannot run this Python interpreter (" + e.getMessage()
+                + "); give the path of a Python with PyTorch installed, e.g. --torch python3");
+    }
+
     /** Runs the script with {@code python}; fails with a message that names the interpreter and what went wrong. */
     public static Result run(String python, Path script, Spec spec, PrintStream log) {
         Path json = null;
@@ -73,8 +104,7 @@ public final class TorchBench {
             try {
                 p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             } catch (IOException e) {
-                throw new TorchBenchException("--torch " + python + ": cannot run this Python interpreter (" + e.getMessage()
-                        + "); give the path of a Python with PyTorch installed, e.g. --torch python3");
+                throw cannotRun(python, e);
             }
             Deque<String> tail = echo(p, log);
             int code = p.waitFor();

@@ -63,6 +63,7 @@ final class BenchPipelineCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         for (int f : frames) new PipelineBench.Spec(f, latent, steps, warmup, stages); // bad values fail before anything runs
+        if (python != null) System.err.println("PyTorch " + TorchBench.probe(python) + " found by " + python);
         Ops ops = device.open();
         Path temp = null;
         try {
