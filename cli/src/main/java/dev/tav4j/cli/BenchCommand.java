@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import java.util.concurrent.Callable;
 
 /** {@code tav bench …}: the end-to-end benchmark harness (JMH covers single ops). */
-@Command(name = "bench", description = "Benchmarks; the last line of each is one JSON object.", subcommands = {BenchCommand.Unet.class, BenchCommand.Tune.class})
+@Command(name = "bench", description = "Benchmarks; the last line of each is one JSON object.", subcommands = {BenchCommand.Unet.class, BenchCommand.Tune.class, BenchPipelineCommand.class, BenchWeightsCommand.class})
 final class BenchCommand implements Runnable {
     @Override public void run() {
         new picocli.CommandLine(this).usage(System.out);

@@ -1,0 +1,130 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.bench.BenchModels;
+import dev.tav4j.bench.PipelineBench;
+import dev.tav4j.bench.SideBySide;
+import dev.tav4j.bench.TorchBench;
+import dev.tav4j.bench.TorchScripts;
+import dev.tav4j.bench.WeightsExport;
+import dev.tav4j.kernels.cuda.CudaOps;
+import dev.tav4j.model.config.UNetConfig;
+import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.io.Weights;
+import dev.tav4j.model.pipeline.RandomWeights;
+import dev.tav4j.model.tune.TuneCheckpoint;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tav bench pipeline}: ms per tuning, inversion and guided editing step for each frame count, achieved
+ * TFLOP/s against the device's peak, peak memory and the projected man-skiing run; with {@code --torch PYTHON} the
+ * same work in PyTorch (bench/pytorch/tav_torch_bench.py, on the same weights file) side by side.
+ */
+@Command(name = "pipeline", description = "Per stage (tuning, inversion, guided editing step): ms per step, TFLOP/s, "
+        + "fraction of the device's peak, peak memory, and the projected official man-skiing run; --torch adds PyTorch side by side.")
+final class BenchPipelineCommand implements Callable<Integer> {
+    @Option(names = "--frames", split = ",", defaultValue = "8,24", description = "Frame counts, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<Integer> frames;
+    @Option(names = "--latent", defaultValue = "64", description = "Latent size, image size / 8 (default: ${DEFAULT-VALUE}, i.e. 512×512).")
+    int latent;
+    @Option(names = "--steps", defaultValue = "3", description = "Timed steps per stage after the warm-up (default: ${DEFAULT-VALUE}).")
+    int steps;
+    @Option(names = "--warmup", defaultValue = "1", description = "Warm-up steps per stage (default: ${DEFAULT-VALUE}).")
+    int warmup;
+    @Option(names = "--model", description = "anchor or sd15 random weights (default sd15); ignored when --unet names an existing folder.")
+    String model;
+    @Option(names = "--unet", description = "UNet folder (config.json + diffusion_pytorch_model.safetensors) both sides load; "
+            + "written with the --model's random weights first when it does not exist.")
+    Path unet;
+    @Option(names = "--torch", paramLabel = "PYTHON", description = "Python interpreter with PyTorch: run the same stages in PyTorch and compare.")
+    String python;
+    @Option(names = "--torch-script", description = "The PyTorch bench script (default: bench/pytorch/tav_torch_bench.py, or the copy in the jar).")
+    Path torchScript;
+    @Option(names = "--torch-threads", description = "CPU threads of the PyTorch side (default: tav4j's thread count on the cpu backend).")
+    Integer torchThreads;
+    @Option(names = "--stages", split = ",", defaultValue = "tune,invert,edit", description = "Stages to run (default: ${DEFAULT-VALUE}).")
+    List<String> stages;
+    @Option(names = "--json", description = "Also write the JSON result to this file.")
+    Path json;
+    @Mixin DeviceOption device;
+
+    @Override public Integer call() throws Exception {
+        for (int f : frames) new PipelineBench.Spec(f, latent, steps, warmup, stages); // bad values fail before anything runs
+        if (python != null) System.err.println("PyTorch " + TorchBench.probe(python) + " found by " + python);
+        Ops ops = device.open();
+        Path temp = null;
+        try {
+            Path folder = unet;
+            String name;
+            UNetConfig cfg;
+            if (unet != null && Files.exists(unet)) {
+                folder = CheckpointDir.unetFolderPath(unet); // DIR or DIR/unet holding config.json; else a clear error
+                if (model != null) System.err.println("note: --model " + model + " ignored: " + folder + " has its own config.json");
+                cfg = CheckpointDir.unetFolderConfig(folder);
+                name = "UNet of " + folder;
+            } else {
+                String m = model == null ? "sd15" : model;
+                cfg = BenchModels.named(m);
+                name = m.equals("sd15") ? "SD 1.5 shapes" : "CPU anchor";
+                if (unet == null && python != null) {
+                    temp = Files.createTempDirectory("tav-bench-unet");
+                    folder = temp.resolve("unet");
+                }
+                if (folder != null) {
+                    System.err.println("writing the " + m + " random weights to " + folder + " …");
+                    WeightsExport.write(cfg, new RandomWeights("unet", BenchWeightsCommand.SEED), folder);
+                }
+            }
+            // PyTorch first, each run a process of its own, so it finds the device as tav4j has not touched it yet
+            Map<Integer, TorchBench.Result> torch = new LinkedHashMap<>();
+            if (python != null) {
+                Path script = torchScript != null ? torchScript : TorchScripts.locate(TorchScripts.BENCH);
+                int threads = torchThreads != null ? torchThreads : ops instanceof CudaOps ? 0 : Parallel.THREADS;
+                for (int f : frames)
+                    torch.put(f, TorchBench.run(python, script, new TorchBench.Spec(folder, f, latent, steps, warmup,
+                            DeviceOption.precisionOf(ops), ops instanceof CudaOps ? "cuda" : "cpu", threads, stages), System.err));
+            }
+            List<SideBySide.Run> runs = new ArrayList<>();
+            for (int f : frames) {
+                try (Weights w = folder != null ? CheckpointDir.unetFolder(folder) : new RandomWeights("unet", BenchWeightsCommand.SEED)) {
+                    PipelineBench.Result r = PipelineBench.run(ops, cfg, w, new PipelineBench.Spec(f, latent, steps, warmup, stages), System.err);
+                    SideBySide.Run run = new SideBySide.Run(r, torch.get(f));
+                    runs.add(run);
+                    System.out.print(SideBySide.table(name, run));
+                    System.out.println();
+                }
+            }
+            String out = SideBySide.json(name, runs);
+            if (json != null) write(json, out);
+            System.out.println(out);
+            return 0;
+        } finally {
+            if (temp != null) TuneCheckpoint.deleteRecursively(temp);
+        }
+    }
+
+    private static void write(Path file, String text) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".part");
+        try {
+            Files.writeString(tmp, text + "\n");
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}
