@@ -97,12 +97,31 @@ public final class UNet3D implements AutoCloseable {
      * [B, tokens, crossAttentionDim]. Returns a new [B·F, h, w, out] tensor (ε or v as the model predicts).
      */
     public Tensor forward(Tensor sample, int frames, float[] timesteps, Tensor text) {
+        int b = checkInputs(sample, frames, text);
+        if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
+        return run(sample, frames, timeEmbedding(timesteps), text);
+    }
+
+    /**
+     * The same with the timesteps in an F32 tensor [B] of the backend ({@code Ops.allocateF32}): no host data
+     * enters the pass, so it can be recorded once as a step graph and replayed with new timesteps.
+     */
+    public Tensor forward(Tensor sample, int frames, Tensor timesteps, Tensor text) {
+        int b = checkInputs(sample, frames, text);
+        timesteps.requireShape("timesteps", b);
+        return run(sample, frames, timeEmbedding(timesteps), text);
+    }
+
+    private int checkInputs(Tensor sample, int frames, Tensor text) {
         int n = sample.dim(0), b = n / frames;
         if (n % frames != 0) throw new IllegalArgumentException("sample: " + n + " images is not a multiple of " + frames + " frames");
         sample.requireShape("sample", n, sample.dim(1), sample.dim(2), cfg.inChannels());
         text.requireShape("encoder_hidden_states", b, text.dim(1), cfg.crossAttentionDim());
-        if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
-        Tensor siluTemb = timeEmbedding(timesteps);
+        return b;
+    }
+
+    /** The pass after the time embedding; closes {@code siluTemb}. */
+    private Tensor run(Tensor sample, int frames, Tensor siluTemb, Tensor text) {
         Deque<Tensor> skips = new ArrayDeque<>();
         try (siluTemb) {
             Tensor x = convIn.apply(ops, sample);
@@ -152,12 +171,25 @@ public final class UNet3D implements AutoCloseable {
         int c0 = cfg.blockOutChannels()[0];
         try (Tensor proj = ops.allocate(timesteps.length, c0)) {
             ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
-            try (Tensor h = time1.apply(ops, proj)) {
-                ops.activation(Activation.SILU, h, h);
-                Tensor e = time2.apply(ops, h);
-                ops.activation(Activation.SILU, e, e);
-                return e;
-            }
+            return timeMlp(proj);
+        }
+    }
+
+    /** {@link #timeEmbedding(float[])} with the timesteps read from an F32 tensor [B] of the backend. */
+    Tensor timeEmbedding(Tensor timesteps) {
+        int c0 = cfg.blockOutChannels()[0];
+        try (Tensor proj = ops.allocate(timesteps.dim(0), c0)) {
+            ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
+            return timeMlp(proj);
+        }
+    }
+
+    private Tensor timeMlp(Tensor proj) {
+        try (Tensor h = time1.apply(ops, proj)) {
+            ops.activation(Activation.SILU, h, h);
+            Tensor e = time2.apply(ops, h);
+            ops.activation(Activation.SILU, e, e);
+            return e;
         }
     }
 
