@@ -23,7 +23,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * replay, and refuses with a clear message what a CUDA graph cannot hold.
  */
 class CudaStepCaptureTest {
-    private static final int B = 2, DIM = 32, ROWS = 6;
+    private static final int B = 2, DIM = 32;
+
+    /** The backend under test: the emulation here, the GPU in {@link CudaStepCaptureGpuTest}. */
+    CudaOps ops() { return Emu.ops(); }
+
+    DevicePool pool() { return ((EmulatedDeviceApi) ops().device()).pool(); }
+
+    private Tensor up(float[] v, int... shape) {
+        try (Tensor h = Tensor.of(v, shape)) {
+            return ops().upload(h);
+        }
+    }
+
+    private float[] down(Tensor t) {
+        try (Tensor h = ops().download(t)) {
+            return h.toArray();
+        }
+    }
 
     /** A miniature denoising step: timestep embedding → linear → SiLU → x ← c0·x + c1·h, all from device inputs. */
     private static void step(CudaOps ops, Tensor inputs, Tensor w, Tensor x) {
@@ -39,10 +56,10 @@ class CudaStepCaptureTest {
 
     @Test
     void replayEqualsTheEagerStepBitForBitAndReadsNewInputsEachTime() {
-        CudaOps ops = Emu.ops();
+        CudaOps ops = ops();
         Random r = new Random(3);
-        try (Tensor w = Emu.up(Emu.random(r, DIM * DIM, 0f), DIM, DIM); Tensor in = ops.allocateF32(B + 2);
-             Tensor xe = Emu.up(Emu.random(r, B * DIM, 0f), B, DIM); Tensor xg = ops.allocate(B, DIM)) {
+        try (Tensor w = up(Emu.random(r, DIM * DIM, 0f), DIM, DIM); Tensor in = ops.allocateF32(B + 2);
+             Tensor xe = up(Emu.random(r, B * DIM, 0f), B, DIM); Tensor xg = ops.allocate(B, DIM)) {
             ops.copy(xe, xg);
             float[][] steps = {inputs(901, 0.9f, 0.1f), inputs(801, 0.8f, 0.3f), inputs(1, 1.1f, -0.2f)};
             // eager: op by op (warms the pool: the capture below needs no fresh memory)
@@ -50,9 +67,9 @@ class CudaStepCaptureTest {
             for (int i = 0; i < steps.length; i++) {
                 ops.write(steps[i], in);
                 step(ops, in, w, xe);
-                eager[i] = Emu.down(xe);
+                eager[i] = down(xe);
             }
-            DevicePool pool = ((EmulatedDeviceApi) ops.device()).pool();
+            DevicePool pool = pool();
             long allocs = pool.driverAllocations();
             try (StepGraph g = ops.record(() -> step(ops, in, w, xg))) {
                 assertTrue(g.captured());
@@ -61,7 +78,7 @@ class CudaStepCaptureTest {
                 for (int i = 0; i < steps.length; i++) {
                     ops.write(steps[i], in);
                     g.replay();
-                    assertArrayEquals(eager[i], Emu.down(xg), "replay " + i + " equals eager step " + i);
+                    assertArrayEquals(eager[i], down(xg), "replay " + i + " equals eager step " + i);
                 }
                 assertNotEquals(eager[0][0], eager[1][0], "different inputs give different steps");
             }
@@ -72,46 +89,46 @@ class CudaStepCaptureTest {
 
     @Test
     void recordingRunsNothingUntilTheReplay() {
-        CudaOps ops = Emu.ops();
-        try (Tensor x = Emu.up(new float[] {1, 2, 3, 4}, 4); Tensor ab = ops.allocateF32(2)) {
+        CudaOps ops = ops();
+        try (Tensor x = up(new float[] {1, 2, 3, 4}, 4); Tensor ab = ops.allocateF32(2)) {
             ops.write(new float[] {2f, 0f}, ab);
             ops.axpby(ab, x, x, x);  // eager: warms nothing needed, x = 2x
             try (StepGraph g = ops.record(() -> ops.axpby(ab, x, x, x))) {
-                assertArrayEquals(new float[] {2, 4, 6, 8}, Emu.down(x), "capture executes nothing");
+                assertArrayEquals(new float[] {2, 4, 6, 8}, down(x), "capture executes nothing");
                 g.replay();
-                assertArrayEquals(new float[] {4, 8, 12, 16}, Emu.down(x));
+                assertArrayEquals(new float[] {4, 8, 12, 16}, down(x));
                 ops.write(new float[] {0.5f, 0f}, ab);
                 g.replay();
-                assertArrayEquals(new float[] {2, 4, 6, 8}, Emu.down(x), "the replay read the rewritten coefficients");
+                assertArrayEquals(new float[] {2, 4, 6, 8}, down(x), "the replay read the rewritten coefficients");
             }
         }
     }
 
     @Test
     void deviceScalarOpsEqualTheirHostScalarTwins() {
-        CudaOps ops = Emu.ops();
+        CudaOps ops = ops();
         Random r = new Random(5);
         float[] ts = {999f, 437f, 1f};
         try (Tensor t = ops.allocateF32(3); Tensor a = ops.allocate(3, 64); Tensor b = ops.allocate(3, 64);
-             Tensor x = Emu.up(Emu.random(r, 300, 0f), 300); Tensor y = Emu.up(Emu.random(r, 300, 1f), 300);
+             Tensor x = up(Emu.random(r, 300, 0f), 300); Tensor y = up(Emu.random(r, 300, 1f), 300);
              Tensor o1 = ops.allocate(300); Tensor o2 = ops.allocate(300); Tensor ab = ops.allocateF32(2)) {
             ops.write(ts, t);
             ops.timestepEmbedding(t, 64, false, 1f, a);
             ops.timestepEmbedding(ts, 64, false, 1f, b);
-            assertArrayEquals(Emu.down(b), Emu.down(a));
+            assertArrayEquals(down(b), down(a));
             float ca = 0.98765f, cb = -0.0123457f;
             ops.write(new float[] {ca, cb}, ab);
             ops.axpby(ab, x, y, o1);
             ops.axpby(ca, x, cb, y, o2);
-            assertArrayEquals(Emu.down(o2), Emu.down(o1));
+            assertArrayEquals(down(o2), down(o1));
         }
     }
 
     @Test
     void captureRefusesSyncCopiesAndFreshMemoryWithAClearMessage() {
-        CudaOps ops = Emu.ops();
-        DevicePool pool = ((EmulatedDeviceApi) ops.device()).pool();
-        try (Tensor x = Emu.up(new float[] {1, 2, 3}, 3)) {
+        CudaOps ops = ops();
+        DevicePool pool = pool();
+        try (Tensor x = up(new float[] {1, 2, 3}, 3)) {
             StepCaptureException sync = assertThrows(StepCaptureException.class, () -> ops.record(ops::synchronize));
             assertTrue(sync.getMessage().contains("synchronisation"), sync.getMessage());
             StepCaptureException down = assertThrows(StepCaptureException.class, () -> ops.record(() -> ops.download(x).close()));
@@ -129,7 +146,7 @@ class CudaStepCaptureTest {
             assertFalse(ops.device().capturing(), "every failed capture was aborted");
             pool.checkConsistent();
             ops.axpby(2f, x, 0f, x, x);  // the backend still works
-            assertArrayEquals(new float[] {2, 4, 6}, Emu.down(x));
+            assertArrayEquals(new float[] {2, 4, 6}, down(x));
         }
     }
 

@@ -123,8 +123,9 @@ public final class UNet3D implements AutoCloseable {
     /** The pass after the time embedding; closes {@code siluTemb}. */
     private Tensor run(Tensor sample, int frames, Tensor siluTemb, Tensor text) {
         Deque<Tensor> skips = new ArrayDeque<>();
+        Tensor x = null;  // the current activation: closed here if a layer fails (e.g. out of device memory)
         try (siluTemb) {
-            Tensor x = convIn.apply(ops, sample);
+            x = convIn.apply(ops, sample);
             skips.push(x);
             for (UNetBlocks.Down d : down) {
                 for (int j = 0; j < d.resnets().size(); j++) {
@@ -161,6 +162,9 @@ public final class UNet3D implements AutoCloseable {
             }
             x = replace(x, normOut.apply(ops, x, frames, true));
             return replace(x, convOut.apply(ops, x));
+        } catch (RuntimeException | Error e) {
+            if (x != null) x.close();  // may also be a skip: closing twice is a no-op
+            throw e;
         } finally {
             skips.forEach(Tensor::close);
         }
