@@ -231,8 +231,8 @@ public final class DevicePool implements AutoCloseable {
 
     /** Gives every cached (unused) block back to the driver; returns how many bytes that was. */
     public synchronized long trim() {
-        if (free.isEmpty()) return 0;
         if (touched != null) throw new StepCaptureException("the device pool cannot give memory back during a step capture");
+        if (free.isEmpty()) return 0;
         allocator.synchronize();
         long freed = 0;
         for (Map.Entry<Long, ArrayDeque<Long>> e : free.entrySet())
