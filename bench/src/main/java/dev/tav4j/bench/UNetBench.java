@@ -9,6 +9,7 @@ import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.Progress;
 import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.model.sched.DdimScheduler;
+import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.HostMemoryPool;
@@ -50,6 +51,15 @@ public final class UNetBench {
 
     /** As {@link #run(Ops, UNetConfig, int, int, int, PrintStream)}; {@code profile} adds one profiled step (cuda only). */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, PrintStream log) {
+        return run(ops, cfg, frames, latent, timedSteps, profile, StepLoop.graphsByDefault(), log);
+    }
+
+    /**
+     * {@code graphs}: the timed loop captures its second step as a CUDA graph and replays it for the rest (cuda
+     * only; the capture itself is inside the timing, so time ≥ 10 steps to see the replay rate).
+     */
+    public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, boolean graphs,
+                             PrintStream log) {
         CudaOps cuda = ops instanceof CudaOps c ? c : null;
         if (profile && cuda == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
         String precision = cuda == null ? "fp32" : precisionName(cuda.precision());
@@ -58,17 +68,18 @@ public final class UNetBench {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
             log.printf(Locale.ROOT, "model: %.1fM parameters, loaded in %.1f s; backend %s (%s), %d threads%n",
                     params / 1e6, (System.nanoTime() - t0) / 1e9, ops.name(), precision, Parallel.THREADS);
+            if (cuda != null) log.println("cuda graphs: " + (graphs ? "on (step 1 eager, step 2 captured, then replayed)" : "off"));
             Gaussian g = new Gaussian(7);
             try (Tensor lat = g.tensor(frames, latent, latent, cfg.inChannels());
                  Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
                  Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
                 // one warm-up step (JIT, memory pool), then the timed steps in one guided sampling loop
-                oneStep(unet, x, frames, text, 1);
+                oneStep(unet, x, frames, text, 1, graphs);
                 ops.synchronize();
                 HostMemoryPool.GLOBAL.resetPeak();
                 ops.resetPeakDeviceBytes();
                 long start = System.nanoTime();
-                oneStep(unet, x, frames, text, timedSteps);
+                oneStep(unet, x, frames, text, timedSteps, graphs);
                 ops.synchronize();
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
                 long peakDevice = ops.peakDeviceBytes();
@@ -79,7 +90,7 @@ public final class UNetBench {
                     KernelProfiler p = cuda.profile(true);
                     try {
                         long ps = System.nanoTime();
-                        oneStep(unet, x, frames, text, 1);
+                        oneStep(unet, x, frames, text, 1, false);  // events per kernel: never a graph
                         ops.synchronize();
                         profiled = (System.nanoTime() - ps) / 1e9;
                         entries = p.entries();
@@ -94,9 +105,9 @@ public final class UNetBench {
         }
     }
 
-    private static void oneStep(UNet3D unet, Tensor x, int frames, Tensor text, int steps) {
+    private static void oneStep(UNet3D unet, Tensor x, int frames, Tensor text, int steps, boolean graphs) {
         DdimScheduler s = new DdimScheduler(SchedulerConfig.defaults(), steps);
-        try (Tensor out = Ddim.sample(unet, s, x, frames, text, text, 7.5f, Progress.NONE)) {
+        try (Tensor out = Ddim.sample(unet, s, x, frames, text, text, 7.5f, Progress.NONE, graphs)) {
             out.size();
         }
     }

@@ -31,12 +31,17 @@ final class BenchCommand implements Runnable {
     static final class Unet implements Callable<Integer> {
         @Mixin Shape shape;
         @Option(names = "--profile", description = "After the timed steps, one more step with device time per kernel (cuda only).") boolean profile;
+        @Option(names = "--cuda-graphs", defaultValue = "on", description = "on: steps after the first are captured once as a CUDA graph and replayed; off: launched op by op (default: ${DEFAULT-VALUE}).")
+        String cudaGraphs;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
+            if (!cudaGraphs.equals("on") && !cudaGraphs.equals("off"))
+                throw new IllegalArgumentException("--cuda-graphs must be on or off, got '" + cudaGraphs + "'");
             Ops ops = device.open();
             int frames = shape.frames, latent = shape.latent;
-            UNetBench.Result r = UNetBench.run(ops, shape.config(), frames, latent, shape.steps, profile, System.out);
+            UNetBench.Result r = UNetBench.run(ops, shape.config(), frames, latent, shape.steps, profile,
+                    cudaGraphs.equals("on") && !device.noCudaGraphs, System.out);
             if (profile) System.out.print(UNetBench.profileTable(r));
             System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents, %s), %.1f TFLOP/s%s; official PyTorch CPU reference: 5.8 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.precision(), r.gflops() / 1e3,

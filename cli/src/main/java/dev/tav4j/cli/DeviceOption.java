@@ -4,11 +4,12 @@ import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.runtime.Backends;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.StepLoop;
 import picocli.CommandLine.Option;
 
 import java.util.Locale;
 
-/** --device cpu|cuda|auto and --precision fp32|bf16|fp16, shared by the commands that compute. */
+/** --device cpu|cuda|auto, --precision fp32|bf16|fp16 and --no-cuda-graphs, shared by the commands that compute. */
 final class DeviceOption {
     @Option(names = "--device", defaultValue = "cpu", description = "Backend: cpu, cuda or auto (default: ${DEFAULT-VALUE}).")
     String device;
@@ -18,7 +19,12 @@ final class DeviceOption {
                     + "always. The cpu backend computes in fp32 only (default: ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--no-cuda-graphs",
+            description = "Launch every op of every denoising step instead of replaying the step captured as a CUDA graph (debugging).")
+    boolean noCudaGraphs;
+
     Ops open() {
+        if (noCudaGraphs) System.setProperty(StepLoop.DISABLE_PROPERTY, "false");
         DType p = CudaOps.parsePrecision(precision);  // a bad value fails before a device is opened
         Ops ops = Backends.select(device);
         if (ops instanceof CudaOps cuda) {

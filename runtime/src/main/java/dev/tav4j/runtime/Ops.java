@@ -54,8 +54,29 @@ public interface Ops {
     /** Sinusoidal timestep embedding, out [B, dim], as diffusers' get_timestep_embedding. */
     void timestepEmbedding(float[] timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift, Tensor out);
 
+    /**
+     * The same with the timesteps read from an F32 tensor [B] of this backend ({@link #allocateF32}), so a
+     * recorded step ({@link #record}) takes a new timestep on each replay.
+     */
+    default void timestepEmbedding(Tensor timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift, Tensor out) {
+        try (Tensor h = download(timesteps)) {
+            timestepEmbedding(h.toArray(), dim, flipSinToCos, downscaleFreqShift, out);
+        }
+    }
+
     /** out = a·x + b·y, element-wise over equal shapes; out may alias x or y. */
     void axpby(float a, Tensor x, float b, Tensor y, Tensor out);
+
+    /**
+     * out = ab[0]·x + ab[1]·y with the two coefficients read from an F32 tensor {@code ab} [2] of this backend,
+     * so a recorded step takes new ones on each replay. Computes exactly what {@link #axpby(float, Tensor, float,
+     * Tensor, Tensor)} computes with those values.
+     */
+    default void axpby(Tensor ab, Tensor x, Tensor y, Tensor out) {
+        try (Tensor h = download(ab)) {
+            axpby(h.get(0), x, h.get(1), y, out);
+        }
+    }
 
     /** out[n, h, w, c] = x[n, h, w, c] + rows[n / repeat, c]: adds a per-image channel vector. out may alias x. */
     void addChannelBias(Tensor x, Tensor rows, int repeat, Tensor out);
@@ -85,4 +106,38 @@ public interface Ops {
 
     /** Waits for queued work (no-op on the CPU). */
     default void synchronize() {}
+
+    // ---------------------------------------------------------------- per-step inputs and step capture
+
+    /** A new F32 tensor of this backend whatever its storage precision (timesteps, step coefficients). */
+    default Tensor allocateF32(int... shape) { return allocate(shape); }
+
+    /**
+     * Writes host floats into an F32 tensor of this backend: one asynchronous host→device copy on a GPU, ordered
+     * before the work queued after it. Not allowed inside a recorded step (write the inputs before the replay).
+     */
+    default void write(float[] values, Tensor dst) {
+        if (dst.size() != values.length)
+            throw new IllegalArgumentException("write: " + values.length + " values into " + dst + " of " + dst.size());
+        if (dst.isHost()) {
+            for (int i = 0; i < values.length; i++) dst.set(i, values[i]);
+            return;
+        }
+        try (Tensor h = Tensor.of(values, values.length); Tensor d = upload(h)) {
+            copy(d, dst);
+        }
+    }
+
+    /**
+     * Records the work {@code step} issues on this backend for replay ({@link StepGraph}); nothing runs until the
+     * first {@link StepGraph#replay()}. On cuda the launches are captured into a CUDA graph: the step must not
+     * synchronise, copy between host and device, or need device memory the pool has not cached (run it once
+     * without recording first), and must close every tensor it allocates; violations throw
+     * {@code StepCaptureException} naming them. On the cpu backend recording is a no-op: the returned graph
+     * runs {@code step} on each replay.
+     */
+    default StepGraph record(Runnable step) { return StepGraph.eager(step); }
+
+    /** Whether {@link #record} captures device work (cuda) rather than re-running the Java body (cpu). */
+    default boolean capturesSteps() { return false; }
 }

@@ -5,7 +5,9 @@ import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.cuda.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.device.DeviceApi;
 import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
@@ -42,6 +44,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     private final DType precision;
     private KernelProfiler profiler;  // null when off: a launch then costs one null check more
     private TensorCoreKernels tensorCores;  // BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only
+    private final CudaStepOps steps;  // step capture and per-step device inputs
 
     /** An F32 backend over {@code api}. */
     public CudaOps(DeviceApi api, String name) {
@@ -55,6 +58,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         this.precision = precision;
         this.k = new CudaKernels(api);
         this.scratch = new DeviceScratch(api);
+        this.steps = new CudaStepOps(api);
         // Grid-stride kernels: enough blocks to fill a GPU; few in emulation, where each block costs fibers.
         this.maxGrid = api.emulated() ? 8 : 16384;
         if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
@@ -122,7 +126,11 @@ public final class CudaOps implements Ops, AutoCloseable {
             if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
             n = Math.multiplyExact(n, d);
         }
-        return new Tensor(new DevicePointerStorage(api, n * dtype.bytes()), 0, dtype, true, shape);
+        try {
+            return new Tensor(new DevicePointerStorage(api, n * dtype.bytes()), 0, dtype, true, shape);
+        } catch (DeviceOutOfMemoryException e) {
+            throw e.during("for a " + dtype + " tensor " + Arrays.toString(shape));
+        }
     }
 
     @Override public Tensor upload(Tensor host) {
@@ -417,6 +425,23 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     @Override public void synchronize() { api.synchronize(); }
 
+    // ---------------------------------------------------------------- step capture (CudaStepOps)
+
+    /** Captures the step into a CUDA graph (emulation: a recorded launch list); see {@link Ops#record}. */
+    @Override public StepGraph record(Runnable step) { return steps.record(step); }
+
+    @Override public boolean capturesSteps() { return true; }
+
+    @Override public Tensor allocateF32(int... shape) { return allocate(DType.F32, shape); }
+
+    @Override public void write(float[] values, Tensor dst) { steps.write(values, dst); }
+
+    @Override public void timestepEmbedding(Tensor timesteps, int dim, boolean flipSinToCos, float downscaleFreqShift, Tensor out) {
+        steps.timestepEmbedding(timesteps, dim, flipSinToCos, downscaleFreqShift, out);
+    }
+
+    @Override public void axpby(Tensor ab, Tensor x, Tensor y, Tensor out) { steps.axpby(ab, x, y, out); }
+
     /** The backward ops on this backend's device and stream, created on first use. */
     @Override public synchronized GradOps grad() {
         if (gradOps == null) gradOps = new CudaGradOps(api);
@@ -428,6 +453,7 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (profiler != null) profiler.close();
         profiler = null;
         scratch.close();
+        steps.close();
         args.close();
         stagingArena.close();
     }

@@ -9,6 +9,7 @@ import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.model.unet.UNetLoader;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.runtime.Tensor;
 
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     private final Vae vae;
     private final UNet3D unet;
     private final SchedulerConfig scheduler;
+    private volatile boolean cudaGraphs = StepLoop.graphsByDefault();
 
     public TuneAVideoPipeline(Ops ops, ClipTokenizer tokenizer, ClipTextEncoder textEncoder, Vae vae, UNet3D unet, SchedulerConfig scheduler) {
         this.ops = ops;
@@ -60,6 +62,17 @@ public final class TuneAVideoPipeline implements AutoCloseable {
 
     public Ops ops() { return ops; }
 
+    /**
+     * Whether inversion and editing capture each denoising step as a CUDA graph and replay it (cuda backend only;
+     * default on unless {@code -Dtav.cuda.graphs=false}). Off launches every op of every step, for debugging.
+     */
+    public TuneAVideoPipeline cudaGraphs(boolean on) {
+        this.cudaGraphs = on;
+        return this;
+    }
+
+    public boolean cudaGraphs() { return cudaGraphs; }
+
     public UNet3D unet() { return unet; }
 
     public Vae vae() { return vae; }
@@ -88,14 +101,14 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     /** DDIM inversion of latents conditioned on the empty prompt (the official ddim_inversion). */
     public synchronized Tensor invert(Tensor latents, int frames, int steps, Progress progress) {
         try (Tensor empty = encodePrompt("")) {
-            return Ddim.invert(unet, new DdimScheduler(scheduler, steps), latents, frames, empty, steps, progress);
+            return Ddim.invert(unet, new DdimScheduler(scheduler, steps), latents, frames, empty, steps, progress, cudaGraphs);
         }
     }
 
     /** Guided DDIM sampling from {@code latents} towards {@code prompt} (negative prompt: empty). */
     public synchronized Tensor edit(Tensor latents, int frames, String prompt, int steps, float guidance, Progress progress) {
         try (Tensor cond = encodePrompt(prompt); Tensor uncond = encodePrompt("")) {
-            return Ddim.sample(unet, new DdimScheduler(scheduler, steps), latents, frames, uncond, cond, guidance, progress);
+            return Ddim.sample(unet, new DdimScheduler(scheduler, steps), latents, frames, uncond, cond, guidance, progress, cudaGraphs);
         }
     }
 

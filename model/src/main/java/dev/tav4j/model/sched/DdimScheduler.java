@@ -37,9 +37,15 @@ public final class DdimScheduler {
      * {@code modelOutput} is ε (or v) at t; it is left unchanged.
      */
     public void step(Ops ops, Tensor modelOutput, int t, Tensor sample) {
+        float[] c = stepCoefficients(t);
+        ops.axpby(c[0], sample, c[1], modelOutput, sample);
+    }
+
+    /** {c1, c2} of {@link #step}: x' = c1·x + c2·(model output). */
+    public float[] stepCoefficients(int t) {
         float aT = schedule.alphaCumprod(t);
         float aPrev = schedule.alphaCumprodOrFinal(t - stepRatio());
-        move(ops, modelOutput, sample, aT, aPrev);
+        return coefficients(aT, aPrev);
     }
 
     /**
@@ -47,25 +53,38 @@ public final class DdimScheduler {
      * model output at t. In place on {@code sample}.
      */
     public void inversionStep(Ops ops, Tensor modelOutput, int t, Tensor sample) {
+        float[] c = inversionCoefficients(t);
+        ops.axpby(c[0], sample, c[1], modelOutput, sample);
+    }
+
+    /** {c1, c2} of {@link #inversionStep}: x' = c1·x + c2·(model output). */
+    public float[] inversionCoefficients(int t) {
         int from = Math.min(t - stepRatio(), schedule.trainTimesteps() - 1);
         float aFrom = schedule.alphaCumprodOrFinal(from);
         float aNext = schedule.alphaCumprod(t);
-        move(ops, modelOutput, sample, aFrom, aNext);
+        return coefficients(aFrom, aNext);
+    }
+
+    /**
+     * Either update with its coefficients in an F32 tensor {@code c} [2] of the backend (written before a
+     * recorded step is replayed): x ← c[0]·x + c[1]·(model output), in place on {@code sample}.
+     */
+    public static void apply(Ops ops, Tensor c, Tensor modelOutput, Tensor sample) {
+        ops.axpby(c, sample, modelOutput, sample);
     }
 
     /**
      * The shared DDIM update from noise level a to level b: x̂0 = (x − √(1−a)·ε)/√a; x' = √b·x̂0 + √(1−b)·ε,
-     * folded into x' = c1·x + c2·ε. For v-prediction ε and x̂0 are first recovered from v.
+     * folded into x' = c1·x + c2·ε; returns {c1, c2}. For v-prediction ε and x̂0 are first recovered from v.
      */
-    private void move(Ops ops, Tensor out, Tensor x, float a, float b) {
+    private float[] coefficients(float a, float b) {
         double sa = Math.sqrt(a), sb1 = Math.sqrt(1 - a), sb = Math.sqrt(b), sbb = Math.sqrt(1 - b);
         if (!vPrediction()) {
             double c1 = sb / sa, c2 = sbb - sb * sb1 / sa;
-            ops.axpby((float) c1, x, (float) c2, out, x);
-        } else {
-            // x̂0 = √a·x − √(1−a)·v ; ε = √a·v + √(1−a)·x ; x' = √b·x̂0 + √(1−b)·ε
-            double cx = sb * sa + sbb * sb1, cv = -sb * sb1 + sbb * sa;
-            ops.axpby((float) cx, x, (float) cv, out, x);
+            return new float[] {(float) c1, (float) c2};
         }
+        // x̂0 = √a·x − √(1−a)·v ; ε = √a·v + √(1−a)·x ; x' = √b·x̂0 + √(1−b)·ε
+        double cx = sb * sa + sbb * sb1, cv = -sb * sb1 + sbb * sa;
+        return new float[] {(float) cx, (float) cv};
     }
 }

@@ -90,6 +90,9 @@ record ResnetBlock3D(GroupNorm norm1, Conv2d conv1, Linear timeProj, GroupNorm n
         } else {
             try (Tensor s = shortcut.apply(ops, x)) {
                 ops.axpby(1f, s, 1f, h, h);
+            } catch (RuntimeException | Error e) {
+                h.close();  // e.g. out of device memory: release what this block allocated
+                throw e;
             }
         }
         return h;

@@ -97,15 +97,35 @@ public final class UNet3D implements AutoCloseable {
      * [B, tokens, crossAttentionDim]. Returns a new [B·F, h, w, out] tensor (ε or v as the model predicts).
      */
     public Tensor forward(Tensor sample, int frames, float[] timesteps, Tensor text) {
+        int b = checkInputs(sample, frames, text);
+        if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
+        return run(sample, frames, timeEmbedding(timesteps), text);
+    }
+
+    /**
+     * The same with the timesteps in an F32 tensor [B] of the backend ({@code Ops.allocateF32}): no host data
+     * enters the pass, so it can be recorded once as a step graph and replayed with new timesteps.
+     */
+    public Tensor forward(Tensor sample, int frames, Tensor timesteps, Tensor text) {
+        int b = checkInputs(sample, frames, text);
+        timesteps.requireShape("timesteps", b);
+        return run(sample, frames, timeEmbedding(timesteps), text);
+    }
+
+    private int checkInputs(Tensor sample, int frames, Tensor text) {
         int n = sample.dim(0), b = n / frames;
         if (n % frames != 0) throw new IllegalArgumentException("sample: " + n + " images is not a multiple of " + frames + " frames");
         sample.requireShape("sample", n, sample.dim(1), sample.dim(2), cfg.inChannels());
         text.requireShape("encoder_hidden_states", b, text.dim(1), cfg.crossAttentionDim());
-        if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
-        Tensor siluTemb = timeEmbedding(timesteps);
+        return b;
+    }
+
+    /** The pass after the time embedding; closes {@code siluTemb}. */
+    private Tensor run(Tensor sample, int frames, Tensor siluTemb, Tensor text) {
         Deque<Tensor> skips = new ArrayDeque<>();
+        Tensor x = null;  // the current activation: closed here if a layer fails (e.g. out of device memory)
         try (siluTemb) {
-            Tensor x = convIn.apply(ops, sample);
+            x = convIn.apply(ops, sample);
             skips.push(x);
             for (UNetBlocks.Down d : down) {
                 for (int j = 0; j < d.resnets().size(); j++) {
@@ -142,6 +162,9 @@ public final class UNet3D implements AutoCloseable {
             }
             x = replace(x, normOut.apply(ops, x, frames, true));
             return replace(x, convOut.apply(ops, x));
+        } catch (RuntimeException | Error e) {
+            if (x != null) x.close();  // may also be a skip: closing twice is a no-op
+            throw e;
         } finally {
             skips.forEach(Tensor::close);
         }
@@ -152,12 +175,25 @@ public final class UNet3D implements AutoCloseable {
         int c0 = cfg.blockOutChannels()[0];
         try (Tensor proj = ops.allocate(timesteps.length, c0)) {
             ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
-            try (Tensor h = time1.apply(ops, proj)) {
-                ops.activation(Activation.SILU, h, h);
-                Tensor e = time2.apply(ops, h);
-                ops.activation(Activation.SILU, e, e);
-                return e;
-            }
+            return timeMlp(proj);
+        }
+    }
+
+    /** {@link #timeEmbedding(float[])} with the timesteps read from an F32 tensor [B] of the backend. */
+    Tensor timeEmbedding(Tensor timesteps) {
+        int c0 = cfg.blockOutChannels()[0];
+        try (Tensor proj = ops.allocate(timesteps.dim(0), c0)) {
+            ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
+            return timeMlp(proj);
+        }
+    }
+
+    private Tensor timeMlp(Tensor proj) {
+        try (Tensor h = time1.apply(ops, proj)) {
+            ops.activation(Activation.SILU, h, h);
+            Tensor e = time2.apply(ops, h);
+            ops.activation(Activation.SILU, e, e);
+            return e;
         }
     }
 

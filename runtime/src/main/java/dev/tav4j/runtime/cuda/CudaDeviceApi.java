@@ -7,6 +7,8 @@ import dev.tav4j.bindings.cuda.Cublas;
 import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.bindings.cuda.CublasGemm;
 import dev.tav4j.runtime.device.DeviceApi;
+import dev.tav4j.runtime.device.DeviceGraph;
+import dev.tav4j.runtime.device.StepCaptureException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
@@ -35,6 +37,7 @@ public final class CudaDeviceApi implements DeviceApi {
     private final ThreadLocal<Boolean> current = new ThreadLocal<>();
     private final ConcurrentHashMap<String, Kernel> kernels = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private volatile boolean capturing;
 
     /** A CUfunction with the dynamic shared memory limit set on it so far. */
     private static final class Kernel implements KernelHandle {
@@ -136,12 +139,14 @@ public final class CudaDeviceApi implements DeviceApi {
 
     @Override public void copyToDevice(MemorySegment src, long dst, long bytes) {
         enter();
+        noCapture("a host→device copy of " + bytes + " bytes (write step inputs before the replay)");
         CuMemory.copyHtoDAsync(dst, src, bytes, stream);
     }
 
     /** Waits for the stream: the bytes are in {@code dst} when this returns. */
     @Override public void copyToHost(long src, MemorySegment dst, long bytes) {
         enter();
+        noCapture("a device→host copy of " + bytes + " bytes (read results after the replay)");
         CuMemory.copyDtoHAsync(dst, src, bytes, stream);
         CuStream.synchronize(stream);
     }
@@ -208,7 +213,91 @@ public final class CudaDeviceApi implements DeviceApi {
 
     @Override public void synchronize() {
         enter();
+        noCapture("a stream synchronisation");
         CuStream.synchronize(stream);
+    }
+
+    private void noCapture(String what) {
+        if (capturing) throw new StepCaptureException("a captured step may not do " + what + ": it would wait for the host");
+    }
+
+    // ---- step capture: stream capture into a CUDA graph, the pool reserving the step's blocks
+
+    @Override public synchronized void beginCapture() {
+        enter();
+        if (capturing) throw new StepCaptureException("a step capture is already in progress (captures do not nest)");
+        pool.beginCapture();
+        try {
+            // thread-local: other threads' unsafe calls (e.g. a cuMemAlloc elsewhere) do not invalidate this capture
+            CuStream.beginCapture(stream, CuStream.CAPTURE_THREAD_LOCAL);
+        } catch (RuntimeException e) {
+            pool.abortCapture();
+            throw e;
+        }
+        capturing = true;
+    }
+
+    @Override public synchronized DeviceGraph endCapture() {
+        enter();
+        if (!capturing) throw new IllegalStateException("endCapture without beginCapture");
+        capturing = false;
+        CudaGraph graph;
+        try {
+            graph = CudaGraph.endCapture(stream);
+        } catch (RuntimeException e) {
+            pool.abortCapture();
+            throw e;
+        }
+        DevicePool.Reservation blocks;
+        try {
+            blocks = pool.endCapture();
+        } catch (RuntimeException e) {
+            pool.abortCapture();
+            graph.close();
+            throw e;
+        }
+        return new CudaStepGraph(graph, blocks);
+    }
+
+    @Override public synchronized void abortCapture() {
+        if (!capturing) { pool.abortCapture(); return; }
+        capturing = false;
+        enter();
+        CudaGraph.abortCapture(stream, null);
+        pool.abortCapture();
+    }
+
+    @Override public boolean capturing() { return capturing; }
+
+    /** A captured step: the instantiated graph and the pool blocks it writes. */
+    private final class CudaStepGraph implements DeviceGraph {
+        private final CudaGraph graph;
+        private final DevicePool.Reservation blocks;
+        private boolean closed;
+
+        CudaStepGraph(CudaGraph graph, DevicePool.Reservation blocks) {
+            this.graph = graph;
+            this.blocks = blocks;
+        }
+
+        @Override public void replay() {
+            enter();
+            if (closed) throw new IllegalStateException("step graph replayed after close");
+            graph.launch(stream);
+        }
+
+        @Override public int operations() { return -1; }
+
+        @Override public void close() {
+            if (closed) return;
+            closed = true;
+            enter();
+            try {
+                graph.close();
+            } finally {
+                blocks.close();
+            }
+        }
     }
 
     @Override public long freeBytes() { enter(); return CuMemory.info().free(); }

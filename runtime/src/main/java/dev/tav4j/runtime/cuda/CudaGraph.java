@@ -45,6 +45,27 @@ public final class CudaGraph implements AutoCloseable {
         }
     }
 
+    /** Ends a capture begun with {@code CuStream.beginCapture} on {@code stream} and instantiates the graph. */
+    public static CudaGraph endCapture(long stream) {
+        long g = CuStream.endCapture(stream);
+        try {
+            return new CudaGraph(g, CuStream.graphInstantiate(g, 0));
+        } catch (RuntimeException e) {
+            CuStream.graphDestroy(g);
+            throw e;
+        }
+    }
+
+    /** Ends a failed capture on {@code stream} and destroys whatever was recorded; errors are added to {@code primary}. */
+    public static void abortCapture(long stream, Throwable primary) {
+        try {
+            long broken = CuStream.endCapture(stream);
+            if (broken != 0) CuStream.graphDestroy(broken);
+        } catch (RuntimeException suppressed) {
+            if (primary != null) primary.addSuppressed(suppressed);
+        }
+    }
+
     /** Enqueues the whole graph on {@code stream}. */
     public void launch(long stream) {
         if (closed) throw new IllegalStateException("CUDA graph launched after close");

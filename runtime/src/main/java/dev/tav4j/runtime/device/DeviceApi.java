@@ -71,6 +71,26 @@ public interface DeviceApi extends AutoCloseable {
 
     default void eventDestroy(long event) {}
 
+    // ---- step capture (CUDA graphs); see DeviceGraph
+
+    /**
+     * Starts recording instead of running: until {@link #endCapture()}, copies, memsets, launches and GEMMs are
+     * recorded, not executed. Inside a capture there is no host synchronisation ({@link #synchronize()},
+     * {@link #copyToHost} and {@link #copyToDevice} throw {@link StepCaptureException}) and no fresh device memory:
+     * {@link #alloc} is served from blocks the pool already caches or throws {@link StepCaptureException}, so run
+     * the step once uncaptured first (that warms the pool).
+     */
+    default void beginCapture() { throw new UnsupportedOperationException(describe() + " cannot capture steps"); }
+
+    /** Ends the capture begun by {@link #beginCapture()} and returns the replayable graph. */
+    default DeviceGraph endCapture() { throw new UnsupportedOperationException(describe() + " cannot capture steps"); }
+
+    /** Ends a capture that failed: nothing recorded is kept, the pool is left as before the capture. Never throws. */
+    default void abortCapture() {}
+
+    /** Whether a capture is in progress. */
+    default boolean capturing() { return false; }
+
     @Override void close();
 
     /** Element types for {@link #gemm}. */

@@ -97,7 +97,7 @@ class DevicePoolTest {
         assertEquals(30L << 20, e.requestedBytes());
         assertEquals(14L << 20, e.freeBytes());
         assertEquals(64L << 20, e.totalBytes());
-        assertTrue(e.getMessage().contains("try fewer frames or --device cpu"), e.getMessage());
+        assertTrue(e.getMessage().contains(DeviceOutOfMemoryException.ADVICE), e.getMessage());
         assertTrue(e.getMessage().contains("30.0 MiB"), e.getMessage());
         assertTrue(e.isOutOfMemory());
         pool.give(big);
