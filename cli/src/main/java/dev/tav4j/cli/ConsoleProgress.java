@@ -31,6 +31,7 @@ final class ConsoleProgress implements Progress {
     private volatile boolean cancelled;
     private String cancelStage;
     private int cancelSteps;
+    private int events;
 
     /** Work done since the last step (loading, writing files) is not counted for the next step. */
     void mark() {
@@ -52,6 +53,17 @@ final class ConsoleProgress implements Progress {
     @Override public void metric(String name, double value) {
         metrics.put(name, value);
     }
+
+    /** On its own line (the progress line continues below it), and kept for {@link #summary()}. */
+    @Override public void event(String stage, int step, String message) {
+        if (open != null) System.err.println();
+        open = null;
+        System.err.println("warning: " + stage + ": " + message);
+        events++;
+    }
+
+    /** How many events were reported (e.g. skipped tuning steps). */
+    int events() { return events; }
 
     @Override public void step(String stage, int step, int total) {
         long now = System.nanoTime();

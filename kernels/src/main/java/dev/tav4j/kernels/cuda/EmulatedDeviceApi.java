@@ -166,6 +166,12 @@ public final class EmulatedDeviceApi implements DeviceApi {
         HostGemm.run(dtype, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
     }
 
+    @Override public void gemm(GemmType abType, GemmType cType, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+                               long c, int ldc, long strideC, int batch) {
+        HostGemm.run(abType, cType, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+    }
+
     @Override public void synchronize() {}
 
     @Override public synchronized long peakBytes() { return peak; }
