@@ -1,4 +1,5 @@
-// Attention backward (fp32), FlashAttention-2 style: nothing of the forward pass is stored, the softmax is
+// Attention backward, FlashAttention-2 style, templated on the storage type T of q, k, v, dO and the gradients
+// (float, f16, bf16; fp32 arithmetic, scratch statistics fp32): nothing of the forward pass is stored, the softmax is
 // recomputed from q and k. Two race-free phases per call:
 //   query phase (one block per 32 queries of an (image, head)): pass 1 recomputes the row's log-sum-exp and
 //     D = sum_j P_j dP_j (= dO . O) with an online rescale; pass 2 forms dS = P (dP - D) and dQ = scale dS K.
@@ -15,6 +16,7 @@
 namespace tavg {
 
 using tav::ld;
+using tav::st;
 
 constexpr int AG_THREADS = 128;
 constexpr int AG_GROUP = 4;
@@ -42,8 +44,8 @@ __device__ __forceinline__ void key_source(int kind, int n, int frames, int lkv,
     }
 }
 
-template <int DMAX>
-__device__ __forceinline__ void load_kv_tile(float (*ks)[DMAX], float (*vs)[DMAX], const float* k, const float* v,
+template <int DMAX, typename T>
+__device__ __forceinline__ void load_kv_tile(float (*ks)[DMAX], float (*vs)[DMAX], const T* k, const T* v,
                                              int kind, int n, int frames, int lkv, int kend, int t0, int C, int h,
                                              int D) {
     for (int e = threadIdx.x; e < AG_TILE * DMAX; e += AG_THREADS) {
@@ -53,18 +55,18 @@ __device__ __forceinline__ void load_kv_tile(float (*ks)[DMAX], float (*vs)[DMAX
             int img, row;
             key_source(kind, n, frames, lkv, j, img, row);
             long off = (long(img) * lkv + row) * C + long(h) * D + d;
-            kv = k[off];
-            vv = v[off];
+            kv = ld(k, off);
+            vv = ld(v, off);
         }
         ks[r][d] = kv;
         vs[r][d] = vv;
     }
 }
 
-template <int DMAX>
-__device__ __forceinline__ void attention_bwd_query(const float* __restrict__ q, const float* __restrict__ k,
-                                                    const float* __restrict__ v, const float* __restrict__ dO,
-                                                    float* __restrict__ dQ, float* __restrict__ stats, int kind,
+template <int DMAX, typename T>
+__device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, const T* __restrict__ k,
+                                                    const T* __restrict__ v, const T* __restrict__ dO,
+                                                    T* __restrict__ dQ, float* __restrict__ stats, int kind,
                                                     int frames, int heads, int D, int Lq, int lkv, int nkeys, int C,
                                                     float scale) {
     constexpr int DPT = DMAX / AG_GROUP;
@@ -80,8 +82,8 @@ __device__ __forceinline__ void attention_bwd_query(const float* __restrict__ q,
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
-        qr[i] = d < D ? q[qoff + d] * scale : 0.0f;
-        orow[i] = d < D ? dO[qoff + d] : 0.0f;
+        qr[i] = d < D ? ld(q, qoff + d) * scale : 0.0f;
+        orow[i] = d < D ? ld(dO, qoff + d) : 0.0f;
         dq[i] = 0.0f;
     }
     int kend = nkeys;
@@ -91,7 +93,7 @@ __device__ __forceinline__ void attention_bwd_query(const float* __restrict__ q,
     float m = -INFINITY, l = 0.0f, dsum = 0.0f;
     for (int t0 = 0; t0 < kend; t0 += AG_TILE) {
         __syncthreads();
-        load_kv_tile<DMAX>(ks, vs, k, v, kind, n, frames, lkv, kend, t0, C, h, D);
+        load_kv_tile<DMAX, T>(ks, vs, k, v, kind, n, frames, lkv, kend, t0, C, h, D);
         __syncthreads();
         float sc[AG_TILE], dp[AG_TILE];
         float tmax = -INFINITY;
@@ -128,7 +130,7 @@ __device__ __forceinline__ void attention_bwd_query(const float* __restrict__ q,
     // pass 2: dS = P (dP - D); dQ = scale dS K
     for (int t0 = 0; t0 < kend; t0 += AG_TILE) {
         __syncthreads();
-        load_kv_tile<DMAX>(ks, vs, k, v, kind, n, frames, lkv, kend, t0, C, h, D);
+        load_kv_tile<DMAX, T>(ks, vs, k, v, kind, n, frames, lkv, kend, t0, C, h, D);
         __syncthreads();
 #pragma unroll 4
         for (int r = 0; r < AG_TILE; r++) {
@@ -151,7 +153,7 @@ __device__ __forceinline__ void attention_bwd_query(const float* __restrict__ q,
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
-        if (d < D) dQ[qoff + d] = dq[i] * scale;
+        if (d < D) st(dQ, qoff + d, dq[i] * scale);
     }
     if (s == 0) {
         long row = (long(n) * heads + h) * Lq + qi;
@@ -176,11 +178,11 @@ __device__ __forceinline__ int reader(int kind, int frames, int kimg, int it, in
     return 1;
 }
 
-template <int DMAX>
-__device__ __forceinline__ void attention_bwd_key(const float* __restrict__ q, const float* __restrict__ k,
-                                                  const float* __restrict__ v, const float* __restrict__ dO,
-                                                  const float* __restrict__ stats, float* __restrict__ dK,
-                                                  float* __restrict__ dV, int kind, int frames, int heads, int D,
+template <int DMAX, typename T>
+__device__ __forceinline__ void attention_bwd_key(const T* __restrict__ q, const T* __restrict__ k,
+                                                  const T* __restrict__ v, const T* __restrict__ dO,
+                                                  const float* __restrict__ stats, T* __restrict__ dK,
+                                                  T* __restrict__ dV, int kind, int frames, int heads, int D,
                                                   int Lq, int lkv, int C, float scale) {
     constexpr int DPT = DMAX / AG_GROUP;
     __shared__ float qs[AG_TILE][DMAX];
@@ -197,8 +199,8 @@ __device__ __forceinline__ void attention_bwd_key(const float* __restrict__ q, c
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
-        kr[i] = d < D ? k[koff + d] * scale : 0.0f;
-        vr[i] = d < D ? v[koff + d] : 0.0f;
+        kr[i] = d < D ? ld(k, koff + d) * scale : 0.0f;
+        vr[i] = d < D ? ld(v, koff + d) : 0.0f;
         dk[i] = 0.0f;
         dv[i] = 0.0f;
     }
@@ -209,7 +211,7 @@ __device__ __forceinline__ void attention_bwd_key(const float* __restrict__ q, c
         const int mult = reader(kind, frames, kimg, it, img);
         if (mult == 0) continue;  // uniform over the block
         const float fm = float(mult);
-        const float* st = stats + (long(img) * heads + h) * Lq * 2;
+        const float* sq = stats + (long(img) * heads + h) * Lq * 2;
         for (int t0 = causal ? j0 : 0; t0 < Lq; t0 += AG_TILE) {
             __syncthreads();
             for (int e = threadIdx.x; e < AG_TILE * DMAX; e += AG_THREADS) {
@@ -217,16 +219,16 @@ __device__ __forceinline__ void attention_bwd_key(const float* __restrict__ q, c
                 float qv = 0.0f, ov = 0.0f;
                 if (d < D && i < Lq) {
                     long off = (long(img) * Lq + i) * C + long(h) * D + d;
-                    qv = q[off];
-                    ov = dO[off];
+                    qv = ld(q, off);
+                    ov = ld(dO, off);
                 }
                 qs[r][d] = qv;
                 os[r][d] = ov;
             }
             if (threadIdx.x < AG_TILE) {
                 int i = t0 + threadIdx.x;
-                ls[threadIdx.x] = i < Lq ? st[long(i) * 2] : 0.0f;
-                dds[threadIdx.x] = i < Lq ? st[long(i) * 2 + 1] : 0.0f;
+                ls[threadIdx.x] = i < Lq ? sq[long(i) * 2] : 0.0f;
+                dds[threadIdx.x] = i < Lq ? sq[long(i) * 2 + 1] : 0.0f;
             }
             __syncthreads();
 #pragma unroll 4
@@ -257,17 +259,17 @@ __device__ __forceinline__ void attention_bwd_key(const float* __restrict__ q, c
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
         if (d >= D) continue;
-        if (dK) dK[koff + d] = dk[i] * scale;
-        if (dV) dV[koff + d] = dv[i];
+        if (dK) st(dK, koff + d, dk[i] * scale);
+        if (dV) st(dV, koff + d, dv[i]);
     }
 }
 
 // Temporal attention: query (n, l, h) sees key (b*F + g, l, h) for g < F. Query index = (n*L + l)*heads + h;
 // stats use the same index. Groups of 4 threads per query (or key), F rows read from global memory.
-template <int DMAX>
-__device__ __forceinline__ void attention_bwd_temporal_query(const float* __restrict__ q, const float* __restrict__ k,
-                                                             const float* __restrict__ v,
-                                                             const float* __restrict__ dO, float* __restrict__ dQ,
+template <int DMAX, typename T>
+__device__ __forceinline__ void attention_bwd_temporal_query(const T* __restrict__ q, const T* __restrict__ k,
+                                                             const T* __restrict__ v,
+                                                             const T* __restrict__ dO, T* __restrict__ dQ,
                                                              float* __restrict__ stats, int frames, int heads, int D,
                                                              int N, int L, int C, float scale) {
     constexpr int DPT = DMAX / AG_GROUP;
@@ -283,8 +285,8 @@ __device__ __forceinline__ void attention_bwd_temporal_query(const float* __rest
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
-        qr[i] = d < D ? q[qoff + d] * scale : 0.0f;
-        orow[i] = d < D ? dO[qoff + d] : 0.0f;
+        qr[i] = d < D ? ld(q, qoff + d) * scale : 0.0f;
+        orow[i] = d < D ? ld(dO, qoff + d) : 0.0f;
         dq[i] = 0.0f;
     }
     float m = -INFINITY, lsum = 0.0f, dsum = 0.0f;
@@ -294,7 +296,7 @@ __device__ __forceinline__ void attention_bwd_temporal_query(const float* __rest
 #pragma unroll
         for (int i = 0; i < DPT; i++) {
             int d = i * AG_GROUP + s;
-            if (d < D) { a += qr[i] * k[koff + d]; bb += orow[i] * v[koff + d]; }
+            if (d < D) { a += qr[i] * ld(k, koff + d); bb += orow[i] * ld(v, koff + d); }
         }
         a = group_sum(a);
         bb = group_sum(bb);
@@ -310,7 +312,7 @@ __device__ __forceinline__ void attention_bwd_temporal_query(const float* __rest
 #pragma unroll
         for (int i = 0; i < DPT; i++) {
             int d = i * AG_GROUP + s;
-            if (d < D) { a += qr[i] * k[koff + d]; bb += orow[i] * v[koff + d]; }
+            if (d < D) { a += qr[i] * ld(k, koff + d); bb += orow[i] * ld(v, koff + d); }
         }
         a = group_sum(a);
         bb = group_sum(bb);
@@ -318,23 +320,23 @@ __device__ __forceinline__ void attention_bwd_temporal_query(const float* __rest
 #pragma unroll
         for (int i = 0; i < DPT; i++) {
             int d = i * AG_GROUP + s;
-            if (d < D) dq[i] += ds * k[koff + d];
+            if (d < D) dq[i] += ds * ld(k, koff + d);
         }
     }
     if (!active) return;
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
-        if (d < D) dQ[qoff + d] = dq[i] * scale;
+        if (d < D) st(dQ, qoff + d, dq[i] * scale);
     }
     if (s == 0) { stats[qq * 2] = lse; stats[qq * 2 + 1] = dd; }
 }
 
-template <int DMAX>
-__device__ __forceinline__ void attention_bwd_temporal_key(const float* __restrict__ q, const float* __restrict__ k,
-                                                           const float* __restrict__ v, const float* __restrict__ dO,
-                                                           const float* __restrict__ stats, float* __restrict__ dK,
-                                                           float* __restrict__ dV, int frames, int heads, int D,
+template <int DMAX, typename T>
+__device__ __forceinline__ void attention_bwd_temporal_key(const T* __restrict__ q, const T* __restrict__ k,
+                                                           const T* __restrict__ v, const T* __restrict__ dO,
+                                                           const float* __restrict__ stats, T* __restrict__ dK,
+                                                           T* __restrict__ dV, int frames, int heads, int D,
                                                            int N, int L, int C, float scale) {
     constexpr int DPT = DMAX / AG_GROUP;
     const int s = threadIdx.x & (AG_GROUP - 1);
@@ -349,8 +351,8 @@ __device__ __forceinline__ void attention_bwd_temporal_key(const float* __restri
 #pragma unroll
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
-        kr[i] = d < D ? k[koff + d] * scale : 0.0f;
-        vr[i] = d < D ? v[koff + d] : 0.0f;
+        kr[i] = d < D ? ld(k, koff + d) * scale : 0.0f;
+        vr[i] = d < D ? ld(v, koff + d) : 0.0f;
         dk[i] = 0.0f;
         dv[i] = 0.0f;
     }
@@ -361,7 +363,7 @@ __device__ __forceinline__ void attention_bwd_temporal_key(const float* __restri
 #pragma unroll
         for (int i = 0; i < DPT; i++) {
             int d = i * AG_GROUP + s;
-            if (d < D) { a += kr[i] * q[qoff + d]; bb += vr[i] * dO[qoff + d]; }
+            if (d < D) { a += kr[i] * ld(q, qoff + d); bb += vr[i] * ld(dO, qoff + d); }
         }
         a = group_sum(a);
         bb = group_sum(bb);
@@ -371,7 +373,7 @@ __device__ __forceinline__ void attention_bwd_temporal_key(const float* __restri
 #pragma unroll
         for (int i = 0; i < DPT; i++) {
             int d = i * AG_GROUP + s;
-            if (d < D) { dv[i] += p * dO[qoff + d]; dk[i] += ds * q[qoff + d]; }
+            if (d < D) { dv[i] += p * ld(dO, qoff + d); dk[i] += ds * ld(q, qoff + d); }
         }
     }
     if (!active) return;
@@ -379,50 +381,54 @@ __device__ __forceinline__ void attention_bwd_temporal_key(const float* __restri
     for (int i = 0; i < DPT; i++) {
         int d = i * AG_GROUP + s;
         if (d >= D) continue;
-        if (dK) dK[koff + d] = dk[i] * scale;
-        if (dV) dV[koff + d] = dv[i];
+        if (dK) st(dK, koff + d, dk[i] * scale);
+        if (dV) st(dV, koff + d, dv[i]);
     }
 }
 
 }  // namespace tavg
 
-#define TAV_ATTENTION_GRAD(DM)                                                                               \
+#define TAV_ATTENTION_GRAD(DM, T, TN)                                                                        \
     extern "C" __global__ void __launch_bounds__(128)                                                       \
-        attention_bwd_q_d##DM##_f32(const float* q, const float* k, const float* v, const float* dO,         \
-                                    float* dQ, float* stats, int kind, int frames, int heads, int D, int Lq, \
-                                    int lkv, int nkeys, int C, float scale) {                                \
-        tavg::attention_bwd_query<DM>(q, k, v, dO, dQ, stats, kind, frames, heads, D, Lq, lkv, nkeys, C,     \
-                                      scale);                                                                \
+        attention_bwd_q_d##DM##_##TN(const T* q, const T* k, const T* v, const T* dO, T* dQ, float* stats,   \
+                                     int kind, int frames, int heads, int D, int Lq, int lkv, int nkeys,     \
+                                     int C, float scale) {                                                   \
+        tavg::attention_bwd_query<DM, T>(q, k, v, dO, dQ, stats, kind, frames, heads, D, Lq, lkv, nkeys, C,  \
+                                         scale);                                                             \
     }                                                                                                        \
-    TAV_EXPORT(attention_bwd_q_d##DM##_f32)                                                                  \
+    TAV_EXPORT(attention_bwd_q_d##DM##_##TN)                                                                 \
     extern "C" __global__ void __launch_bounds__(128)                                                       \
-        attention_bwd_kv_d##DM##_f32(const float* q, const float* k, const float* v, const float* dO,        \
-                                     const float* stats, float* dK, float* dV, int kind, int frames,         \
-                                     int heads, int D, int Lq, int lkv, int C, float scale) {                \
-        tavg::attention_bwd_key<DM>(q, k, v, dO, stats, dK, dV, kind, frames, heads, D, Lq, lkv, C, scale);  \
+        attention_bwd_kv_d##DM##_##TN(const T* q, const T* k, const T* v, const T* dO, const float* stats,   \
+                                      T* dK, T* dV, int kind, int frames, int heads, int D, int Lq, int lkv, \
+                                      int C, float scale) {                                                  \
+        tavg::attention_bwd_key<DM, T>(q, k, v, dO, stats, dK, dV, kind, frames, heads, D, Lq, lkv, C,       \
+                                       scale);                                                               \
     }                                                                                                        \
-    TAV_EXPORT(attention_bwd_kv_d##DM##_f32)                                                                 \
+    TAV_EXPORT(attention_bwd_kv_d##DM##_##TN)                                                                \
     extern "C" __global__ void __launch_bounds__(128)                                                       \
-        attention_bwd_temporal_q_d##DM##_f32(const float* q, const float* k, const float* v, const float* dO, \
-                                             float* dQ, float* stats, int frames, int heads, int D, int N,   \
-                                             int L, int C, float scale) {                                    \
-        tavg::attention_bwd_temporal_query<DM>(q, k, v, dO, dQ, stats, frames, heads, D, N, L, C, scale);    \
+        attention_bwd_temporal_q_d##DM##_##TN(const T* q, const T* k, const T* v, const T* dO, T* dQ,        \
+                                              float* stats, int frames, int heads, int D, int N, int L,      \
+                                              int C, float scale) {                                          \
+        tavg::attention_bwd_temporal_query<DM, T>(q, k, v, dO, dQ, stats, frames, heads, D, N, L, C, scale); \
     }                                                                                                        \
-    TAV_EXPORT(attention_bwd_temporal_q_d##DM##_f32)                                                         \
+    TAV_EXPORT(attention_bwd_temporal_q_d##DM##_##TN)                                                        \
     extern "C" __global__ void __launch_bounds__(128)                                                       \
-        attention_bwd_temporal_kv_d##DM##_f32(const float* q, const float* k, const float* v,                \
-                                              const float* dO, const float* stats, float* dK, float* dV,     \
-                                              int frames, int heads, int D, int N, int L, int C,             \
-                                              float scale) {                                                 \
-        tavg::attention_bwd_temporal_key<DM>(q, k, v, dO, stats, dK, dV, frames, heads, D, N, L, C, scale);  \
+        attention_bwd_temporal_kv_d##DM##_##TN(const T* q, const T* k, const T* v, const T* dO,              \
+                                               const float* stats, T* dK, T* dV, int frames, int heads,      \
+                                               int D, int N, int L, int C, float scale) {                    \
+        tavg::attention_bwd_temporal_key<DM, T>(q, k, v, dO, stats, dK, dV, frames, heads, D, N, L, C,       \
+                                                scale);                                                      \
     }                                                                                                        \
-    TAV_EXPORT(attention_bwd_temporal_kv_d##DM##_f32)
+    TAV_EXPORT(attention_bwd_temporal_kv_d##DM##_##TN)
 
-TAV_ATTENTION_GRAD(8)
-TAV_ATTENTION_GRAD(16)
-TAV_ATTENTION_GRAD(32)
-TAV_ATTENTION_GRAD(40)
-TAV_ATTENTION_GRAD(64)
-TAV_ATTENTION_GRAD(80)
-TAV_ATTENTION_GRAD(128)
-TAV_ATTENTION_GRAD(160)
+#define TAV_ATTENTION_GRAD_TYPES(DM) \
+    TAV_ATTENTION_GRAD(DM, float, f32) TAV_ATTENTION_GRAD(DM, f16, f16) TAV_ATTENTION_GRAD(DM, bf16, bf16)
+
+TAV_ATTENTION_GRAD_TYPES(8)
+TAV_ATTENTION_GRAD_TYPES(16)
+TAV_ATTENTION_GRAD_TYPES(32)
+TAV_ATTENTION_GRAD_TYPES(40)
+TAV_ATTENTION_GRAD_TYPES(64)
+TAV_ATTENTION_GRAD_TYPES(80)
+TAV_ATTENTION_GRAD_TYPES(128)
+TAV_ATTENTION_GRAD_TYPES(160)

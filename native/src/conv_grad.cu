@@ -1,5 +1,5 @@
 // Gradient of conv2d w.r.t. its input (weights frozen) as an implicit GEMM, i.e. a transposed convolution,
-// fp32, NHWC: dX[M = N*H*W, Ci] = A[M, K] * B[K, Ci] with K = kh*kw*Co, where for input pixel (n, iy, ix) and
+// templated on the storage type T of dY, w and dX (fp32 accumulation), NHWC: dX[M = N*H*W, Ci] = A[M, K] * B[K, Ci] with K = kh*kw*Co, where for input pixel (n, iy, ix) and
 // k = (ky, kx, co): A = dY[n, oy, ox, co] with oy = (iy + padTop - ky) / stride, ox likewise, when the division
 // is exact and in range (else 0), and B = w[ky, kx, ci, co]. Nothing is flipped or spread in memory.
 // Tiles as conv.cu: 64 input pixels x 64 input channels per block of 256 threads, 16 of K per step, 4x4 per
@@ -10,8 +10,9 @@ namespace tavg {
 
 constexpr int CB_BM = 64, CB_BN = 64, CB_BK = 16, CB_THREADS = 256;
 
-__device__ __forceinline__ void conv_bwd_input(const float* __restrict__ dy, const float* __restrict__ w,
-                                               float* __restrict__ dx, int N, int H, int W, int Ci, int Ho, int Wo,
+template <typename T>
+__device__ __forceinline__ void conv_bwd_input(const T* __restrict__ dy, const T* __restrict__ w,
+                                               T* __restrict__ dx, int N, int H, int W, int Ci, int Ho, int Wo,
                                                int Co, int kh, int kw, int stride, int padTop, int padLeft) {
     __shared__ float as[CB_BK][CB_BM + 4];
     __shared__ float bs[CB_BK][CB_BN + 1];
@@ -52,7 +53,7 @@ __device__ __forceinline__ void conv_bwd_input(const float* __restrict__ dy, con
                 int sy = a_ty[i] - ky, sx = a_tx[i] - kx;
                 if (sy >= 0 && sx >= 0 && sy % stride == 0 && sx % stride == 0) {
                     int oy = sy / stride, ox = sx / stride;
-                    if (oy < Ho && ox < Wo) val = dy[((long(a_img[i]) * Ho + oy) * Wo + ox) * Co + co];
+                    if (oy < Ho && ox < Wo) val = tav::ld(dy, ((long(a_img[i]) * Ho + oy) * Wo + ox) * Co + co);
                 }
             }
             as[kl][ml] = val;
@@ -65,7 +66,7 @@ __device__ __forceinline__ void conv_bwd_input(const float* __restrict__ dy, con
             float val = 0.0f;
             if (k < K && ci < Ci) {
                 int co = k % Co, tap = k / Co;
-                val = w[(long(tap) * Ci + ci) * Co + co];
+                val = tav::ld(w, (long(tap) * Ci + ci) * Co + co);
             }
             bs[kl][nl] = val;
         }
@@ -89,16 +90,21 @@ __device__ __forceinline__ void conv_bwd_input(const float* __restrict__ dy, con
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             int ci = n0 + tx * 4 + j;
-            if (ci < Ci) dx[m * Ci + ci] = acc[i][j];
+            if (ci < Ci) tav::st(dx, m * Ci + ci, acc[i][j]);
         }
     }
 }
 
 }  // namespace tavg
 
-extern "C" __global__ void __launch_bounds__(256)
-    conv2d_bwd_input_f32(const float* dy, const float* w, float* dx, int N, int H, int W, int Ci, int Ho, int Wo,
-                         int Co, int kh, int kw, int stride, int padTop, int padLeft) {
-    tavg::conv_bwd_input(dy, w, dx, N, H, W, Ci, Ho, Wo, Co, kh, kw, stride, padTop, padLeft);
-}
-TAV_EXPORT(conv2d_bwd_input_f32)
+#define TAV_CONV_GRAD(T, TN)                                                                                 \
+    extern "C" __global__ void __launch_bounds__(256)                                                       \
+        conv2d_bwd_input_##TN(const T* dy, const T* w, T* dx, int N, int H, int W, int Ci, int Ho, int Wo,   \
+                              int Co, int kh, int kw, int stride, int padTop, int padLeft) {                 \
+        tavg::conv_bwd_input<T>(dy, w, dx, N, H, W, Ci, Ho, Wo, Co, kh, kw, stride, padTop, padLeft);        \
+    }                                                                                                        \
+    TAV_EXPORT(conv2d_bwd_input_##TN)
+
+TAV_CONV_GRAD(float, f32)
+TAV_CONV_GRAD(f16, f16)
+TAV_CONV_GRAD(bf16, bf16)

@@ -1,5 +1,5 @@
-// Backward of the point-wise and data-movement ops, the squared norm of a tensor and the fused AdamW step
-// (fp32 storage). Grid-stride loops over long counts, as elementwise.cu.
+// Backward of the point-wise and data-movement ops (templated on the storage type: _f32, _f16, _bf16; fp32
+// arithmetic), the squared norm of fp32 gradients and the fused AdamW step on fp32 (master) parameters. Grid-stride loops over long counts, as elementwise.cu.
 #include "common.cuh"
 
 namespace tavg {
@@ -47,35 +47,40 @@ __device__ __forceinline__ double block_sum_d(double v, double* scratch32) {
 
 #define TAVG_FOR(i, n) for (long i = tav::global_thread(); i < (n); i += tav::grid_threads())
 
+namespace tavg {
+
+using tav::ld;
+using tav::st;
+
 // dx = dy act'(x) for SILU (0), exact GELU (1), QUICK_GELU (2); dx may alias dy.
-extern "C" __global__ void activation_bwd_f32(const float* x, const float* dy, float* dx, int act, long n) {
+template <typename T>
+__device__ __forceinline__ void activation_bwd(const T* x, const T* dy, T* dx, int act, long n) {
     TAVG_FOR(i, n) {
-        float v = x[i], d;
-        if (act == 0) d = tavg::sigmoid_product_grad(v, 1.0f);
-        else if (act == 1) d = tavg::normal_cdf(v) + v * tavg::normal_pdf(v);
-        else d = tavg::sigmoid_product_grad(v, 1.702f);
-        dx[i] = dy[i] * d;
+        float v = ld(x, i), d;
+        if (act == 0) d = sigmoid_product_grad(v, 1.0f);
+        else if (act == 1) d = normal_cdf(v) + v * normal_pdf(v);
+        else d = sigmoid_product_grad(v, 1.702f);
+        st(dx, i, ld(dy, i) * d);
     }
 }
-TAV_EXPORT(activation_bwd_f32)
 
 // x [rows, 2D] = (a, gate), y = a gelu(gate): da = dy gelu(gate), dgate = dy a gelu'(gate).
-extern "C" __global__ void geglu_bwd_f32(const float* x, const float* dy, float* dx, long rows, int D) {
+template <typename T>
+__device__ __forceinline__ void geglu_bwd(const T* x, const T* dy, T* dx, long rows, int D) {
     TAVG_FOR(i, rows * D) {
         long r = i / D;
         long d = i - r * D;
-        float a = x[r * 2 * D + d], gate = x[r * 2 * D + D + d], g = dy[i];
-        float phi = tavg::normal_cdf(gate);
-        dx[r * 2 * D + d] = g * (gate * phi);
-        dx[r * 2 * D + D + d] = g * a * (gate * tavg::normal_pdf(gate) + phi);
+        float a = ld(x, r * 2 * D + d), gate = ld(x, r * 2 * D + D + d), g = ld(dy, i);
+        float phi = normal_cdf(gate);
+        st(dx, r * 2 * D + d, g * (gate * phi));
+        st(dx, r * 2 * D + D + d, g * a * (gate * normal_pdf(gate) + phi));
     }
 }
-TAV_EXPORT(geglu_bwd_f32)
 
 // Nearest upsampling backward: input pixel iy collects the output rows oy in [ceil(iy Ho / H), ceil((iy+1) Ho / H)),
 // likewise the columns (the outputs whose floor(o in / out) is iy). One thread per input element: no races.
-extern "C" __global__ void upsample_nearest_bwd_f32(const float* dy, float* dx, int N, int H, int W, int C, int Ho,
-                                                    int Wo) {
+template <typename T>
+__device__ __forceinline__ void upsample_nearest_bwd(const T* dy, T* dx, int N, int H, int W, int C, int Ho, int Wo) {
     long total = long(N) * H * W * C;
     TAVG_FOR(i, total) {
         long r = i;
@@ -87,14 +92,14 @@ extern "C" __global__ void upsample_nearest_bwd_f32(const float* dy, float* dx, 
         int ox0 = int((long(ix) * Wo + W - 1) / W), ox1 = int((long(ix + 1) * Wo + W - 1) / W);
         float s = 0.0f;
         for (int oy = oy0; oy < oy1; oy++)
-            for (int ox = ox0; ox < ox1; ox++) s += dy[((n * Ho + oy) * Wo + ox) * C + c];
-        dx[i] = s;
+            for (int ox = ox0; ox < ox1; ox++) s += ld(dy, ((n * Ho + oy) * Wo + ox) * C + c);
+        st(dx, i, s);
     }
 }
-TAV_EXPORT(upsample_nearest_bwd_f32)
 
-// dOut [pixels, Ca + Cb] -> dA [pixels, Ca], dB [pixels, Cb].
-extern "C" __global__ void split_channels_f32(const float* dout, float* da, float* db, long pixels, int Ca, int Cb) {
+// dOut [pixels, Ca + Cb] -> dA [pixels, Ca], dB [pixels, Cb] (a copy: no rounding).
+template <typename T>
+__device__ __forceinline__ void split_channels(const T* dout, T* da, T* db, long pixels, int Ca, int Cb) {
     int Co = Ca + Cb;
     TAVG_FOR(i, pixels * Co) {
         long p = i / Co;
@@ -103,12 +108,38 @@ extern "C" __global__ void split_channels_f32(const float* dout, float* da, floa
         else db[p * Cb + (c - Ca)] = dout[i];
     }
 }
-TAV_EXPORT(split_channels_f32)
 
-extern "C" __global__ void fill_f32(float* out, float value, long n) {
-    TAVG_FOR(i, n) out[i] = value;
+template <typename T>
+__device__ __forceinline__ void fill(T* out, float value, long n) {
+    TAVG_FOR(i, n) st(out, i, value);
 }
-TAV_EXPORT(fill_f32)
+
+}  // namespace tavg
+
+#define TAV_POINTWISE_GRAD(T, TN)                                                                            \
+    extern "C" __global__ void activation_bwd_##TN(const T* x, const T* dy, T* dx, int act, long n) {        \
+        tavg::activation_bwd<T>(x, dy, dx, act, n);                                                          \
+    }                                                                                                        \
+    TAV_EXPORT(activation_bwd_##TN)                                                                          \
+    extern "C" __global__ void geglu_bwd_##TN(const T* x, const T* dy, T* dx, long rows, int D) {            \
+        tavg::geglu_bwd<T>(x, dy, dx, rows, D);                                                              \
+    }                                                                                                        \
+    TAV_EXPORT(geglu_bwd_##TN)                                                                               \
+    extern "C" __global__ void upsample_nearest_bwd_##TN(const T* dy, T* dx, int N, int H, int W, int C,     \
+                                                         int Ho, int Wo) {                                   \
+        tavg::upsample_nearest_bwd<T>(dy, dx, N, H, W, C, Ho, Wo);                                           \
+    }                                                                                                        \
+    TAV_EXPORT(upsample_nearest_bwd_##TN)                                                                    \
+    extern "C" __global__ void split_channels_##TN(const T* dout, T* da, T* db, long pixels, int Ca, int Cb) { \
+        tavg::split_channels<T>(dout, da, db, pixels, Ca, Cb);                                               \
+    }                                                                                                        \
+    TAV_EXPORT(split_channels_##TN)                                                                          \
+    extern "C" __global__ void fill_##TN(T* out, float value, long n) { tavg::fill<T>(out, value, n); }      \
+    TAV_EXPORT(fill_##TN)
+
+TAV_POINTWISE_GRAD(float, f32)
+TAV_POINTWISE_GRAD(f16, f16)
+TAV_POINTWISE_GRAD(bf16, bf16)
 
 // Stage 1 of the sum of squares: each thread squares and sums in double over a grid-stride range, each block
 // reduces in a fixed tree -> partials[blockIdx.x]. The grid size is chosen from n alone, so the result does not
@@ -124,6 +155,28 @@ extern "C" __global__ void __launch_bounds__(256) sum_squares_partial_f32(const 
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 TAV_EXPORT(sum_squares_partial_f32)
+
+// Stage 1 over several fp32 tensors at once (every trainable gradient of a step in one launch): table holds
+// `tensors` (device address, element count) pairs. Each thread sums in double over a grid-stride range of each
+// tensor in turn, each block reduces in a fixed tree -> partials[blockIdx.x]; the grid is fixed by the caller, so
+// the result is reproducible. In double, the square of any finite float is finite, so the sum is finite exactly
+// when every element is: this is also the "all gradients finite" check of mixed-precision training.
+extern "C" __global__ void __launch_bounds__(256) sum_squares_multi_f32(const long* table, int tensors,
+                                                                       double* partials) {
+    __shared__ double sh[32];
+    double s = 0.0;
+    for (int t = 0; t < tensors; t++) {
+        const float* x = reinterpret_cast<const float*>(table[2 * t]);
+        const long n = table[2 * t + 1];
+        TAVG_FOR(i, n) {
+            double v = x[i];
+            s += v * v;
+        }
+    }
+    s = tavg::block_sum_d(s, sh);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+TAV_EXPORT(sum_squares_multi_f32)
 
 // Stage 2: one block adds the partials in a fixed order.
 extern "C" __global__ void __launch_bounds__(256) sum_squares_final(const double* partials, double* out, int count) {

@@ -36,6 +36,7 @@ final class ConsoleProgress implements Progress {
     private volatile boolean cancelled;
     private String cancelStage;
     private int cancelSteps;
+    private int events;
 
     ConsoleProgress() {
         this(System.err, System.console() != null && System.console().isTerminal());
@@ -66,6 +67,17 @@ final class ConsoleProgress implements Progress {
     @Override public void metric(String name, double value) {
         metrics.put(name, value);
     }
+
+    /** On its own line (the progress line continues below it), and kept for {@link #summary()}. */
+    @Override public void event(String stage, int step, String message) {
+        if (open != null) System.err.println();
+        open = null;
+        System.err.println("warning: " + stage + ": " + message);
+        events++;
+    }
+
+    /** How many events were reported (e.g. skipped tuning steps). */
+    int events() { return events; }
 
     @Override public void step(String stage, int step, int total) {
         long now = System.nanoTime();

@@ -1,10 +1,16 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.VideoSampling;
+import dev.tav4j.runtime.Backends;
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.Ops;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
@@ -23,17 +29,60 @@ import java.util.concurrent.Callable;
 final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CONFIG.yaml", description = "The training config (the official format).") Path config;
     @Mixin DeviceOption device;
+    @Spec CommandSpec spec;
 
     @Override public Integer call() {
         TuneConfig c = TuneConfig.read(config);
         if (!c.unknownKeys().isEmpty())
             warn("ignoring keys tav4j does not know in " + config + ": " + String.join(", ", c.unknownKeys()));
-        TuneLauncher.Plan plan = plan(c, device.device, device.precision, config);
-        return TuneLauncher.execute(plan, device);
+        boolean flag = spec.commandLine().getParseResult().hasMatchedOption("--precision");
+        DType precision = precision(c.mixedPrecision(), flag ? device.precision : null);
+        TuneLauncher.Plan plan = plan(c, config);
+        return TuneLauncher.execute(plan, () -> open(device.device, precision, flag ? null : c.mixedPrecision()));
+    }
+
+    /**
+     * The precision of the run: {@code --precision} when given (it wins over the config, with a note), else the
+     * config's mixed_precision (no → fp32, fp16, bf16), as accelerate reads it.
+     */
+    static DType precision(String mixedPrecision, String flag) {
+        String mp = mixedPrecision == null ? "no" : mixedPrecision.strip().toLowerCase(Locale.ROOT);
+        DType fromConfig = switch (mp) {
+            case "no", "fp32", "none", "" -> DType.F32;
+            case "fp16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("mixed_precision '" + mixedPrecision + "' must be no, fp16 or bf16");
+        };
+        if (flag == null) return fromConfig;
+        DType p = CudaOps.parsePrecision(flag);
+        if (p != fromConfig) note("--precision " + flag + " overrides mixed_precision: " + mixedPrecision + " of the config");
+        return p;
+    }
+
+    /**
+     * The backend for the run. Mixed precision is a CUDA-backend feature: on the cpu backend (chosen, or picked by
+     * auto) a half precision becomes a warning and the run trains in fp32, so the official configs (mixed_precision:
+     * fp16) run unchanged everywhere. An explicit {@code --precision} (mixedPrecision null) with the cpu backend is an
+     * error, as for every command.
+     */
+    static Ops open(String device, DType precision, String mixedPrecision) {
+        Ops ops = Backends.select(device);
+        if (ops instanceof CudaOps cuda) {
+            ops = cuda.withPrecision(precision);
+        } else if (precision != DType.F32 && mixedPrecision == null) {
+            throw new IllegalArgumentException("--precision " + DeviceOption.name(precision) + " needs --device cuda: the " + ops.name()
+                    + " backend computes in fp32 only");
+        } else if (precision != DType.F32) {
+            warn("mixed_precision " + mixedPrecision.strip()
+                    + " is a CUDA-backend feature: the " + ops.name() + " backend computes in fp32 only, so this run trains in fp32"
+                    + " (use --device cuda for " + DeviceOption.name(precision) + " activations with fp32 master weights)");
+        }
+        System.err.println("backend: " + ops.name() + " (" + DeviceOption.precisionOf(ops) + ")");
+        return ops;
     }
 
     /** The job a config describes; warnings for what does not apply, errors for what would change the result. */
-    static TuneLauncher.Plan plan(TuneConfig c, String backend, String precision, Path config) {
+    static TuneLauncher.Plan plan(TuneConfig c, Path config) {
         if (c.trainBatchSize() != 1)
             warn("train_batch_size " + c.trainBatchSize() + ": the dataset is one video, so every batch holds that one sample"
                     + " (as in train_tuneavideo.py); tav4j tunes with batch 1");
@@ -46,11 +95,6 @@ final class RunCommand implements Callable<Integer> {
                     + c.lrWarmupSteps() : "") + " is not supported: tav4j tunes with a constant learning rate (lr_scheduler: constant)");
         if (sched.equals("constant") && c.lrWarmupSteps() > 0)
             warn("lr_warmup_steps " + c.lrWarmupSteps() + " is ignored with lr_scheduler constant (as in diffusers)");
-        String mp = c.mixedPrecision() == null ? "no" : c.mixedPrecision().strip().toLowerCase(Locale.ROOT);
-        if (!mp.equals("no") && !mp.equals("fp32"))
-            warn("mixed_precision " + c.mixedPrecision() + " is not taken from the config: tav4j computes with --precision "
-                    + (precision == null ? "fp32" : precision) + ("cpu".equals(backend) ? " (the cpu backend computes in fp32 only)"
-                    : " (on cuda, --precision bf16 or fp16 stores weights and activations in that type, accumulating in fp32)"));
         if (c.use8bitAdam()) warn("use_8bit_adam: tav4j keeps AdamW's moments in float32 (no bitsandbytes)");
         if (c.enableXformersMemoryEfficientAttention())
             note("enable_xformers_memory_efficient_attention: not needed, tav4j uses its own attention kernels");

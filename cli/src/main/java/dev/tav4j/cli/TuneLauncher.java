@@ -2,11 +2,13 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
+import dev.tav4j.model.tune.TrainableModules;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.VideoClip;
 import dev.tav4j.model.video.VideoReader;
 import dev.tav4j.model.video.VideoSampling;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 
@@ -38,6 +40,11 @@ final class TuneLauncher {
     private TuneLauncher() {}
 
     static int execute(Plan plan, DeviceOption device) {
+        return execute(plan, device::open);
+    }
+
+    /** Runs the plan on the backend {@code backend} opens (after the cheap checks and reading the video). */
+    static int execute(Plan plan, java.util.function.Supplier<Ops> backend) {
         if (plan.steps() < 1) throw new IllegalArgumentException("the number of tuning steps must be at least 1, got " + plan.steps());
         if (!(plan.settings().learningRate() > 0)) throw new IllegalArgumentException("the learning rate must be positive, got " + plan.settings().learningRate());
         ConsoleProgress progress = new ConsoleProgress();
@@ -54,13 +61,15 @@ final class TuneLauncher {
             TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
-        Ops ops = device.open();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null)) {
+        Ops ops = backend.get();
+        // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()))) {
             t = stage(times, "load checkpoint", t);
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
                     plan.checkpointEvery(), plan.validation(), plan.resume(), plan.fps());
-            System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%n",
-                    plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules());
+            System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%s%n",
+                    plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules(),
+                    mixedPrecisionNote(ops.precision()));
             // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
             try (CtrlC ignored = new CtrlC(progress)) {
                 TuneJob.Result r;
@@ -77,6 +86,10 @@ final class TuneLauncher {
                 }
                 t = stage(times, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
                 System.out.printf(Locale.ROOT, "tuned %d steps, last loss %.6f%n", r.steps(), r.lastLoss());
+                if (r.skippedSteps() > 0 || ops.precision() == DType.F16)
+                    System.out.printf(Locale.ROOT, "  skipped steps:    %d (non-finite gradients: no update; AdamW took %d steps)%s%n",
+                            r.skippedSteps(), r.steps() - r.skippedSteps(),
+                            ops.precision() == DType.F16 ? String.format(Locale.ROOT, ", final loss scale %.0f", r.lossScale()) : "");
                 System.out.println("  tuned UNet:       " + r.unetDir());
                 listCheckpoints(plan.out());
                 for (Path s : r.samples()) System.out.println("  sample:           " + s);
@@ -87,6 +100,16 @@ final class TuneLauncher {
             }
         }
         return 0;
+    }
+
+    /** What mixed precision does on this backend, for the start line ("" in fp32). */
+    static String mixedPrecisionNote(DType precision) {
+        return switch (precision) {
+            case F32 -> "";
+            case BF16 -> "; mixed precision bf16: bf16 activations and frozen weights, fp32 master weights, gradients and AdamW";
+            case F16 -> "; mixed precision fp16: fp16 activations and frozen weights, fp32 master weights, gradients and AdamW, "
+                    + "dynamic loss scaling (GradScaler: 65536, x2 every 2000 finite steps, x0.5 and the step skipped on overflow)";
+        };
     }
 
     private static long stage(StringBuilder times, String name, long since) {

@@ -50,6 +50,18 @@ public interface GradOps {
     double sumOfSquares(Tensor x);
 
     /**
+     * Sum of squares of every element of every tensor (the squared total gradient norm), in double, with at most one
+     * wait for the device: a non-finite result means some element is Inf or NaN (the square of any finite float is
+     * finite in double), so this is also the "all gradients finite" check of mixed-precision tuning. The default adds
+     * {@link #sumOfSquares(Tensor)} per tensor.
+     */
+    default double sumOfSquares(java.util.List<Tensor> xs) {
+        double s = 0;
+        for (Tensor x : xs) s += sumOfSquares(x);
+        return s;
+    }
+
+    /**
      * One AdamW step on a parameter (PyTorch's torch.optim.AdamW): p ← p − lr·wd·p; m ← β1·m + (1−β1)·g;
      * v ← β2·v + (1−β2)·g²; p ← p − lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + eps). {@code gradScale} multiplies
      * g first (gradient clipping).

@@ -13,8 +13,32 @@ public interface Ops {
     /** A new tensor on this backend; contents unspecified. */
     Tensor allocate(int... shape);
 
+    /** The element type {@link #allocate(int...)} and {@link #upload} create (F32 but on a half-precision cuda backend). */
+    default DType precision() { return DType.F32; }
+
+    /**
+     * A new tensor of element type {@code dtype} on this backend; contents unspecified. Mixed-precision tuning keeps
+     * fp32 master weights, gradients and optimizer state beside half-precision activations this way. A backend that
+     * stores only F32 refuses other types.
+     */
+    default Tensor allocate(DType dtype, int... shape) {
+        if (dtype != DType.F32)
+            throw new IllegalArgumentException("the " + name() + " backend stores F32 only, not " + dtype);
+        return allocate(shape);
+    }
+
     /** A copy of a host tensor on this backend (the same tensor object is never returned). */
     Tensor upload(Tensor host);
+
+    /**
+     * A copy of a host F32 tensor on this backend as element type {@code dtype} (e.g. the exact fp32 master copy of a
+     * trainable weight on a half-precision backend). A backend that stores only F32 refuses other types.
+     */
+    default Tensor upload(Tensor host, DType dtype) {
+        if (dtype != DType.F32)
+            throw new IllegalArgumentException("the " + name() + " backend stores F32 only, not " + dtype);
+        return upload(host);
+    }
 
     /** A host copy of a tensor of this backend. */
     Tensor download(Tensor t);

@@ -47,14 +47,27 @@ public final class CublasGemm implements AutoCloseable {
     public void gemm(int type, boolean transA, boolean transB, int m, int n, int k, float alphaValue,
                      long a, int lda, long strideA, long b, int ldb, long strideB, float betaValue,
                      long c, int ldc, long strideC, int batch) {
+        gemm(type, type, transA, transB, m, n, k, alphaValue, a, lda, strideA, b, ldb, strideB, betaValue, c, ldc, strideC, batch);
+    }
+
+    /**
+     * Row-major GEMM with A and B of cudaDataType {@code abType} and C of {@code cType}, FP32 compute: equal types, or
+     * CUDA_R_16F / CUDA_R_16BF inputs into a CUDA_R_32F output (a combination cublasGemmStridedBatchedEx lists for
+     * CUBLAS_COMPUTE_32F), used to accumulate half-precision activations into fp32 weight gradients.
+     */
+    public void gemm(int abType, int cType, boolean transA, boolean transB, int m, int n, int k, float alphaValue,
+                     long a, int lda, long strideA, long b, int ldb, long strideB, float betaValue,
+                     long c, int ldc, long strideC, int batch) {
+        if (abType != cType && cType != Cublas.CUDA_R_32F)
+            throw new IllegalArgumentException("gemm: inputs of cudaDataType " + abType + " into an output of type " + cType + " are not supported");
         if (batch <= 0 || m == 0 || n == 0) return;
         ColumnMajor cm = toColumnMajor(transA, transB, m, n, k, a, lda, strideA, b, ldb, strideB, c, ldc, strideC);
-        int compute = type == Cublas.CUDA_R_32F && allowTf32 ? Cublas.COMPUTE_32F_FAST_TF32 : Cublas.COMPUTE_32F;
+        int compute = abType == Cublas.CUDA_R_32F && allowTf32 ? Cublas.COMPUTE_32F_FAST_TF32 : Cublas.COMPUTE_32F;
         alpha.set(ValueLayout.JAVA_FLOAT, 0, alphaValue);
         beta.set(ValueLayout.JAVA_FLOAT, 0, betaValue);
         Cublas.gemmStridedBatchedEx(handle, cm.opA(), cm.opB(), cm.m(), cm.n(), cm.k(), alpha,
-                cm.a(), type, cm.lda(), cm.strideA(), cm.b(), type, cm.ldb(), cm.strideB(), beta,
-                cm.c(), type, cm.ldc(), cm.strideC(), batch, compute);
+                cm.a(), abType, cm.lda(), cm.strideA(), cm.b(), abType, cm.ldb(), cm.strideB(), beta,
+                cm.c(), cType, cm.ldc(), cm.strideC(), batch, compute);
     }
 
     @Override public void close() { arena.close(); }

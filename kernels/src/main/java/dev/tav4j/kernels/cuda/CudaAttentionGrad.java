@@ -13,7 +13,8 @@ import java.util.Arrays;
 /**
  * Attention backward on the device in two launches (native/src/attention_grad.cu): the query phase writes dQ and
  * each query row's (log-sum-exp, D) into a scratch buffer; the key phase, one block per 32 keys of a key image,
- * sums dK and dV over every query image that read those keys. It is skipped when dK and dV are both null.
+ * sums dK and dV over every query image that read those keys. It is skipped when dK and dV are both null. All tensors
+ * share one storage type (F32, F16 or BF16); the statistics are fp32.
  */
 final class CudaAttentionGrad {
     private static final int THREADS = 128, ROWS = 32;
@@ -36,22 +37,23 @@ final class CudaAttentionGrad {
         int n = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = kt.dim(1), nk = kt.dim(0);
         int d = c / heads;
         if (n == 0 || lq == 0) {
-            if (dK != null && dK.size() > 0) l.api.memset(ptr(dK), 0, dK.size() * 4);
-            if (dV != null && dV.size() > 0) l.api.memset(ptr(dV), 0, dV.size() * 4);
+            if (dK != null && dK.size() > 0) l.api.memset(ptr(dK), 0, dK.size() * dK.dtype().bytes());
+            if (dV != null && dV.size() > 0) l.api.memset(ptr(dV), 0, dV.size() * dV.dtype().bytes());
             return;
         }
         long st = stats.get((long) n * lq * heads * 2 * 4);
+        CudaGradKernels.Typed typed = k.of(q.dtype());
         boolean keys = dK != null || dV != null;
         long dk = dK == null ? 0 : ptr(dK), dv = dV == null ? 0 : ptr(dV);
         if (kind == AttentionKind.TEMPORAL) {
             int blocks = Math.toIntExact(((long) n * lq * heads + ROWS - 1) / ROWS);
             l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
                     .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
-            l.grid(k.temporalQuery(d), blocks, 1, THREADS);
+            l.grid(typed.temporalQuery(d), blocks, 1, THREADS);
             if (!keys) return;
             l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
                     .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
-            l.grid(k.temporalKey(d), blocks, 1, THREADS);
+            l.grid(typed.temporalKey(d), blocks, 1, THREADS);
             return;
         }
         int code = switch (kind) {
@@ -65,18 +67,18 @@ final class CudaAttentionGrad {
         int fr = Math.max(frames, 1);
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
                 .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(nkeys).i32(c).f32(scale);
-        l.grid(k.attentionQuery(d), (lq + ROWS - 1) / ROWS, Math.toIntExact((long) n * heads), THREADS);
+        l.grid(typed.attentionQuery(d), (lq + ROWS - 1) / ROWS, Math.toIntExact((long) n * heads), THREADS);
         if (!keys) return;
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
                 .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(c).f32(scale);
-        l.grid(k.attentionKey(d), (lk + ROWS - 1) / ROWS, Math.toIntExact((long) nk * heads), THREADS);
+        l.grid(typed.attentionKey(d), (lk + ROWS - 1) / ROWS, Math.toIntExact((long) nk * heads), THREADS);
     }
 
     private static void validate(String op, AttentionKind kind, int frames, int heads, Tensor q, Tensor k, Tensor v,
                               Tensor dOut, Tensor dQ, Tensor dK, Tensor dV) {
         for (Tensor t : new Tensor[] {q, k, v})
             check(t.rank() == 3, op + ": q, k and v must be [N, L, C], got " + Arrays.toString(t.shape()));
-        CudaGradLaunch.requireF32(op, q, k, v, dOut, dQ, dK, dV);
+        CudaGradLaunch.sameType(op, q, k, v, dOut, dQ, dK, dV);
         sameShape(op, "q", q, "dOut", dOut);
         sameShape(op, "q", q, "dQ", dQ);
         sameShape(op, "k", k, "v", v);

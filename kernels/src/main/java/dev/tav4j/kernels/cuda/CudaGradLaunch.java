@@ -43,7 +43,18 @@ final class CudaGradLaunch implements AutoCloseable {
     static void requireF32(String op, Tensor... ts) {
         for (Tensor t : ts)
             if (t != null && t.dtype() != DType.F32)
-                throw new IllegalArgumentException(op + ": tensor " + t + " must be F32 (the backward kernels have no " + t.dtype() + " variant)");
+                throw new IllegalArgumentException(op + ": tensor " + t + " must be F32, not " + t.dtype() + " (the optimizer works on fp32 gradients and master weights)");
+    }
+
+    /** Throws unless every non-null tensor has the element type of the first. */
+    static void sameType(String op, Tensor... ts) {
+        DType first = null;
+        for (Tensor t : ts) {
+            if (t == null) continue;
+            if (first == null) first = t.dtype();
+            else if (t.dtype() != first)
+                throw new IllegalArgumentException(op + ": tensor " + t + " is " + t.dtype() + ", the others " + first + " (one element type per op)");
+        }
     }
 
     static void sameShape(String op, String an, Tensor a, String bn, Tensor b) {

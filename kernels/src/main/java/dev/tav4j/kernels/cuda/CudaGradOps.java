@@ -5,9 +5,11 @@ import static dev.tav4j.kernels.cuda.CudaGradLaunch.distinct;
 import static dev.tav4j.kernels.cuda.CudaGradLaunch.ptr;
 import static dev.tav4j.kernels.cuda.CudaGradLaunch.requireF32;
 import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
+import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameType;
 
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.device.DeviceApi;
@@ -17,11 +19,17 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The backward ops of the CUDA backend, written against {@link DeviceApi} like {@link CudaOps} (a GPU, or the
- * host emulation in CI). F32 only. Matmul gradients are GEMMs with transposes ({@link DeviceApi#gemm}, cuBLAS on
- * a GPU; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu. Every
+ * host emulation in CI). Activations and frozen weights may be F32, F16 or BF16 (one type per op, fp32 arithmetic in
+ * every kernel); weight gradients go into F32 buffers whatever the activations' type (mixed precision: fp32 master
+ * gradients), and the optimizer ops (sum of squares, AdamW) take F32 only. Matmul gradients are GEMMs with
+ * transposes ({@link DeviceApi#gemm}, cuBLAS on a GPU, half inputs into an fp32 output where the weight gradient is
+ * F32; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu. Every
  * reduction has a fixed order (no atomics), so a step is reproducible run to run. Not thread-safe: one instance
  * per {@link CudaOps}, on its stream.
  */
@@ -32,11 +40,16 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     private final CudaGradLaunch l;
     private final DeviceApi api;
     private final CudaGradKernels k;
-    private final DeviceScratch scratch, stats, ones;
+    private final DeviceScratch scratch, stats, table;
+    private final Map<DType, DeviceScratch> ones = new EnumMap<>(DType.class);
+    private final Map<DType, Long> onesCount = new EnumMap<>(DType.class);
     private final CudaAttentionGrad attention;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment hostDouble = arena.allocate(8, 8);
-    private long onesCount;
+    /** The (address, count) table last uploaded for {@link #sumOfSquares(List)}, and where it lives. */
+    private long[] tableContents = new long[0];
+    private long tablePointer;
+    private MemorySegment hostTable = MemorySegment.NULL;
 
     public CudaGradOps(DeviceApi api) {
         this.api = api;
@@ -44,7 +57,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         this.k = new CudaGradKernels(api);
         this.scratch = new DeviceScratch(api);
         this.stats = new DeviceScratch(api);
-        this.ones = new DeviceScratch(api);
+        this.table = new DeviceScratch(api);
         this.attention = new CudaAttentionGrad(l, k, stats);
     }
 
@@ -53,7 +66,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     @Override public void matmulBackwardInput(Tensor dY, Tensor w, Tensor dX) {
         String op = "matmulBackwardInput";
         check(w.rank() == 2, op + ": w must be [K, N], got " + Arrays.toString(w.shape()));
-        requireF32(op, dY, w, dX);
+        sameType(op, dY, w, dX);
         int kk = w.dim(0), n = w.dim(1);
         check(dY.rank() >= 1 && dY.dim(-1) == n, op + ": dY " + Arrays.toString(dY.shape()) + " must end in N = " + n);
         int[] want = dY.shape();
@@ -64,13 +77,16 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         if (dX.size() == 0) return;
         int m = Math.toIntExact(dX.size() / kk);
         // dX[M, K] = dY[M, N] · w[K, N]ᵀ
-        api.gemm(GemmType.F32, false, true, m, kk, n, 1f, ptr(dY), n, 0, ptr(w), n, 0, 0f, ptr(dX), kk, 0, 1);
+        api.gemm(gemmType(dX.dtype()), false, true, m, kk, n, 1f, ptr(dY), n, 0, ptr(w), n, 0, 0f, ptr(dX), kk, 0, 1);
     }
 
     @Override public void matmulBackwardWeight(Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
         String op = "matmulBackwardWeight";
         check(dW.rank() == 2, op + ": dW must be [K, N], got " + Arrays.toString(dW.shape()));
-        requireF32(op, x, dY, dW, dBias);
+        sameType(op, x, dY);
+        // weight gradients in the activations' type, or fp32 (master gradients of mixed-precision tuning)
+        if (dW.dtype() != DType.F32) sameType(op, x, dW);
+        if (dBias != null) check(dBias.dtype() == dW.dtype(), op + ": dBias " + dBias + " must have dW's type " + dW.dtype());
         int kk = dW.dim(0), n = dW.dim(1);
         check(x.rank() >= 1 && x.dim(-1) == kk, op + ": x " + Arrays.toString(x.shape()) + " must end in K = " + kk);
         int[] want = x.shape();
@@ -83,31 +99,43 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         int m = Math.toIntExact(dY.size() / n);
         if (dBias != null) {
             // dBias[1, N] += ones[1, M] · dY[M, N]
-            api.gemm(GemmType.F32, false, false, 1, n, m, 1f, ones(m), m, 0, ptr(dY), n, 0, 1f, ptr(dBias), n, 0, 1);
+            api.gemm(gemmType(dY.dtype()), gemmType(dBias.dtype()), false, false, 1, n, m, 1f, ones(m, dY.dtype()), m, 0,
+                    ptr(dY), n, 0, 1f, ptr(dBias), n, 0, 1);
         }
         if (kk == 0) return;
         // dW[K, N] += x[M, K]ᵀ · dY[M, N]
-        api.gemm(GemmType.F32, true, false, kk, n, m, 1f, ptr(x), kk, 0, ptr(dY), n, 0, 1f, ptr(dW), n, 0, 1);
+        api.gemm(gemmType(x.dtype()), gemmType(dW.dtype()), true, false, kk, n, m, 1f, ptr(x), kk, 0, ptr(dY), n, 0, 1f,
+                ptr(dW), n, 0, 1);
     }
 
-    /** A device vector of at least m ones (grown and filled only when too short). */
-    private long ones(int m) {
-        long p = ones.get(4L * m);
-        if (m > onesCount) {
+    /** A device vector of at least m ones of type t (grown and filled only when too short). */
+    private long ones(int m, DType t) {
+        DeviceScratch buf = ones.computeIfAbsent(t, x -> new DeviceScratch(api));
+        long have = onesCount.getOrDefault(t, 0L);
+        long p = buf.get((long) t.bytes() * m);
+        if (m > have) {
             long cap = Math.max(m, 4096);
-            p = ones.get(4L * cap);
+            p = buf.get((long) t.bytes() * cap);
             l.args.reset().ptr(p).f32(1f).i64(cap);
-            l.elementwise(k.fill, cap);
-            onesCount = cap;
+            l.elementwise(k.of(t).fill, cap);
+            onesCount.put(t, cap);
         }
         return p;
+    }
+
+    static GemmType gemmType(DType t) {
+        return switch (t) {
+            case F32 -> GemmType.F32;
+            case F16 -> GemmType.F16;
+            case BF16 -> GemmType.BF16;
+        };
     }
 
     @Override public void conv2dBackwardInput(Tensor dY, Tensor w, int stride, int padding, boolean padBottomRightOnly, Tensor dX) {
         String op = "conv2dBackwardInput";
         for (Tensor t : new Tensor[] {dY, w, dX})
             check(t.rank() == 4, op + ": dY, w and dX must have rank 4, got " + Arrays.toString(t.shape()));
-        requireF32(op, dY, w, dX);
+        sameType(op, dY, w, dX);
         int n = dX.dim(0), h = dX.dim(1), wd = dX.dim(2), ci = dX.dim(3);
         int kh = w.dim(0), kw = w.dim(1), co = w.dim(3);
         check(w.dim(2) == ci, op + ": w [kh, kw, Ci, Co] has Ci " + w.dim(2) + " but dX has " + ci + " channels");
@@ -122,7 +150,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long m = (long) n * h * wd;
         l.args.reset().ptr(ptr(dY)).ptr(ptr(w)).ptr(ptr(dX)).i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co)
                 .i32(kh).i32(kw).i32(stride).i32(top).i32(top);
-        l.grid(k.convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
+        l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
     }
 
     // ---------------------------------------------------------------- normalisation
@@ -131,7 +159,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
                                             boolean silu, Tensor dY, Tensor dX) {
         String op = "groupNormBackward";
         check(x.rank() >= 2, op + ": x must be [N, ..., C], got " + Arrays.toString(x.shape()));
-        requireF32(op, x, gamma, beta, dY, dX);
+        sameType(op, x, gamma, beta, dY, dX);
         sameShape(op, "x", x, "dY", dY);
         sameShape(op, "x", x, "dX", dX);
         int n = x.dim(0), c = x.dim(-1);
@@ -150,25 +178,26 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long p3 = scratch.get(4L * vg * (5L * s + 4));
         long st = p3 + 12L * vg * s, p2 = st + 8L * vg, means = p2 + 8L * vg * s;
         l.args.reset().ptr(ptr(x)).ptr(p3).i32(c).i32(groups).i64(hw).i32(framesPooled).i64(chunk);
-        l.grid(k.groupNormStats, s, vg, 256);
+        CudaGradKernels.Typed kt = k.of(x.dtype());
+        l.grid(kt.groupNormStats, s, vg, 256);
         l.args.reset().ptr(p3).ptr(st).i32(vg).i32(s).f32(eps);
         l.grid(k.groupNormStatsFinalize, (vg + 255) / 256, 1, 256);
         int siluOn = silu ? 1 : 0;
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(p2).i32(c).i32(groups).i64(hw)
                 .i32(framesPooled).i64(chunk).i32(siluOn);
-        l.grid(k.groupNormPartial, s, vg, 256);
+        l.grid(kt.groupNormPartial, s, vg, 256);
         // the kernel takes the count as a double: pass its bits through the 8-byte slot
         l.args.reset().ptr(p2).ptr(means).i32(vg).i32(s).i64(Double.doubleToRawLongBits((double) groupElems));
         l.grid(k.groupNormFinalize, (vg + 255) / 256, 1, 256);
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(means).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(dX))
                 .i64(x.size()).i32(c).i32(groups).i64(hw).i32(framesPooled).i32(siluOn);
-        l.elementwise(k.groupNormApply, x.size());
+        l.elementwise(kt.groupNormApply, x.size());
     }
 
     @Override public void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
         String op = "layerNormBackward";
         check(x.rank() >= 1, op + ": x must have a last dimension");
-        requireF32(op, x, gamma, dY, dX);
+        sameType(op, x, gamma, dY, dX);
         sameShape(op, "x", x, "dY", dY);
         sameShape(op, "x", x, "dX", dX);
         int c = x.dim(-1);
@@ -177,7 +206,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         if (x.size() == 0) return;
         long rows = x.size() / c;
         l.args.reset().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(dY)).ptr(ptr(dX)).i64(rows).i32(c).f32(eps);
-        l.grid(k.layerNorm, Math.toIntExact((rows + 3) / 4), 1, 128);
+        l.grid(k.of(x.dtype()).layerNorm, Math.toIntExact((rows + 3) / 4), 1, 128);
     }
 
     // ---------------------------------------------------------------- attention
@@ -191,7 +220,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
 
     @Override public void gegluBackward(Tensor x, Tensor dY, Tensor dX) {
         String op = "gegluBackward";
-        requireF32(op, x, dY, dX);
+        sameType(op, x, dY, dX);
         check(x.rank() >= 1 && x.dim(-1) % 2 == 0, op + ": x's last dimension must be even, got " + Arrays.toString(x.shape()));
         sameShape(op, "x", x, "dX", dX);
         int d = x.dim(-1) / 2;
@@ -203,35 +232,35 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         if (d == 0) return;
         long rows = x.size() / (2L * d);
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(ptr(dX)).i64(rows).i32(d);
-        l.elementwise(k.geglu, rows * d);
+        l.elementwise(k.of(x.dtype()).geglu, rows * d);
     }
 
     @Override public void activationBackward(Activation act, Tensor x, Tensor dY, Tensor dX) {
         String op = "activationBackward";
         if (act == null) throw new IllegalArgumentException(op + ": act is null");
-        requireF32(op, x, dY, dX);
+        sameType(op, x, dY, dX);
         sameShape(op, "x", x, "dY", dY);
         sameShape(op, "x", x, "dX", dX);
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(ptr(dX)).i32(act.ordinal()).i64(x.size());
-        l.elementwise(k.activation, x.size());
+        l.elementwise(k.of(x.dtype()).activation, x.size());
     }
 
     @Override public void upsampleNearestBackward(Tensor dY, Tensor dX) {
         String op = "upsampleNearestBackward";
         check(dY.rank() == 4 && dX.rank() == 4, op + ": dY " + Arrays.toString(dY.shape()) + " and dX " + Arrays.toString(dX.shape()) + " must be [N, H, W, C]");
-        requireF32(op, dY, dX);
+        sameType(op, dY, dX);
         int n = dX.dim(0), h = dX.dim(1), w = dX.dim(2), c = dX.dim(3), ho = dY.dim(1), wo = dY.dim(2);
         check(dY.dim(0) == n && dY.dim(3) == c, op + ": dY " + Arrays.toString(dY.shape()) + " must keep N and C of dX " + Arrays.toString(dX.shape()));
         distinct(op, "dX", dX, "dY", dY);
         if (dX.size() == 0) return;
         check(ho > 0 && wo > 0, op + ": dY " + Arrays.toString(dY.shape()) + " is empty");
         l.args.reset().ptr(ptr(dY)).ptr(ptr(dX)).i32(n).i32(h).i32(w).i32(c).i32(ho).i32(wo);
-        l.elementwise(k.upsample, dX.size());
+        l.elementwise(k.of(dX.dtype()).upsample, dX.size());
     }
 
     @Override public void splitChannels(Tensor dOut, Tensor dA, Tensor dB) {
         String op = "splitChannels";
-        requireF32(op, dOut, dA, dB);
+        sameType(op, dOut, dA, dB);
         check(dA.rank() >= 1 && dA.rank() == dB.rank() && dA.rank() == dOut.rank(), op + ": dA, dB and dOut must have the same rank");
         int ca = dA.dim(-1), cb = dB.dim(-1);
         int[] lead = Arrays.copyOf(dOut.shape(), dOut.rank() - 1);
@@ -243,7 +272,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         if (ca + cb == 0) return;
         long pixels = dOut.size() / (ca + cb);
         l.args.reset().ptr(ptr(dOut)).ptr(ptr(dA)).ptr(ptr(dB)).i64(pixels).i32(ca).i32(cb);
-        l.elementwise(k.split, dOut.size());
+        l.elementwise(k.of(dOut.dtype()).split, dOut.size());
     }
 
     // ---------------------------------------------------------------- optimiser
@@ -258,6 +287,41 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         l.args.reset().ptr(part).ptr(out).i32(blocks);
         l.grid(k.sumSquaresFinal, 1, 1, 256);
         api.copyToHost(out, hostDouble, 8);  // ordered after the kernels on the stream
+        return hostDouble.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    /**
+     * Every tensor in one launch of {@code sum_squares_multi_f32} over a device table of (address, count) pairs
+     * (uploaded only when the tensors change: a tuning step passes the same gradient buffers every time), one final
+     * block and one 8-byte read-back. Grid fixed by the total count, so the result is reproducible.
+     */
+    @Override public double sumOfSquares(List<Tensor> xs) {
+        long[] contents = new long[2 * xs.size()];
+        long total = 0;
+        for (int i = 0; i < xs.size(); i++) {
+            Tensor x = xs.get(i);
+            requireF32("sumOfSquares", x);
+            contents[2 * i] = x.size() == 0 ? 0 : ptr(x);
+            contents[2 * i + 1] = x.size();
+            total += x.size();
+        }
+        if (total == 0) return 0;
+        long bytes = 8L * contents.length;
+        long tp = table.get(bytes);
+        if (tp != tablePointer || !Arrays.equals(contents, tableContents)) {
+            if (hostTable.byteSize() < bytes) hostTable = arena.allocate(Math.max(bytes, 1024), 8);
+            MemorySegment.copy(contents, 0, hostTable, ValueLayout.JAVA_LONG, 0, contents.length);
+            api.copyToDevice(hostTable, tp, bytes);
+            tablePointer = tp;
+            tableContents = contents;
+        }
+        int blocks = (int) Math.min(SQ_BLOCKS, (total + 255) / 256);
+        long part = scratch.get(8L * (blocks + 1)), out = part + 8L * blocks;
+        l.args.reset().ptr(tp).i32(xs.size()).ptr(part);
+        l.grid(k.sumSquaresMulti, blocks, 1, 256);
+        l.args.reset().ptr(part).ptr(out).i32(blocks);
+        l.grid(k.sumSquaresFinal, 1, 1, 256);
+        api.copyToHost(out, hostDouble, 8);
         return hostDouble.get(ValueLayout.JAVA_DOUBLE, 0);
     }
 
@@ -291,7 +355,8 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     @Override public void close() {
         scratch.close();
         stats.close();
-        ones.close();
+        table.close();
+        ones.values().forEach(DeviceScratch::close);
         l.close();
         arena.close();
     }

@@ -133,14 +133,16 @@ public final class CudaOps implements Ops, AutoCloseable {
         }
     }
 
-    @Override public Tensor upload(Tensor host) {
+    @Override public Tensor upload(Tensor host) { return upload(host, precision); }
+
+    @Override public Tensor upload(Tensor host, DType dtype) {
         requireF32("upload: host", host);
         if (!host.isHost()) throw new IllegalArgumentException("upload: tensor " + host + " is not on the host");
         Tensor f32 = allocate(DType.F32, host.shape());
         api.copyToDevice(host.segment(), ptr(f32), host.size() * 4);
-        if (precision == DType.F32) return f32;
+        if (dtype == DType.F32) return f32;
         try (f32) {
-            return convert(f32, precision);
+            return convert(f32, dtype);
         }
     }
 

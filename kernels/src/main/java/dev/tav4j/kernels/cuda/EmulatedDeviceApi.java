@@ -315,6 +315,12 @@ public final class EmulatedDeviceApi implements DeviceApi {
         run(() -> HostGemm.run(dtype, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch));
     }
 
+    @Override public void gemm(GemmType abType, GemmType cType, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+                               long c, int ldc, long strideC, int batch) {
+        run(() -> HostGemm.run(abType, cType, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch));
+    }
+
     @Override public void synchronize() { noCapture("a stream synchronisation"); }
 
     /** The pool's peak of bytes in use (rounded block sizes), as on a GPU. */

@@ -15,10 +15,19 @@ final class HostGemm {
     static void run(GemmType t, boolean transA, boolean transB, int m, int n, int k, float alpha,
                     long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
                     long c, int ldc, long strideC, int batch) {
+        run(t, t, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+    }
+
+    /** A and B of type {@code t}, C of type {@code ct} (equal, or F16/BF16 inputs into F32, as cuBLAS allows). */
+    static void run(GemmType t, GemmType ct, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                    long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+                    long c, int ldc, long strideC, int batch) {
+        if (t != ct && ct != GemmType.F32)
+            throw new UnsupportedOperationException("emulated GEMM: no " + t + " inputs into a " + ct + " output");
         MemorySegment all = MemorySegment.ofAddress(0).reinterpret(Long.MAX_VALUE);
-        int es = t == GemmType.F32 ? 4 : 2;
+        int es = t == GemmType.F32 ? 4 : 2, ces = ct == GemmType.F32 ? 4 : 2;
         for (int bi = 0; bi < batch; bi++) {
-            long ab = a + (long) bi * strideA * es, bb = b + (long) bi * strideB * es, cb = c + (long) bi * strideC * es;
+            long ab = a + (long) bi * strideA * es, bb = b + (long) bi * strideB * es, cb = c + (long) bi * strideC * ces;
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
                     float acc = 0f;
@@ -27,9 +36,9 @@ final class HostGemm {
                         long ib = transB ? (long) j * ldb + p : (long) p * ldb + j;
                         acc += get(all, t, ab + ia * es) * get(all, t, bb + ib * es);
                     }
-                    long ic = cb + ((long) i * ldc + j) * es;
-                    float prev = beta == 0f ? 0f : beta * get(all, t, ic);  // beta 0 ignores C, as BLAS does
-                    put(all, t, ic, alpha * acc + prev);
+                    long ic = cb + ((long) i * ldc + j) * ces;
+                    float prev = beta == 0f ? 0f : beta * get(all, ct, ic);  // beta 0 ignores C, as BLAS does
+                    put(all, ct, ic, alpha * acc + prev);
                 }
             }
         }

@@ -1,5 +1,6 @@
 package dev.tav4j.model.nn;
 
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
@@ -9,7 +10,8 @@ import java.util.Map;
 
 /**
  * Gradient buffers of the trainable parameters, keyed by the parameter tensor itself; a layer asks
- * {@link #of(Tensor)} and gets null for frozen parameters (their gradients are never computed).
+ * {@link #of(Tensor)} and gets null for frozen parameters (their gradients are never computed). The buffers are F32
+ * whatever the backend stores (mixed precision: half-precision activations accumulate into fp32 weight gradients).
  */
 public final class Grads implements AutoCloseable {
     private final Ops ops;
@@ -24,16 +26,16 @@ public final class Grads implements AutoCloseable {
         this.grad = ops.grad();
         long max = 1;
         for (Tensor p : trainable) {
-            buffers.put(p, ops.allocate(p.shape()));
+            buffers.put(p, ops.allocate(DType.F32, p.shape()));
             max = Math.max(max, p.size());
         }
         try (Tensor host = Tensor.zeros(Math.toIntExact(max))) {
-            zeros = ops.upload(host);
+            zeros = ops.upload(host, DType.F32);
         }
         zero();
     }
 
-    /** Sets a tensor of this backend (at most as large as the largest gradient buffer) to zero. */
+    /** Sets a tensor of this backend (at most as large as the largest gradient buffer) to zero (any element type). */
     public void zeroFill(Tensor t) {
         ops.copy(zeros.slice(0, Math.toIntExact(t.size())), t);
     }

@@ -1,25 +1,44 @@
 package dev.tav4j.model.nn;
 
 import dev.tav4j.model.io.Weights;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Loads PyTorch-layout weights, repacks them for the engine (Linear → [in, out], conv → [kh, kw, in, out]),
  * uploads them to the backend once, and keeps every parameter by its checkpoint name (for tuning and saving).
+ * On a half-precision backend the parameters a predicate selects (the trainable ones of a tuning job) are also
+ * kept as exact fp32 device copies ({@link #exactF32}), so mixed-precision tuning starts its fp32 master weights
+ * from the checkpoint's values rather than from their bf16/f16 rounding.
  */
 public final class ParamStore implements AutoCloseable {
     private final Ops ops;
     private final Weights weights;
     private final Map<String, Param> params = new LinkedHashMap<>();
+    private final Map<String, Tensor> exact = new LinkedHashMap<>();
+    private final Predicate<String> keepF32;
 
     public ParamStore(Ops ops, Weights weights) {
+        this(ops, weights, name -> false);
+    }
+
+    public ParamStore(Ops ops, Weights weights, Predicate<String> keepF32) {
         this.ops = ops;
         this.weights = weights;
+        this.keepF32 = keepF32;
     }
+
+    /**
+     * The exact fp32 device copy of parameter {@code name} in engine layout, kept at load where the backend stores a
+     * half type and the predicate selected it; null otherwise (on an F32 backend the parameter itself is exact).
+     * Owned by this store.
+     */
+    public Tensor exactF32(String name) { return exact.get(name); }
 
     public Ops ops() { return ops; }
 
@@ -61,6 +80,10 @@ public final class ParamStore implements AutoCloseable {
 
     private Tensor keep(String name, Tensor host, int[] torchShape, ParamLayout layout) {
         Tensor dev = ops.upload(host);
+        if (ops.precision() != DType.F32 && keepF32.test(name)) {
+            Tensor old = exact.put(name, ops.upload(host, DType.F32));
+            if (old != null) old.close();
+        }
         host.close();
         Param old = params.put(name, new Param(name, dev, torchShape, layout));
         if (old != null) old.value().close();
@@ -84,7 +107,7 @@ public final class ParamStore implements AutoCloseable {
         }
     }
 
-    /** Overwrites parameter {@code p} with a host tensor in PyTorch layout (restoring a checkpoint). */
+    /** Overwrites parameter {@code p} (any element type: a half working copy or an fp32 master) with a host tensor in PyTorch layout (restoring a checkpoint). */
     public void assignFromTorchLayout(Param p, Tensor torch) {
         int[] s = p.torchShape();
         torch.requireShape(p.name(), s);
@@ -93,7 +116,7 @@ public final class ParamStore implements AutoCloseable {
             case TRANSPOSED -> HostLayout.transpose(torch, s[0], s[1]);
             case CONV_HWIO -> HostLayout.oihwToHwio(torch, s[0], s[1], s[2], s[3]);
         };
-        try (packed; Tensor dev = ops.upload(packed)) {
+        try (packed; Tensor dev = ops.upload(packed, p.value().dtype())) {
             ops.copy(dev, p.value());
         }
     }
@@ -101,5 +124,7 @@ public final class ParamStore implements AutoCloseable {
     @Override public void close() {
         params.values().forEach(p -> p.value().close());
         params.clear();
+        exact.values().forEach(Tensor::close);
+        exact.clear();
     }
 }

@@ -10,6 +10,9 @@ public interface Progress {
     /** A figure measured during the current step (e.g. "loss"), reported before {@link #step}. */
     default void metric(String name, double value) {}
 
+    /** Something a step of {@code stage} wants the user to know, e.g. a skipped tuning step; reported after the step's metrics. */
+    default void event(String stage, int step, String message) {}
+
     /** Polled between steps; true stops the stage with a {@link java.util.concurrent.CancellationException}. */
     default boolean cancelled() { return false; }
 }

@@ -3,6 +3,7 @@ package dev.tav4j.model.pipeline;
 import dev.tav4j.model.clip.ClipTextEncoder;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.model.text.ClipTokenizer;
 import dev.tav4j.model.unet.UNet3D;
@@ -29,6 +30,8 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     private final UNet3D unet;
     private final SchedulerConfig scheduler;
     private volatile boolean cudaGraphs = StepLoop.graphsByDefault();
+    /** Reopens the UNet's weight files (set by {@link #load}; null for a pipeline built from parts). */
+    private java.util.function.Supplier<Weights> unetSource;
 
     public TuneAVideoPipeline(Ops ops, ClipTokenizer tokenizer, ClipTextEncoder textEncoder, Vae vae, UNet3D unet, SchedulerConfig scheduler) {
         this.ops = ops;
@@ -44,6 +47,15 @@ public final class TuneAVideoPipeline implements AutoCloseable {
      * checkpoint's UNet (null: the checkpoint's 2D UNet, inflated with fresh temporal layers).
      */
     public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet) {
+        return load(ops, checkpoint, tunedUnet, name -> false);
+    }
+
+    /**
+     * As {@link #load(Ops, Path, Path)}; on a half-precision backend the UNet parameters {@code keepF32} selects (the
+     * trainable ones of a tuning job) also keep their exact fp32 values on the device, the master weights of
+     * mixed-precision tuning ({@link dev.tav4j.model.nn.ParamStore#exactF32}).
+     */
+    public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> keepF32) {
         CheckpointDir ckpt = CheckpointDir.open(checkpoint);
         {
             ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
@@ -55,8 +67,10 @@ public final class TuneAVideoPipeline implements AutoCloseable {
             try (var w = ckpt.weights("vae")) {
                 vae = new Vae(ops, ckpt.vaeConfig(), w);
             }
-            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0);
-            return new TuneAVideoPipeline(ops, tok, text, vae, unet, ckpt.schedulerConfig());
+            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, keepF32);
+            TuneAVideoPipeline p = new TuneAVideoPipeline(ops, tok, text, vae, unet, ckpt.schedulerConfig());
+            p.unetSource = tunedUnet != null ? () -> CheckpointDir.unetFolder(tunedUnet) : () -> ckpt.weights("unet");
+            return p;
         }
     }
 
@@ -72,6 +86,15 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     }
 
     public boolean cudaGraphs() { return cudaGraphs; }
+
+    /**
+     * The UNet's weight files opened again (the caller closes them), or null for a pipeline built from parts: a
+     * tuned UNet saved from a half-precision backend takes its frozen weights from here, exact, not from their
+     * bf16/f16 copies on the device.
+     */
+    public Weights reopenUnetWeights() {
+        return unetSource == null ? null : unetSource.get();
+    }
 
     public UNet3D unet() { return unet; }
 

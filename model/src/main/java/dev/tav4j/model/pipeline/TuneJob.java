@@ -3,6 +3,7 @@ package dev.tav4j.model.pipeline;
 import dev.tav4j.model.config.Json;
 import dev.tav4j.model.config.UNetConfigJson;
 import dev.tav4j.model.io.SafeTensorsWriter;
+import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.nn.Param;
 import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.tune.TuneCheckpoint;
@@ -12,6 +13,7 @@ import dev.tav4j.model.vae.PosteriorSampler;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.model.video.Frames;
 import dev.tav4j.model.video.VideoGrid;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 
@@ -31,6 +33,8 @@ import java.util.concurrent.CancellationException;
  * The official train_tuneavideo.py loop on one video: tuning steps, checkpoints every N steps (and resume from the
  * latest), validation every N steps (DDIM inversion of the current latents, then each prompt edited into a GIF and
  * a grid of them), and at the end the tuned UNet in the official layout. Every file appears atomically.
+ * On a half-precision backend this is mixed-precision tuning ({@link Tuner}): a step with a non-finite gradient
+ * is skipped, reported to {@link Progress#event} and counted in {@link Result#skippedSteps()}.
  */
 public final class TuneJob {
     /** validation_data of the official configs (everySteps ≤ 0: no validation). */
@@ -40,8 +44,12 @@ public final class TuneJob {
     public record Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
                        Validation validation, boolean resume, int fps) {}
 
-    /** Where the results are. */
-    public record Result(int steps, float lastLoss, Path unetDir, List<Path> samples, Path invLatents) {}
+    /**
+     * Where the results are; {@code skippedSteps} steps had a non-finite gradient and changed nothing, and
+     * {@code lossScale} is the loss scale at the end (1 unless fp16).
+     */
+    public record Result(int steps, float lastLoss, Path unetDir, List<Path> samples, Path invLatents, int skippedSteps,
+                         float lossScale) {}
 
     private TuneJob() {}
 
@@ -74,10 +82,17 @@ public final class TuneJob {
                     if (latents != null) latents.close();
                     StepNoise n = StepNoise.of(seed, step, sampler.shape(), p.schedulerConfig().numTrainTimesteps());
                     latents = sampler.sample(n.posterior());
+                    Tuner.StepResult r;
                     try (n; Tensor noise = ops.upload(n.noise())) {
-                        loss = tuner.step(latents, noise, frames, new int[]{n.timestep()}, text).loss();
+                        r = tuner.step(latents, noise, frames, new int[]{n.timestep()}, text);
                     }
+                    loss = r.loss();
+                    if (r.skipped())
+                        progress.event("tune", step, String.format(java.util.Locale.ROOT,
+                                "step %d skipped: non-finite gradient (grad norm %s, loss %s); loss scale %s -> %s, %d step(s) skipped so far",
+                                step, r.gradNorm(), r.loss(), scale(r.lossScale()), scale(tuner.lossScaler().scale()), tuner.skippedSteps()));
                     progress.metric("loss", loss);
+                    if (tuner.lossScaler().isDynamic()) progress.metric("scale", tuner.lossScaler().scale());
                     progress.step("tune", step, spec.maxSteps());
                     if (spec.checkpointingSteps() > 0 && step % spec.checkpointingSteps() == 0)
                         TuneCheckpoint.save(spec.outputDir(), tuner, p.unet().params(), seed);
@@ -91,8 +106,8 @@ public final class TuneJob {
                         latents = sampler.sample(n.posterior());
                     }
                 }
-                Path unetDir = saveUnet(p, spec.outputDir());
-                return new Result(tuner.steps(), loss, unetDir, samples, invLatents);
+                Path unetDir = saveUnet(p, tuner, spec.outputDir());
+                return new Result(tuner.steps(), loss, unetDir, samples, invLatents, tuner.skippedSteps(), tuner.lossScaler().scale());
             } finally {
                 if (latents != null) latents.close();
             }
@@ -148,14 +163,30 @@ public final class TuneJob {
         }
     }
 
-    /** OUT/unet: config.json (UNet3DConditionModel) and every weight in PyTorch layout; the folder is renamed into place. */
-    static Path saveUnet(TuneAVideoPipeline p, Path out) {
+    private static String scale(float s) {
+        return s == Math.rint(s) && Math.abs(s) < 1e9 ? String.valueOf((long) s) : String.valueOf(s);
+    }
+
+    /**
+     * OUT/unet: config.json (UNet3DConditionModel) and every weight in PyTorch layout; the folder is renamed into place.
+     * Trainable weights come from their fp32 masters; on a half-precision backend the frozen ones are read again from
+     * the UNet's files where they are there (exact, not their bf16/f16 rounding; the fresh temporal norms, ones and
+     * zeros, are exact either way).
+     */
+    static Path saveUnet(TuneAVideoPipeline p, Tuner tuner, Path out) {
         Path dir = out.resolve("unet"), tmp = out.resolve(".unet.part");
         Map<String, Tensor> weights = new LinkedHashMap<>();
-        try {
+        boolean half = p.unet().params().all().values().stream().anyMatch(prm -> prm.value().dtype() != DType.F32);
+        try (Weights source = half ? p.reopenUnetWeights() : null) {
             TuneCheckpoint.deleteRecursively(tmp);
             Files.createDirectories(tmp);
-            for (Param prm : p.unet().params().all().values()) weights.put(prm.name(), p.unet().params().toTorchLayout(prm));
+            for (Param prm : p.unet().params().all().values()) {
+                Tensor t;
+                if (tuner.trainable().containsKey(prm.name())) t = p.unet().params().toTorchLayout(prm, tuner.master(prm.name()));
+                else if (prm.value().dtype() != DType.F32 && source != null && source.has(prm.name())) t = source.load(prm.name(), prm.torchShape());
+                else t = p.unet().params().toTorchLayout(prm);
+                weights.put(prm.name(), t);
+            }
             SafeTensorsWriter.write(tmp.resolve("diffusion_pytorch_model.safetensors"), weights, Map.of("format", "pt"));
             Files.writeString(tmp.resolve("config.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(UNetConfigJson.tuned(p.unet().config())));

@@ -32,8 +32,14 @@ public final class TrainableModules {
         return out;
     }
 
+    /** Whether a parameter name is trainable under {@code suffixes}, as a predicate (e.g. for {@code ParamStore}'s exact fp32 copies). */
+    public static java.util.function.Predicate<String> matcher(List<String> suffixes) {
+        List<String> copy = List.copyOf(suffixes);
+        return name -> isTrainable(name, copy);
+    }
+
     /** Whether some ancestor module of the parameter (its name cut at a '.') ends with one of the suffixes. */
-    static boolean isTrainable(String param, List<String> suffixes) {
+    public static boolean isTrainable(String param, List<String> suffixes) {
         for (int dot = param.lastIndexOf('.'); dot > 0; dot = param.lastIndexOf('.', dot - 1)) {
             String module = param.substring(0, dot);
             for (String s : suffixes) if (module.endsWith(s)) return true;

@@ -21,8 +21,10 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * A tuning checkpoint, {@code OUT/checkpoint-N/}: the trainable parameters (PyTorch layout), AdamW's moments and
- * state.json (step, seed). Written to a temporary folder and renamed, so a checkpoint folder is always complete.
+ * A tuning checkpoint, {@code OUT/checkpoint-N/}: the trainable parameters (their fp32 masters, PyTorch layout),
+ * AdamW's moments and state.json (step, seed, AdamW's step count, skipped steps, loss scale and growth tracker; a
+ * checkpoint without the last four is read as an fp32 run's). Written to a temporary folder and renamed, so a
+ * checkpoint folder is always complete.
  */
 public final class TuneCheckpoint {
     private TuneCheckpoint() {}
@@ -37,7 +39,7 @@ public final class TuneCheckpoint {
             deleteRecursively(tmp);
             Files.createDirectories(tmp);
             for (Map.Entry<String, Param> e : tuner.trainable().entrySet()) {
-                weights.put(e.getKey(), params.toTorchLayout(e.getValue()));
+                weights.put(e.getKey(), params.toTorchLayout(e.getValue(), tuner.master(e.getKey())));
                 Tensor[] mv = tuner.moments(e.getKey());
                 optim.put("m/" + e.getKey(), ops.download(mv[0]));
                 optim.put("v/" + e.getKey(), ops.download(mv[1]));
@@ -45,8 +47,13 @@ public final class TuneCheckpoint {
             SafeTensorsWriter.write(tmp.resolve("trainable.safetensors"), weights, Map.of("format", "pt"));
             SafeTensorsWriter.write(tmp.resolve("optimizer.safetensors"), optim, Map.of());
             ObjectNode state = Json.MAPPER.createObjectNode();
+            Tuner.State st = tuner.state();
             state.put("step", step);
             state.put("seed", seed);
+            state.put("optimizer_step", st.optimizerSteps());
+            state.put("skipped_steps", st.skippedSteps());
+            state.put("loss_scale", st.lossScale());
+            state.put("growth_tracker", st.growthTracker());
             Files.writeString(tmp.resolve("state.json"), state.toPrettyString());
             deleteRecursively(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -93,12 +100,16 @@ public final class TuneCheckpoint {
                         throw new IllegalArgumentException(dir + ": checkpoint does not hold trainable parameter " + e.getKey()
                                 + " (was it written with other trainable_modules?)");
                     try (Tensor t = w.loadF32(e.getKey())) {
-                        params.assignFromTorchLayout(e.getValue(), t);
+                        Param p = e.getValue();  // into the fp32 master (the parameter itself in fp32)
+                        params.assignFromTorchLayout(new Param(p.name(), tuner.master(p.name()), p.torchShape(), p.layout()), t);
                     }
                     m.put(e.getKey(), o.loadF32("m/" + e.getKey()));
                     v.put(e.getKey(), o.loadF32("v/" + e.getKey()));
                 }
-                tuner.restore(step, m, v);
+                tuner.restore(new Tuner.State(step, state.path("optimizer_step").asInt(step), state.path("skipped_steps").asInt(0),
+                        (float) state.path("loss_scale").asDouble(tuner.lossScaler().scale()),
+                        state.path("growth_tracker").asInt(0)), m, v);
+                tuner.refreshWorkingCopies();
             } finally {
                 m.values().forEach(Tensor::close);
                 v.values().forEach(Tensor::close);

@@ -33,9 +33,17 @@ public final class UNet3D implements AutoCloseable {
 
     /** Loads every weight (2D names plus the temporal layers) from {@code weights}. */
     public UNet3D(Ops ops, UNetConfig cfg, Weights weights) {
+        this(ops, cfg, weights, name -> false);
+    }
+
+    /**
+     * As above; on a half-precision backend the parameters {@code keepF32} selects also keep their exact fp32
+     * values on the device ({@link ParamStore#exactF32}): the master weights of mixed-precision tuning.
+     */
+    public UNet3D(Ops ops, UNetConfig cfg, Weights weights, java.util.function.Predicate<String> keepF32) {
         this.ops = ops;
         this.cfg = cfg;
-        this.params = new ParamStore(ops, weights);
+        this.params = new ParamStore(ops, weights, keepF32);
         int[] ch = cfg.blockOutChannels();
         int nb = ch.length, groups = cfg.normNumGroups(), ctx = cfg.crossAttentionDim();
         int tDim = ch[0] * 4;

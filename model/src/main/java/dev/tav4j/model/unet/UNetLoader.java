@@ -4,12 +4,14 @@ import dev.tav4j.model.config.ConfigException;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.Weights;
+import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Builds the UNet3D the way Tune-A-Video does: a tuned UNet3DConditionModel folder as saved by the official
@@ -24,30 +26,39 @@ public final class UNetLoader {
      * @param seed          seed of the fresh temporal init
      */
     public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed) {
+        return load(ops, ckpt, tuned, temporalInit, seed, name -> false);
+    }
+
+    /** As above; {@code keepF32} selects parameters whose exact fp32 values stay on the device (see {@link ParamStore}). */
+    public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> keepF32) {
         if (tuned != null) {
             UNetConfig base = ckpt.unetConfig();
             try (Weights w = CheckpointDir.unetFolder(tuned)) {
                 UNetConfig cfg = CheckpointDir.unetFolderConfig(tuned);
                 requireCompatible(base, cfg, tuned);
-                return build(ops, cfg, w, temporalInit, seed);
+                return build(ops, cfg, w, temporalInit, seed, keepF32);
             }
         }
         try (Weights w = ckpt.weights("unet")) {
-            return build(ops, ckpt.unetConfig(), w, temporalInit, seed);
+            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, keepF32);
         }
     }
 
     /** Inflates (when the config is 2D) and builds; the weights are only read during the call. */
     public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed) {
-        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, w);
+        return build(ops, cfg, w, temporalInit, seed, name -> false);
+    }
+
+    public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> keepF32) {
+        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, w, keepF32);
         if (temporalInit != null) {
             try (Weights t = Weights.open("unet temporal layers", temporalInit)) {
-                return new UNet3D(ops, cfg, new UnionWeights(w, t));
+                return new UNet3D(ops, cfg, new UnionWeights(w, t), keepF32);
             }
         }
         Map<String, Tensor> fresh = TemporalInit.fresh(cfg, seed);
         try {
-            return new UNet3D(ops, cfg, new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh)));
+            return new UNet3D(ops, cfg, new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh)), keepF32);
         } finally {
             fresh.values().forEach(Tensor::close);
         }

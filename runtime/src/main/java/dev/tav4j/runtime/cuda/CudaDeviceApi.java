@@ -188,15 +188,27 @@ public final class CudaDeviceApi implements DeviceApi {
     @Override public void gemm(GemmType dtype, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
                                long c, int ldc, long strideC, int batch) {
+        gemm(dtype, dtype, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+    }
+
+    @Override public void gemm(GemmType abType, GemmType cType, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+                               long c, int ldc, long strideC, int batch) {
+        if (!DeviceApi.mixedGemmSupported(abType, cType))
+            throw new UnsupportedOperationException("cuBLAS GEMM: no " + abType + " inputs into a " + cType + " output");
         enter();
-        int type = switch (dtype) {
+        synchronized (gemm) {
+            gemm.gemm(cudaType(abType), cudaType(cType), transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB,
+                    beta, c, ldc, strideC, batch);
+        }
+    }
+
+    private static int cudaType(GemmType t) {
+        return switch (t) {
             case F32 -> Cublas.CUDA_R_32F;
             case F16 -> Cublas.CUDA_R_16F;
             case BF16 -> Cublas.CUDA_R_16BF;
         };
-        synchronized (gemm) {
-            gemm.gemm(type, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
-        }
     }
 
     /** Captures what {@code body} enqueues on this device's stream as a replayable graph. */

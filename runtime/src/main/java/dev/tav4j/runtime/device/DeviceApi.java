@@ -46,6 +46,25 @@ public interface DeviceApi extends AutoCloseable {
               long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
               long c, int ldc, long strideC, int batch);
 
+    /**
+     * As {@link #gemm(GemmType, boolean, boolean, int, int, int, float, long, int, long, long, int, long, float, long, int, long, int)}
+     * with A and B of type {@code abType} and C of type {@code cType}: F16 or BF16 inputs into an F32 output (fp32
+     * compute; cuBLAS's mixed-precision GEMM), which mixed-precision tuning uses to accumulate half-precision
+     * activations into fp32 weight gradients. Equal types are the plain GEMM; other pairs are refused.
+     */
+    default void gemm(GemmType abType, GemmType cType, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      long a, int lda, long strideA, long b, int ldb, long strideB, float beta,
+                      long c, int ldc, long strideC, int batch) {
+        if (abType != cType)
+            throw new UnsupportedOperationException(describe() + ": no GEMM of " + abType + " inputs into a " + cType + " output");
+        gemm(abType, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+    }
+
+    /** Whether {@link #gemm(GemmType, GemmType, boolean, boolean, int, int, int, float, long, int, long, long, int, long, float, long, int, long, int)} takes these types. */
+    static boolean mixedGemmSupported(GemmType abType, GemmType cType) {
+        return abType == cType || cType == GemmType.F32;
+    }
+
     void synchronize();
 
     long freeBytes();
