@@ -36,6 +36,14 @@ class WeightsExportTest {
         }
     }
 
+    private float[] values(Tensor t) {
+        try (Tensor h = ops.download(t)) {
+            float[] a = new float[(int) h.size()];
+            for (int i = 0; i < a.length; i++) a[i] = h.get(i);
+            return a;
+        }
+    }
+
     @Test
     void theWrittenFolderLoadsToTheSameModelAsTheRandomWeights(@TempDir Path dir) {
         UNetConfig cfg = TinyModels.tiny();
@@ -50,16 +58,27 @@ class WeightsExportTest {
         assertEquals(cfg.crossAttentionDim(), back.crossAttentionDim());
         assertEquals(cfg.normNumGroups(), back.normNumGroups());
         float[] expected, got;
-        try (UNet3D mem = new UNet3D(ops, cfg, new RandomWeights("unet", 1))) {
-            expected = forward(ops, mem, 2, 8);
-        }
-        try (Weights w = CheckpointDir.unetFolder(out); UNet3D loaded = UNetLoader.build(ops, back, w, null, 0)) {
+        try (UNet3D mem = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
+             Weights w = CheckpointDir.unetFolder(out); UNet3D loaded = UNetLoader.build(ops, back, w, null, 0)) {
             assertEquals(w.names().size(), loaded.params().all().size(), "every stored tensor is a parameter of the model");
             assertTrue(w.names().stream().anyMatch(n -> n.contains(".attn_temp.")), "temporal layers are stored");
+            // the round trip itself is exact: every parameter bit for bit
+            mem.params().all().forEach((name, p) -> {
+                var q = loaded.params().all().get(name);
+                assertTrue(q != null, "parameter " + name + " is in the written folder");
+                assertArrayEquals(values(p.value()), values(q.value()), name);
+            });
+            expected = forward(ops, mem, 2, 8);
             got = forward(ops, loaded, 2, 8);
         }
-        // the same float32 weights and the same code: bit-identical, no tolerance needed
-        assertArrayEquals(expected, got);
+        // Same weights, same code; the CPU backend's vector EXP may still round differently in its last bit depending
+        // on the JIT tier a loop runs in (see CpuDeterminismTest), so the forwards agree to float rounding, not bits.
+        double maxRef = 0, maxErr = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(expected[i]));
+            maxErr = Math.max(maxErr, Math.abs(expected[i] - got[i]));
+        }
+        assertTrue(maxErr <= 1e-5 * maxRef, "forward of the reloaded model: max error " + maxErr + " vs max |ref| " + maxRef);
     }
 
     @Test
