@@ -43,14 +43,23 @@ cp scripts/gpu/run.sh scripts/gpu/full-check.sh "$G/"
 # the image travels as one xz tarball (44 → ~20 MiB); run.sh unpacks it on the GPU machine
 tar -C "$G" -cJf "$G/jdk.tar.xz" jdk && rm -rf "$G/jdk"
 
-# the forward golden cases and the tiny checkpoints they read (video FFmpeg natives and the 2D UNet weights stay
-# behind to fit the 64 MiB carry limit: a-unet3d-inflated, a-train and a-pipeline run in CI on the CPU)
+# A golden subset and the tiny checkpoints it reads; both sets do not fit the 64 MiB carry limit together.
+#   TAV_GPU_GOLDEN=forward (default): tokenize, text_encode, vae, unet3d (+ the tuned tiny UNet), ddim
+#   TAV_GPU_GOLDEN=train: train and pipeline (+ the 2D tiny UNet and its temporal init), for GoldenCudaTrainTest,
+#     GoldenCudaBf16TrainTest and GoldenCudaPipelineTest
 if [ -n "${TAV_GOLDEN:-}" ] && [ -d "$TAV_GOLDEN/cases" ]; then
-  echo "== golden subset from $TAV_GOLDEN"
-  for c in a-tokenize a-text-encode a-vae a-unet3d a-ddim; do mkdir -p "$G/golden/cases/$c"; cp "$TAV_GOLDEN/cases/$c/"* "$G/golden/cases/$c/"; done
+  set_name="${TAV_GPU_GOLDEN:-forward}"
+  echo "== golden subset '$set_name' from $TAV_GOLDEN"
+  case "$set_name" in
+    forward) cases="a-tokenize a-text-encode a-vae a-unet3d a-ddim"; models="tiny-sd-a tiny-tuned-a"
+             skip=(! -path 'tiny-sd-a/unet/diffusion_pytorch_model.safetensors' ! -name temporal_init.safetensors) ;;
+    train)   cases="a-train a-pipeline"; models="tiny-sd-a"; skip=() ;;
+    *) echo "TAV_GPU_GOLDEN must be forward or train, got '$set_name'" >&2; exit 2 ;;
+  esac
+  mkdir -p "$G/golden" && echo "$set_name" > "$G/golden/SUBSET"  # the golden tests name the set they miss
+  for c in $cases; do mkdir -p "$G/golden/cases/$c"; cp "$TAV_GOLDEN/cases/$c/"* "$G/golden/cases/$c/"; done
   mkdir -p "$G/golden/models"
-  (cd "$TAV_GOLDEN/models" && find tiny-sd-a tiny-tuned-a -type f ! -path 'tiny-sd-a/unet/diffusion_pytorch_model.safetensors' ! -name temporal_init.safetensors \
-      -exec install -D -m 0644 {} "$OLDPWD/$G/golden/models/{}" \;)
+  (cd "$TAV_GOLDEN/models" && find $models -type f "${skip[@]}" -exec install -D -m 0644 {} "$OLDPWD/$G/golden/models/{}" \;)
 fi
 
 size_mib=$(du -sm "$G" | cut -f1)

@@ -4,7 +4,7 @@
 # tests and the JUnit console launcher), prints the machine, the CUDA probe's report, each test, and at the end
 # the figures the tests measured. Exit status: the console launcher's (0 = all passed).
 #   scripts/gpu/run.sh [extra JUnit console options, e.g. --select-class=dev.tav4j.runtime.cuda.CublasGemmGpuTest]
-# Environment: TAV_GPU_LOG (default .gpu/gpu-tests.log),
+# Environment: TAV_GPU_LOG (default .gpu/gpu-tests.log), TAV_GOLDEN (default .gpu/golden when packed),
 #   TAV_GPU_REQUIRED (default true: a test fails rather than skips when CUDA is unusable).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,6 +15,8 @@ JAVA="$G/jdk/bin/java"
 LOG="${TAV_GPU_LOG:-$G/gpu-tests.log}"
 CP="$(ls "$G"/lib/*.jar | tr '\n' ':')$(ls -d "$G"/test-classes/* | tr '\n' ':')"
 FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx6g -Xss4m)
+# the golden subset package.sh packed, unless the caller points elsewhere
+if [ -z "${TAV_GOLDEN:-}" ] && [ -d "$G/golden" ]; then export TAV_GOLDEN="$G/golden"; fi
 
 {
 echo "== machine"
