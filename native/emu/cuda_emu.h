@@ -60,6 +60,39 @@ inline thread_local unsigned char* t_dynSmem;  // the block's dynamic shared mem
 
 namespace tav_emu {
 
+// Switching fibers. glibc's swapcontext saves and restores the signal mask with a system call on every switch, which
+// made half of an emulated kernel's time kernel-mode (threads switch at every barrier). On x86-64 a fiber switch is
+// instead the System V callee-saved registers, the stack pointer and the FP control words (MXCSR, x87 CW); elsewhere
+// it stays ucontext.
+#if defined(__x86_64__)
+#define TAV_EMU_FAST_SWITCH 1
+// Saves the current context on its stack, stores that stack pointer in *save, and resumes the one saved at load.
+__attribute__((naked, noinline)) static void switch_stack(void** /*save: rdi*/, void* /*load: rsi*/) {
+    asm volatile(
+        "pushq %rbp\n\t"
+        "pushq %rbx\n\t"
+        "pushq %r12\n\t"
+        "pushq %r13\n\t"
+        "pushq %r14\n\t"
+        "pushq %r15\n\t"
+        "subq $8, %rsp\n\t"
+        "stmxcsr (%rsp)\n\t"
+        "fnstcw 4(%rsp)\n\t"
+        "movq %rsp, (%rdi)\n\t"
+        "movq %rsi, %rsp\n\t"
+        "ldmxcsr (%rsp)\n\t"
+        "fldcw 4(%rsp)\n\t"
+        "addq $8, %rsp\n\t"
+        "popq %r15\n\t"
+        "popq %r14\n\t"
+        "popq %r13\n\t"
+        "popq %r12\n\t"
+        "popq %rbx\n\t"
+        "popq %rbp\n\t"
+        "ret\n\t");
+}
+#endif
+
 constexpr size_t kStackBytes = 96 * 1024;
 constexpr int kMaxThreads = 1024;
 
@@ -70,7 +103,11 @@ struct Barrier {
 };
 
 struct Fiber {
+#ifdef TAV_EMU_FAST_SWITCH
+    void* sp = nullptr;  // the saved stack pointer while the fiber is switched out
+#else
     ucontext_t ctx;
+#endif
     uint3 tid;
     int linear = 0;
     bool done = false;
@@ -81,7 +118,11 @@ struct Fiber {
 struct BlockRunner {
     std::unique_ptr<char[]> stacks;
     std::vector<Fiber> fibers;
+#ifdef TAV_EMU_FAST_SWITCH
+    void* schedSp = nullptr;
+#else
     ucontext_t sched;
+#endif
     Barrier block;
     std::vector<Barrier> warps;
     std::vector<uint64_t> exchange;  // one slot per thread for shuffles and votes
@@ -98,7 +139,11 @@ inline thread_local BlockRunner* t_runner;
 
 inline void yield_to_scheduler() {
     BlockRunner* r = t_runner;
+#ifdef TAV_EMU_FAST_SWITCH
+    switch_stack(&r->fibers[r->current].sp, r->schedSp);
+#else
     swapcontext(&r->fibers[r->current].ctx, &r->sched);
+#endif
 }
 
 inline void release_if_complete(Barrier& b) {
@@ -126,7 +171,35 @@ inline void fiber_entry() {
     Barrier& w = r->warps[f.linear / 32];
     w.expected--;
     release_if_complete(w);
-}  // returns through uc_link to the scheduler
+}  // ucontext: returns through uc_link to the scheduler
+
+#ifdef TAV_EMU_FAST_SWITCH
+// The first frame of a fast-switch fiber: runs the thread, then hands control back for good.
+[[noreturn]] inline void fiber_start() {
+    fiber_entry();
+    BlockRunner* r = t_runner;
+    switch_stack(&r->fibers[r->current].sp, r->schedSp);
+    __builtin_unreachable();
+}
+
+// A fresh stack that switch_stack resumes into fiber_start: the saved FP control words and six zeroed registers,
+// then fiber_start as the return address, placed so that fiber_start begins with the ABI's alignment (rsp ≡ 8 mod 16).
+inline void* fresh_stack(char* base, size_t bytes) {
+    uintptr_t top = (reinterpret_cast<uintptr_t>(base) + bytes) & ~uintptr_t(15);
+    auto* slot = reinterpret_cast<uint64_t*>(top - 16);  // 16-aligned: fiber_start's return address
+    slot[1] = 0;                                          // (a fake caller frame, never returned to)
+    slot[0] = reinterpret_cast<uint64_t>(&fiber_start);
+    uint64_t* regs = slot - 6;                            // r15 r14 r13 r12 rbx rbp
+    for (int i = 0; i < 6; i++) regs[i] = 0;
+    uint64_t* fp = regs - 1;                              // MXCSR (low 4 bytes), x87 control word (next 2)
+    uint32_t mxcsr;
+    uint16_t fpcw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(fpcw));
+    *fp = uint64_t(mxcsr) | (uint64_t(fpcw) << 32);
+    return fp;
+}
+#endif
 
 // Runs one block; false on deadlock.
 inline bool run_block(BlockRunner& r, dim3 block, void (*body)(void*), void* arg) {
@@ -151,11 +224,15 @@ inline bool run_block(BlockRunner& r, dim3 block, void (*body)(void*), void* arg
         f.done = false;
         f.mmaSeq = 0;
         f.tid = uint3{unsigned(i % block.x), unsigned((i / block.x) % block.y), unsigned(i / (block.x * block.y))};
+#ifdef TAV_EMU_FAST_SWITCH
+        f.sp = fresh_stack(r.stacks.get() + size_t(i) * kStackBytes, kStackBytes);
+#else
         getcontext(&f.ctx);
         f.ctx.uc_stack.ss_sp = r.stacks.get() + size_t(i) * kStackBytes;
         f.ctx.uc_stack.ss_size = kStackBytes;
         f.ctx.uc_link = &r.sched;
         makecontext(&f.ctx, fiber_entry, 0);
+#endif
     }
     t_runner = &r;
     int live = n;
@@ -169,7 +246,11 @@ inline bool run_block(BlockRunner& r, dim3 block, void (*body)(void*), void* arg
             if (f.done) continue;
             r.current = i;
             t_threadIdx = f.tid;
+#ifdef TAV_EMU_FAST_SWITCH
+            switch_stack(&r.schedSp, f.sp);
+#else
             swapcontext(&r.sched, &f.ctx);
+#endif
             if (f.done) finished++;
         }
         live -= finished;
