@@ -15,22 +15,16 @@ import java.util.List;
 /**
  * The golden "train" case on the CUDA backend over the host emulation of its kernels, so the backward path of
  * the GPU backend (CudaGradOps, the *_grad.cu kernels, the GEMM transposes) is held to the official numbers in
- * a run, with the tolerances of DESIGN.md. Opt-in ({@code -Dtav.emu.golden.train=true}): the emulation runs
- * every CUDA thread as a fiber and even the first step of this case took over 20 minutes on the shared 2-core
- * machine, far beyond CI; {@link dev.tav4j.model.tune.EmulatedCudaTuneStepTest} is the CI check of the same path
- * (a smaller UNet, against the CPU backend), and GoldenCudaTrainTest runs this case on a GPU. By default the
- * first step only (loss, grad_norm, every clipped gradient); {@code -Dtav.emu.train.steps=3} runs the whole case.
+ * CI, with the tolerances of DESIGN.md. By default the first step (loss, grad_norm, every clipped gradient: the
+ * whole backward), about 100 s on 2 cores since the emulation switches fibers without system calls;
+ * {@code -Dtav.emu.train.steps=3} runs the whole case (three AdamW steps, about 5 minutes). The "pipeline" case
+ * through the emulation is opt-in ({@code -Dtav.emu.golden.pipeline=true}); GoldenCudaTrainTest and
+ * GoldenCudaPipelineTest run both on a GPU.
  */
-@EnabledIfSystemProperty(named = "tav.emu.golden.train", matches = "true")
 class GoldenEmulatedTrainTest {
     @Test
     void trainCaseOnEmulatedCuda() {
-        if (EmulatedDeviceApi.locate() == null) {
-            String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-            boolean noCompiler = Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing"));
-            Assumptions.assumeFalse(noCompiler, EmulatedDeviceApi.unavailableReason());
-            Assertions.fail(EmulatedDeviceApi.unavailableReason());
-        }
+        requireEmulation();
         List<GoldenCase> cases = GoldenData.cases("train");
         Assertions.assertFalse(cases.isEmpty(), "no golden train case under " + GoldenData.root());
         int steps = Integer.getInteger("tav.emu.train.steps", 1);
@@ -43,5 +37,30 @@ class GoldenEmulatedTrainTest {
                 }
             }
         }
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "tav.emu.golden.pipeline", matches = "true")
+    void pipelineCaseOnEmulatedCuda() {
+        requireEmulation();
+        List<GoldenCase> cases = GoldenData.cases("pipeline");
+        Assertions.assertFalse(cases.isEmpty(), "no golden pipeline case under " + GoldenData.root());
+        try (CudaOps ops = EmulatedBackend.create()) {
+            for (GoldenCase c : cases) {
+                try (c) {
+                    long t0 = System.nanoTime();
+                    PipelineParity.run(ops, c);
+                    System.out.printf("%s on %s in %.1f s%n", c.name(), ops.name(), (System.nanoTime() - t0) / 1e9);
+                }
+            }
+        }
+    }
+
+    private static void requireEmulation() {
+        if (EmulatedDeviceApi.locate() != null) return;
+        String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
+        boolean noCompiler = Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing"));
+        Assumptions.assumeFalse(noCompiler, EmulatedDeviceApi.unavailableReason());
+        Assertions.fail(EmulatedDeviceApi.unavailableReason());
     }
 }
