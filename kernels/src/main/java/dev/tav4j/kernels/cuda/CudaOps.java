@@ -46,6 +46,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     private KernelProfiler profiler;  // null when off: a launch then costs one null check more
     private TensorCoreKernels tensorCores;  // BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only
     private final CudaStepOps steps;  // step capture and per-step device inputs
+    private boolean fuseResiduals = ResidualFusion.enabledByDefault();  // off: op, then a separate axpby (A/B)
 
     /** An F32 backend over {@code api}. */
     public CudaOps(DeviceApi api, String name) {
@@ -71,6 +72,9 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     boolean tensorCoresOn() { return tensorCores != null; }
+
+    /** Turns the fused residual adds of matmul and conv2d on (default) or off (the unfused sequence, for A/B runs). */
+    public void fuseResiduals(boolean on) { fuseResiduals = on; }
 
     public DeviceApi device() { return api; }
 
@@ -190,6 +194,10 @@ public final class CudaOps implements Ops, AutoCloseable {
      * residual; F32 results differ from the unfused sequence by float rounding of that order.
      */
     @Override public void matmul(Tensor a, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        if (residual != null && !fuseResiduals) {
+            Ops.super.matmul(a, w, bias, residual, out);
+            return;
+        }
         if (w.rank() != 2) throw new IllegalArgumentException("matmul: w must be [K, N], got " + Arrays.toString(w.shape()));
         int kk = w.dim(0), n = w.dim(1);
         if (a.dim(-1) != kk) throw new IllegalArgumentException("matmul: a " + Arrays.toString(a.shape()) + " does not end in K = " + kk);
@@ -228,6 +236,10 @@ public final class CudaOps implements Ops, AutoCloseable {
     /** The residual is added in the conv kernels' epilogue (after the bias, as the unfused sequence): no extra pass. */
     @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly,
                                  Tensor residual, Tensor out) {
+        if (residual != null && !fuseResiduals) {
+            Ops.super.conv2d(x, w, bias, stride, padding, padBottomRightOnly, residual, out);
+            return;
+        }
         if (x.rank() != 4) throw new IllegalArgumentException("conv2d: x must be [N, H, W, Ci], got " + Arrays.toString(x.shape()));
         if (w.rank() != 4) throw new IllegalArgumentException("conv2d: w must be [kh, kw, Ci, Co], got " + Arrays.toString(w.shape()));
         if (stride < 1 || padding < 0) throw new IllegalArgumentException("conv2d: stride " + stride + ", padding " + padding);
