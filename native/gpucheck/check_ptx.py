@@ -186,7 +186,7 @@ def conv_case(n, h, w, ci, co, kk, stride, pad, br_only, dtype=torch.float32, to
     fn = k(f"conv2d_{SUF[dtype]}")
     m = n * ho * wo
     launch = lambda: fn(((m + 63) // 64, (co + 63) // 64, 1), (256, 1, 1),
-                        (ptr(xh), ptr(wh), ptr(bh), ptr(out), I32(n), I32(h), I32(w), I32(ci), I32(ho), I32(wo), I32(co),
+                        (ptr(xh), ptr(wh), ptr(bh), P(0), ptr(out), I32(n), I32(h), I32(w), I32(ci), I32(ho), I32(wo), I32(co),
                          I32(kk), I32(kk), I32(stride), I32(top), I32(top)))
     launch(); torch.cuda.synchronize()
     check(f"conv2d N={n} {h}x{w} {ci}->{co} k={kk} s={stride} pad={pad} brOnly={br_only} {SUF[dtype]}", out, ref, tol)

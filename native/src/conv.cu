@@ -5,7 +5,8 @@
 // (padTop = padLeft = 0 with Ho, Wo computed for one extra row and column).
 //
 // Tiles: 64 output pixels x 64 output channels per block of 256 threads, 16 of K per step, 4x4 outputs per
-// thread. Storage type T; fp32 accumulation.
+// thread. Storage type T; fp32 accumulation. Epilogue: + bias[co] (or null), + residual[m, co] (or null; the
+// fused residual add of a ResnetBlock: out = conv(x) + bias + shortcut, must not alias out).
 #include "common.cuh"
 
 namespace tav {
@@ -14,7 +15,8 @@ constexpr int CV_BM = 64, CV_BN = 64, CV_BK = 16, CV_THREADS = 256;
 
 template <typename T>
 __device__ __forceinline__ void conv_implicit_gemm(const T* __restrict__ x, const T* __restrict__ w,
-                                                   const T* __restrict__ bias, T* __restrict__ out, int N, int H,
+                                                   const T* __restrict__ bias, const T* __restrict__ residual,
+                                                   T* __restrict__ out, int N, int H,
                                                    int W, int Ci, int Ho, int Wo, int Co, int kh, int kw,
                                                    int stride, int padTop, int padLeft) {
     __shared__ float as[CV_BK][CV_BM + 4];
@@ -86,7 +88,11 @@ __device__ __forceinline__ void conv_implicit_gemm(const T* __restrict__ x, cons
 #pragma unroll
         for (int j = 0; j < 4; j++) {
             int co = n0 + tx * 4 + j;
-            if (co < Co) st(out, m * Co + co, acc[i][j] + (bias ? ld(bias, co) : 0.0f));
+            if (co < Co) {  // (acc + bias) + residual: the order of the unfused conv-then-add, one rounding
+                float v = acc[i][j] + (bias ? ld(bias, co) : 0.0f);
+                if (residual) v += ld(residual, m * Co + co);
+                st(out, m * Co + co, v);
+            }
         }
     }
 }
@@ -95,9 +101,10 @@ __device__ __forceinline__ void conv_implicit_gemm(const T* __restrict__ x, cons
 
 #define TAV_CONV(T, TN)                                                                                      \
     extern "C" __global__ void __launch_bounds__(256)                                                       \
-        conv2d_##TN(const T* x, const T* w, const T* bias, T* out, int N, int H, int W, int Ci, int Ho, int Wo, \
-                    int Co, int kh, int kw, int stride, int padTop, int padLeft) {                           \
-        tav::conv_implicit_gemm<T>(x, w, bias, out, N, H, W, Ci, Ho, Wo, Co, kh, kw, stride, padTop, padLeft); \
+        conv2d_##TN(const T* x, const T* w, const T* bias, const T* residual, T* out, int N, int H, int W, int Ci, \
+                    int Ho, int Wo, int Co, int kh, int kw, int stride, int padTop, int padLeft) {           \
+        tav::conv_implicit_gemm<T>(x, w, bias, residual, out, N, H, W, Ci, Ho, Wo, Co, kh, kw, stride, padTop, \
+                                   padLeft);                                                                 \
     }                                                                                                        \
     TAV_EXPORT(conv2d_##TN)
 

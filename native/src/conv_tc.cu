@@ -11,7 +11,8 @@
 // accumulators; K in steps of 32 staged in shared memory as T, double-buffered: the next step's global loads
 // go to registers while the tensor cores work on the current one (plain loads, no cp.async, so the host
 // emulation runs the same code). Epilogue: each accumulator goes through a per-warp 16x16 fp32 patch in shared
-// memory, gets the bias added and is written as 16-byte chunks of T.
+// memory, gets the bias and the residual (a 16-byte chunk of T; null for none; never aliasing out) added in
+// the order of the unfused conv-then-add, and is written as 16-byte chunks of T.
 #include "tc.cuh"
 
 namespace tav {
@@ -23,7 +24,7 @@ constexpr int TCV_LDC = 16 + 4;      // row pitch of the epilogue patch in float
 
 template <typename T>
 __device__ __forceinline__ void conv_tc(const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ bias,
-                                        T* __restrict__ out, int N, int H, int W, int Ci, int Ho, int Wo, int Co,
+                                        const T* __restrict__ residual, T* __restrict__ out, int N, int H, int W, int Ci, int Ho, int Wo, int Co,
                                         int kh, int kw, int stride, int padTop, int padLeft) {
     __shared__ __align__(32) T as[2][TCV_BM * TCV_LDA];
     __shared__ __align__(32) T bs[2][TCV_BK * TCV_LDB];
@@ -127,6 +128,12 @@ __device__ __forceinline__ void conv_tc(const T* __restrict__ x, const T* __rest
                 float v[8];
 #pragma unroll
                 for (int e = 0; e < 8; e++) v[e] = patch[pr * TCV_LDC + pc + e] + (bias ? ld(bias, co + e) : 0.0f);
+                if (residual) {
+                    float r[8];
+                    load8f<T>(residual + m * Co + co, r);
+#pragma unroll
+                    for (int e = 0; e < 8; e++) v[e] += r[e];
+                }
                 st16(out + m * Co + co, pack8<T>(v));
             }
             __syncwarp();  // the patch is rewritten by the next accumulator
@@ -138,9 +145,9 @@ __device__ __forceinline__ void conv_tc(const T* __restrict__ x, const T* __rest
 
 #define TAV_CONV_TC(T, TN)                                                                                   \
     extern "C" __global__ void __launch_bounds__(128)                                                       \
-        conv2d_tc_##TN(const T* x, const T* w, const T* bias, T* out, int N, int H, int W, int Ci, int Ho,   \
-                       int Wo, int Co, int kh, int kw, int stride, int padTop, int padLeft) {                 \
-        tav::conv_tc<T>(x, w, bias, out, N, H, W, Ci, Ho, Wo, Co, kh, kw, stride, padTop, padLeft);          \
+        conv2d_tc_##TN(const T* x, const T* w, const T* bias, const T* residual, T* out, int N, int H, int W, \
+                       int Ci, int Ho, int Wo, int Co, int kh, int kw, int stride, int padTop, int padLeft) {  \
+        tav::conv_tc<T>(x, w, bias, residual, out, N, H, W, Ci, Ho, Wo, Co, kh, kw, stride, padTop, padLeft); \
     }                                                                                                        \
     TAV_EXPORT(conv2d_tc_##TN)
 

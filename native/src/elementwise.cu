@@ -56,6 +56,17 @@ __device__ __forceinline__ void fill_rows(const T* bias, T* out, long rows, int 
     TAV_FOR(i, rows * N) out[i] = bias[i % N];
 }
 
+// out[r, c] = bias[c] + residual[r, c] (bias may be null): the first half of matmul-with-bias-and-residual
+// (the GEMM then accumulates with beta = 1). Element-wise, so out may alias residual.
+template <typename T>
+__device__ __forceinline__ void fill_rows_residual(const T* bias, const T* residual, T* out, long rows, int N) {
+    TAV_FOR(i, rows * N) {
+        float v = ld(residual, i);
+        if (bias) v = ld(bias, i % N) + v;
+        st(out, i, v);
+    }
+}
+
 // out [pixels, Ca + Cb] = concat(a [pixels, Ca], b [pixels, Cb]).
 template <typename T>
 __device__ __forceinline__ void concat_channels(const T* a, const T* b, T* out, long pixels, int Ca, int Cb) {
@@ -177,6 +188,10 @@ __device__ __forceinline__ void layernorm(const T* x, const T* gamma, const T* b
         tav::fill_rows<T>(bias, out, rows, N);                                                               \
     }                                                                                                        \
     TAV_EXPORT(fill_rows_##TN)                                                                               \
+    extern "C" __global__ void fill_rows_residual_##TN(const T* bias, const T* residual, T* out, long rows, int N) { \
+        tav::fill_rows_residual<T>(bias, residual, out, rows, N);                                            \
+    }                                                                                                        \
+    TAV_EXPORT(fill_rows_residual_##TN)                                                                      \
     extern "C" __global__ void concat_channels_##TN(const T* a, const T* b, T* out, long pixels, int Ca, int Cb) { \
         tav::concat_channels<T>(a, b, out, pixels, Ca, Cb);                                                  \
     }                                                                                                        \

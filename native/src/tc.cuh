@@ -47,4 +47,17 @@ __device__ __forceinline__ uint4 pack8(const float* v) {
     return uint4{w[0], w[1], w[2], w[3]};
 }
 
+// Eight T values from a 16-byte aligned address, as floats (one 16-byte load).
+template <typename T>
+__device__ __forceinline__ void load8f(const T* p, float* v) {
+    __align__(16) T r[8];
+#ifdef TAV_EMU
+    std::memcpy(r, p, 16);
+#else
+    *reinterpret_cast<uint4*>(r) = *reinterpret_cast<const uint4*>(p);
+#endif
+#pragma unroll
+    for (int i = 0; i < 8; i++) v[i] = to_f(r[i]);
+}
+
 }  // namespace tav

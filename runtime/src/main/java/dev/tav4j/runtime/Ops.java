@@ -47,11 +47,52 @@ public interface Ops {
     void matmul(Tensor a, Tensor w, Tensor bias, Tensor out);
 
     /**
+     * out = a·w + bias + residual (the output projection of an attention or feed-forward branch added to the
+     * residual stream): residual has out's shape; bias and residual may be null; residual may be out itself (an
+     * in-place update of the stream) but must not overlap it otherwise. The default is the unfused sequence,
+     * matmul then {@code axpby(1, residual, 1, y, out)}: a backend's fused version computes the same sum,
+     * possibly rounded in another order (documented there).
+     */
+    default void matmul(Tensor a, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        if (residual == null) {
+            matmul(a, w, bias, out);
+            return;
+        }
+        residual.requireShape("matmul: residual", out.shape());
+        boolean inPlace = Fusion.requireResidual("matmul", residual, out, true);
+        if (!inPlace) {
+            matmul(a, w, bias, out);
+            axpby(1f, residual, 1f, out, out);
+            return;
+        }
+        try (Tensor y = allocate(out.dtype(), out.shape())) {
+            matmul(a, w, bias, y);
+            axpby(1f, residual, 1f, y, out);
+        }
+    }
+
+    /**
      * 2D convolution per image. x [N, H, W, Ci], w [kh, kw, Ci, Co], bias [Co] or null, out [N, Ho, Wo, Co]
      * with Ho = (H + 2·padding − kh) / stride + 1. Zero padding on all sides; {@code padBottomRightOnly}
      * pads only the bottom and right by one (the VAE encoder's downsampler).
      */
     void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out);
+
+    /**
+     * The same plus a residual [N, Ho, Wo, Co] (null for none) added after the bias: out = conv(x) + bias +
+     * residual, the end of a ResnetBlock (output_scale_factor is 1 in every SD 1.5 block, so there is no scale).
+     * residual must not overlap out. The default is the unfused sequence, conv2d then
+     * {@code axpby(1, residual, 1, y, out)}; the cuda kernels add it in their epilogue in the same order.
+     */
+    default void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly,
+                        Tensor residual, Tensor out) {
+        if (residual != null) {
+            residual.requireShape("conv2d: residual", out.shape());
+            Fusion.requireResidual("conv2d", residual, out, false);
+        }
+        conv2d(x, w, bias, stride, padding, padBottomRightOnly, out);
+        if (residual != null) axpby(1f, residual, 1f, out, out);
+    }
 
     /**
      * GroupNorm of x [N, H, W, C] with statistics pooled over {@code framesPooled} consecutive images

@@ -16,7 +16,7 @@ final class CudaKernels {
 
     /** The kernels of one storage type. */
     static final class Typed {
-        final KernelHandle axpby, activation, geglu, addChannelBias, fillRows, concatChannels, permute, gatherRows,
+        final KernelHandle axpby, activation, geglu, addChannelBias, fillRows, fillRowsResidual, concatChannels, permute, gatherRows,
                 upsampleNearest, timestepEmbedding, ddimStep, layerNorm, groupNormPartial, groupNormApply, conv2d;
         /** f32 → this type and back; null for F32. */
         final KernelHandle fromF32, toF32;
@@ -30,6 +30,7 @@ final class CudaKernels {
             geglu = api.kernel("geglu" + s);
             addChannelBias = api.kernel("add_channel_bias" + s);
             fillRows = api.kernel("fill_rows" + s);
+            fillRowsResidual = api.kernel("fill_rows_residual" + s);
             concatChannels = api.kernel("concat_channels" + s);
             permute = api.kernel("permute" + s);
             gatherRows = api.kernel("gather_rows" + s);

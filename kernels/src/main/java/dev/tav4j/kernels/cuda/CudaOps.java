@@ -3,6 +3,7 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.Fusion;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.StepGraph;
@@ -45,6 +46,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     private KernelProfiler profiler;  // null when off: a launch then costs one null check more
     private TensorCoreKernels tensorCores;  // BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only
     private final CudaStepOps steps;  // step capture and per-step device inputs
+    private boolean fuseResiduals = ResidualFusion.enabledByDefault();  // off: op, then a separate axpby (A/B)
 
     /** An F32 backend over {@code api}. */
     public CudaOps(DeviceApi api, String name) {
@@ -70,6 +72,9 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     boolean tensorCoresOn() { return tensorCores != null; }
+
+    /** Turns the fused residual adds of matmul and conv2d on (default) or off (the unfused sequence, for A/B runs). */
+    public void fuseResiduals(boolean on) { fuseResiduals = on; }
 
     public DeviceApi device() { return api; }
 
@@ -179,7 +184,20 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     // ---------------------------------------------------------------- linear algebra
 
-    @Override public void matmul(Tensor a, Tensor w, Tensor bias, Tensor out) {
+    @Override public void matmul(Tensor a, Tensor w, Tensor bias, Tensor out) { matmul(a, w, bias, null, out); }
+
+    /**
+     * C preloaded with bias (+ residual) in one pass, then the GEMM accumulates with beta = 1: with a residual
+     * that is 2 passes over out (bias/residual pass: read residual, write out; GEMM: read and write out) instead
+     * of 3 (fill, GEMM, then an axpby reading two tensors and writing one), one launch fewer, and in place
+     * (residual == out, no bias) the GEMM alone. Rounding: a·w + (bias + residual) instead of (a·w + bias) +
+     * residual; F32 results differ from the unfused sequence by float rounding of that order.
+     */
+    @Override public void matmul(Tensor a, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        if (residual != null && !fuseResiduals) {
+            Ops.super.matmul(a, w, bias, residual, out);
+            return;
+        }
         if (w.rank() != 2) throw new IllegalArgumentException("matmul: w must be [K, N], got " + Arrays.toString(w.shape()));
         int kk = w.dim(0), n = w.dim(1);
         if (a.dim(-1) != kk) throw new IllegalArgumentException("matmul: a " + Arrays.toString(a.shape()) + " does not end in K = " + kk);
@@ -188,10 +206,20 @@ public final class CudaOps implements Ops, AutoCloseable {
         want[want.length - 1] = n;
         out.requireShape("matmul: out", want);
         sameType("matmul", a, w, out);
-        float beta = 0f;
         if (bias != null) {
             sameType("matmul", a, bias);
             bias.requireShape("matmul: bias", n);
+        }
+        float beta = 0f;
+        if (residual != null) {
+            residual.requireShape("matmul: residual", want);
+            sameType("matmul", a, residual);
+            boolean inPlace = Fusion.requireResidual("matmul", residual, out, true);
+            if (bias != null || !inPlace)
+                launch1d(k.of(out.dtype()).fillRowsResidual, m * n,
+                        args.reset().ptr(bias == null ? 0 : ptr(bias)).ptr(ptr(residual)).ptr(ptr(out)).i64(m).i32(n));
+            beta = 1f;
+        } else if (bias != null) {
             launch1d(k.of(out.dtype()).fillRows, m * n, args.reset().ptr(ptr(bias)).ptr(ptr(out)).i64(m).i32(n));
             beta = 1f;
         }
@@ -202,6 +230,16 @@ public final class CudaOps implements Ops, AutoCloseable {
     }
 
     @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out) {
+        conv2d(x, w, bias, stride, padding, padBottomRightOnly, null, out);
+    }
+
+    /** The residual is added in the conv kernels' epilogue (after the bias, as the unfused sequence): no extra pass. */
+    @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly,
+                                 Tensor residual, Tensor out) {
+        if (residual != null && !fuseResiduals) {
+            Ops.super.conv2d(x, w, bias, stride, padding, padBottomRightOnly, residual, out);
+            return;
+        }
         if (x.rank() != 4) throw new IllegalArgumentException("conv2d: x must be [N, H, W, Ci], got " + Arrays.toString(x.shape()));
         if (w.rank() != 4) throw new IllegalArgumentException("conv2d: w must be [kh, kw, Ci, Co], got " + Arrays.toString(w.shape()));
         if (stride < 1 || padding < 0) throw new IllegalArgumentException("conv2d: stride " + stride + ", padding " + padding);
@@ -218,11 +256,17 @@ public final class CudaOps implements Ops, AutoCloseable {
         if (bias != null) bias.requireShape("conv2d: bias", co);
         sameType("conv2d", x, w, out);
         if (bias != null) sameType("conv2d", x, bias);
+        if (residual != null) {
+            residual.requireShape("conv2d: residual", n, ho, wo, co);
+            sameType("conv2d", x, residual);
+            Fusion.requireResidual("conv2d", residual, out, false);
+        }
         long m = (long) n * ho * wo;
-        args.reset().ptr(ptr(x)).ptr(ptr(w)).ptr(bias == null ? 0 : ptr(bias)).ptr(ptr(out))
+        long res = residual == null ? 0 : ptr(residual);
+        args.reset().ptr(ptr(x)).ptr(ptr(w)).ptr(bias == null ? 0 : ptr(bias)).ptr(res).ptr(ptr(out))
                 .i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co).i32(kh).i32(kw).i32(stride).i32(padTop).i32(padTop);
         TensorCoreKernels.Launch tc = tensorCores == null ? null
-                : tensorCores.conv2d(x.dtype(), m, ci, co, ptr(x), ptr(w), bias == null ? 0 : ptr(bias), ptr(out));
+                : tensorCores.conv2d(x.dtype(), m, ci, co, ptr(x), ptr(w), bias == null ? 0 : ptr(bias), res, ptr(out));
         if (tc != null) launch(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
         else launch(k.of(x.dtype()).conv2d, Math.toIntExact((m + 63) / 64), (co + 63) / 64, 256, 0);
     }

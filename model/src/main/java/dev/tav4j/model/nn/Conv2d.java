@@ -27,11 +27,21 @@ public record Conv2d(Tensor weight, Tensor bias, int in, int out, int kernel, in
 
     /** x [N, H, W, in] → new [N, Ho, Wo, out]. */
     public Tensor apply(Ops ops, Tensor x) {
+        return apply(ops, x, null);
+    }
+
+    /** x [N, H, W, in] → new [N, Ho, Wo, out] = conv(x) + bias + residual (residual null: none), fused in the conv. */
+    public Tensor apply(Ops ops, Tensor x, Tensor residual) {
         int h = x.dim(1), w = x.dim(2);
         int extra = padBottomRightOnly ? 1 : 2 * padding;
         int ho = (h + extra - kernel) / stride + 1, wo = (w + extra - kernel) / stride + 1;
         Tensor y = ops.allocate(x.dim(0), ho, wo, out);
-        ops.conv2d(x, weight, bias, stride, padding, padBottomRightOnly, y);
+        try {
+            ops.conv2d(x, weight, bias, stride, padding, padBottomRightOnly, residual, y);
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
         return y;
     }
 }

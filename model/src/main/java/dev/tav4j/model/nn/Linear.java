@@ -37,4 +37,9 @@ public record Linear(Tensor weight, Tensor bias, int in, int out) {
         ops.matmul(x, weight, bias, y);
         return y;
     }
+
+    /** out = x·W + b + residual in one fused op (residual may be out itself: an in-place residual-stream update). */
+    public void apply(Ops ops, Tensor x, Tensor residual, Tensor out) {
+        ops.matmul(x, weight, bias, residual, out);
+    }
 }

@@ -46,6 +46,11 @@ public record MultiHeadAttention(Linear q, Linear k, Linear v, Linear o, int hea
         return o.apply(ops, c.att());
     }
 
+    /** out = the output projection of a cached forward + residual, fused (residual may be out: in place). */
+    public void output(Ops ops, Cache c, Tensor residual, Tensor out) {
+        o.apply(ops, c.att(), residual, out);
+    }
+
     /** Backward with recomputation of q, k, v and the attention output (nothing kept from the forward). */
     public Tensor backward(Grads g, Tensor x, Tensor context, int frames, Tensor dY) {
         try (Cache c = forwardCache(g.ops(), x, context, frames)) {
@@ -83,6 +88,13 @@ public record MultiHeadAttention(Linear q, Linear k, Linear v, Linear o, int hea
     public Tensor apply(Ops ops, Tensor x, Tensor context, int frames) {
         try (Cache c = forwardCache(ops, x, context, frames)) {
             return output(ops, c);
+        }
+    }
+
+    /** out = attention(x) + residual with the add fused into the output projection (residual may be out). */
+    public void apply(Ops ops, Tensor x, Tensor context, int frames, Tensor residual, Tensor out) {
+        try (Cache c = forwardCache(ops, x, context, frames)) {
+            output(ops, c, residual, out);
         }
     }
 }

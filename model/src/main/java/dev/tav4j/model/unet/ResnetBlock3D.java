@@ -41,15 +41,7 @@ record ResnetBlock3D(GroupNorm norm1, Conv2d conv1, Linear timeProj, GroupNorm n
             ops.addChannelBias(c1, t, frames, c1);
         }
         Tensor n2 = norm2.apply(ops, c1, frames, true);
-        Tensor h = conv2.apply(ops, n2);
-        if (shortcut == null) {
-            ops.axpby(1f, x, 1f, h, h);
-        } else {
-            try (Tensor s = shortcut.apply(ops, x)) {
-                ops.axpby(1f, s, 1f, h, h);
-            }
-        }
-        return new Cached(h, new Cache(n1, c1, n2));
+        return new Cached(output(ops, x, n2), new Cache(n1, c1, n2));
     }
 
     /** Backward from x (time embedding frozen): returns dX, a new tensor. With {@code cache} null the forward is recomputed. */
@@ -77,19 +69,26 @@ record ResnetBlock3D(GroupNorm norm1, Conv2d conv1, Linear timeProj, GroupNorm n
 
     /** x [B·F, H, W, in]; siluTemb = silu(time embedding) [B, tembDim]. Returns a new [B·F, H, W, out]. */
     Tensor apply(Ops ops, Tensor x, Tensor siluTemb, int frames) {
-        Tensor h;
         try (Tensor n1 = norm1.apply(ops, x, frames, true); Tensor c1 = conv1.apply(ops, n1);
              Tensor t = timeProj.apply(ops, siluTemb)) {
             ops.addChannelBias(c1, t, frames, c1);
             try (Tensor n2 = norm2.apply(ops, c1, frames, true)) {
-                h = conv2.apply(ops, n2);
+                return output(ops, x, n2);
             }
         }
-        if (shortcut == null) {
-            ops.axpby(1f, x, 1f, h, h);
-        } else {
-            try (Tensor s = shortcut.apply(ops, x)) {
-                ops.axpby(1f, s, 1f, h, h);
+    }
+
+    /**
+     * conv2(n2) + shortcut(x) with the residual add fused: into conv2's epilogue for the identity shortcut, else
+     * into the 1×1 shortcut GEMM, which accumulates onto conv2's output in place (no shortcut tensor is held).
+     * The sum is x + h (or s + h) as the unfused axpby computed it; the gradient of the add is the identity to
+     * both inputs, which {@link #backward} passes on unchanged.
+     */
+    private Tensor output(Ops ops, Tensor x, Tensor n2) {
+        Tensor h = conv2.apply(ops, n2, shortcut == null ? x : null);
+        if (shortcut != null) {
+            try {
+                shortcut.apply(ops, x, h, h);
             } catch (RuntimeException | Error e) {
                 h.close();  // e.g. out of device memory: release what this block allocated
                 throw e;

@@ -41,9 +41,7 @@ record Transformer3D(GroupNorm norm, Linear projIn, TransformerBlock block, Line
         Tensor tokens = projIn.apply(ops, normed.reshape(n, h * w, c));
         Tensor blockOut = ops.allocate(tokens.shape());
         TransformerBlock.Cache bc = block.forwardCache(ops, tokens, text, frames, blockOut);
-        Tensor y = projOut.apply(ops, blockOut).reshapeOwned(n, h, w, c);
-        ops.axpby(1f, x, 1f, y, y);
-        return new Cached(y, new Cache(normed, tokens, blockOut, bc));
+        return new Cached(project(ops, blockOut, x), new Cache(normed, tokens, blockOut, bc));
     }
 
     /** Backward from x: returns dX (a new tensor). With {@code cache} null the forward is recomputed. */
@@ -71,9 +69,21 @@ record Transformer3D(GroupNorm norm, Linear projIn, TransformerBlock block, Line
         Tensor y;
         try (Tensor normed = norm.apply(ops, x, 1, false); Tensor tokens = projIn.apply(ops, normed.reshape(n, h * w, c))) {
             block.apply(ops, tokens, text, frames);
-            y = projOut.apply(ops, tokens).reshapeOwned(n, h, w, c);
+            y = project(ops, tokens, x);
         }
-        ops.axpby(1f, x, 1f, y, y);
         return y;
+    }
+
+    /** proj_out(tokens) + x as a new [N, H, W, C], the residual add fused into the projection GEMM. */
+    private Tensor project(Ops ops, Tensor tokens, Tensor x) {
+        int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+        Tensor y = ops.allocate(n, h * w, c);
+        try {
+            projOut.apply(ops, tokens, x.reshape(n, h * w, c), y);
+        } catch (RuntimeException | Error e) {
+            y.close();
+            throw e;
+        }
+        return y.reshapeOwned(n, h, w, c);
     }
 }

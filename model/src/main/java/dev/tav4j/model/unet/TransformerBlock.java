@@ -62,22 +62,16 @@ record TransformerBlock(LayerNorm norm1, MultiHeadAttention attn1, LayerNorm nor
         Tensor x2 = add(ops, x1, attn2, a2);
         Tensor n3 = norm3.apply(ops, x2), proj = ffIn.apply(ops, n3), gated = geglu(ops, proj);
         Tensor x3 = ops.allocate(x0.shape());
-        try (Tensor y = ffOut.apply(ops, gated)) {
-            ops.axpby(1f, x2, 1f, y, x3);
-        }
+        ffOut.apply(ops, gated, x2, x3);
         Tensor nt = normTemp.apply(ops, x3);
         MultiHeadAttention.Cache at = attnTemp.forwardCache(ops, nt, null, frames);
-        try (Tensor y = attnTemp.output(ops, at)) {
-            ops.axpby(1f, x3, 1f, y, out);
-        }
+        attnTemp.output(ops, at, x3, out);
         return new Cache(x1, x2, x3, n1, a1, n2, a2, n3, proj, gated, nt, at);
     }
 
     private static Tensor add(Ops ops, Tensor x, MultiHeadAttention attn, MultiHeadAttention.Cache c) {
         Tensor next = ops.allocate(x.shape());
-        try (Tensor y = attn.output(ops, c)) {
-            ops.axpby(1f, x, 1f, y, next);
-        }
+        attn.output(ops, c, x, next);  // x + to_out(attention), fused into the projection
         return next;
     }
 
@@ -124,15 +118,14 @@ record TransformerBlock(LayerNorm norm1, MultiHeadAttention attn1, LayerNorm nor
     }
 
     private void feedForward(Ops ops, Tensor x) {
-        try (Tensor n = norm3.apply(ops, x); Tensor proj = ffIn.apply(ops, n); Tensor gated = geglu(ops, proj);
-             Tensor y = ffOut.apply(ops, gated)) {
-            ops.axpby(1f, x, 1f, y, x);
+        try (Tensor n = norm3.apply(ops, x); Tensor proj = ffIn.apply(ops, n); Tensor gated = geglu(ops, proj)) {
+            ffOut.apply(ops, gated, x, x);  // x += ff(x), fused into the output GEMM
         }
     }
 
     private static void residual(Ops ops, Tensor x, LayerNorm norm, MultiHeadAttention attn, Tensor context, int frames) {
-        try (Tensor n = norm.apply(ops, x); Tensor a = attn.apply(ops, n, context, frames)) {
-            ops.axpby(1f, x, 1f, a, x);
+        try (Tensor n = norm.apply(ops, x)) {
+            attn.apply(ops, n, context, frames, x, x);  // x += attn(norm(x)), fused into to_out
         }
     }
 }

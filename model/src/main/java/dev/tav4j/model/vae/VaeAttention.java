@@ -24,9 +24,14 @@ record VaeAttention(GroupNorm norm, MultiHeadAttention attn) {
     Tensor apply(Ops ops, Tensor x) {
         int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
         try (Tensor normed = norm.apply(ops, x, 1, false)) {
-            Tensor y = attn.apply(ops, normed.reshape(n, h * w, c), null, 1).reshapeOwned(n, h, w, c);
-            ops.axpby(1f, x, 1f, y, y);
-            return y;
+            Tensor y = ops.allocate(n, h * w, c);
+            try {
+                attn.apply(ops, normed.reshape(n, h * w, c), null, 1, x.reshape(n, h * w, c), y);  // + x fused
+            } catch (RuntimeException | Error e) {
+                y.close();
+                throw e;
+            }
+            return y.reshapeOwned(n, h, w, c);
         }
     }
 }

@@ -20,18 +20,22 @@ record VaeResnet(GroupNorm norm1, Conv2d conv1, GroupNorm norm2, Conv2d conv2, L
                 in == out ? null : Linear.loadConv1x1(p, prefix + ".conv_shortcut", in, out));
     }
 
-    /** Returns a new tensor; x is left as it was. */
+    /**
+     * Returns a new tensor; x is left as it was. The residual add is fused: into conv2's epilogue (identity
+     * shortcut), or into the 1×1 shortcut GEMM accumulating onto conv2's output in place.
+     */
     Tensor apply(Ops ops, Tensor x) {
         Tensor h2;
         try (Tensor h = norm1.apply(ops, x, 1, true); Tensor c1 = conv1.apply(ops, h);
              Tensor n2 = norm2.apply(ops, c1, 1, true)) {
-            h2 = conv2.apply(ops, n2);
+            h2 = conv2.apply(ops, n2, shortcut == null ? x : null);
         }
-        if (shortcut == null) {
-            ops.axpby(1f, x, 1f, h2, h2);
-        } else {
-            try (Tensor s = shortcut.apply(ops, x)) {
-                ops.axpby(1f, s, 1f, h2, h2);
+        if (shortcut != null) {
+            try {
+                shortcut.apply(ops, x, h2, h2);
+            } catch (RuntimeException | Error e) {
+                h2.close();
+                throw e;
             }
         }
         return h2;
