@@ -209,3 +209,89 @@ extern "C" __global__ void adamw_f32(float* param, const float* grad, float* m, 
     }
 }
 TAV_EXPORT(adamw_f32)
+
+// ---- device-side scalars of a tuning step (captured in one CUDA graph; layout: runtime TuneScalars) ----
+// The host writes the step's inputs (AdamW step size and sqrt(1 - b2^t), loss scale, ...) into `in` with one async
+// copy before the replay; these kernels write the step's results into `out`, read back once after the step.
+
+// MSE stage 1: sum of (p - q)^2 in double over a grid-stride range, one fixed tree per block -> partials.
+#define TAV_MSE_PARTIAL(T, TN)                                                                                \
+    extern "C" __global__ void __launch_bounds__(256) mse_partial_##TN(const T* p, const T* q, double* partials, \
+                                                                       long n) {                              \
+        __shared__ double sh[32];                                                                             \
+        double s = 0.0;                                                                                       \
+        TAVG_FOR(i, n) {                                                                                      \
+            double d = (double)tav::ld(p, i) - (double)tav::ld(q, i);                                                 \
+            s += d * d;                                                                                       \
+        }                                                                                                     \
+        s = tavg::block_sum_d(s, sh);                                                                         \
+        if (threadIdx.x == 0) partials[blockIdx.x] = s;                                                       \
+    }                                                                                                         \
+    TAV_EXPORT(mse_partial_##TN)
+
+TAV_MSE_PARTIAL(float, f32)
+TAV_MSE_PARTIAL(f16, f16)
+TAV_MSE_PARTIAL(bf16, bf16)
+
+// MSE stage 2: one block adds the partials in a fixed order; loss = (float)(sum / n) -> out[0].
+extern "C" __global__ void __launch_bounds__(256) mse_final(const double* partials, int count, long n, float* out) {
+    __shared__ double sh[32];
+    double s = 0.0;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) s += partials[i];
+    s = tavg::block_sum_d(s, sh);
+    if (threadIdx.x == 0) out[0] = (float)(s / (double)n);
+}
+TAV_EXPORT(mse_final)
+
+// Clipping on the device (torch clip_grad_norm_ after GradScaler.unscale_), one thread: from the squared total norm
+// of the scaled gradients sq, norm = sqrt(sq) / scale; clip = min(1, maxNorm / (norm + 1e-6)) in double, rounded
+// to float; gradScale = clip / scale (unscale and clip in one factor, exact: the scale is a power of two). A
+// non-finite sq means some gradient is Inf/NaN: finite = 0, clip = gradScale = 0, and AdamW skips the step.
+// out[1..4] = sq's 64 bits in 16-bit pieces (exact in float), so the host reads the norm exactly as before.
+extern "C" __global__ void tune_clip(const double* sq, const float* in, int scaleAt, float maxNorm, float* out) {
+    if (threadIdx.x != 0 || blockIdx.x != 0) return;
+    double s = sq[0];
+    float scale = in[scaleAt];
+#ifdef TAV_EMU
+    unsigned long long bits;
+    __builtin_memcpy(&bits, &s, 8);
+#else
+    unsigned long long bits = (unsigned long long)__double_as_longlong(s);
+#endif
+    for (int k = 0; k < 4; k++) out[1 + k] = (float)((bits >> (16 * k)) & 0xFFFFull);
+    bool finite = s - s == 0.0;  // false for Inf and NaN
+    float clip = 0.0f, gradScale = 0.0f;
+    if (finite) {
+        double norm = sqrt(s) / (double)scale;
+        double c = (double)maxNorm / (norm + 1e-6);
+        clip = (float)(c < 1.0 ? c : 1.0);
+        gradScale = tavg::rn_div(clip, scale);
+    }
+    out[5] = clip;
+    out[6] = gradScale;
+    out[7] = finite ? 1.0f : 0.0f;
+}
+TAV_EXPORT(tune_clip)
+
+// adamw_f32 with the step-dependent scalars read from device memory: gradScale = out[6], skipped when out[7] == 0
+// (non-finite gradients); stepSize = in[stepAt], bc2Sqrt = in[stepAt + 1]. The same expression as adamw_f32.
+extern "C" __global__ void adamw_dev_f32(float* param, const float* grad, float* m, float* v, long n,
+                                         const float* in, int stepAt, const float* out, float decay, float w1,
+                                         float w2, float b2, float eps, int lerpLow) {
+    using namespace tavg;
+    if (out[7] == 0.0f) return;
+    float gradScale = out[6], stepSize = in[stepAt], bc2Sqrt = in[stepAt + 1];
+    TAVG_FOR(i, n) {
+        float g = rn_mul(grad[i], gradScale);
+        float p = rn_mul(param[i], decay);
+        float mo = m[i];
+        float mi = lerpLow ? fmaf(w1, rn_sub(g, mo), mo) : fmaf(rn_sub(w1, 1.0f), rn_sub(g, mo), g);
+        float vi = rn_add(rn_mul(v[i], b2), rn_mul(rn_mul(w2, g), g));
+        float denom = rn_add(rn_div(rn_sqrt(vi), bc2Sqrt), eps);
+        p = rn_add(p, rn_div(rn_mul(stepSize, mi), denom));
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = p;
+    }
+}
+TAV_EXPORT(adamw_dev_f32)

@@ -11,6 +11,7 @@ import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.runtime.Backends;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Parallel;
+import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.runtime.Tensor;
 
 import java.io.PrintStream;
@@ -28,7 +29,8 @@ public final class TuneBench {
      * @param peakDeviceBytes peak device memory during the timed steps (-1 on the cpu backend)
      */
     public record Result(String backend, int frames, int latent, int steps, double secondsPerStep, double params,
-                         long trainableParams, float lastLoss, boolean checkpointing, long peakHostBytes, long peakDeviceBytes) {}
+                         long trainableParams, float lastLoss, boolean checkpointing, long peakHostBytes, long peakDeviceBytes,
+                         boolean cudaGraphs) {}
 
     private TuneBench() {}
 
@@ -36,12 +38,20 @@ public final class TuneBench {
         return run(ops, cfg, frames, latent, timedSteps, true, log);
     }
 
-    /** With {@code checkpointing} each block recomputes its inside in the backward; without, every intermediate is kept. */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing, PrintStream log) {
+        return run(ops, cfg, frames, latent, timedSteps, checkpointing, StepLoop.graphsByDefault(), log);
+    }
+
+    /**
+     * With {@code checkpointing} each block recomputes its inside in the backward; without, every intermediate is kept.
+     * {@code graphs} (cuda): the untimed warm-up runs step 1 eagerly and captures step 2, the timed steps replay it.
+     */
+    public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing,
+                             boolean graphs, PrintStream log) {
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
              Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()),
-                     TuneSettings.defaults().withGradientCheckpointing(checkpointing))) {
+                     TuneSettings.defaults().withGradientCheckpointing(checkpointing)).cudaGraphs(graphs)) {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
             long trainable = tuner.trainable().values().stream().mapToLong(p -> p.value().size()).sum();
             log.printf(Locale.ROOT, "model: %.1fM parameters (%.1fM trainable), ready in %.1f s; backend %s, %d threads%n",
@@ -55,6 +65,13 @@ public final class TuneBench {
                 Tuner.StepResult r = tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
                 ops.synchronize();
                 log.printf(Locale.ROOT, "warm-up step: %.3f s, loss %.5f, grad norm %.4g%n", (System.nanoTime() - w) / 1e9, r.loss(), r.gradNorm());
+                if (graphs && ops.capturesSteps()) {
+                    w = System.nanoTime();
+                    tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
+                    ops.synchronize();
+                    log.printf(Locale.ROOT, "cuda graphs: on, step 2 captured in %.3f s (%s)%n", (System.nanoTime() - w) / 1e9,
+                            tuner.stepCaptured() ? "replayed from now on" : "refused: " + tuner.captureFallbackReason());
+                } else if (ops.capturesSteps()) log.println("cuda graphs: off");
                 dev.tav4j.runtime.HostMemoryPool.GLOBAL.resetPeak();
                 ops.resetPeakDeviceBytes();
                 long start = System.nanoTime();
@@ -62,7 +79,7 @@ public final class TuneBench {
                 ops.synchronize();
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
                 return new Result(ops.name(), frames, latent, timedSteps, sec, params, trainable, r.loss(), checkpointing,
-                        dev.tav4j.runtime.HostMemoryPool.GLOBAL.peakLiveBytes(), ops.peakDeviceBytes());
+                        dev.tav4j.runtime.HostMemoryPool.GLOBAL.peakLiveBytes(), ops.peakDeviceBytes(), tuner.stepCaptured());
             }
         }
     }
@@ -71,9 +88,9 @@ public final class TuneBench {
         return String.format(Locale.ROOT,
                 "{\"bench\":\"tune\",\"backend\":\"%s\",\"frames\":%d,\"latent\":%d,\"timed_steps\":%d,"
                         + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"trainable_millions\":%.2f,\"last_loss\":%.5f,"
-                        + "\"gradient_checkpointing\":%b,\"peak_host_bytes\":%d,\"peak_device_bytes\":%d}",
+                        + "\"gradient_checkpointing\":%b,\"peak_host_bytes\":%d,\"peak_device_bytes\":%d,\"cuda_graphs\":%b}",
                 r.backend(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6,
-                r.trainableParams() / 1e6, r.lastLoss(), r.checkpointing(), r.peakHostBytes(), r.peakDeviceBytes());
+                r.trainableParams() / 1e6, r.lastLoss(), r.checkpointing(), r.peakHostBytes(), r.peakDeviceBytes(), r.cudaGraphs());
     }
 
     /** {@code TuneBench [backend=auto] [model=sd15|anchor] [frames=8] [latent=64] [steps=3]}: prints the result as JSON. */

@@ -55,12 +55,17 @@ final class BenchCommand implements Runnable {
     static final class Tune implements Callable<Integer> {
         @Mixin Shape shape;
         @Option(names = "--no-checkpointing", description = "Keep every intermediate instead of recomputing each block in the backward.") boolean noCheckpointing;
+        @Option(names = "--cuda-graphs", defaultValue = "on", description = "on: the tuning step is captured once as a CUDA graph (untimed warm-up) and replayed; off: launched op by op (default: ${DEFAULT-VALUE}).")
+        String cudaGraphs;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
+            if (!cudaGraphs.equals("on") && !cudaGraphs.equals("off"))
+                throw new IllegalArgumentException("--cuda-graphs must be on or off, got '" + cudaGraphs + "'");
             Ops ops = device.open();
             int frames = shape.frames, latent = shape.latent;
-            dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, shape.config(), frames, latent, shape.steps, !noCheckpointing, System.out);
+            dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, shape.config(), frames, latent, shape.steps, !noCheckpointing,
+                    cudaGraphs.equals("on") && !device.noCudaGraphs, System.out);
             System.out.printf(java.util.Locale.ROOT, "%.3f s per tuning step (%d frames, %d×%d latents, gradient checkpointing %s), peak %s memory %.2f GiB; official PyTorch CPU reference: 10.3 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.checkpointing() ? "on" : "off",
                     r.peakDeviceBytes() < 0 ? "host tensor" : "device", (r.peakDeviceBytes() < 0 ? r.peakHostBytes() : r.peakDeviceBytes()) / (double) (1L << 30));

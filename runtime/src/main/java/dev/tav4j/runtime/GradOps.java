@@ -68,4 +68,59 @@ public interface GradOps {
      */
     void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1, float beta2,
                float weightDecay, float eps, int step);
+
+    // ---------------------------------------------------------------- device-side tuning scalars (TuneScalars)
+    // The defaults read and write the scalar buffers on the host (the cpu backend); a device backend overrides them
+    // so a tuning step reads nothing back and can be captured in a CUDA graph.
+
+    /** The MSE loss mean((pred − target)²) (sum in double, rounded to float) into out[{@link TuneScalars#LOSS}]. */
+    default void mseLoss(Tensor pred, Tensor target, Tensor out) {
+        requireHost("mseLoss", pred, target, out);
+        double s = 0;
+        for (long i = 0; i < pred.size(); i++) {
+            double d = (double) pred.get(i) - target.get(i);
+            s += d * d;
+        }
+        out.set(TuneScalars.LOSS, (float) (s / pred.size()));
+    }
+
+    /**
+     * torch's clip_grad_norm_ after GradScaler.unscale_, without leaving the device: the squared total norm of the
+     * (scaled) gradients as {@link #sumOfSquares(java.util.List)}, norm = √sq / scale (scale = in[SCALE]), the clip
+     * factor min(1, maxNorm / (norm + 1e-6)) in double rounded to float, gradScale = clip / scale, and the finite
+     * flag, into {@code out} ({@link TuneScalars}). Non-finite gradients give clip = gradScale = 0 and FINITE = 0.
+     */
+    default void clipFactors(java.util.List<Tensor> grads, Tensor in, float maxNorm, Tensor out) {
+        requireHost("clipFactors", in, out);
+        double sq = sumOfSquares(grads);
+        float scale = in.get(TuneScalars.SCALE), clip = 0f, gradScale = 0f;
+        boolean finite = Double.isFinite(sq);
+        if (finite) {
+            double norm = Math.sqrt(sq) / scale;
+            clip = (float) Math.min(1.0, maxNorm / (norm + 1e-6));
+            gradScale = clip / scale;
+        }
+        TuneScalars.putSquaredNorm(sq, out);
+        out.set(TuneScalars.CLIP, clip);
+        out.set(TuneScalars.GRAD_SCALE, gradScale);
+        out.set(TuneScalars.FINITE, finite ? 1f : 0f);
+    }
+
+    /**
+     * {@link #adamW(Tensor, Tensor, Tensor, Tensor, float, float, float, float, float, float, int)} with the
+     * step-dependent scalars read from the device buffers: the step (in[STEP], its bias corrections in[STEP_SIZE],
+     * in[BC2_SQRT]) and gradScale = out[GRAD_SCALE]; nothing happens when out[FINITE] is 0 (a skipped step).
+     */
+    default void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor in, Tensor out, float lr, float beta1,
+                       float beta2, float weightDecay, float eps) {
+        requireHost("adamW", in, out);
+        if (out.get(TuneScalars.FINITE) == 0f) return;
+        adamW(param, grad, m, v, out.get(TuneScalars.GRAD_SCALE), lr, beta1, beta2, weightDecay, eps,
+                (int) in.get(TuneScalars.STEP));
+    }
+
+    private static void requireHost(String op, Tensor... ts) {
+        for (Tensor t : ts)
+            if (!t.isHost()) throw new UnsupportedOperationException(op + ": " + t + " is a device tensor; this backend has no device-side " + op);
+    }
 }

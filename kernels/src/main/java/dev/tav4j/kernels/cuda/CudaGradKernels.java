@@ -54,6 +54,9 @@ final class CudaGradKernels {
     }
 
     final KernelHandle sumSquaresPartial, sumSquaresMulti, sumSquaresFinal, adamW, groupNormStatsFinalize, groupNormFinalize;
+    /** Device-side tuning scalars (TuneScalars): MSE final stage, clip factors, AdamW reading its scalars from memory. */
+    final KernelHandle mseFinal, tuneClip, adamWDevice;
+    private final KernelHandle[] msePartial = new KernelHandle[DType.values().length];
     private final Typed[] typed = new Typed[DType.values().length];
 
     CudaGradKernels(DeviceApi api) {
@@ -61,10 +64,17 @@ final class CudaGradKernels {
         sumSquaresMulti = api.kernel("sum_squares_multi_f32");
         sumSquaresFinal = api.kernel("sum_squares_final");
         adamW = api.kernel("adamw_f32");
+        mseFinal = api.kernel("mse_final");
+        tuneClip = api.kernel("tune_clip");
+        adamWDevice = api.kernel("adamw_dev_f32");
+        for (DType t : DType.values()) msePartial[t.ordinal()] = api.kernel("mse_partial_" + CudaKernels.suffix(t));
         groupNormStatsFinalize = api.kernel("groupnorm_finalize");
         groupNormFinalize = api.kernel("groupnorm_bwd_finalize");
         for (DType t : DType.values()) typed[t.ordinal()] = new Typed(api, t);
     }
+
+    /** MSE stage 1 over predictions and targets stored as {@code t}. */
+    KernelHandle msePartial(DType t) { return msePartial[t.ordinal()]; }
 
     /** The kernels storing {@code t}. */
     Typed of(DType t) { return typed[t.ordinal()]; }

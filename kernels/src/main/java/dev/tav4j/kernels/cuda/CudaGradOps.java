@@ -12,6 +12,7 @@ import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.TuneScalars;
 import dev.tav4j.runtime.device.DeviceApi;
 import dev.tav4j.runtime.device.DeviceApi.GemmType;
 
@@ -296,6 +297,14 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
      * block and one 8-byte read-back. Grid fixed by the total count, so the result is reproducible.
      */
     @Override public double sumOfSquares(List<Tensor> xs) {
+        long out = launchSumOfSquares(xs);
+        if (out == 0) return 0;
+        api.copyToHost(out, hostDouble, 8);
+        return hostDouble.get(ValueLayout.JAVA_DOUBLE, 0);
+    }
+
+    /** Queues the multi-tensor sum of squares; returns the device address of the double result (0 when empty). */
+    private long launchSumOfSquares(List<Tensor> xs) {
         long[] contents = new long[2 * xs.size()];
         long total = 0;
         for (int i = 0; i < xs.size(); i++) {
@@ -321,13 +330,53 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         l.grid(k.sumSquaresMulti, blocks, 1, 256);
         l.args.reset().ptr(part).ptr(out).i32(blocks);
         l.grid(k.sumSquaresFinal, 1, 1, 256);
-        api.copyToHost(out, hostDouble, 8);
-        return hostDouble.get(ValueLayout.JAVA_DOUBLE, 0);
+        return out;
     }
 
-    @Override public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1,
-                                float beta2, float weightDecay, float eps, int step) {
+    // ---------------------------------------------------------------- device-side tuning scalars (TuneScalars)
+
+    /** Two fixed-order stages (partials in double, one final block) into out[LOSS]; nothing read back. */
+    @Override public void mseLoss(Tensor pred, Tensor target, Tensor out) {
+        String op = "mseLoss";
+        sameType(op, pred, target);
+        sameShape(op, "pred", pred, "target", target);
+        requireF32(op, out);
+        check(out.size() >= TuneScalars.OUT_SIZE, op + ": out must hold " + TuneScalars.OUT_SIZE + " floats, got " + out);
+        check(pred.size() > 0, op + ": empty prediction");
+        int blocks = (int) Math.min(SQ_BLOCKS, (pred.size() + 255) / 256);
+        long part = scratch.get(8L * (SQ_BLOCKS + 1));  // the sum of squares' size: no growth between them
+        l.args.reset().ptr(ptr(pred)).ptr(ptr(target)).ptr(part).i64(pred.size());
+        l.grid(k.msePartial(pred.dtype()), blocks, 1, 256);
+        l.args.reset().ptr(part).i32(blocks).i64(pred.size()).ptr(ptr(out) + 4L * TuneScalars.LOSS);
+        l.grid(k.mseFinal, 1, 1, 256);
+    }
+
+    /** The multi-tensor sum of squares, then one thread forms norm, clip, gradScale and the finite flag. */
+    @Override public void clipFactors(List<Tensor> grads, Tensor in, float maxNorm, Tensor out) {
+        String op = "clipFactors";
+        requireF32(op, in, out);
+        check(out.size() >= TuneScalars.OUT_SIZE, op + ": out must hold " + TuneScalars.OUT_SIZE + " floats, got " + out);
+        long sq = launchSumOfSquares(grads);
+        check(sq != 0, op + ": no gradient elements");
+        l.args.reset().ptr(sq).ptr(ptr(in)).i32(TuneScalars.SCALE).f32(maxNorm).ptr(ptr(out));
+        l.grid(k.tuneClip, 1, 1, 32);
+    }
+
+    @Override public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor in, Tensor out, float lr,
+                                float beta1, float beta2, float weightDecay, float eps) {
         String op = "adamW";
+        checkAdamW(op, param, grad, m, v, 1, beta1, beta2);
+        requireF32(op, in, out);
+        double lrD = TuneScalars.decimal(lr), b1 = TuneScalars.decimal(beta1), b2 = TuneScalars.decimal(beta2);
+        float decay = (float) (1 - lrD * TuneScalars.decimal(weightDecay));
+        float w1 = (float) (1 - b1), w2 = (float) (1 - b2);
+        l.args.reset().ptr(ptr(param)).ptr(ptr(grad)).ptr(ptr(m)).ptr(ptr(v)).i64(param.size()).ptr(ptr(in))
+                .i32(TuneScalars.STEP_SIZE).ptr(ptr(out)).f32(decay).f32(w1).f32(w2).f32((float) b2)
+                .f32((float) TuneScalars.decimal(eps)).i32(w1 < 0.5f ? 1 : 0);
+        l.elementwise(k.adamWDevice, param.size());
+    }
+
+    private static void checkAdamW(String op, Tensor param, Tensor grad, Tensor m, Tensor v, int step, float beta1, float beta2) {
         requireF32(op, param, grad, m, v);
         sameShape(op, "param", param, "grad", grad);
         sameShape(op, "param", param, "m", m);
@@ -337,19 +386,20 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         distinct(op, "m", m, "v", v);
         distinct(op, "param", param, "m", m);
         distinct(op, "param", param, "v", v);
-        // the scalars as CpuAdamW forms them (hyper-parameters read back as their decimal values, in double)
-        double lrD = decimal(lr), b1 = decimal(beta1), b2 = decimal(beta2);
-        float decay = (float) (1 - lrD * decimal(weightDecay));
-        float w1 = (float) (1 - b1), w2 = (float) (1 - b2);
-        double bc1 = 1 - Math.pow(b1, step), bc2 = 1 - Math.pow(b2, step);
-        float stepSize = (float) -(lrD / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
-        l.args.reset().ptr(ptr(param)).ptr(ptr(grad)).ptr(ptr(m)).ptr(ptr(v)).i64(param.size()).f32(gradScale).f32(decay)
-                .f32(w1).f32(w2).f32((float) b2).f32(stepSize).f32(bc2Sqrt).f32((float) decimal(eps)).i32(w1 < 0.5f ? 1 : 0);
-        l.elementwise(k.adamW, param.size());
     }
 
-    private static double decimal(float f) {
-        return Double.parseDouble(Float.toString(f));
+    @Override public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1,
+                                float beta2, float weightDecay, float eps, int step) {
+        String op = "adamW";
+        checkAdamW(op, param, grad, m, v, step, beta1, beta2);
+        // the scalars as CpuAdamW forms them (hyper-parameters read back as their decimal values, in double)
+        double lrD = TuneScalars.decimal(lr), b1 = TuneScalars.decimal(beta1), b2 = TuneScalars.decimal(beta2);
+        float decay = (float) (1 - lrD * TuneScalars.decimal(weightDecay));
+        float w1 = (float) (1 - b1), w2 = (float) (1 - b2);
+        float[] bc = TuneScalars.adamWScalars(lr, beta1, beta2, step);
+        l.args.reset().ptr(ptr(param)).ptr(ptr(grad)).ptr(ptr(m)).ptr(ptr(v)).i64(param.size()).f32(gradScale).f32(decay)
+                .f32(w1).f32(w2).f32((float) b2).f32(bc[0]).f32(bc[1]).f32((float) TuneScalars.decimal(eps)).i32(w1 < 0.5f ? 1 : 0);
+        l.elementwise(k.adamW, param.size());
     }
 
     @Override public void close() {

@@ -63,7 +63,7 @@ public final class TuneJob {
         try (Tensor dev = ops.upload(pixels); Vae.Posterior post = p.vae().encode(dev);
              PosteriorSampler sampler = new PosteriorSampler(ops, post, p.vae().config().scalingFactor());
              Tensor text = p.encodePrompt(spec.prompt());
-             Tuner tuner = new Tuner(p.unet(), new NoiseSchedule(p.schedulerConfig()), spec.settings())) {
+             Tuner tuner = new Tuner(p.unet(), new NoiseSchedule(p.schedulerConfig()), spec.settings()).cudaGraphs(p.cudaGraphs())) {
             long seed = spec.seed();
             int start = 0;
             if (spec.resume()) {

@@ -8,7 +8,9 @@ import dev.tav4j.model.unet.UNetBackprop;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.TuneScalars;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -59,6 +61,11 @@ public final class Tuner implements AutoCloseable {
     private float lastClip = 1f, lastGradScale = 1f;
     /** Test hook: sees the raw (scaled) gradients by name after the backward, before the finite check. */
     Consumer<Map<String, Tensor>> afterBackward;
+    /** Test hook: the gradient a step may poison on the device (set before the first step), and the value for the next step. */
+    String poisonGradient;
+    float poisonNextStep;
+    private boolean cudaGraphs = StepLoop.graphsByDefault();
+    private TuneStep current;
 
     /** A tuner with the loss scaling the backend's precision calls for ({@link LossScaler#forPrecision}). */
     public Tuner(UNet3D unet, NoiseSchedule schedule, TuneSettings settings) {
@@ -140,57 +147,114 @@ public final class Tuner implements AutoCloseable {
 
     /**
      * One step. latents and noise [B·F, h, w, C] (channels-last frames), one timestep per batch item,
-     * text [B, 77, D].
+     * text [B, 77, D]. The step's host numbers (timesteps, add_noise coefficients, AdamW's bias corrections, the loss
+     * scale) go to the device in one copy before it; latents and noise are copied into fixed buffers; the step
+     * itself reads nothing back (on cuda with graphs on it is captured at the second call and replayed after); one
+     * read-back after it gives the loss, the norm and whether it was skipped.
      */
     public StepResult step(Tensor latents, Tensor noise, int frames, int[] timesteps, Tensor text) {
         int n = latents.dim(0), b = n / frames;
         if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
         noise.requireShape("noise", latents.shape());
-        boolean v = "v_prediction".equals(schedule.config().predictionType());
-        float[] t = new float[b];
+        if (current == null || !current.fits(latents, frames, text)) {
+            if (current != null) current.close();
+            current = null;
+            current = new TuneStep(ops, latents.shape(), frames, text, cudaGraphs, this::body);
+        }
+        TuneStep s = current;
+        if (latents != s.latents) ops.copy(latents, s.latents);
+        if (noise != s.noise) ops.copy(noise, s.noise);
         float scale = scaler.scale();
-        try (Tensor noisy = ops.allocate(latents.shape()); Tensor target = ops.allocate(latents.shape())) {
+        ops.write(inputs(timesteps, latents.size(), scale), s.in);
+        if (afterBackward != null) body(s);  // a host test hook cannot run inside a captured step
+        else s.run();
+        float[] out = s.results(ops);
+        double sq = TuneScalars.squaredNorm(out);
+        double norm = Math.sqrt(sq) / scale;
+        float loss = out[TuneScalars.LOSS];
+        step++;
+        if (out[TuneScalars.FINITE] == 0f) {
+            skippedSteps++;
+            lastClip = 0f;
+            lastGradScale = 0f;
+            scaler.update(false);
+            return new StepResult(loss, norm, true, scale);
+        }
+        lastClip = out[TuneScalars.CLIP];
+        lastGradScale = out[TuneScalars.GRAD_SCALE];  // unscale and clip in one factor (exact: scale is a power of two)
+        optimizerSteps++;
+        scaler.update(true);
+        return new StepResult(loss, norm, false, scale);
+    }
+
+    /** The step's input scalars ({@link TuneScalars}) for AdamW step optimizerSteps + 1 (skipped on the device if not finite). */
+    private float[] inputs(int[] timesteps, long size, float scale) {
+        int b = timesteps.length;
+        float[] in = new float[TuneScalars.inputSize(b)];
+        int t = optimizerSteps + 1;
+        float[] bc = TuneScalars.adamWScalars(settings.learningRate(), settings.beta1(), settings.beta2(), t);
+        in[TuneScalars.STEP] = t;
+        in[TuneScalars.STEP_SIZE] = bc[0];
+        in[TuneScalars.BC2_SQRT] = bc[1];
+        in[TuneScalars.SCALE] = scale;
+        float c = 2f / size * scale;  // the scaled loss's gradient; exact, the scale is a power of two
+        in[TuneScalars.LOSS_GRAD] = c;
+        in[TuneScalars.LOSS_GRAD + 1] = -c;
+        in[TuneScalars.POISON] = 1f;
+        in[TuneScalars.POISON + 1] = poisonNextStep;
+        poisonNextStep = 0f;
+        for (int i = 0; i < b; i++) {
+            float ac = schedule.alphaCumprod(timesteps[i]);
+            float sa = (float) Math.sqrt(ac), sb = (float) Math.sqrt(1f - ac);
+            int at = TuneScalars.item(i);
+            in[at] = sa;
+            in[at + 1] = sb;
+            in[at + 2] = sa;
+            in[at + 3] = -sb;
+            in[TuneScalars.timesteps(b) + i] = timesteps[i];
+        }
+        return in;
+    }
+
+    /** The step on the fixed buffers of {@code s}: no read-back, no host decision (capturable). */
+    private void body(TuneStep s) {
+        boolean v = "v_prediction".equals(schedule.config().predictionType());
+        int frames = s.frames, b = s.batch;
+        try (Tensor noisy = ops.allocate(s.latents.shape()); Tensor target = ops.allocate(s.latents.shape())) {
             for (int i = 0; i < b; i++) {
-                float ac = schedule.alphaCumprod(timesteps[i]);
-                float sa = (float) Math.sqrt(ac), sb = (float) Math.sqrt(1f - ac);
-                Tensor x = latents.slice(i * frames, frames), e = noise.slice(i * frames, frames);
-                ops.axpby(sa, x, sb, e, noisy.slice(i * frames, frames));
-                if (v) ops.axpby(sa, e, -sb, x, target.slice(i * frames, frames));
+                Tensor x = s.latents.slice(i * frames, frames), e = s.noise.slice(i * frames, frames);
+                int at = TuneScalars.item(i);
+                ops.axpby(s.in.slice(at, 2), x, e, noisy.slice(i * frames, frames));
+                if (v) ops.axpby(s.in.slice(at + 2, 2), e, x, target.slice(i * frames, frames));
                 else ops.copy(e, target.slice(i * frames, frames));
-                t[i] = timesteps[i];
             }
             grads.zero();
-            float loss;
-            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, t, text, trainable.keySet(), settings.gradientCheckpointing());
-                 Tensor dPred = ops.allocate(latents.shape())) {
-                loss = mse(pass.output(), target);
-                float c = 2f / latents.size() * scale;  // the scaled loss's gradient; exact, the scale is a power of two
-                ops.axpby(c, pass.output(), -c, target, dPred);
+            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, s.in.slice(TuneScalars.timesteps(b), b), s.text,
+                    trainable.keySet(), settings.gradientCheckpointing());
+                 Tensor dPred = ops.allocate(s.latents.shape())) {
+                grad.mseLoss(pass.output(), target, s.out);
+                ops.axpby(s.in.slice(TuneScalars.LOSS_GRAD, 2), pass.output(), target, dPred);
                 pass.backward(grads, dPred);
             }
-            if (afterBackward != null) afterBackward.accept(rawGrads());
-            double sq = grad.sumOfSquares(gradList);  // the one read-back of the step: norm and "all finite" at once
-            double norm = Math.sqrt(sq) / scale;
-            step++;
-            if (!Double.isFinite(sq)) {
-                skippedSteps++;
-                lastClip = 0f;
-                lastGradScale = 0f;
-                scaler.update(false);
-                return new StepResult(loss, norm, true, scale);
-            }
-            lastClip = (float) Math.min(1.0, settings.maxGradNorm() / (norm + 1e-6));
-            lastGradScale = lastClip / scale;  // unscale and clip in one factor (exact: scale is a power of two)
-            optimizerSteps++;
-            for (Param p : trainable.values()) {
-                Tensor w = p.value(), master = masters.get(w);
-                Tensor[] mv = moments.get(w);
-                grad.adamW(master, grads.of(w), mv[0], mv[1], lastGradScale, settings.learningRate(), settings.beta1(),
-                        settings.beta2(), settings.weightDecay(), settings.eps(), optimizerSteps);
-                if (master != w) ops.copy(master, w);
-            }
-            scaler.update(true);
-            return new StepResult(loss, norm, false, scale);
+        }
+        if (poisonGradient != null) poison(s);
+        if (afterBackward != null) afterBackward.accept(rawGrads());
+        grad.clipFactors(gradList, s.in, settings.maxGradNorm(), s.out);  // norm, clip and "all finite" on the device
+        for (Param p : trainable.values()) {
+            Tensor w = p.value(), master = masters.get(w);
+            Tensor[] mv = moments.get(w);
+            grad.adamW(master, grads.of(w), mv[0], mv[1], s.in, s.out, settings.learningRate(), settings.beta1(),
+                    settings.beta2(), settings.weightDecay(), settings.eps());
+            if (master != w) ops.copy(master, w);  // unchanged master on a skipped step: the same working copy
+        }
+    }
+
+    /** Test hook inside the step: g[0] = 1·g[0] + in[POISON+1]·g[0] (0 keeps it, Inf poisons it). */
+    private void poison(TuneStep s) {
+        Tensor g = grads.of(param(poisonGradient).value()).reshape(-1).slice(0, 1);
+        try (Tensor t = ops.allocateF32(1)) {
+            ops.axpby(s.in.slice(TuneScalars.POISON, 2), g, g, t);
+            ops.copy(t, g);
         }
     }
 
@@ -200,16 +264,21 @@ public final class Tuner implements AutoCloseable {
         return out;
     }
 
-    private float mse(Tensor pred, Tensor target) {
-        try (Tensor p = ops.download(pred); Tensor q = ops.download(target)) {
-            double s = 0;
-            for (long i = 0; i < p.size(); i++) {
-                double d = (double) p.get(i) - q.get(i);
-                s += d * d;
-            }
-            return (float) (s / p.size());
+    /** Capture tuning steps in a CUDA graph where the backend can (default: {@link StepLoop#graphsByDefault()}). */
+    public Tuner cudaGraphs(boolean on) {
+        if (on != cudaGraphs && current != null) {
+            current.close();
+            current = null;
         }
+        cudaGraphs = on;
+        return this;
     }
+
+    /** Whether the last step was replayed from a captured graph. */
+    public boolean stepCaptured() { return current != null && current.captured(); }
+
+    /** Why capturing tuning steps was given up, or null. */
+    public String captureFallbackReason() { return current == null ? null : current.fallbackReason(); }
 
     /** AdamW's first and second moments of a trainable parameter (engine layout, F32, on the backend). */
     public Tensor[] moments(String name) {
@@ -261,6 +330,8 @@ public final class Tuner implements AutoCloseable {
     }
 
     @Override public void close() {
+        if (current != null) current.close();
+        current = null;
         grads.close();
         moments.values().forEach(mv -> { mv[0].close(); mv[1].close(); });
         moments.clear();

@@ -54,7 +54,16 @@ public final class UNetBackprop implements AutoCloseable {
      */
     public static UNetBackprop forward(UNet3D u, Tensor sample, int frames, float[] timesteps, Tensor text, Set<String> trainable,
                                        boolean checkpointing) {
-        UNetBackprop p = new UNetBackprop(u, frames, text, u.timeEmbedding(timesteps), trainable, checkpointing);
+        return start(new UNetBackprop(u, frames, text, u.timeEmbedding(timesteps), trainable, checkpointing), sample);
+    }
+
+    /** The same with the timesteps read from an F32 tensor [B] of the backend (a captured tuning step). */
+    public static UNetBackprop forward(UNet3D u, Tensor sample, int frames, Tensor timesteps, Tensor text, Set<String> trainable,
+                                       boolean checkpointing) {
+        return start(new UNetBackprop(u, frames, text, u.timeEmbedding(timesteps), trainable, checkpointing), sample);
+    }
+
+    private static UNetBackprop start(UNetBackprop p, Tensor sample) {
         try {
             p.run(sample);
             return p;

@@ -1,0 +1,139 @@
+package dev.tav4j.model.tune;
+
+import dev.tav4j.kernels.cuda.CudaOps;
+import dev.tav4j.kernels.cuda.EmulatedBackend;
+import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.config.SchedulerConfig;
+import dev.tav4j.model.pipeline.Gaussian;
+import dev.tav4j.model.pipeline.RandomWeights;
+import dev.tav4j.model.sched.NoiseSchedule;
+import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.Ops;
+import dev.tav4j.runtime.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Tuning steps captured in a CUDA graph (step 1 eager, step 2 captured and replayed, step 3 replayed) against the
+ * same steps uncaptured, on the emulated CUDA backend whose replay runs the recorded launch list: losses, norms,
+ * masters, working copies and AdamW moments must agree bit for bit (the same kernels with the same device-side
+ * scalars run in the same order; the emulation has no timing-dependent reduction). fp32 with gradient checkpointing
+ * (the recompute is captured too), bf16 without; fp16 with an Inf poisoned into a gradient inside the replayed
+ * step 2: the device skips AdamW, the host backs the scale off, and the replay of step 3 goes on.
+ */
+class TuneCudaGraphsEmuTest {
+    private static final int FRAMES = 3, LATENT = 4, STEPS = 3;
+    private static final int[] TIMESTEPS = {817, 94, 433};
+    private static CudaOps emu;
+
+    @BeforeAll
+    static void backend() {
+        if (EmulatedDeviceApi.locate() == null) {
+            String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
+            Assumptions.assumeFalse(Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing")), EmulatedDeviceApi.unavailableReason());
+            Assertions.fail(EmulatedDeviceApi.unavailableReason());
+        }
+        emu = EmulatedBackend.create();
+    }
+
+    @AfterAll
+    static void close() {
+        if (emu != null) emu.close();
+    }
+
+    private record Run(List<Tuner.StepResult> results, Map<String, float[]> state, boolean captured, List<Float> scales) {}
+
+    private static Run run(Ops ops, boolean graphs, TuneSettings settings, LossScaler scaler, int poisonStep) {
+        Gaussian g = new Gaussian(5);
+        try (UNet3D unet = new UNet3D(ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 3),
+                TrainableModules.matcher(TrainableModules.DEFAULT));
+             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), settings, scaler).cudaGraphs(graphs);
+             Tensor lat = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor txt = g.tensor(1, 77, 16);
+             Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
+            tuner.poisonGradient = tuner.trainable().keySet().iterator().next();
+            List<Tuner.StepResult> results = new ArrayList<>();
+            List<Float> scales = new ArrayList<>();
+            boolean captured = true;
+            for (int s = 0; s < STEPS; s++) {
+                if (s == poisonStep) tuner.poisonNextStep = Float.POSITIVE_INFINITY;
+                try (Tensor n = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor e = ops.upload(n)) {
+                    results.add(tuner.step(x, e, FRAMES, new int[] {TIMESTEPS[s]}, text));
+                }
+                scales.add(scaler.scale());
+                if (s >= 1) captured &= tuner.stepCaptured();
+            }
+            Assertions.assertNull(tuner.captureFallbackReason(), "capture refused");
+            return new Run(results, snapshot(ops, tuner), captured, scales);
+        }
+    }
+
+    /** Masters, working copies and AdamW's moments of every trainable parameter, by name. */
+    private static Map<String, float[]> snapshot(Ops ops, Tuner tuner) {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        for (String name : tuner.trainable().keySet()) {
+            Tensor[] ts = {tuner.master(name), tuner.trainable().get(name).value(), tuner.moments(name)[0], tuner.moments(name)[1]};
+            String[] tags = {"master", "working", "m", "v"};
+            for (int i = 0; i < ts.length; i++) {
+                try (Tensor h = ops.download(ts[i])) {
+                    out.put(tags[i] + " " + name, h.toArray());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void assertSame(Run eager, Run graphs) {
+        Assertions.assertFalse(eager.captured(), "graphs off: nothing captured");
+        Assertions.assertTrue(graphs.captured(), "steps 2 and 3 replayed from a graph");
+        for (int s = 0; s < STEPS; s++) {
+            Tuner.StepResult a = eager.results().get(s), b = graphs.results().get(s);
+            Assertions.assertEquals(Float.floatToRawIntBits(a.loss()), Float.floatToRawIntBits(b.loss()), "loss of step " + (s + 1) + ": " + a + " vs " + b);
+            Assertions.assertEquals(Double.doubleToLongBits(a.gradNorm()), Double.doubleToLongBits(b.gradNorm()), "norm of step " + (s + 1));
+            Assertions.assertEquals(a.skipped(), b.skipped(), "skipped, step " + (s + 1));
+            Assertions.assertEquals(a.lossScale(), b.lossScale(), "scale, step " + (s + 1));
+            Assertions.assertTrue(Float.isFinite(a.loss()) && a.loss() > 0, "a real loss: " + a);
+        }
+        Assertions.assertEquals(eager.scales(), graphs.scales());
+        for (String k : eager.state().keySet())
+            Assertions.assertArrayEquals(eager.state().get(k), graphs.state().get(k), k + ": captured differs from uncaptured");
+    }
+
+    @Test
+    void fp32WithCheckpointingReplaysBitForBit() {
+        TuneSettings s = TuneSettings.defaults().withGradientCheckpointing(true);
+        assertSame(run(emu, false, s, LossScaler.fixed(), -1), run(emu, true, s, LossScaler.fixed(), -1));
+    }
+
+    @Test
+    void bf16WithoutCheckpointingReplaysBitForBit() {
+        Ops ops = emu.withPrecision(DType.BF16);
+        TuneSettings s = TuneSettings.defaults().withGradientCheckpointing(false);
+        assertSame(run(ops, false, s, LossScaler.fixed(), -1), run(ops, true, s, LossScaler.fixed(), -1));
+    }
+
+    @Test
+    void fp16InfInsideTheReplaySkipsTheStepOnTheDevice() {
+        Ops ops = emu.withPrecision(DType.F16);
+        TuneSettings s = TuneSettings.defaults();
+        Run eager = run(ops, false, s, LossScaler.dynamic(LossScaler.INIT_SCALE, 2f, 0.5f, 1), 1);
+        Run graphs = run(ops, true, s, LossScaler.dynamic(LossScaler.INIT_SCALE, 2f, 0.5f, 1), 1);
+        assertSame(eager, graphs);
+        List<Tuner.StepResult> r = graphs.results();
+        Assertions.assertFalse(r.get(0).skipped());
+        Assertions.assertTrue(r.get(1).skipped(), "the poisoned replay is skipped");
+        Assertions.assertFalse(Double.isFinite(r.get(1).gradNorm()));
+        Assertions.assertFalse(r.get(2).skipped(), "the next replay goes on");
+        Assertions.assertEquals(List.of(131072f, 65536f, 131072f), graphs.scales(), "grow, back off, grow");
+    }
+}
