@@ -2,8 +2,8 @@
 # The GPU check in device-tool calls of under 10 minutes each (see docs/gpu.md, "Runbook"). Run on the device machine
 # from the repository root with `carry: [".gpu"]`; writes logs under $OUT (default .gpu/out).
 #   .gpu/full-check.sh tests     every gpu-tagged test of the package (golden set as packed), tav info, tav generate
-#   .gpu/full-check.sh forward   bench unet, SD 1.5 shapes: fp32, bf16 with tensor cores on/off, CUDA graphs on/off
-#   .gpu/full-check.sh tune      bench tune, SD 1.5 shapes, 8 frames: fp32, bf16, fp16
+#   .gpu/full-check.sh forward   bench unet, SD 1.5 shapes: fp32, bf16 with tensor cores / fused residuals / CUDA graphs on and off
+#   .gpu/full-check.sh tune      bench tune, SD 1.5 shapes, 8 frames: fp32, bf16, fp16, CUDA graphs on and off
 #   .gpu/full-check.sh torch P   tav4j vs PyTorch, SD 1.5 at 512×512, 8 and 24 frames, precision P (bench/gpu-pipeline.sh)
 set -uo pipefail
 G="$(cd "$(dirname "$0")" && pwd)"
@@ -33,13 +33,17 @@ case "${1:-tests}" in
     bench forward - unet --device cuda $sd15 --steps 3 --precision fp32
     bench forward - unet --device cuda $sd15 --steps 3 --precision bf16 --profile
     bench forward TAV_CUDA_TENSOR_CORES=0 unet --device cuda $sd15 --steps 3 --precision bf16 --profile
+    bench forward TAV_CUDA_FUSE_RESIDUALS=0 unet --device cuda $sd15 --steps 3 --precision bf16
     bench forward - unet --device cuda $sd15 --steps 10 --precision bf16 --cuda-graphs off
     bench forward - unet --device cuda $sd15 --steps 10 --precision bf16 --cuda-graphs on
     bench forward - unet --device cuda --model anchor --frames 8 --latent 32 --steps 20 --cuda-graphs off
     bench forward - unet --device cuda --model anchor --frames 8 --latent 32 --steps 20 --cuda-graphs on
     bench forward - unet --device cuda --model sd15 --frames 24 --latent 64 --steps 2 --precision bf16 ;;
   tune)
-    for p in fp32 bf16 fp16; do bench tune - tune --device cuda $sd15 --steps 3 --precision $p; done ;;
+    for p in fp32 bf16 fp16; do bench tune - tune --device cuda $sd15 --steps 3 --precision $p; done
+    bench tune - tune --device cuda $sd15 --steps 3 --precision bf16 --cuda-graphs off
+    bench tune - tune --device cuda --model anchor --frames 8 --latent 32 --steps 10 --cuda-graphs off
+    bench tune - tune --device cuda --model anchor --frames 8 --latent 32 --steps 10 --cuda-graphs on ;;
   torch)
     cd "$G/.." && OUT="$OUT" bench/gpu-pipeline.sh "${2:-bf16}" ;;
   *) echo "usage: $0 tests|forward|tune|torch [fp32|bf16|fp16]" >&2; exit 2 ;;
