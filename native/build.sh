@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the tav4j kernels to PTX and records register / spill use per kernel.
 #
-#   native/build.sh            regenerate kernels/src/main/resources/dev/tav4j/kernels/tav4j.ptx,
+#   native/build.sh            regenerate kernels/src/main/resources/dev/tav4j/kernels/tav4j.ptx.gz,
 #                              tav4j.ptx.sha256 (the sources it came from) and native/ptxas-sm90.txt: commit them
+#
+# The PTX is stored gzip-compressed (-n: no name or time, so the same PTX gives the same bytes): 14 MB of text is
+# 2.5 MB, which keeps the repository small enough to travel to a GPU machine with a test package beside it.
 #   native/build.sh --check    fail if the checked-in PTX does not match the sources (used by the Maven build)
 #
 # One PTX for compute_80: Ampere runs it as is and Hopper (sm_90) and later JIT it when the module is loaded
@@ -12,7 +15,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 res="$root/kernels/src/main/resources/dev/tav4j/kernels"
-ptx="$res/tav4j.ptx"
+ptx="$res/tav4j.ptx"       # the names of the fingerprint files (.sha256, .info)
+ptxgz="$res/tav4j.ptx.gz"   # the checked-in module
 NVCC_FLAGS=(-std=c++17 -O3 -arch=compute_80)
 
 # The fingerprint of everything that determines the PTX: sources, header and these flags.
@@ -42,14 +46,14 @@ if [ "${1:-}" = "--check" ]; then
     echo "native: nvcc not found; using the checked-in tav4j.ptx (its source fingerprint matches native/src)"
     exit 0
   fi
-  key="$want $(sha256sum < "$ptx" | cut -d' ' -f1) $(nvcc --version | tail -1)"
+  key="$want $(sha256sum < "$ptxgz" | cut -d' ' -f1) $(nvcc --version | tail -1)"
   if [ -n "$stampdir" ] && [ "$(cat "$stampdir/ptx.ok" 2>/dev/null)" = "$key" ]; then
     echo "native: checked-in tav4j.ptx already verified against nvcc output"
     exit 0
   fi
   tmp="$(mktemp)"
   build_ptx "$tmp"
-  if ! diff -q <(grep -v '^//' "$tmp") <(grep -v '^//' "$ptx") >/dev/null; then
+  if ! diff -q <(grep -v '^//' "$tmp") <(gzip -dc "$ptxgz" | grep -v '^//') >/dev/null; then
     rm -f "$tmp"
     if [ "$(nvcc --version | tail -1)" != "$(sed -n 's/^\/\/ nvcc: //p' "$ptx.info" 2>/dev/null)" ]; then
       echo "native: nvcc $(nvcc --version | tail -1) differs from the one that built tav4j.ptx; sources match, keeping the checked-in PTX"
@@ -66,14 +70,18 @@ fi
 
 command -v nvcc >/dev/null || { echo "nvcc not found: install the CUDA toolkit (12+) to rebuild the PTX" >&2; exit 1; }
 mkdir -p "$res"
-build_ptx "$ptx.tmp"
-mv "$ptx.tmp" "$ptx"
+tmpptx="$(mktemp --suffix=.ptx)"
+build_ptx "$tmpptx"
+gzip -9 -n -c "$tmpptx" > "$ptxgz.tmp"
+mv "$ptxgz.tmp" "$ptxgz"
+rm -f "$ptx"  # the uncompressed name of earlier builds
 sources_hash > "$ptx.sha256"
 echo "// nvcc: $(nvcc --version | tail -1)" > "$ptx.info"
 # Registers and spills per kernel on the H100.
-ptxas -v -arch=sm_90 "$ptx" -o /dev/null 2>&1 | awk '
+ptxas -v -arch=sm_90 "$tmpptx" -o /dev/null 2>&1 | awk '
   /Compiling entry function/ { match($0, /'"'"'[^'"'"']+'"'"'/); name = substr($0, RSTART + 1, RLENGTH - 2) }
   /bytes stack frame/ { frame = $0; sub(/^ptxas info *: */, "", frame) }
   /Used [0-9]+ registers/ { u = $0; sub(/^ptxas info *: */, "", u); printf "%-40s %s | %s\n", name, u, frame }
 ' | sort > "$here/ptxas-sm90.txt"
-echo "built $ptx ($(grep -c '^\.visible \.entry' "$ptx") kernels); registers in native/ptxas-sm90.txt"
+echo "built $ptxgz ($(grep -c '^\.visible \.entry' "$tmpptx") kernels, $(du -h "$ptxgz" | cut -f1) compressed); registers in native/ptxas-sm90.txt"
+rm -f "$tmpptx"

@@ -1,5 +1,5 @@
 """Runs the checked-in tav4j.ptx on a real GPU (CuPy loads the module, PyTorch is the reference) and times the
-heavy kernels. Not part of the build (CI has no GPU): `python3 native/gpucheck/check_ptx.py PTX_PATH`.
+heavy kernels. Not part of the build (CI has no GPU): `python3 native/gpucheck/check_ptx.py PTX_PATH` (.ptx or .ptx.gz).
 Launch geometry mirrors CudaOps. Errors are max|got - ref| / max|ref| against float64 PyTorch."""
 import sys, math, time
 import numpy as np
@@ -8,6 +8,11 @@ import torch
 import torch.nn.functional as F
 
 ptx = sys.argv[1]
+if ptx.endswith(".gz"):  # the checked-in module is gzip-compressed: RawModule loads a .ptx file
+    import gzip, tempfile
+    with open(ptx, "rb") as f, tempfile.NamedTemporaryFile(suffix=".ptx", delete=False) as out:
+        out.write(gzip.decompress(f.read()))
+    ptx = out.name
 mod = cp.RawModule(path=ptx)
 dev = torch.device("cuda")
 torch.manual_seed(0)

@@ -11,6 +11,7 @@ import dev.tav4j.runtime.device.DeviceGraph;
 import dev.tav4j.runtime.device.StepCaptureException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.zip.GZIPInputStream;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -22,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class CudaDeviceApi implements DeviceApi {
     /** Where the kernels module ships its PTX. */
-    public static final String DEFAULT_PTX_RESOURCE = "/dev/tav4j/kernels/tav4j.ptx";
+    public static final String DEFAULT_PTX_RESOURCE = "/dev/tav4j/kernels/tav4j.ptx.gz";
     private static final int DEFAULT_SHARED_LIMIT = 48 * 1024;
 
     private final int device;
@@ -105,7 +106,8 @@ public final class CudaDeviceApi implements DeviceApi {
         ClassLoader cl = Thread.currentThread().getContextClassLoader();
         if (in == null && cl != null) in = cl.getResourceAsStream(resource.startsWith("/") ? resource.substring(1) : resource);
         if (in == null) throw new IllegalStateException("PTX resource " + resource + " is not on the class path");
-        try (InputStream s = in) {
+        // a ".gz" resource is gzip-compressed PTX (the kernels jar stores it so)
+        try (InputStream s = resource.endsWith(".gz") ? new GZIPInputStream(in) : in) {
             return s.readAllBytes();
         } catch (IOException e) {
             throw new IllegalStateException("cannot read PTX resource " + resource + ": " + e.getMessage(), e);
