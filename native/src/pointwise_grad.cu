@@ -188,12 +188,10 @@ extern "C" __global__ void __launch_bounds__(256) sum_squares_final(const double
 }
 TAV_EXPORT(sum_squares_final)
 
-// One AdamW step (torch.optim.AdamW, single tensor), with the scalars formed on the host as the CPU backend does:
-//   g = grad gradScale; p *= decay (= 1 - lr wd); m = lerp(m, g, w1); v = v b2 + (w2 g) g;
-//   p += stepSize m / (sqrt(v) / bc2Sqrt + eps)   (stepSize = -lr / (1 - b1^t), bc2Sqrt = sqrt(1 - b2^t)).
-extern "C" __global__ void adamw_f32(float* param, const float* grad, float* m, float* v, long n, float gradScale,
-                                     float decay, float w1, float w2, float b2, float stepSize, float bc2Sqrt,
-                                     float eps, int lerpLow) {
+// The AdamW update over a grid-stride range; both entry points below share it so they stay the same expression.
+__device__ __forceinline__ void adamw_range(float* param, const float* grad, float* m, float* v, long n, float gradScale,
+                                            float decay, float w1, float w2, float b2, float stepSize, float bc2Sqrt,
+                                            float eps, int lerpLow) {
     using namespace tavg;
     TAVG_FOR(i, n) {
         float g = rn_mul(grad[i], gradScale);
@@ -207,6 +205,15 @@ extern "C" __global__ void adamw_f32(float* param, const float* grad, float* m, 
         v[i] = vi;
         param[i] = p;
     }
+}
+
+// One AdamW step (torch.optim.AdamW, single tensor), with the scalars formed on the host as the CPU backend does:
+//   g = grad gradScale; p *= decay (= 1 - lr wd); m = lerp(m, g, w1); v = v b2 + (w2 g) g;
+//   p += stepSize m / (sqrt(v) / bc2Sqrt + eps)   (stepSize = -lr / (1 - b1^t), bc2Sqrt = sqrt(1 - b2^t)).
+extern "C" __global__ void adamw_f32(float* param, const float* grad, float* m, float* v, long n, float gradScale,
+                                     float decay, float w1, float w2, float b2, float stepSize, float bc2Sqrt,
+                                     float eps, int lerpLow) {
+    adamw_range(param, grad, m, v, n, gradScale, decay, w1, w2, b2, stepSize, bc2Sqrt, eps, lerpLow);
 }
 TAV_EXPORT(adamw_f32)
 
@@ -278,20 +285,7 @@ TAV_EXPORT(tune_clip)
 extern "C" __global__ void adamw_dev_f32(float* param, const float* grad, float* m, float* v, long n,
                                          const float* in, int stepAt, const float* out, float decay, float w1,
                                          float w2, float b2, float eps, int lerpLow) {
-    using namespace tavg;
     if (out[7] == 0.0f) return;
-    float gradScale = out[6], stepSize = in[stepAt], bc2Sqrt = in[stepAt + 1];
-    TAVG_FOR(i, n) {
-        float g = rn_mul(grad[i], gradScale);
-        float p = rn_mul(param[i], decay);
-        float mo = m[i];
-        float mi = lerpLow ? fmaf(w1, rn_sub(g, mo), mo) : fmaf(rn_sub(w1, 1.0f), rn_sub(g, mo), g);
-        float vi = rn_add(rn_mul(v[i], b2), rn_mul(rn_mul(w2, g), g));
-        float denom = rn_add(rn_div(rn_sqrt(vi), bc2Sqrt), eps);
-        p = rn_add(p, rn_div(rn_mul(stepSize, mi), denom));
-        m[i] = mi;
-        v[i] = vi;
-        param[i] = p;
-    }
+    adamw_range(param, grad, m, v, n, out[6], decay, w1, w2, b2, in[stepAt], in[stepAt + 1], eps, lerpLow);
 }
 TAV_EXPORT(adamw_dev_f32)
