@@ -2,14 +2,11 @@ package dev.tav4j.model.golden;
 
 import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -24,7 +21,7 @@ import java.util.List;
 class GoldenEmulatedTrainTest {
     @Test
     void trainCaseOnEmulatedCuda() {
-        requireEmulation();
+        Emulation.require();
         List<GoldenCase> cases = GoldenData.cases("train");
         Assertions.assertFalse(cases.isEmpty(), "no golden train case under " + GoldenData.root());
         int steps = Integer.getInteger("tav.emu.train.steps", 1);
@@ -42,7 +39,7 @@ class GoldenEmulatedTrainTest {
     @Test
     @EnabledIfSystemProperty(named = "tav.emu.golden.pipeline", matches = "true")
     void pipelineCaseOnEmulatedCuda() {
-        requireEmulation();
+        Emulation.require();
         List<GoldenCase> cases = GoldenData.cases("pipeline");
         Assertions.assertFalse(cases.isEmpty(), "no golden pipeline case under " + GoldenData.root());
         try (CudaOps ops = EmulatedBackend.create()) {
@@ -54,13 +51,5 @@ class GoldenEmulatedTrainTest {
                 }
             }
         }
-    }
-
-    private static void requireEmulation() {
-        if (EmulatedDeviceApi.locate() != null) return;
-        String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-        boolean noCompiler = Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing"));
-        Assumptions.assumeFalse(noCompiler, EmulatedDeviceApi.unavailableReason());
-        Assertions.fail(EmulatedDeviceApi.unavailableReason());
     }
 }

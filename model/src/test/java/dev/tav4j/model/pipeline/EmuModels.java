@@ -1,12 +1,8 @@
 package dev.tav4j.model.pipeline;
 
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.UNetConfig;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 /** Test support: a small UNet3D with every layer and attention kind, and the emulation's availability check. */
@@ -22,11 +18,8 @@ final class EmuModels {
                 true, 0, 1, false, LATENT, null);
     }
 
-    /** Skips with the build's reason where g++ was missing; fails where the library should exist and does not. */
+    /** {@link Emulation#require()}. */
     static void requireEmulation() {
-        if (EmulatedDeviceApi.locate() != null) return;
-        String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-        Assumptions.assumeFalse(Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing")), EmulatedDeviceApi.unavailableReason());
-        Assertions.fail(EmulatedDeviceApi.unavailableReason());
+        Emulation.require();
     }
 }

@@ -3,7 +3,7 @@ package dev.tav4j.model.tune;
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -13,11 +13,8 @@ import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -80,11 +77,7 @@ class EmulatedCudaTuneStepTest {
 
     @Test
     void twoStepsMatchTheCpuBackend() {
-        if (EmulatedDeviceApi.locate() == null) {
-            String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-            Assumptions.assumeFalse(Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing")), EmulatedDeviceApi.unavailableReason());
-            Assertions.fail(EmulatedDeviceApi.unavailableReason());
-        }
+        Emulation.require();
         long t0 = System.nanoTime();
         Run cpu = run(new CpuOps());
         long t1 = System.nanoTime();

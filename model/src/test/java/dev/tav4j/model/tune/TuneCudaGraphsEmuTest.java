@@ -2,7 +2,7 @@ package dev.tav4j.model.tune;
 
 import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.RandomWeights;
@@ -13,12 +13,9 @@ import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,11 +36,7 @@ class TuneCudaGraphsEmuTest {
 
     @BeforeAll
     static void backend() {
-        if (EmulatedDeviceApi.locate() == null) {
-            String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-            Assumptions.assumeFalse(Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing")), EmulatedDeviceApi.unavailableReason());
-            Assertions.fail(EmulatedDeviceApi.unavailableReason());
-        }
+        Emulation.require();
         emu = EmulatedBackend.create();
     }
 

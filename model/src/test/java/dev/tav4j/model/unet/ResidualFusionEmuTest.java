@@ -5,11 +5,8 @@ import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
 import dev.tav4j.model.config.UNetConfig;
-import dev.tav4j.model.pipeline.Gaussian;
-import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
-import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,23 +43,11 @@ class ResidualFusionEmuTest {
     }
 
     private static float[] forward(Ops ops, UNetConfig cfg) {
-        Gaussian g = new Gaussian(11);
-        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 5));
-             Tensor lat = g.tensor(FRAMES, LATENT, LATENT, cfg.inChannels()); Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
-             Tensor x = ops.upload(lat); Tensor text = ops.upload(txt);
-             Tensor eps = unet.forward(x, FRAMES, new float[] {421f}, text); Tensor host = ops.download(eps)) {
-            return host.toArray();
-        }
+        return UNetHalfPrecisionEmuTest.forward(ops, cfg, FRAMES, LATENT);
     }
 
     private static double relError(float[] got, float[] ref) {
-        double err = 0, scale = 0;
-        for (int i = 0; i < ref.length; i++) {
-            if (!Float.isFinite(got[i])) return Double.POSITIVE_INFINITY;
-            err = Math.max(err, Math.abs(got[i] - ref[i]));
-            scale = Math.max(scale, Math.abs(ref[i]));
-        }
-        return err / scale;
+        return UNetHalfPrecisionEmuTest.relError(got, ref);
     }
 
     @ParameterizedTest(name = "{0}")

@@ -53,17 +53,23 @@ class UNetHalfPrecisionEmuTest {
     }
 
     private static float[] forward(Ops ops, UNetConfig cfg) {
+        return forward(ops, cfg, FRAMES, LATENT);
+    }
+
+    /** The noise prediction of the small UNet on fixed random weights and inputs ({@code frames}, latent² pixels). */
+    static float[] forward(Ops ops, UNetConfig cfg, int frames, int latent) {
         Gaussian g = new Gaussian(11);
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 5));
-             Tensor lat = g.tensor(FRAMES, LATENT, LATENT, cfg.inChannels()); Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
+             Tensor lat = g.tensor(frames, latent, latent, cfg.inChannels()); Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
              Tensor x = ops.upload(lat); Tensor text = ops.upload(txt);
-             Tensor eps = unet.forward(x, FRAMES, new float[] {421f}, text); Tensor host = ops.download(eps)) {
+             Tensor eps = unet.forward(x, frames, new float[] {421f}, text); Tensor host = ops.download(eps)) {
             assertEquals(DType.F32, host.dtype());
             return host.toArray();
         }
     }
 
-    private static double relError(float[] got, float[] ref) {
+    /** max |got - ref| / max |ref|, infinite when got holds a non-finite value. */
+    static double relError(float[] got, float[] ref) {
         double err = 0, scale = 0;
         for (int i = 0; i < ref.length; i++) {
             if (!Float.isFinite(got[i])) return Double.POSITIVE_INFINITY;

@@ -1,0 +1,24 @@
+package dev.tav4j.model;
+
+import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Test support shared by the model tests that run the CUDA backend over the host emulation of its kernels. */
+public final class Emulation {
+    private Emulation() {}
+
+    /**
+     * Skips (with the build's reason) only when the build recorded that g++ is missing; a library that should exist
+     * but does not is a failure, so CI cannot silently skip the emulated tests.
+     */
+    public static void require() {
+        if (EmulatedDeviceApi.locate() != null) return;
+        String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
+        Assumptions.assumeFalse(Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing")), EmulatedDeviceApi.unavailableReason());
+        Assertions.fail(EmulatedDeviceApi.unavailableReason());
+    }
+}
