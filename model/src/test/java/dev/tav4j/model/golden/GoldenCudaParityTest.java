@@ -1,9 +1,7 @@
 package dev.tav4j.model.golden;
 
-import dev.tav4j.runtime.BackendProvider;
-import dev.tav4j.runtime.Backends;
+import dev.tav4j.model.GpuBackend;
 import dev.tav4j.runtime.Ops;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 
 import java.util.Set;
@@ -17,14 +15,7 @@ import java.util.Set;
 class GoldenCudaParityTest extends GoldenParityTest {
     @Override
     Ops backend() {
-        BackendProvider cuda = Backends.providers().stream().filter(p -> p.name().equals("cuda")).findFirst()
-                .orElseThrow(() -> new AssertionError("no cuda backend on the class path"));
-        BackendProvider.Availability a = cuda.probe();
-        if (!a.available()) {
-            if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
-            Assumptions.abort("no usable CUDA device: " + a.reason());
-        }
-        return cuda.create();
+        return GpuBackend.create();
     }
 
     @Override

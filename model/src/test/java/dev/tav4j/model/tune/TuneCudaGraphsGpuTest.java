@@ -1,17 +1,15 @@
 package dev.tav4j.model.tune;
 
+import dev.tav4j.model.GpuBackend;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.unet.UNet3D;
-import dev.tav4j.runtime.BackendProvider;
-import dev.tav4j.runtime.Backends;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -28,14 +26,7 @@ class TuneCudaGraphsGpuTest {
     private static final int FRAMES = 3, LATENT = 8, STEPS = 6;
 
     private static Ops cuda() {
-        BackendProvider p = Backends.providers().stream().filter(b -> b.name().equals("cuda")).findFirst()
-                .orElseThrow(() -> new AssertionError("no cuda backend on the class path"));
-        BackendProvider.Availability a = p.probe();
-        if (!a.available()) {
-            if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
-            Assumptions.abort("no usable CUDA device: " + a.reason());
-        }
-        return p.create();
+        return GpuBackend.create();
     }
 
     private static float[][] run(Ops ops, boolean graphs) {
