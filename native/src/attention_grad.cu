@@ -31,6 +31,37 @@ __device__ __forceinline__ float group_sum(float p) {
     return p;
 }
 
+// The two dot products every backward pass needs for one (query, key) pair — the score q·k and dO·v — over this
+// thread's DPT strided elements of the head, summed over its group of AG_GROUP lanes. From a shared tile row:
+template <int DPT>
+__device__ __forceinline__ void group_dots(const float* x, const float* y, const float* xrow, const float* yrow, int s,
+                                           float& a, float& b) {
+    a = 0.0f;
+    b = 0.0f;
+#pragma unroll
+    for (int i = 0; i < DPT; i++) {
+        a += x[i] * xrow[i * AG_GROUP + s];
+        b += y[i] * yrow[i * AG_GROUP + s];
+    }
+    a = group_sum(a);
+    b = group_sum(b);
+}
+
+// ... and straight from global memory at offset off (head elements d < D only).
+template <int DPT, typename T>
+__device__ __forceinline__ void group_dots_global(const float* x, const float* y, const T* xsrc, const T* ysrc, long off,
+                                                  int D, int s, float& a, float& b) {
+    a = 0.0f;
+    b = 0.0f;
+#pragma unroll
+    for (int i = 0; i < DPT; i++) {
+        int d = i * AG_GROUP + s;
+        if (d < D) { a += x[i] * ld(xsrc, off + d); b += y[i] * ld(ysrc, off + d); }
+    }
+    a = group_sum(a);
+    b = group_sum(b);
+}
+
 // The key image and row of key j for query image n (as attention.cu).
 __device__ __forceinline__ void key_source(int kind, int n, int frames, int lkv, int j, int& img, int& row) {
     if (kind == K_SPARSE_CAUSAL) {
@@ -99,14 +130,8 @@ __device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, con
         float tmax = -INFINITY;
 #pragma unroll
         for (int r = 0; r < AG_TILE; r++) {
-            float a = 0.0f, b = 0.0f;
-#pragma unroll
-            for (int i = 0; i < DPT; i++) {
-                a += qr[i] * ks[r][i * AG_GROUP + s];
-                b += orow[i] * vs[r][i * AG_GROUP + s];
-            }
-            a = group_sum(a);
-            b = group_sum(b);
+            float a, b;
+            group_dots<DPT>(qr, orow, ks[r], vs[r], s, a, b);
             int j = t0 + r;
             bool masked = j >= kend || (kind == K_CAUSAL && j > qi);
             sc[r] = masked ? -INFINITY : a;
@@ -134,14 +159,8 @@ __device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, con
         __syncthreads();
 #pragma unroll 4
         for (int r = 0; r < AG_TILE; r++) {
-            float a = 0.0f, b = 0.0f;
-#pragma unroll
-            for (int i = 0; i < DPT; i++) {
-                a += qr[i] * ks[r][i * AG_GROUP + s];
-                b += orow[i] * vs[r][i * AG_GROUP + s];
-            }
-            a = group_sum(a);
-            b = group_sum(b);
+            float a, b;
+            group_dots<DPT>(qr, orow, ks[r], vs[r], s, a, b);
             int j = t0 + r;
             bool masked = j >= kend || (kind == K_CAUSAL && j > qi);
             float ds = masked ? 0.0f : expf(a - lse) * (b - dd);
@@ -233,14 +252,8 @@ __device__ __forceinline__ void attention_bwd_key(const T* __restrict__ q, const
             __syncthreads();
 #pragma unroll 4
             for (int r = 0; r < AG_TILE; r++) {
-                float a = 0.0f, b = 0.0f;
-#pragma unroll
-                for (int i = 0; i < DPT; i++) {
-                    a += kr[i] * qs[r][i * AG_GROUP + s];
-                    b += vr[i] * os[r][i * AG_GROUP + s];
-                }
-                a = group_sum(a);
-                b = group_sum(b);
+                float a, b;
+                group_dots<DPT>(kr, vr, qs[r], os[r], s, a, b);
                 int qi = t0 + r;
                 bool valid = qi < Lq && (!causal || qi >= j);
                 float p = valid ? expf(a - ls[r]) : 0.0f;
@@ -292,14 +305,8 @@ __device__ __forceinline__ void attention_bwd_temporal_query(const T* __restrict
     float m = -INFINITY, lsum = 0.0f, dsum = 0.0f;
     for (int g = 0; g < frames; g++) {
         const long koff = (long(b * frames + g) * L + l) * C + long(h) * D;
-        float a = 0.0f, bb = 0.0f;
-#pragma unroll
-        for (int i = 0; i < DPT; i++) {
-            int d = i * AG_GROUP + s;
-            if (d < D) { a += qr[i] * ld(k, koff + d); bb += orow[i] * ld(v, koff + d); }
-        }
-        a = group_sum(a);
-        bb = group_sum(bb);
+        float a, bb;
+        group_dots_global<DPT>(qr, orow, k, v, koff, D, s, a, bb);
         float mnew = fmaxf(m, a), corr = expf(m - mnew), e = expf(a - mnew);
         lsum = lsum * corr + e;
         dsum = dsum * corr + e * bb;
@@ -308,14 +315,8 @@ __device__ __forceinline__ void attention_bwd_temporal_query(const T* __restrict
     const float lse = m + logf(lsum), dd = dsum / lsum;
     for (int g = 0; g < frames; g++) {
         const long koff = (long(b * frames + g) * L + l) * C + long(h) * D;
-        float a = 0.0f, bb = 0.0f;
-#pragma unroll
-        for (int i = 0; i < DPT; i++) {
-            int d = i * AG_GROUP + s;
-            if (d < D) { a += qr[i] * ld(k, koff + d); bb += orow[i] * ld(v, koff + d); }
-        }
-        a = group_sum(a);
-        bb = group_sum(bb);
+        float a, bb;
+        group_dots_global<DPT>(qr, orow, k, v, koff, D, s, a, bb);
         float ds = expf(a - lse) * (bb - dd);
 #pragma unroll
         for (int i = 0; i < DPT; i++) {
@@ -359,14 +360,8 @@ __device__ __forceinline__ void attention_bwd_temporal_key(const T* __restrict__
     for (int f = 0; f < frames; f++) {
         const long qtok = long(b * frames + f) * L + l;
         const long qoff = qtok * C + long(h) * D;
-        float a = 0.0f, bb = 0.0f;
-#pragma unroll
-        for (int i = 0; i < DPT; i++) {
-            int d = i * AG_GROUP + s;
-            if (d < D) { a += kr[i] * ld(q, qoff + d); bb += vr[i] * ld(dO, qoff + d); }
-        }
-        a = group_sum(a);
-        bb = group_sum(bb);
+        float a, bb;
+        group_dots_global<DPT>(kr, vr, q, dO, qoff, D, s, a, bb);
         const long srow = (qtok * heads + h) * 2;
         float p = expf(a - stats[srow]);
         float ds = p * (bb - stats[srow + 1]);
