@@ -178,12 +178,16 @@ extern "C" __global__ void __launch_bounds__(256) sum_squares_multi_f32(const lo
 }
 TAV_EXPORT(sum_squares_multi_f32)
 
-// Stage 2: one block adds the partials in a fixed order.
-extern "C" __global__ void __launch_bounds__(256) sum_squares_final(const double* partials, double* out, int count) {
-    __shared__ double sh[32];
+// Stage 2 of the two-stage sums: one block adds the partials in a fixed order (the total is valid in thread 0).
+__device__ __forceinline__ double sum_partials(const double* partials, int count, double* sh) {
     double s = 0.0;
     for (int i = threadIdx.x; i < count; i += blockDim.x) s += partials[i];
-    s = tavg::block_sum_d(s, sh);
+    return tavg::block_sum_d(s, sh);
+}
+
+extern "C" __global__ void __launch_bounds__(256) sum_squares_final(const double* partials, double* out, int count) {
+    __shared__ double sh[32];
+    double s = sum_partials(partials, count, sh);
     if (threadIdx.x == 0) out[0] = s;
 }
 TAV_EXPORT(sum_squares_final)
@@ -243,9 +247,7 @@ TAV_MSE_PARTIAL(bf16, bf16)
 // MSE stage 2: one block adds the partials in a fixed order; loss = (float)(sum / n) -> out[0].
 extern "C" __global__ void __launch_bounds__(256) mse_final(const double* partials, int count, long n, float* out) {
     __shared__ double sh[32];
-    double s = 0.0;
-    for (int i = threadIdx.x; i < count; i += blockDim.x) s += partials[i];
-    s = tavg::block_sum_d(s, sh);
+    double s = sum_partials(partials, count, sh);
     if (threadIdx.x == 0) out[0] = (float)(s / (double)n);
 }
 TAV_EXPORT(mse_final)
