@@ -1,0 +1,104 @@
+package dev.tav4j.kernels.cuda;
+
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.device.DeviceApi;
+import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
+
+/**
+ * What the forward op families of {@link CudaOps} share: one reusable kernel parameter buffer, the launch
+ * geometry (grid-stride kernels get enough blocks to fill a GPU, few in emulation where each block costs fibers),
+ * the profiler bracket around every launch, GEMM and copy, which kernel families are on (tensor cores, fused
+ * residuals), and the argument checks. Not thread-safe: one per backend, on its stream.
+ */
+final class CudaLaunch implements AutoCloseable {
+    static final int EW_THREADS = 256;
+
+    final DeviceApi api;
+    final CudaKernels kernels;
+    final KernelArgs args = new KernelArgs();
+    private final int maxGrid;
+    /** Null when off: a launch then costs one null check more. */
+    KernelProfiler profiler;
+    /** BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only. */
+    TensorCoreKernels tensorCores;
+
+    CudaLaunch(DeviceApi api) {
+        this.api = api;
+        this.kernels = new CudaKernels(api);
+        this.maxGrid = api.emulated() ? 8 : 16384;
+        if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
+    }
+
+    /** Launches {@code kh} on a 2D grid with the arguments in {@link #args}; an empty grid launches nothing. */
+    void grid(KernelHandle kh, int gx, int gy, int threads, int smem) {
+        if (gx == 0 || gy == 0) return;
+        if (profiler != null) profiler.begin(kh.name());
+        api.launch(kh, gx, gy, 1, threads, 1, 1, smem, args.array());
+        if (profiler != null) profiler.end();
+    }
+
+    /** Launches one of {@link TensorCoreKernels}' launches with the arguments in {@link #args}. */
+    void grid(TensorCoreKernels.Launch tc) {
+        grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
+    }
+
+    /** Launches a grid-stride kernel over n elements with the arguments in {@code a}. */
+    void elementwise(KernelHandle kh, long n, KernelArgs a) {
+        if (n == 0) return;
+        int blocks = (int) Math.min(maxGrid, (n + EW_THREADS - 1) / EW_THREADS);
+        if (profiler != null) profiler.begin(kh.name());
+        api.launch(kh, blocks, 1, 1, EW_THREADS, 1, 1, 0, a.array());
+        if (profiler != null) profiler.end();
+    }
+
+    /** A row-major GEMM (cuBLAS on a GPU) in the profiler's bracket: out = alpha·a·w + beta·out. */
+    void gemm(DType t, int m, int n, int k, long a, long w, float beta, long out) {
+        if (profiler != null) profiler.begin("cublas_gemm_" + CudaKernels.suffix(t));
+        api.gemm(gemmType(t), false, false, m, n, k, 1f, a, k, 0, w, n, 0, beta, out, n, 0, 1);
+        if (profiler != null) profiler.end();
+    }
+
+    /** A device-to-device copy in the profiler's bracket. */
+    void copy(long src, long dst, long bytes) {
+        if (profiler != null) profiler.begin("memcpy_d2d");
+        api.copyDeviceToDevice(src, dst, bytes);
+        if (profiler != null) profiler.end();
+    }
+
+    /** The device address of a tensor's first element. */
+    static long ptr(Tensor t) {
+        if (!(t.storage() instanceof DevicePointerStorage s))
+            throw new IllegalArgumentException("tensor " + t + " is not a CUDA tensor of this backend");
+        return s.pointer() + t.byteOffset();
+    }
+
+    /** The device address of a tensor, or 0 (the kernels' "none") for null. */
+    static long ptrOrNull(Tensor t) {
+        return t == null ? 0 : ptr(t);
+    }
+
+    static void sameType(String op, Tensor... ts) {
+        for (Tensor t : ts)
+            if (t.dtype() != ts[0].dtype()) throw new IllegalArgumentException(op + ": mixed element types " + ts[0].dtype() + " and " + t.dtype());
+    }
+
+    static void requireF32(String op, Tensor... ts) {
+        for (Tensor t : ts)
+            if (t.dtype() != DType.F32) throw new IllegalArgumentException(op + ": tensor " + t + " must be F32 (this kernel has no " + t.dtype() + " variant)");
+    }
+
+    static DeviceApi.GemmType gemmType(DType t) {
+        return switch (t) {
+            case F32 -> DeviceApi.GemmType.F32;
+            case F16 -> DeviceApi.GemmType.F16;
+            case BF16 -> DeviceApi.GemmType.BF16;
+        };
+    }
+
+    @Override public void close() {
+        if (profiler != null) profiler.close();
+        profiler = null;
+        args.close();
+    }
+}
