@@ -10,8 +10,9 @@ import java.util.Arrays;
 /**
  * The fixed device buffers of a tuning step of one shape (latents, noise, the input and output scalars of
  * {@link TuneScalars}) and the {@link StepLoop} that runs the step body on them: eager first, captured second,
- * replayed after (cuda with graphs on); eager every time otherwise. A step reads the text tensor it was built for,
- * so a new text tensor or shape needs a new instance ({@link #fits}).
+ * replayed after (cuda with graphs on); eager every time otherwise. The text embedding is copied into a buffer of
+ * its own too (a few hundred KiB), so a caller may pass a new text tensor each step without a new capture; only a
+ * new shape or element type needs a new instance ({@link #fits}).
  */
 final class TuneStep implements AutoCloseable {
     final Tensor latents, noise, in, out, text;
@@ -22,25 +23,27 @@ final class TuneStep implements AutoCloseable {
     TuneStep(Ops ops, int[] shape, int frames, Tensor text, boolean graphs, java.util.function.Consumer<TuneStep> body) {
         this.frames = frames;
         this.batch = shape[0] / frames;
-        this.text = text;
-        Tensor l = null, n = null, i = null;
+        Tensor l = null, n = null, i = null, t = null;
         try {
             l = ops.allocate(shape);
             n = ops.allocate(shape);
             i = ops.allocateF32(TuneScalars.inputSize(batch));
+            t = ops.allocate(text.dtype(), text.shape());
             this.out = ops.allocateF32(TuneScalars.OUT_SIZE);
         } catch (RuntimeException e) {
-            for (Tensor t : new Tensor[] {l, n, i}) if (t != null) t.close();
+            for (Tensor x : new Tensor[] {l, n, i, t}) if (x != null) x.close();
             throw e;
         }
         this.latents = l;
         this.noise = n;
         this.in = i;
+        this.text = t;
         this.loop = new StepLoop(ops, graphs, () -> body.accept(this));
     }
 
     boolean fits(Tensor lat, int f, Tensor txt) {
-        return f == frames && txt == text && Arrays.equals(lat.shape(), latents.shape()) && lat.dtype() == latents.dtype();
+        return f == frames && Arrays.equals(lat.shape(), latents.shape()) && lat.dtype() == latents.dtype()
+                && Arrays.equals(txt.shape(), text.shape()) && txt.dtype() == text.dtype();
     }
 
     /** Runs the step (eagerly, by capturing, or by replaying). */
@@ -64,6 +67,7 @@ final class TuneStep implements AutoCloseable {
         latents.close();
         noise.close();
         in.close();
+        text.close();
         out.close();
     }
 

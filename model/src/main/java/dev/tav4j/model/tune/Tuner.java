@@ -164,6 +164,7 @@ public final class Tuner implements AutoCloseable {
         TuneStep s = current;
         if (latents != s.latents) ops.copy(latents, s.latents);
         if (noise != s.noise) ops.copy(noise, s.noise);
+        ops.copy(text, s.text);  // every step: the caller may have changed it in place
         float scale = scaler.scale();
         ops.write(inputs(timesteps, latents.size(), scale), s.in);
         if (afterBackward != null) body(s);  // a host test hook cannot run inside a captured step

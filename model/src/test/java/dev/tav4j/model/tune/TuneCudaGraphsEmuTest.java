@@ -48,6 +48,11 @@ class TuneCudaGraphsEmuTest {
     private record Run(List<Tuner.StepResult> results, Map<String, float[]> state, boolean captured, List<Float> scales) {}
 
     private static Run run(Ops ops, boolean graphs, TuneSettings settings, LossScaler scaler, int poisonStep) {
+        return run(ops, graphs, settings, scaler, poisonStep, false);
+    }
+
+    /** With {@code newTextEachStep}, each step gets a freshly uploaded text tensor whose values change from step to step. */
+    private static Run run(Ops ops, boolean graphs, TuneSettings settings, LossScaler scaler, int poisonStep, boolean newTextEachStep) {
         Gaussian g = new Gaussian(5);
         try (UNet3D unet = new UNet3D(ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 3),
                 TrainableModules.matcher(TrainableModules.DEFAULT));
@@ -60,8 +65,9 @@ class TuneCudaGraphsEmuTest {
             boolean captured = true;
             for (int s = 0; s < STEPS; s++) {
                 if (s == poisonStep) tuner.poisonNextStep = Float.POSITIVE_INFINITY;
-                try (Tensor n = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor e = ops.upload(n)) {
-                    results.add(tuner.step(x, e, FRAMES, new int[] {TIMESTEPS[s]}, text));
+                try (Tensor n = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor e = ops.upload(n);
+                     Tensor th = newTextEachStep ? scaled(txt, 1f + 0.5f * s) : null; Tensor t = th != null ? ops.upload(th) : null) {
+                    results.add(tuner.step(x, e, FRAMES, new int[] {TIMESTEPS[s]}, t != null ? t : text));
                 }
                 scales.add(scaler.scale());
                 if (s >= 1) captured &= tuner.stepCaptured();
@@ -69,6 +75,12 @@ class TuneCudaGraphsEmuTest {
             Assertions.assertNull(tuner.captureFallbackReason(), "capture refused");
             return new Run(results, snapshot(ops, tuner), captured, scales);
         }
+    }
+
+    private static Tensor scaled(Tensor host, float f) {
+        float[] v = host.toArray();
+        for (int i = 0; i < v.length; i++) v[i] *= f;
+        return Tensor.of(v, host.shape());
     }
 
     /** Masters, working copies and AdamW's moments of every trainable parameter, by name. */
@@ -128,5 +140,19 @@ class TuneCudaGraphsEmuTest {
         Assertions.assertFalse(Double.isFinite(r.get(1).gradNorm()));
         Assertions.assertFalse(r.get(2).skipped(), "the next replay goes on");
         Assertions.assertEquals(List.of(131072f, 65536f, 131072f), graphs.scales(), "grow, back off, grow");
+    }
+
+    /**
+     * A new text tensor each step (as a caller that re-encodes the prompt would pass) is copied into the step's own
+     * buffer: steps 2 and 3 are still replayed, and they read the new values (the text changes every step here, so a
+     * replay reading a stale or freed text tensor would differ from the eager run).
+     */
+    @Test
+    void newTextTensorEachStepIsReadWithoutRecapture() {
+        TuneSettings s = TuneSettings.defaults().withGradientCheckpointing(false);
+        Run eager = run(emu, false, s, LossScaler.fixed(), -1, true);
+        assertSame(eager, run(emu, true, s, LossScaler.fixed(), -1, true));
+        Run sameText = run(emu, false, s, LossScaler.fixed(), -1, false);
+        Assertions.assertNotEquals(sameText.results().get(2).loss(), eager.results().get(2).loss(), "the text values reach the step");
     }
 }
