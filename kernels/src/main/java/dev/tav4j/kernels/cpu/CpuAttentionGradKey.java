@@ -1,6 +1,6 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.CpuAttentionGradMath.QB;
+import static dev.tav4j.kernels.cpu.AttentionMath.QB;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
@@ -32,10 +32,10 @@ final class CpuAttentionGradKey {
         float[] sc = Scratch.floats(4, QB * kp), dp = Scratch.floats(5, QB * kp);
         float[] qb = Scratch.floats(6, QB * hs), ob = Scratch.floats(7, QB * hs);
         long chunkBase = keyBase + (long) j0 * c;
-        CpuAttentionGradMath.transpose(ks, chunkBase, kc, c, col, hs, kt, kp, 0);
-        CpuAttentionGradMath.transpose(vs, chunkBase, kc, c, col, hs, vt, kp, 0);
-        CpuAttentionGradMath.zeroTail(kt, hs, kp, kc);
-        CpuAttentionGradMath.zeroTail(vt, hs, kp, kc);
+        AttentionMath.transpose(ks, chunkBase, kc, c, col, hs, kt, kp, 0);
+        AttentionMath.transpose(vs, chunkBase, kc, c, col, hs, vt, kp, 0);
+        AttentionMath.zeroTail(kt, hs, kp, kc);
+        AttentionMath.zeroTail(vt, hs, kp, kc);
         java.util.Arrays.fill(dkt, 0, hs * kp, 0f);
         java.util.Arrays.fill(dvt, 0, hs * kp, 0f);
         int first = causal ? j0 : 0; // a causal query row i sees keys 0..i
@@ -52,20 +52,20 @@ final class CpuAttentionGradKey {
                         ob[r * hs + i] = Vec.get(dos, src + i);
                     }
                 }
-                CpuAttentionGradMath.rowsTimesT(kt, kp, hs, qb, sc, kp);
-                CpuAttentionGradMath.rowsTimesT(vt, kp, hs, ob, dp, kp);
+                AttentionMath.rowsTimesT(kt, kp, hs, qb, sc, kp);
+                AttentionMath.rowsTimesT(vt, kp, hs, ob, dp, kp);
                 for (int r = 0; r < QB; r++) {
                     int row = qi + r;
                     int valid = r >= nq ? 0 : causal ? Math.min(kc, row - j0 + 1) : kc;
                     float l = r >= nq ? 0f : lse[stat + row], d = r >= nq ? 0f : dd[stat + row];
                     probabilities(sc, dp, r * kp, kp, valid, l, d);
                 }
-                CpuAttentionGradMath.addOuter(dvt, kp, hs, ob, sc, kp);
-                CpuAttentionGradMath.addOuter(dkt, kp, hs, qb, dp, kp);
+                AttentionMath.addOuter(dvt, kp, hs, ob, sc, kp);
+                AttentionMath.addOuter(dkt, kp, hs, qb, dp, kp);
             }
         }
-        if (dks != null) CpuAttentionGradMath.untranspose(dkt, kp, hs, kc, dks, chunkBase, c, col);
-        if (dvs != null) CpuAttentionGradMath.untranspose(dvt, kp, hs, kc, dvs, chunkBase, c, col);
+        if (dks != null) AttentionMath.untranspose(dkt, kp, hs, kc, dks, chunkBase, c, col);
+        if (dvs != null) AttentionMath.untranspose(dvt, kp, hs, kc, dvs, chunkBase, c, col);
     }
 
     /** In place: sc → P = exp(s − lse), dp → dS = P ⊙ (dP − D); both zero from {@code valid} on. */

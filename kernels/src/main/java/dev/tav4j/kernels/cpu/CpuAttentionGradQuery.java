@@ -1,6 +1,6 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.CpuAttentionGradMath.QB;
+import static dev.tav4j.kernels.cpu.AttentionMath.QB;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
@@ -28,15 +28,16 @@ final class CpuAttentionGradQuery {
         float[] kt = Scratch.floats(0, hs * lp), vt = Scratch.floats(1, hs * lp);
         float[] sc = Scratch.floats(2, QB * lp), dp = Scratch.floats(3, QB * lp);
         float[] qb = Scratch.floats(4, QB * hs), ob = Scratch.floats(5, QB * hs);
-        CpuAttentionGradMath.transpose(ks, key0, lk, c, col, hs, kt, lp, 0);
-        CpuAttentionGradMath.transpose(vs, key0, lk, c, col, hs, vt, lp, 0);
+        AttentionMath.transpose(ks, key0, lk, c, col, hs, kt, lp, 0);
+        AttentionMath.transpose(vs, key0, lk, c, col, hs, vt, lp, 0);
         if (key1 >= 0) {
-            CpuAttentionGradMath.transpose(ks, key1, lk, c, col, hs, kt, lp, lk);
-            CpuAttentionGradMath.transpose(vs, key1, lk, c, col, hs, vt, lp, lk);
+            AttentionMath.transpose(ks, key1, lk, c, col, hs, kt, lp, lk);
+            AttentionMath.transpose(vs, key1, lk, c, col, hs, vt, lp, lk);
         }
-        CpuAttentionGradMath.zeroTail(kt, hs, lp, keys);
-        CpuAttentionGradMath.zeroTail(vt, hs, lp, keys);
+        AttentionMath.zeroTail(kt, hs, lp, keys);
+        AttentionMath.zeroTail(vt, hs, lp, keys);
         int[] limit = new int[QB];
+        float[] scales = {scale, scale, scale, scale};  // QB rows, one factor each
         for (int qi = q0; qi < q1; qi += QB) {
             int nq = Math.min(QB, q1 - qi);
             int end = 0;
@@ -51,8 +52,8 @@ final class CpuAttentionGradQuery {
                 end = Math.max(end, limit[r]);
             }
             int jEnd = Vec.roundUp(end, VL);
-            CpuAttentionGradMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);
-            CpuAttentionGradMath.rowsTimesT(vt, lp, hs, ob, dp, jEnd);
+            AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);
+            AttentionMath.rowsTimesT(vt, lp, hs, ob, dp, jEnd);
             for (int r = 0; r < QB; r++) {
                 if (r >= nq) {
                     java.util.Arrays.fill(sc, r * lp, r * lp + jEnd, 0f);
@@ -60,7 +61,7 @@ final class CpuAttentionGradQuery {
                 }
                 softmaxGrad(sc, dp, r * lp, limit[r], jEnd, lse, dd, stat + qi + r);
             }
-            CpuAttentionGradMath.timesTInto(kt, lp, hs, sc, jEnd, scale, dqs, qBase + (long) qi * c + col, c, nq);
+            AttentionMath.timesTInto(kt, lp, hs, sc, jEnd, scales, dqs, qBase + (long) qi * c + col, c, nq);
         }
     }
 

@@ -8,13 +8,14 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The vector building blocks of the attention backward, over blocks of {@link #QB} query rows and keys held
+ * The vector building blocks of attention, forward ({@link AttentionKernel}) and backward ({@link
+ * CpuAttentionGradQuery}, {@link CpuAttentionGradKey}), over blocks of {@link #QB} query rows and keys held
  * transposed ([headSize][keysPadded], keys contiguous) so that every loop runs along keys.
  */
-final class CpuAttentionGradMath {
+final class AttentionMath {
     static final int QB = 4;
 
-    private CpuAttentionGradMath() {}
+    private AttentionMath() {}
 
     /** dst[i·lp + at + j] = src[base + j·c + col + i] for j &lt; n, i &lt; hs. */
     static void transpose(MemorySegment src, long base, int n, int c, int col, int hs, float[] dst, int lp, int at) {
@@ -78,10 +79,10 @@ final class CpuAttentionGradMath {
     }
 
     /**
-     * dst[base + r·c + i] = factor · Σ_j w[r·lp + j] · t[i·lp + j] for r &lt; nq, i &lt; hs, j &lt; jEnd:
+     * dst[base + r·c + i] = factor[r] · Σ_j w[r·lp + j] · t[i·lp + j] for r &lt; nq, i &lt; hs, j &lt; jEnd:
      * the rows of w times the transposed buffer, back in row layout. Two outputs i per pass over the rows of w.
      */
-    static void timesTInto(float[] t, int lp, int hs, float[] w, int jEnd, float factor, MemorySegment dst, long base,
+    static void timesTInto(float[] t, int lp, int hs, float[] w, int jEnd, float[] factor, MemorySegment dst, long base,
                            int c, int nq) {
         int i = 0;
         for (; i + 1 < hs; i += 2) {
@@ -117,13 +118,13 @@ final class CpuAttentionGradMath {
         }
     }
 
-    /** dst[at + r·c] = factor · Σ lanes of the r-th sum, for r &lt; nq. */
-    private static void store(MemorySegment dst, long at, int c, int nq, float factor, FloatVector a0, FloatVector a1,
+    /** dst[at + r·c] = factor[r] · Σ lanes of the r-th sum, for r &lt; nq. */
+    private static void store(MemorySegment dst, long at, int c, int nq, float[] factor, FloatVector a0, FloatVector a1,
                               FloatVector a2, FloatVector a3) {
-        Vec.set(dst, at, Vec.sum(a0) * factor);
-        if (nq > 1) Vec.set(dst, at + c, Vec.sum(a1) * factor);
-        if (nq > 2) Vec.set(dst, at + 2L * c, Vec.sum(a2) * factor);
-        if (nq > 3) Vec.set(dst, at + 3L * c, Vec.sum(a3) * factor);
+        Vec.set(dst, at, Vec.sum(a0) * factor[0]);
+        if (nq > 1) Vec.set(dst, at + c, Vec.sum(a1) * factor[1]);
+        if (nq > 2) Vec.set(dst, at + 2L * c, Vec.sum(a2) * factor[2]);
+        if (nq > 3) Vec.set(dst, at + 3L * c, Vec.sum(a3) * factor[3]);
     }
 
     /**
