@@ -10,19 +10,24 @@ import dev.tav4j.runtime.device.StepCaptureException;
  * from device tensors written before {@link #run()} ({@link Ops#write}).
  *
  * <p>With graphs off ({@link #DISABLE_PROPERTY}, {@code --no-cuda-graphs}) or on a backend that does not capture
- * (cpu), every run is eager. If a capture fails because the step did something a graph cannot hold (a
- * {@link StepCaptureException}) or the driver refused it, the reason is printed once and the loop goes on eagerly:
- * a capture executes nothing, so no step is lost or run twice.
+ * (cpu), every run is eager. A capture that lacked a cached memory block runs eagerly instead (which caches it) and
+ * is tried again at the next run, up to {@link #MAX_CAPTURE_TRIES} times: one eager run is not always enough warm-up,
+ * since a step that creates long-lived buffers after its temporaries peaked (a first tuning step creating gradients
+ * and optimizer state) leaves fewer cached blocks than its next run needs. If a capture fails because the step did
+ * something a graph cannot hold (any other {@link StepCaptureException}) or the driver refused it, the reason is
+ * printed once and the loop goes on eagerly: a capture executes nothing, so no step is lost or run twice.
  */
 public final class StepLoop implements AutoCloseable {
     /** System property: {@code -Dtav.cuda.graphs=false} turns step capture off everywhere (debugging). */
     public static final String DISABLE_PROPERTY = "tav.cuda.graphs";
+    /** Captures tried before giving up when each lacked a cached block. */
+    static final int MAX_CAPTURE_TRIES = 3;
 
     private final Ops ops;
     private final Runnable body;
     private boolean graphs;
     private StepGraph graph;
-    private int runs, replays;
+    private int runs, replays, captureTries;
     private String fallbackReason;
 
     /** {@code graphs}: capture on backends that can ({@link Ops#capturesSteps()}). */
@@ -50,9 +55,14 @@ public final class StepLoop implements AutoCloseable {
             return;
         }
         try {
+            captureTries++;
             graph = ops.record(body);
         } catch (StepCaptureException | CudaException e) {
             if (e instanceof CudaException c && c.isOutOfMemory()) throw c;
+            if (e instanceof StepCaptureException s && s.curedByWarmRun() && captureTries < MAX_CAPTURE_TRIES) {
+                body.run();  // caches what the capture lacked; the next run tries again
+                return;
+            }
             graphs = false;
             fallbackReason = e.getMessage();
             System.err.println("CUDA graph capture failed, running the steps uncaptured: " + e.getMessage());

@@ -76,7 +76,7 @@ public final class DevicePool implements AutoCloseable {
             if (touched != null)
                 throw new StepCaptureException("a captured step asked for " + Bytes.human(bytes) + " of fresh device memory"
                         + " (no cached block of " + Bytes.human(size) + "): allocate the step's buffers before the capture,"
-                        + " or run the step once uncaptured so the pool caches every workspace it needs");
+                        + " or run the step once uncaptured so the pool caches every workspace it needs", true);
             ptr = allocate(bytes, size);
             reserved += size;
             peakReserved = Math.max(peakReserved, reserved);

@@ -5,7 +5,18 @@ package dev.tav4j.runtime.device;
  * host and device. The message names the operation and what to do instead.
  */
 public final class StepCaptureException extends IllegalStateException {
+    private final boolean curedByWarmRun;
+
     public StepCaptureException(String message) {
-        super(message);
+        this(message, false);
     }
+
+    /** {@code curedByWarmRun}: one more eager run of the step fills what was missing (the pool's cache), so try again after it. */
+    public StepCaptureException(String message, boolean curedByWarmRun) {
+        super(message);
+        this.curedByWarmRun = curedByWarmRun;
+    }
+
+    /** Whether an eager run of the step would leave what the capture lacked, so that a later capture can succeed. */
+    public boolean curedByWarmRun() { return curedByWarmRun; }
 }
