@@ -1,5 +1,6 @@
 package dev.tav4j.bench;
 
+import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -30,7 +31,7 @@ public final class TuneBench {
      */
     public record Result(String backend, int frames, int latent, int steps, double secondsPerStep, double params,
                          long trainableParams, float lastLoss, boolean checkpointing, long peakHostBytes, long peakDeviceBytes,
-                         boolean cudaGraphs) {}
+                         boolean cudaGraphs, StepProfile profile) {}
 
     private TuneBench() {}
 
@@ -39,15 +40,20 @@ public final class TuneBench {
     }
 
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing, PrintStream log) {
-        return run(ops, cfg, frames, latent, timedSteps, checkpointing, StepLoop.graphsByDefault(), log);
+        return run(ops, cfg, frames, latent, timedSteps, checkpointing, StepLoop.graphsByDefault(), false, log);
     }
 
     /**
      * With {@code checkpointing} each block recomputes its inside in the backward; without, every intermediate is kept.
-     * {@code graphs} (cuda): the untimed warm-up runs step 1 eagerly and captures step 2, the timed steps replay it.
+     * {@code graphs} (cuda): the untimed warm-up runs step 1 eagerly and captures step 2 (or a later one, when the
+     * capture needed another eager step to warm the memory pool); the timed steps replay it.
+     * {@code profile} (cuda): one more step after the timed ones, run eagerly under the kernel profiler (forward,
+     * backward, clipping and AdamW kernels, GEMMs and copies).
      */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing,
-                             boolean graphs, PrintStream log) {
+                             boolean graphs, boolean profile, PrintStream log) {
+        CudaOps cuda = ops instanceof CudaOps c ? c : null;
+        if (profile && cuda == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
              Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()),
@@ -66,11 +72,15 @@ public final class TuneBench {
                 ops.synchronize();
                 log.printf(Locale.ROOT, "warm-up step: %.3f s, loss %.5f, grad norm %.4g%n", (System.nanoTime() - w) / 1e9, r.loss(), r.gradNorm());
                 if (graphs && ops.capturesSteps()) {
-                    w = System.nanoTime();
-                    tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
-                    ops.synchronize();
-                    log.printf(Locale.ROOT, "cuda graphs: on, step 2 captured in %.3f s (%s)%n", (System.nanoTime() - w) / 1e9,
-                            tuner.stepCaptured() ? "replayed from now on" : "refused: " + tuner.captureFallbackReason());
+                    // untimed: until a step is captured (a capture lacking a cached block is retried after an eager step)
+                    for (int step = 2; step <= 5 && !tuner.stepCaptured() && tuner.captureFallbackReason() == null; step++) {
+                        w = System.nanoTime();
+                        tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
+                        ops.synchronize();
+                        log.printf(Locale.ROOT, "cuda graphs: on, step %d %s in %.3f s%n", step, tuner.stepCaptured() ? "captured (replayed from now on)"
+                                : tuner.captureFallbackReason() != null ? "refused (" + tuner.captureFallbackReason() + "), run eagerly"
+                                : "run eagerly to warm the memory pool (capture retried at the next step)", (System.nanoTime() - w) / 1e9);
+                    }
                 } else if (ops.capturesSteps()) log.println("cuda graphs: off");
                 dev.tav4j.runtime.HostMemoryPool.GLOBAL.resetPeak();
                 ops.resetPeakDeviceBytes();
@@ -78,8 +88,19 @@ public final class TuneBench {
                 for (int s = 0; s < timedSteps; s++) r = tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
                 ops.synchronize();
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
-                return new Result(ops.name(), frames, latent, timedSteps, sec, params, trainable, r.loss(), checkpointing,
-                        dev.tav4j.runtime.HostMemoryPool.GLOBAL.peakLiveBytes(), ops.peakDeviceBytes(), tuner.stepCaptured());
+                long peakHost = dev.tav4j.runtime.HostMemoryPool.GLOBAL.peakLiveBytes(), peakDevice = ops.peakDeviceBytes();
+                boolean captured = tuner.stepCaptured();
+                Tuner.StepResult last = r;
+                StepProfile prof = StepProfile.NONE;
+                if (profile) {
+                    tuner.cudaGraphs(false);  // events per kernel: never a graph
+                    prof = StepProfile.of(cuda, () -> {
+                        tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
+                        ops.synchronize();
+                    });
+                }
+                return new Result(ops.name(), frames, latent, timedSteps, sec, params, trainable, last.loss(), checkpointing,
+                        peakHost, peakDevice, captured, prof);
             }
         }
     }
@@ -88,9 +109,10 @@ public final class TuneBench {
         return String.format(Locale.ROOT,
                 "{\"bench\":\"tune\",\"backend\":\"%s\",\"frames\":%d,\"latent\":%d,\"timed_steps\":%d,"
                         + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"trainable_millions\":%.2f,\"last_loss\":%.5f,"
-                        + "\"gradient_checkpointing\":%b,\"peak_host_bytes\":%d,\"peak_device_bytes\":%d,\"cuda_graphs\":%b}",
+                        + "\"gradient_checkpointing\":%b,\"peak_host_bytes\":%d,\"peak_device_bytes\":%d,\"cuda_graphs\":%b%s}",
                 r.backend(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6,
-                r.trainableParams() / 1e6, r.lastLoss(), r.checkpointing(), r.peakHostBytes(), r.peakDeviceBytes(), r.cudaGraphs());
+                r.trainableParams() / 1e6, r.lastLoss(), r.checkpointing(), r.peakHostBytes(), r.peakDeviceBytes(), r.cudaGraphs(),
+                r.profile().jsonMembers());
     }
 
     /** {@code TuneBench [backend=auto] [model=sd15|anchor] [frames=8] [latent=64] [steps=3]}: prints the result as JSON. */

@@ -1,7 +1,6 @@
 package dev.tav4j.bench;
 
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.KernelProfiler;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Ddim;
@@ -18,9 +17,7 @@ import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 
 import java.io.PrintStream;
-import java.util.List;
 import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * Times guided denoising steps (batch 2: unconditional + conditional) of a UNet3D on random weights: the
@@ -29,17 +26,13 @@ import java.util.stream.Collectors;
  * more step under the kernel profiler (device time per kernel; the timed steps run with profiling off).
  */
 public final class UNetBench {
-    /** How many kernels the printed profile and the JSON list. */
-    static final int PROFILE_TOP = 12;
-
     /**
      * @param peakDeviceBytes  peak device memory in use during the timed steps (-1 on the cpu backend)
-     * @param profile          per-kernel figures of one profiled step, largest first (empty when not profiled)
-     * @param profiledStepSeconds wall time of the profiled step (0 when not profiled)
+     * @param profile          per-kernel figures of one profiled step ({@link StepProfile#NONE} when not profiled)
      */
     public record Result(String backend, int frames, int latent, int steps, double secondsPerStep, double params,
                          double gflopPerStep, long peakHostBytes, String precision, long peakDeviceBytes,
-                         List<KernelProfiler.Entry> profile, double profiledStepSeconds) {
+                         StepProfile profile) {
         public double gflops() { return gflopPerStep / secondsPerStep; }
     }
 
@@ -84,23 +77,13 @@ public final class UNetBench {
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
                 long peakDevice = ops.peakDeviceBytes();
                 long peakHost = HostMemoryPool.GLOBAL.peakLiveBytes();
-                List<KernelProfiler.Entry> entries = List.of();
-                double profiled = 0;
-                if (profile) {
-                    KernelProfiler p = cuda.profile(true);
-                    try {
-                        long ps = System.nanoTime();
-                        oneStep(unet, x, frames, text, 1, false);  // events per kernel: never a graph
-                        ops.synchronize();
-                        profiled = (System.nanoTime() - ps) / 1e9;
-                        entries = p.entries();
-                    } finally {
-                        cuda.profile(false);
-                    }
-                }
+                StepProfile prof = !profile ? StepProfile.NONE : StepProfile.of(cuda, () -> {
+                    oneStep(unet, x, frames, text, 1, false);  // events per kernel: never a graph
+                    ops.synchronize();
+                });
                 double gflop = FlopCount.unetForward(cfg, 2 * frames, latent) / 1e9;
                 return new Result(ops.name(), frames, latent, timedSteps, sec, params, gflop, peakHost, precision,
-                        peakDevice, entries, profiled);
+                        peakDevice, prof);
             }
         }
     }
@@ -120,40 +103,12 @@ public final class UNetBench {
         };
     }
 
-    /** The profile as a table: kernel, calls, total ms, % of the profiled step, mean µs per call. */
-    public static String profileTable(Result r) {
-        StringBuilder b = new StringBuilder();
-        double stepMs = r.profiledStepSeconds() * 1e3, kernels = r.profile().stream().mapToDouble(KernelProfiler.Entry::totalMillis).sum();
-        b.append(String.format(Locale.ROOT, "profiled step: %.1f ms wall, %.1f ms of device time in %d kernels (%d launches)%n",
-                stepMs, kernels, r.profile().size(), r.profile().stream().mapToLong(KernelProfiler.Entry::calls).sum()));
-        b.append(String.format(Locale.ROOT, "%-34s %7s %10s %7s %10s%n", "kernel", "calls", "total ms", "% step", "µs/call"));
-        List<KernelProfiler.Entry> all = r.profile();
-        for (int i = 0; i < Math.min(PROFILE_TOP, all.size()); i++) {
-            KernelProfiler.Entry e = all.get(i);
-            b.append(String.format(Locale.ROOT, "%-34s %7d %10.2f %6.1f%% %10.1f%n", e.name(), e.calls(), e.totalMillis(),
-                    100 * e.totalMillis() / stepMs, 1e3 * e.totalMillis() / e.calls()));
-        }
-        if (all.size() > PROFILE_TOP) {
-            double rest = all.subList(PROFILE_TOP, all.size()).stream().mapToDouble(KernelProfiler.Entry::totalMillis).sum();
-            b.append(String.format(Locale.ROOT, "%-34s %7s %10.2f %6.1f%%%n", "(" + (all.size() - PROFILE_TOP) + " others)", "", rest, 100 * rest / stepMs));
-        }
-        return b.toString();
-    }
-
     public static String json(Result r) {
-        String profile = "";
-        if (!r.profile().isEmpty()) {
-            double stepMs = r.profiledStepSeconds() * 1e3;
-            profile = String.format(Locale.ROOT, ",\"profiled_step_seconds\":%.4f,\"profile\":[%s]", r.profiledStepSeconds(),
-                    r.profile().stream().limit(PROFILE_TOP).map(e -> String.format(Locale.ROOT,
-                            "{\"kernel\":\"%s\",\"calls\":%d,\"ms\":%.3f,\"pct_step\":%.2f}", e.name(), e.calls(), e.totalMillis(),
-                            100 * e.totalMillis() / stepMs)).collect(Collectors.joining(",")));
-        }
         return String.format(Locale.ROOT,
                 "{\"bench\":\"unet\",\"backend\":\"%s\",\"precision\":\"%s\",\"frames\":%d,\"latent\":%d,\"batch\":2,\"timed_steps\":%d,"
                         + "\"seconds_per_step\":%.4f,\"params_millions\":%.2f,\"gflop_per_step\":%.1f,\"gflops\":%.1f,\"peak_host_bytes\":%d,"
                         + "\"peak_device_bytes\":%s%s}",
                 r.backend(), r.precision(), r.frames(), r.latent(), r.steps(), r.secondsPerStep(), r.params() / 1e6, r.gflopPerStep(),
-                r.gflops(), r.peakHostBytes(), r.peakDeviceBytes() < 0 ? "null" : Long.toString(r.peakDeviceBytes()), profile);
+                r.gflops(), r.peakHostBytes(), r.peakDeviceBytes() < 0 ? "null" : Long.toString(r.peakDeviceBytes()), r.profile().jsonMembers());
     }
 }

@@ -31,18 +31,15 @@ final class BenchCommand implements Runnable {
     static final class Unet implements Callable<Integer> {
         @Mixin Shape shape;
         @Option(names = "--profile", description = "After the timed steps, one more step with device time per kernel (cuda only).") boolean profile;
-        @Option(names = "--cuda-graphs", defaultValue = "on", description = "on: steps after the first are captured once as a CUDA graph and replayed; off: launched op by op (default: ${DEFAULT-VALUE}).")
-        String cudaGraphs;
+        @Mixin CudaGraphsOption cudaGraphs;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
-            if (!cudaGraphs.equals("on") && !cudaGraphs.equals("off"))
-                throw new IllegalArgumentException("--cuda-graphs must be on or off, got '" + cudaGraphs + "'");
+            boolean graphs = cudaGraphs.on(device);
             Ops ops = device.open();
             int frames = shape.frames, latent = shape.latent;
-            UNetBench.Result r = UNetBench.run(ops, shape.config(), frames, latent, shape.steps, profile,
-                    cudaGraphs.equals("on") && !device.noCudaGraphs, System.out);
-            if (profile) System.out.print(UNetBench.profileTable(r));
+            UNetBench.Result r = UNetBench.run(ops, shape.config(), frames, latent, shape.steps, profile, graphs, System.out);
+            if (profile) System.out.print(r.profile().table());
             System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents, %s), %.1f TFLOP/s%s; official PyTorch CPU reference: 5.8 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.precision(), r.gflops() / 1e3,
                     r.peakDeviceBytes() < 0 ? "" : String.format(java.util.Locale.ROOT, ", peak device memory %.2f GiB", r.peakDeviceBytes() / (double) (1L << 30)));
@@ -55,17 +52,17 @@ final class BenchCommand implements Runnable {
     static final class Tune implements Callable<Integer> {
         @Mixin Shape shape;
         @Option(names = "--no-checkpointing", description = "Keep every intermediate instead of recomputing each block in the backward.") boolean noCheckpointing;
-        @Option(names = "--cuda-graphs", defaultValue = "on", description = "on: the tuning step is captured once as a CUDA graph (untimed warm-up) and replayed; off: launched op by op (default: ${DEFAULT-VALUE}).")
-        String cudaGraphs;
+        @Option(names = "--profile", description = "After the timed steps, one more step (eager) with device time per kernel: forward, backward, clipping, AdamW (cuda only).") boolean profile;
+        @Mixin CudaGraphsOption cudaGraphs;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
-            if (!cudaGraphs.equals("on") && !cudaGraphs.equals("off"))
-                throw new IllegalArgumentException("--cuda-graphs must be on or off, got '" + cudaGraphs + "'");
+            boolean graphs = cudaGraphs.on(device);
             Ops ops = device.open();
             int frames = shape.frames, latent = shape.latent;
             dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, shape.config(), frames, latent, shape.steps, !noCheckpointing,
-                    cudaGraphs.equals("on") && !device.noCudaGraphs, System.out);
+                    graphs, profile, System.out);
+            if (profile) System.out.print(r.profile().table());
             System.out.printf(java.util.Locale.ROOT, "%.3f s per tuning step (%d frames, %d×%d latents, gradient checkpointing %s), peak %s memory %.2f GiB; official PyTorch CPU reference: 10.3 s%n",
                     r.secondsPerStep(), frames, latent, latent, r.checkpointing() ? "on" : "off",
                     r.peakDeviceBytes() < 0 ? "host tensor" : "device", (r.peakDeviceBytes() < 0 ? r.peakHostBytes() : r.peakDeviceBytes()) / (double) (1L << 30));

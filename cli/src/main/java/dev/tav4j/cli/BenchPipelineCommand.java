@@ -42,7 +42,7 @@ final class BenchPipelineCommand implements Callable<Integer> {
     int latent;
     @Option(names = "--steps", defaultValue = "3", description = "Timed steps per stage after the warm-up (default: ${DEFAULT-VALUE}).")
     int steps;
-    @Option(names = "--warmup", defaultValue = "1", description = "Warm-up steps per stage (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "2", description = "Warm-up steps per stage; on cuda a stage's figure is (time of warm-up + timed steps − time of the warm-up steps) / timed steps after an untimed run, and 2 covers a DDIM run's eager step and its CUDA graph capture (default: ${DEFAULT-VALUE}).")
     int warmup;
     @Option(names = "--model", description = "anchor or sd15 random weights (default sd15); ignored when --unet names an existing folder.")
     String model;

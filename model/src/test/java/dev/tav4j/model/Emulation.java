@@ -4,8 +4,6 @@ import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /** Test support shared by the model tests that run the CUDA backend over the host emulation of its kernels. */
 public final class Emulation {
@@ -17,8 +15,7 @@ public final class Emulation {
      */
     public static void require() {
         if (EmulatedDeviceApi.locate() != null) return;
-        String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-        Assumptions.assumeFalse(Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing")), EmulatedDeviceApi.unavailableReason());
+        Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(), EmulatedDeviceApi.unavailableReason());
         Assertions.fail(EmulatedDeviceApi.unavailableReason());
     }
 }

@@ -17,9 +17,11 @@ final class CudaGradLaunch implements AutoCloseable {
     final DeviceApi api;
     final KernelArgs args = new KernelArgs();
     private final int maxGrid;
+    private final CudaLaunch forward;  // whose profiler, when on, also times the backward's work; null: never profiled
 
-    CudaGradLaunch(DeviceApi api) {
+    CudaGradLaunch(DeviceApi api, CudaLaunch forward) {
         this.api = api;
+        this.forward = forward;
         this.maxGrid = api.emulated() ? 8 : 16384;
     }
 
@@ -27,7 +29,20 @@ final class CudaGradLaunch implements AutoCloseable {
     void grid(KernelHandle k, int gx, int gy, int threads) {
         if (gx == 0 || gy == 0) return;
         if (gy > 65535) throw new IllegalArgumentException(k.name() + ": grid y " + gy + " exceeds the limit 65535");
+        begin(k.name());
         api.launch(k, gx, gy, 1, threads, 1, 1, 0, args.array());
+        end();
+    }
+
+    /** Opens the profiler's bracket around work queued until {@link #end()} (no-op when profiling is off). */
+    void begin(String name) {
+        KernelProfiler p = forward == null ? null : forward.profiler;
+        if (p != null) p.begin(name);
+    }
+
+    void end() {
+        KernelProfiler p = forward == null ? null : forward.profiler;
+        if (p != null) p.end();
     }
 
     /** Launches a grid-stride kernel over n elements. */

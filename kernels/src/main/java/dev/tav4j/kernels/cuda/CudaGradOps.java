@@ -53,8 +53,13 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     private MemorySegment hostTable = MemorySegment.NULL;
 
     public CudaGradOps(DeviceApi api) {
+        this(api, null);
+    }
+
+    /** Backward ops whose work {@code forward}'s profiler times too, when it is on. */
+    CudaGradOps(DeviceApi api, CudaLaunch forward) {
         this.api = api;
-        this.l = new CudaGradLaunch(api);
+        this.l = new CudaGradLaunch(api, forward);
         this.k = new CudaGradKernels(api);
         this.scratch = new DeviceScratch(api);
         this.stats = new DeviceScratch(api);
@@ -78,7 +83,9 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         if (dX.size() == 0) return;
         int m = Math.toIntExact(dX.size() / kk);
         // dX[M, K] = dY[M, N] · w[K, N]ᵀ
+        l.begin("cublas_gemm_" + CudaKernels.suffix(dX.dtype()) + " dX");
         api.gemm(gemmType(dX.dtype()), false, true, m, kk, n, 1f, ptr(dY), n, 0, ptr(w), n, 0, 0f, ptr(dX), kk, 0, 1);
+        l.end();
     }
 
     @Override public void matmulBackwardWeight(Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
@@ -100,13 +107,18 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         int m = Math.toIntExact(dY.size() / n);
         if (dBias != null) {
             // dBias[1, N] += ones[1, M] · dY[M, N]
-            api.gemm(gemmType(dY.dtype()), gemmType(dBias.dtype()), false, false, 1, n, m, 1f, ones(m, dY.dtype()), m, 0,
+            long onesVector = ones(m, dY.dtype());  // may launch its fill: outside the GEMM's profiler bracket
+            l.begin("cublas_gemm_" + CudaKernels.suffix(dY.dtype()) + " dBias");
+            api.gemm(gemmType(dY.dtype()), gemmType(dBias.dtype()), false, false, 1, n, m, 1f, onesVector, m, 0,
                     ptr(dY), n, 0, 1f, ptr(dBias), n, 0, 1);
+            l.end();
         }
         if (kk == 0) return;
         // dW[K, N] += x[M, K]ᵀ · dY[M, N]
+        l.begin("cublas_gemm_" + CudaKernels.suffix(x.dtype()) + " dW");
         api.gemm(gemmType(x.dtype()), gemmType(dW.dtype()), true, false, kk, n, m, 1f, ptr(x), kk, 0, ptr(dY), n, 0, 1f,
                 ptr(dW), n, 0, 1);
+        l.end();
     }
 
     /** A device vector of at least m ones of type t (grown and filled only when too short). */

@@ -250,7 +250,7 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     /** The backward ops on this backend's device and stream, created on first use. */
     @Override public synchronized GradOps grad() {
-        if (gradOps == null) gradOps = new CudaGradOps(api);
+        if (gradOps == null) gradOps = new CudaGradOps(api, l);  // its work shows in this backend's profiler
         return gradOps;
     }
 

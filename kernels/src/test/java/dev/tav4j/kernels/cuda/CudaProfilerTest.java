@@ -43,6 +43,33 @@ class CudaProfilerTest {
         }
     }
 
+    /** The backward ops of the backend (its grad()) are timed by the same profiler: kernels and each GEMM by role. */
+    @Test
+    void timesTheBackwardOpsToo() {
+        CudaOps ops = Emu.ops().withPrecision(DType.BF16);
+        try (Tensor h = Tensor.of(new float[16 * 16], 16, 16); Tensor x = ops.upload(h); Tensor w = ops.upload(h);
+             Tensor dY = ops.upload(h); Tensor dX = ops.allocate(16, 16); Tensor dW = ops.allocate(DType.F32, 16, 16);
+             Tensor img = ops.upload(Tensor.of(new float[2 * 4 * 4 * 8], 2, 4, 4, 8));
+             Tensor cw = ops.upload(Tensor.of(new float[3 * 3 * 8 * 8], 3, 3, 8, 8)); Tensor dImg = ops.allocate(2, 4, 4, 8)) {
+            ops.grad().matmulBackwardInput(dY, w, dX);  // before profiling: not counted
+            KernelProfiler p = ops.profile(true);
+            try {
+                ops.grad().matmulBackwardInput(dY, w, dX);
+                ops.grad().matmulBackwardWeight(x, dY, dW, null);
+                ops.grad().conv2dBackwardInput(img, cw, 1, 1, false, dImg);
+                Map<String, KernelProfiler.Entry> byName = p.entries().stream()
+                        .collect(Collectors.toMap(KernelProfiler.Entry::name, Function.identity()));
+                assertEquals(1, byName.get("cublas_gemm_bf16 dX").calls(), byName.toString());
+                assertEquals(1, byName.get("cublas_gemm_bf16 dW").calls(), byName.toString());
+                assertEquals(1, byName.entrySet().stream().filter(e -> e.getKey().startsWith("conv2d_bwd_input"))
+                        .mapToLong(e -> e.getValue().calls()).sum(), byName.toString());
+                assertEquals(3, byName.size(), byName.toString());
+            } finally {
+                ops.profile(false);
+            }
+        }
+    }
+
     @Test
     void peakDeviceBytesFollowsAllocations() {
         CudaOps ops = Emu.ops();

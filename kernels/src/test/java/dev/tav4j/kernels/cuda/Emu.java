@@ -3,8 +3,6 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Assumptions;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,9 +21,7 @@ final class Emu {
     static synchronized CudaOps ops() {
         if (ops != null) return ops;
         if (EmulatedDeviceApi.locate() == null) {
-            String lib = System.getProperty(EmulatedDeviceApi.LIBRARY_PROPERTY, "kernels/target/emu/libtav_emu.so");
-            boolean noCompiler = Files.isRegularFile(Path.of(lib).resolveSibling("libtav_emu.missing"));
-            Assumptions.assumeFalse(noCompiler, EmulatedDeviceApi.unavailableReason());
+            Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(), EmulatedDeviceApi.unavailableReason());
             fail(EmulatedDeviceApi.unavailableReason());
         }
         ops = EmulatedBackend.create();
