@@ -30,7 +30,8 @@ import java.util.Map;
  * every kernel); weight gradients go into F32 buffers whatever the activations' type (mixed precision: fp32 master
  * gradients), and the optimizer ops (sum of squares, AdamW) take F32 only. Matmul gradients are GEMMs with
  * transposes ({@link DeviceApi#gemm}, cuBLAS on a GPU, half inputs into an fp32 output where the weight gradient is
- * F32; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu. Every
+ * F32; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu (the conv
+ * input gradient: conv.cu, and conv_tc.cu on tensor cores for BF16/F16 via {@link TensorCoreKernels}). Every
  * reduction has a fixed order (no atomics), so a step is reproducible run to run. Not thread-safe: one instance
  * per {@link CudaOps}, on its stream.
  */
