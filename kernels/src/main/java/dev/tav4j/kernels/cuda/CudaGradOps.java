@@ -30,7 +30,8 @@ import java.util.Map;
  * every kernel); weight gradients go into F32 buffers whatever the activations' type (mixed precision: fp32 master
  * gradients), and the optimizer ops (sum of squares, AdamW) take F32 only. Matmul gradients are GEMMs with
  * transposes ({@link DeviceApi#gemm}, cuBLAS on a GPU, half inputs into an fp32 output where the weight gradient is
- * F32; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu. Every
+ * F32; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu (the conv
+ * input gradient: conv.cu, and conv_tc.cu on tensor cores for BF16/F16 via {@link TensorCoreKernels}). Every
  * reduction has a fixed order (no atomics), so a step is reproducible run to run. Not thread-safe: one instance
  * per {@link CudaOps}, on its stream.
  */
@@ -45,6 +46,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     private final Map<DType, DeviceScratch> ones = new EnumMap<>(DType.class);
     private final Map<DType, Long> onesCount = new EnumMap<>(DType.class);
     private final CudaAttentionGrad attention;
+    private TensorCoreKernels tensorCores;  // BF16/F16 conv input gradient on tensor cores; null = CUDA-core kernel only
     private final Arena arena = Arena.ofShared();
     private final MemorySegment hostDouble = arena.allocate(8, 8);
     /** The (address, count) table last uploaded for {@link #sumOfSquares(List)}, and where it lives. */
@@ -65,6 +67,12 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         this.stats = new DeviceScratch(api);
         this.table = new DeviceScratch(api);
         this.attention = new CudaAttentionGrad(l, k, stats);
+        if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
+    }
+
+    /** Turns the tensor-core kernels of the BF16/F16 backward ops on or off (A/B checks; default as TensorCoreKernels says). */
+    void useTensorCores(boolean on) {
+        tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreKernels(api)) : null;
     }
 
     // ---------------------------------------------------------------- linear algebra
@@ -163,7 +171,10 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long m = (long) n * h * wd;
         l.args.reset().ptr(ptr(dY)).ptr(ptr(w)).ptr(ptr(dX)).i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co)
                 .i32(kh).i32(kw).i32(stride).i32(top).i32(top);
-        l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
+        TensorCoreKernels.Launch tc = tensorCores == null ? null
+                : tensorCores.conv2dBackwardInput(dX.dtype(), m, ci, co, ptr(dY), ptr(w), ptr(dX));
+        if (tc != null) l.grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads());
+        else l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
     }
 
     // ---------------------------------------------------------------- normalisation

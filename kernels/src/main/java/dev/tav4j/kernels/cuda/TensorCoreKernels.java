@@ -9,11 +9,12 @@ import java.util.Locale;
 
 /**
  * The tensor-core (WMMA, fp32 accumulation) kernels for BF16/F16 storage: conv2d as an implicit GEMM
- * ({@code native/src/conv_tc.cu}) and fused flash-style attention ({@code native/src/attention_tc.cu}). They
- * take the same arguments as the CUDA-core kernels; {@link CudaOps} asks here first and falls back to those
- * when a method returns null (F32 storage, which keeps the exact reference kernels; shapes not covered).
+ * and its input gradient ({@code native/src/conv_tc.cu}) and fused flash-style attention
+ * ({@code native/src/attention_tc.cu}). They take the same arguments as the CUDA-core kernels; {@link CudaOps} and
+ * {@link CudaGradOps} ask here first and fall back to those when a method returns null (F32 storage, which keeps
+ * the exact reference kernels; shapes not covered).
  *
- * <p>Covered: conv2d with input and output channels multiples of 8 (any kernel size, stride, padding);
+ * <p>Covered: conv2d and its input gradient with input and output channels multiples of 8 (any kernel size, stride, padding);
  * attention SELF, CAUSAL, SPARSE_CAUSAL, CROSS with a head size that is a multiple of 8 up to 160 (TEMPORAL
  * stays on its kernel). Tensors must start 16-byte aligned (all global accesses are 16-byte chunks).
  *
@@ -31,12 +32,14 @@ final class TensorCoreKernels {
     /** One launch: kernel, grid x/y, threads per block, dynamic shared bytes. */
     record Launch(KernelHandle kernel, int gx, int gy, int threads, int smem) {}
 
-    private final KernelHandle convBf16, convF16;
+    private final KernelHandle convBf16, convF16, convInputBf16, convInputF16;
     private final KernelHandle[] attnBf16 = new KernelHandle[HEAD_PADS.length], attnF16 = new KernelHandle[HEAD_PADS.length];
 
     TensorCoreKernels(DeviceApi api) {
         convBf16 = api.kernel("conv2d_tc_bf16");
         convF16 = api.kernel("conv2d_tc_f16");
+        convInputBf16 = api.kernel("conv2d_bwd_input_tc_bf16");
+        convInputF16 = api.kernel("conv2d_bwd_input_tc_f16");
         for (int i = 0; i < HEAD_PADS.length; i++) {
             attnBf16[i] = api.kernel("attention_tc_d" + HEAD_PADS[i] + "_bf16");
             attnF16[i] = api.kernel("attention_tc_d" + HEAD_PADS[i] + "_f16");
@@ -60,6 +63,14 @@ final class TensorCoreKernels {
         long gx = (m + CONV_BM - 1) / CONV_BM;
         if (gx > Integer.MAX_VALUE || co / CONV_BN >= 65535) return null;
         return new Launch(t == DType.BF16 ? convBf16 : convF16, (int) gx, (co + CONV_BN - 1) / CONV_BN, THREADS, 0);
+    }
+
+    /** The conv2d_bwd_input_tc launch for input pixels m = N·H·W (dX[m, ci] from dY[.., co]), or null when not covered. */
+    Launch conv2dBackwardInput(DType t, long m, int ci, int co, long... pointers) {
+        if (t == DType.F32 || ci % 8 != 0 || co % 8 != 0 || !aligned(pointers)) return null;
+        long gx = (m + CONV_BM - 1) / CONV_BM;
+        if (gx > Integer.MAX_VALUE || ci / CONV_BN >= 65535) return null;
+        return new Launch(t == DType.BF16 ? convInputBf16 : convInputF16, (int) gx, (ci + CONV_BN - 1) / CONV_BN, THREADS, 0);
     }
 
     /** The attention_tc launch for {@code images} query images of {@code lq} tokens, or null when not covered. */
