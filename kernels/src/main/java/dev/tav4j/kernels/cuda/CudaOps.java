@@ -59,9 +59,10 @@ public final class CudaOps implements Ops, AutoCloseable {
         this.steps = new CudaStepOps(api);
     }
 
-    /** Turns the tensor-core kernels of BF16/F16 conv2d and attention on or off (A/B checks; default on). */
+    /** Turns the tensor-core kernels of BF16/F16 conv2d and attention, forward and backward, on or off (A/B checks; default on). */
     void useTensorCores(boolean on) {
         l.tensorCores = on ? (l.tensorCores != null ? l.tensorCores : new TensorCoreKernels(api)) : null;
+        if (gradOps != null) gradOps.useTensorCores(on);
     }
 
     boolean tensorCoresOn() { return l.tensorCores != null; }
@@ -250,7 +251,10 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     /** The backward ops on this backend's device and stream, created on first use. */
     @Override public synchronized GradOps grad() {
-        if (gradOps == null) gradOps = new CudaGradOps(api, l);  // its work shows in this backend's profiler
+        if (gradOps == null) {
+            gradOps = new CudaGradOps(api, l);  // its work shows in this backend's profiler
+            gradOps.useTensorCores(l.tensorCores != null);
+        }
         return gradOps;
     }
 
