@@ -8,13 +8,22 @@ import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.Tensor;
 
+import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
+
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Attention backward on the device in two launches (native/src/attention_grad.cu): the query phase writes dQ and
  * each query row's (log-sum-exp, D) into a scratch buffer; the key phase, one block per 32 keys of a key image,
  * sums dK and dV over every query image that read those keys. It is skipped when dK and dV are both null. All tensors
  * share one storage type (F32, F16 or BF16); the statistics are fp32.
+ *
+ * <p>BF16/F16 SELF, CAUSAL, SPARSE_CAUSAL and CROSS calls run the tensor-core pair of attention_grad_tc.cu where
+ * {@link TensorCoreAttentionGrad#plan} covers them (64 rows per block), else the CUDA-core pair (32 rows per block).
+ * The tensor-core kernels are on unless {@link TensorCoreKernels#enabledByDefault()} says off
+ * ({@code -Dtav.cuda.tensorCores=false} / {@code TAV_CUDA_TENSOR_CORES=0}), read when this object is made.
  */
 final class CudaAttentionGrad {
     private static final int THREADS = 128, ROWS = 32;
@@ -22,11 +31,24 @@ final class CudaAttentionGrad {
     private final CudaGradLaunch l;
     private final CudaGradKernels k;
     private final DeviceScratch stats;
+    private TensorCoreAttentionGrad tensorCores;  // null: CUDA-core kernels only
+    private final List<String> launched = new ArrayList<>(2);
 
     CudaAttentionGrad(CudaGradLaunch launch, CudaGradKernels kernels, DeviceScratch stats) {
         this.l = launch;
         this.k = kernels;
         this.stats = stats;
+        if (TensorCoreKernels.enabledByDefault()) tensorCores = new TensorCoreAttentionGrad(launch.api);
+    }
+
+    /** Turns the tensor-core kernels on or off (A/B checks). */
+    void useTensorCores(boolean on) {
+        tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreAttentionGrad(l.api)) : null;
+    }
+
+    /** The names of the kernels the last {@link #run} launched (tests check which path ran). */
+    List<String> launched() {
+        return List.copyOf(launched);
     }
 
     void run(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor kt, Tensor v, Tensor dOut,
@@ -34,6 +56,7 @@ final class CudaAttentionGrad {
         if (kind == null) throw new IllegalArgumentException("attentionBackward: kind is null");
         String op = "attentionBackward(" + kind + ")";
         validate(op, kind, frames, heads, q, kt, v, dOut, dQ, dK, dV);
+        launched.clear();
         int n = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = kt.dim(1), nk = kt.dim(0);
         int d = c / heads;
         if (n == 0 || lq == 0) {
@@ -49,11 +72,11 @@ final class CudaAttentionGrad {
             int blocks = Math.toIntExact(((long) n * lq * heads + ROWS - 1) / ROWS);
             l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
                     .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
-            l.grid(typed.temporalQuery(d), blocks, 1, THREADS);
+            launch(typed.temporalQuery(d), blocks, 1, THREADS, 0);
             if (!keys) return;
             l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
                     .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
-            l.grid(typed.temporalKey(d), blocks, 1, THREADS);
+            launch(typed.temporalKey(d), blocks, 1, THREADS, 0);
             return;
         }
         int code = switch (kind) {
@@ -65,13 +88,27 @@ final class CudaAttentionGrad {
         };
         int nkeys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
         int fr = Math.max(frames, 1);
+        TensorCoreAttentionGrad.Plan tc = tensorCores == null ? null
+                : tensorCores.plan(q.dtype(), kind, d, ptr(q), ptr(kt), ptr(v), ptr(dOut), ptr(dQ), dk, dv);
+        // the same arguments for both kernel pairs; only the rows per block and the shared memory differ
+        int rows = tc == null ? ROWS : TensorCoreAttentionGrad.ROWS;
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
                 .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(nkeys).i32(c).f32(scale);
-        l.grid(typed.attentionQuery(d), (lq + ROWS - 1) / ROWS, Math.toIntExact((long) n * heads), THREADS);
+        launch(tc == null ? typed.attentionQuery(d) : tc.query(), (lq + rows - 1) / rows, Math.toIntExact((long) n * heads),
+                THREADS, tc == null ? 0 : tc.querySmem());
         if (!keys) return;
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
                 .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(c).f32(scale);
-        l.grid(typed.attentionKey(d), (lk + ROWS - 1) / ROWS, Math.toIntExact((long) nk * heads), THREADS);
+        launch(tc == null ? typed.attentionKey(d) : tc.key(), (lk + rows - 1) / rows, Math.toIntExact((long) nk * heads),
+                THREADS, tc == null ? 0 : tc.keySmem());
+    }
+
+    /** A 2D launch with the arguments in the launch's buffer and {@code smem} dynamic shared bytes (the device opts in above 48 KiB). */
+    private void launch(KernelHandle kernel, int gx, int gy, int threads, int smem) {
+        if (gx == 0 || gy == 0) return;
+        if (gy > 65535) throw new IllegalArgumentException(kernel.name() + ": grid y " + gy + " exceeds the limit 65535");
+        launched.add(kernel.name());
+        l.api.launch(kernel, gx, gy, 1, threads, 1, 1, smem, l.args.array());
     }
 
     private static void validate(String op, AttentionKind kind, int frames, int heads, Tensor q, Tensor k, Tensor v,

@@ -1,0 +1,73 @@
+package dev.tav4j.kernels.cuda;
+
+import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.device.DeviceApi;
+import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
+
+/**
+ * The tensor-core attention backward for BF16/F16 storage ({@code native/src/attention_grad_tc.cu}, WMMA with fp32
+ * accumulation): a query-phase and a key-phase kernel with the arguments, statistics buffer and semantics of the
+ * CUDA-core pair in attention_grad.cu, so {@link CudaAttentionGrad} swaps them in where {@link #plan} covers the
+ * call and keeps the CUDA-core kernels otherwise (F32 storage, TEMPORAL, other head sizes, unaligned tensors).
+ * The sibling of {@link TensorCoreKernels} (forward conv2d and attention); the same off switch turns both off.
+ *
+ * <p>Covered: SELF, CAUSAL, SPARSE_CAUSAL, CROSS with a head size that is a multiple of 8 up to 160 (padded to
+ * {@link TensorCoreKernels#HEAD_PADS}), every tensor 16-byte aligned. Blocks of 64 queries (query phase) or 64 keys
+ * (key phase), 128 threads.
+ */
+final class TensorCoreAttentionGrad {
+    static final int ROWS = 64, THREADS = 128, WARPS = THREADS / 32;
+    /** Dynamic shared memory one block may opt in to on sm_80 / sm_90 (the H100's 227 KiB). */
+    static final int SMEM_LIMIT = 227 * 1024;
+
+    /** The two launches of one backward call: kernels and their dynamic shared bytes (grid: 64 rows per block). */
+    record Plan(KernelHandle query, int querySmem, KernelHandle key, int keySmem) {}
+
+    private final KernelHandle[] queryBf16, queryF16, keyBf16, keyF16;
+
+    TensorCoreAttentionGrad(DeviceApi api) {
+        int nb = TensorCoreKernels.HEAD_PADS.length;
+        queryBf16 = new KernelHandle[nb];
+        queryF16 = new KernelHandle[nb];
+        keyBf16 = new KernelHandle[nb];
+        keyF16 = new KernelHandle[nb];
+        for (int b = 0; b < nb; b++) {
+            String d = "_d" + TensorCoreKernels.HEAD_PADS[b];
+            queryBf16[b] = api.kernel("attention_bwd_tc_q" + d + "_bf16");
+            queryF16[b] = api.kernel("attention_bwd_tc_q" + d + "_f16");
+            keyBf16[b] = api.kernel("attention_bwd_tc_kv" + d + "_bf16");
+            keyF16[b] = api.kernel("attention_bwd_tc_kv" + d + "_f16");
+        }
+    }
+
+    /** The kernels for this call, or null when it is not covered (null tensors pass 0, which counts as aligned). */
+    Plan plan(DType t, AttentionKind kind, int headSize, long... pointers) {
+        if (t == DType.F32 || kind == AttentionKind.TEMPORAL || headSize % 8 != 0 || headSize <= 0
+                || headSize > TensorCoreKernels.HEAD_PADS[TensorCoreKernels.HEAD_PADS.length - 1]) return null;
+        for (long p : pointers) if (p % 16 != 0) return null;
+        int b = 0;
+        while (TensorCoreKernels.HEAD_PADS[b] < headSize) b++;
+        int dp = TensorCoreKernels.HEAD_PADS[b];
+        boolean bf = t == DType.BF16;
+        return new Plan((bf ? queryBf16 : queryF16)[b], querySmemBytes(dp), (bf ? keyBf16 : keyF16)[b], keySmemBytes(dp));
+    }
+
+    /** Dynamic shared memory of attention_bwd_tc_q_d{dp}: AttnBwdTcSmem::QUERY_BYTES (Q, dO, K, V tiles; per warp S, dP, dS). */
+    static int querySmemBytes(int dp) {
+        return tiles(dp) + patches(dp) + WARPS * 16 * (ROWS + 8) * 2;
+    }
+
+    /** Dynamic shared memory of attention_bwd_tc_kv_d{dp}: AttnBwdTcSmem::KEY_BYTES (+ per warp P and dS, per query lse and D). */
+    static int keySmemBytes(int dp) {
+        return tiles(dp) + patches(dp) + 2 * WARPS * 16 * (ROWS + 8) * 2 + 2 * ROWS * 4;
+    }
+
+    private static int tiles(int dp) {
+        return 4 * ROWS * (dp + 8) * 2;
+    }
+
+    private static int patches(int dp) {
+        return WARPS * 16 * ((Math.max(ROWS, dp) + 4) + (ROWS + 4)) * 4;
+    }
+}
