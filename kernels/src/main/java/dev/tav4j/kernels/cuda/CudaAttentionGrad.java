@@ -10,9 +10,7 @@ import dev.tav4j.runtime.Tensor;
 
 import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * Attention backward on the device in two launches (native/src/attention_grad.cu): the query phase writes dQ and
@@ -32,7 +30,6 @@ final class CudaAttentionGrad {
     private final CudaGradKernels k;
     private final DeviceScratch stats;
     private TensorCoreAttentionGrad tensorCores;  // null: CUDA-core kernels only
-    private final List<String> launched = new ArrayList<>(2);
 
     CudaAttentionGrad(CudaGradLaunch launch, CudaGradKernels kernels, DeviceScratch stats) {
         this.l = launch;
@@ -41,14 +38,9 @@ final class CudaAttentionGrad {
         if (TensorCoreKernels.enabledByDefault()) tensorCores = new TensorCoreAttentionGrad(launch.api);
     }
 
-    /** Turns the tensor-core kernels on or off (A/B checks). */
+    /** Turns the tensor-core kernels on or off (A/B checks; {@link CudaGradOps#useTensorCores} passes it on). */
     void useTensorCores(boolean on) {
         tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreAttentionGrad(l.api)) : null;
-    }
-
-    /** The names of the kernels the last {@link #run} launched (tests check which path ran). */
-    List<String> launched() {
-        return List.copyOf(launched);
     }
 
     void run(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor kt, Tensor v, Tensor dOut,
@@ -56,7 +48,6 @@ final class CudaAttentionGrad {
         if (kind == null) throw new IllegalArgumentException("attentionBackward: kind is null");
         String op = "attentionBackward(" + kind + ")";
         validate(op, kind, frames, heads, q, kt, v, dOut, dQ, dK, dV);
-        launched.clear();
         int n = q.dim(0), lq = q.dim(1), c = q.dim(2), lk = kt.dim(1), nk = kt.dim(0);
         int d = c / heads;
         if (n == 0 || lq == 0) {
@@ -103,12 +94,16 @@ final class CudaAttentionGrad {
                 THREADS, tc == null ? 0 : tc.keySmem());
     }
 
-    /** A 2D launch with the arguments in the launch's buffer and {@code smem} dynamic shared bytes (the device opts in above 48 KiB). */
+    /**
+     * A 2D launch with the arguments in the launch's buffer and {@code smem} dynamic shared bytes (the device opts in
+     * above 48 KiB), in the profiler's bracket.
+     */
     private void launch(KernelHandle kernel, int gx, int gy, int threads, int smem) {
         if (gx == 0 || gy == 0) return;
         if (gy > 65535) throw new IllegalArgumentException(kernel.name() + ": grid y " + gy + " exceeds the limit 65535");
-        launched.add(kernel.name());
+        l.begin(kernel.name());
         l.api.launch(kernel, gx, gy, 1, threads, 1, 1, smem, l.args.array());
+        l.end();
     }
 
     private static void validate(String op, AttentionKind kind, int frames, int heads, Tensor q, Tensor k, Tensor v,

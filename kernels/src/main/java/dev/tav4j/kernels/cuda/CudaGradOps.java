@@ -70,9 +70,13 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
     }
 
-    /** Turns the tensor-core kernels of the BF16/F16 backward ops on or off (A/B checks; default as TensorCoreKernels says). */
+    /**
+     * Turns the tensor-core kernels of the BF16/F16 backward ops (conv input gradient, attention) on or off (A/B
+     * checks; default as TensorCoreKernels says).
+     */
     void useTensorCores(boolean on) {
         tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreKernels(api)) : null;
+        attention.useTensorCores(on);
     }
 
     // ---------------------------------------------------------------- linear algebra

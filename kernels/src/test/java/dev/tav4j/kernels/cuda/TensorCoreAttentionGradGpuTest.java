@@ -27,8 +27,8 @@ class TensorCoreAttentionGradGpuTest extends TensorCoreAttentionGradTest {
     private static final int REPS = 5;
 
     @Override
-    CudaOps base() {
-        return RealGpu.ops();
+    DeviceApi device() {
+        return RealGpu.ops().device();
     }
 
     @Override
@@ -46,17 +46,16 @@ class TensorCoreAttentionGradGpuTest extends TensorCoreAttentionGradTest {
             "BF16, SELF,          2, 4096, 4096, 8,  40",
     })
     void sd15ShapesAgainstFp32(DType dt, AttentionKind kind, int frames, int l, int lk, int heads, int d) {
-        CudaOps f32 = base();
-        Case c;
+        Case c = rounded(dt, newCase(new Random(l + d), kind, 1, frames, l, lk, heads, d, true));
         float[][] ref, got;
         double[] ms = new double[2];
-        try (CudaOps half = f32.withPrecision(dt); Grad exact = Grad.over(f32, false); Grad on = Grad.over(half, true);
-             Grad off = Grad.over(half, false)) {
-            c = rounded(half, newCase(new Random(l + d), kind, 1, frames, l, lk, heads, d, true));
-            ref = run(f32, exact.attention(), c);
-            got = run(half, on.attention(), c);
-            ms[0] = time(half, on.attention(), c);
-            ms[1] = time(half, off.attention(), c);
+        try (CudaOps exact = new CudaOps(device(), "fp32", DType.F32); CudaOps half = new CudaOps(device(), "half", dt)) {
+            ref = run(exact, c);
+            half.useTensorCores(true);
+            got = run(half, c);
+            ms[0] = time(half, c);
+            half.useTensorCores(false);
+            ms[1] = time(half, c);
         }
         long keys = kind == AttentionKind.SPARSE_CAUSAL ? 2L * lk : lk;
         double flops = 10.0 * c.n() * heads * (double) l * keys * d;
@@ -72,8 +71,8 @@ class TensorCoreAttentionGradGpuTest extends TensorCoreAttentionGradTest {
         }
     }
 
-    /** Mean device milliseconds of one backward call (both phases) over REPS calls, after the one run() made. */
-    private static double time(CudaOps ops, CudaAttentionGrad grad, Case c) {
+    /** Mean device milliseconds of one backward call (both phases) over REPS calls after a warm-up call. */
+    private static double time(CudaOps ops, Case c) {
         DeviceApi api = ops.device();
         int[][] sh = c.shapes();
         Tensor[] t = new Tensor[7];
@@ -87,9 +86,10 @@ class TensorCoreAttentionGradGpuTest extends TensorCoreAttentionGradTest {
             t[4] = ops.allocate(sh[0]);
             t[5] = ops.allocate(sh[1]);
             t[6] = ops.allocate(sh[1]);
-            grad.run(c.kind(), c.frames(), c.heads(), c.scale(), t[0], t[1], t[2], t[3], t[4], t[5], t[6]);  // warm-up
+            Runnable call = () -> ops.grad().attentionBackward(c.kind(), c.frames(), c.heads(), c.scale(), t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+            call.run();
             api.eventRecord(start);
-            for (int i = 0; i < REPS; i++) grad.run(c.kind(), c.frames(), c.heads(), c.scale(), t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+            for (int i = 0; i < REPS; i++) call.run();
             api.eventRecord(end);
             api.synchronize();
             return api.eventElapsedMillis(start, end) / REPS;

@@ -5,6 +5,7 @@ import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.device.DeviceApi;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -34,15 +35,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the largest result (measured on the emulator: at most 1.3u for bf16, 1.6u for f16). This is half the 8u that
  * {@link CudaGradHalfVsCpuTest} allows, whose error also includes rounding the inputs.
  *
- * <p>Every case also checks which kernels ran ({@link CudaAttentionGrad#launched()}) and that the CUDA-core pair,
- * run on the same inputs, gives different bits, so the test cannot pass by falling back.
+ * <p>Everything goes through {@code ops.grad().attentionBackward} of a backend over a {@link LaunchRecorder}: every case
+ * checks which kernels ran and that the CUDA-core pair ({@code useTensorCores(false)}), run on the same inputs, gives
+ * different bits, so the test cannot pass by falling back.
  */
 public class TensorCoreAttentionGradTest {
     private static final Ops CPU = new CpuOps();
 
-    /** The F32 backend whose device the kernels run on: the emulated device here. */
-    CudaOps base() {
-        return Emu.ops();
+    /** The device the kernels run on: the emulated one here. */
+    DeviceApi device() {
+        return Emu.ops().device();
     }
 
     String tag() {
@@ -53,19 +55,16 @@ public class TensorCoreAttentionGradTest {
         return 4 * (t == DType.BF16 ? 0x1p-8 : 0x1p-11);
     }
 
-    /** A standalone attention backward over ops' device (the one inside CudaGradOps is not reachable from here). */
-    record Grad(CudaGradLaunch launch, DeviceScratch stats, CudaAttentionGrad attention) implements AutoCloseable {
-        static Grad over(CudaOps ops, boolean tensorCores) {
-            CudaGradLaunch l = new CudaGradLaunch(ops.device());
-            DeviceScratch s = new DeviceScratch(ops.device());
-            CudaAttentionGrad a = new CudaAttentionGrad(l, new CudaGradKernels(ops.device()), s);
-            a.useTensorCores(tensorCores);
-            return new Grad(l, s, a);
-        }
+    /** Gradients of one device run and the attention-backward kernels it launched. */
+    record Run(float[][] grads, List<String> kernels) {}
 
-        @Override public void close() {
-            stats.close();
-            launch.close();
+    /** The backward of c on a {@code dt} backend over device() with the tensor cores on or off, through ops.grad(). */
+    Run onDevice(DType dt, boolean tensorCores, Case c) {
+        LaunchRecorder rec = new LaunchRecorder(device());
+        try (CudaOps ops = new CudaOps(rec, "recorded", dt)) {
+            ops.useTensorCores(tensorCores);
+            float[][] g = run(ops, c);
+            return new Run(g, rec.take().stream().filter(k -> k.startsWith("attention_bwd")).toList());
         }
     }
 
@@ -92,7 +91,7 @@ public class TensorCoreAttentionGradTest {
     }
 
     /** Runs the backward on ops (inputs uploaded in its precision); returns dQ, dK, dV (dK, dV null without keys). */
-    static float[][] run(Ops ops, CudaAttentionGrad device, Case c) {
+    static float[][] run(Ops ops, Case c) {
         int[][] sh = c.shapes();
         Tensor[] t = new Tensor[7];
         try {
@@ -106,8 +105,7 @@ public class TensorCoreAttentionGradTest {
                 t[5] = ops.allocate(sh[1]);
                 t[6] = ops.allocate(sh[1]);
             }
-            if (device != null) device.run(c.kind, c.frames, c.heads, c.scale(), t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
-            else ops.grad().attentionBackward(c.kind, c.frames, c.heads, c.scale(), t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+            ops.grad().attentionBackward(c.kind, c.frames, c.heads, c.scale(), t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
             float[][] out = new float[3][];
             for (int o = 0; o < 3; o++) {
                 if (t[4 + o] == null) continue;
@@ -121,20 +119,18 @@ public class TensorCoreAttentionGradTest {
         }
     }
 
-    /** The inputs as the storage type dt holds them (one upload/download round trip). */
-    static Case rounded(CudaOps ops, Case c) {
+    /** The inputs as storage type dt holds them (one upload/download round trip). */
+    Case rounded(DType dt, Case c) {
         float[][] in = new float[4][];
         int[][] sh = c.shapes();
-        for (int i = 0; i < 4; i++) {
-            try (Tensor h = Tensor.of(c.in[i], sh[i]); Tensor dev = ops.upload(h); Tensor back = ops.download(dev)) {
-                in[i] = back.toArray();
+        try (CudaOps ops = new CudaOps(device(), "rounding", dt)) {
+            for (int i = 0; i < 4; i++) {
+                try (Tensor h = Tensor.of(c.in[i], sh[i]); Tensor dev = ops.upload(h); Tensor back = ops.download(dev)) {
+                    in[i] = back.toArray();
+                }
             }
         }
         return new Case(c.kind, c.frames, c.heads, c.n, c.l, c.nk, c.lk, c.ch, c.keys, in);
-    }
-
-    static String pad(int d) {
-        return "d" + TensorCoreKernelsTest.pad(d) + "_";
     }
 
     private final Random r = new Random(23);
@@ -158,23 +154,16 @@ public class TensorCoreAttentionGradTest {
             "BF16, SPARSE_CAUSAL, 2, 2, 33, 33, 2,  40, false",  // dQ only: the key phase is skipped
     })
     void againstCpuBackward(DType dt, AttentionKind kind, int batch, int frames, int l, int lk, int heads, int d, boolean keys) {
-        float[][] ref, tc, cc;
-        List<String> tcKernels, ccKernels;
-        Case c;
-        try (CudaOps ops = base().withPrecision(dt); Grad on = Grad.over(ops, true); Grad off = Grad.over(ops, false)) {
-            c = rounded(ops, newCase(r, kind, batch, frames, l, lk, heads, d, keys));
-            ref = run(CPU, null, c);
-            tc = run(ops, on.attention(), c);
-            tcKernels = on.attention().launched();
-            cc = run(ops, off.attention(), c);
-            ccKernels = off.attention().launched();
-        }
+        Case c = rounded(dt, newCase(r, kind, batch, frames, l, lk, heads, d, keys));
+        float[][] ref = run(CPU, c);
+        Run on = onDevice(dt, true, c), off = onDevice(dt, false, c);
+        float[][] tc = on.grads(), cc = off.grads();
         String t = dt == DType.BF16 ? "bf16" : "f16";
-        List<String> want = keys ? List.of("attention_bwd_tc_q_" + pad(d) + t, "attention_bwd_tc_kv_" + pad(d) + t)
-                : List.of("attention_bwd_tc_q_" + pad(d) + t);
-        assertEquals(want, tcKernels, c.what() + ": kernels that ran with tensor cores on");
-        assertTrue(ccKernels.stream().allMatch(k -> k.startsWith("attention_bwd_q_") || k.startsWith("attention_bwd_kv_")),
-                c.what() + ": kernels with tensor cores off " + ccKernels);
+        String tcPad = "_d" + TensorCoreKernelsTest.pad(d) + "_" + t, ccPad = "_d" + CudaKernels.HEAD_BUCKETS[CudaKernels.headBucket(d)] + "_" + t;
+        assertEquals(keys ? List.of("attention_bwd_tc_q" + tcPad, "attention_bwd_tc_kv" + tcPad) : List.of("attention_bwd_tc_q" + tcPad),
+                on.kernels(), c.what() + ": kernels that ran with tensor cores on");
+        assertEquals(keys ? List.of("attention_bwd_q" + ccPad, "attention_bwd_kv" + ccPad) : List.of("attention_bwd_q" + ccPad),
+                off.kernels(), c.what() + ": kernels that ran with tensor cores off");
         boolean differs = false;
         String[] names = {"dQ", "dK", "dV"};
         double tol = tolerance(dt);
@@ -191,12 +180,9 @@ public class TensorCoreAttentionGradTest {
 
     @Test
     void reproducibleBitForBit() {
-        CudaOps ops = base().withPrecision(DType.BF16);
         Case c = newCase(r, AttentionKind.SPARSE_CAUSAL, 1, 3, 40, 40, 2, 40, true);
-        try (Grad g = Grad.over(ops, true)) {
-            float[][] a = run(ops, g.attention(), c), b = run(ops, g.attention(), c);
-            for (int o = 0; o < 3; o++) assertArrayEquals(a[o], b[o], "gradient " + o + " differs between two runs");
-        }
+        float[][] a = onDevice(DType.BF16, true, c).grads(), b = onDevice(DType.BF16, true, c).grads();
+        for (int o = 0; o < 3; o++) assertArrayEquals(a[o], b[o], "gradient " + o + " differs between two runs");
     }
 
     @ParameterizedTest(name = "{0} {1} D={2} -> {3}")
@@ -206,29 +192,24 @@ public class TensorCoreAttentionGradTest {
             "F16,  SELF,     12, attention_bwd_q_d16_f16",           // head size not a multiple of 8
     })
     void uncoveredCallsFallBack(DType dt, AttentionKind kind, int d, String kernel) {
-        CudaOps ops = base().withPrecision(dt);
         Case c = newCase(r, kind, 1, 3, 9, 9, 2, d, true);
-        try (Grad g = Grad.over(ops, true)) {
-            run(ops, g.attention(), c);
-            assertEquals(kernel, g.attention().launched().getFirst(), c.what());
-        }
+        assertEquals(kernel, onDevice(dt, true, c).kernels().getFirst(), c.what());
     }
 
+    /** -Dtav.cuda.tensorCores=false, read when the backend (and its backward ops) is made, turns the kernels off. */
     @Test
     void offSwitchTurnsThemOff() {
-        CudaOps ops = base().withPrecision(DType.F16);
         Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, 16, false);
         String old = System.getProperty(TensorCoreKernels.PROPERTY);
         try {
             for (String v : new String[] {"false", "true"}) {
                 System.setProperty(TensorCoreKernels.PROPERTY, v);
-                CudaGradLaunch l = new CudaGradLaunch(ops.device());
-                try (l; DeviceScratch s = new DeviceScratch(ops.device())) {
-                    CudaAttentionGrad a = new CudaAttentionGrad(l, new CudaGradKernels(ops.device()), s);
-                    run(ops, a, c);
-                    String first = a.launched().getFirst();
-                    assertEquals(v.equals("true"), first.startsWith("attention_bwd_tc_"), "-D" + TensorCoreKernels.PROPERTY + "=" + v + " ran " + first);
+                LaunchRecorder rec = new LaunchRecorder(device());
+                try (CudaOps ops = new CudaOps(rec, "recorded", DType.F16)) {
+                    run(ops, c);
                 }
+                String first = rec.take().stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow();
+                assertEquals(v.equals("true"), first.startsWith("attention_bwd_tc_"), "-D" + TensorCoreKernels.PROPERTY + "=" + v + " ran " + first);
             }
         } finally {
             if (old == null) System.clearProperty(TensorCoreKernels.PROPERTY);
