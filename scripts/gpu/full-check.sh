@@ -3,7 +3,8 @@
 # from the repository root with `carry: [".gpu"]`; writes logs under $OUT (default .gpu/out).
 #   .gpu/full-check.sh tests     every gpu-tagged test of the package (golden set as packed), tav info, tav generate
 #   .gpu/full-check.sh forward   bench unet, SD 1.5 shapes: fp32, bf16 with tensor cores / fused residuals / CUDA graphs on and off
-#   .gpu/full-check.sh tune      bench tune, SD 1.5 shapes, 8 frames: fp32, bf16, fp16, CUDA graphs on and off
+#   .gpu/full-check.sh tune      bench tune, SD 1.5 shapes, 8 frames: fp32, bf16, fp16, CUDA graphs on and off, bf16 profiles with
+#                                tensor cores (forward and backward) on and off
 #   .gpu/full-check.sh torch P   tav4j vs PyTorch, SD 1.5 at 512×512, 8 and 24 frames, precision P (bench/gpu-pipeline.sh)
 set -uo pipefail
 G="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +18,7 @@ bench() {  # bench <log name> <env assignments or -> <tav bench args...>
   local name="$1" envs="$2"; shift 2
   echo "== ${envs#-} tav bench $*" | tee -a "$OUT/$name.log"
   if [ "$envs" = "-" ]; then tav bench "$@"; else env $envs "${JAVA[@]}" -cp "$CP" dev.tav4j.cli.Main bench "$@"; fi 2>&1 \
-    | tr '\r' '\n' | grep -v '^\s*$' | tail -n 20 | tee -a "$OUT/$name.log"
+    | tr '\r' '\n' | grep -v '^\s*$' | tail -n "${TAIL:-20}" | tee -a "$OUT/$name.log"
 }
 sd15="--model sd15 --frames 8 --latent 64"
 case "${1:-tests}" in
@@ -42,6 +43,8 @@ case "${1:-tests}" in
   tune)
     for p in fp32 bf16 fp16; do bench tune - tune --device cuda $sd15 --steps 3 --precision $p; done
     bench tune - tune --device cuda $sd15 --steps 3 --precision bf16 --cuda-graphs off
+    TAIL=45 bench tune - tune --device cuda $sd15 --steps 2 --precision bf16 --profile
+    TAIL=45 bench tune TAV_CUDA_TENSOR_CORES=0 tune --device cuda $sd15 --steps 2 --precision bf16 --profile
     bench tune - tune --device cuda --model anchor --frames 8 --latent 32 --steps 10 --cuda-graphs off
     bench tune - tune --device cuda --model anchor --frames 8 --latent 32 --steps 10 --cuda-graphs on ;;
   torch)
