@@ -46,14 +46,7 @@ final class CudaAttention {
             l.grid(k.attentionTemporal(d), Math.toIntExact((queries + 31) / 32), 1, 128, 0);
             return;
         }
-        int code = switch (kind) {
-            case SELF -> 0;
-            case CAUSAL -> 1;
-            case SPARSE_CAUSAL -> 2;
-            case CROSS -> 3;
-            case TEMPORAL -> throw new AssertionError();
-        };
-        int nkeys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
+        int code = CudaKernels.attentionCode(kind), nkeys = CudaKernels.keysPerQuery(kind, lk);
         long gy = (long) n * heads;
         if (gy > 65535) throw new IllegalArgumentException("attention: images x heads = " + gy + " exceeds the grid limit 65535");
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(out)).i32(code).i32(Math.max(frames, 1)).i32(heads)

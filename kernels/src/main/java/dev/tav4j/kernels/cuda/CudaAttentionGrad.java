@@ -70,14 +70,7 @@ final class CudaAttentionGrad {
             launch(typed.temporalKey(d), blocks, 1, THREADS, 0);
             return;
         }
-        int code = switch (kind) {
-            case SELF -> 0;
-            case CAUSAL -> 1;
-            case SPARSE_CAUSAL -> 2;
-            case CROSS -> 3;
-            case TEMPORAL -> throw new AssertionError();
-        };
-        int nkeys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
+        int code = CudaKernels.attentionCode(kind), nkeys = CudaKernels.keysPerQuery(kind, lk);
         int fr = Math.max(frames, 1);
         TensorCoreAttentionGrad.Plan tc = tensorCores == null ? null
                 : tensorCores.plan(q.dtype(), kind, d, ptr(q), ptr(kt), ptr(v), ptr(dOut), ptr(dQ), dk, dv);

@@ -1,5 +1,6 @@
 package dev.tav4j.kernels.cuda;
 
+import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.device.DeviceApi;
 import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
@@ -71,6 +72,22 @@ final class CudaKernels {
             case F16 -> "f16";
             case BF16 -> "bf16";
         };
+    }
+
+    /** The kind code of attention.cu, attention_tc.cu and their backward (TEMPORAL has kernels of its own). */
+    static int attentionCode(AttentionKind kind) {
+        return switch (kind) {
+            case SELF -> 0;
+            case CAUSAL -> 1;
+            case SPARSE_CAUSAL -> 2;
+            case CROSS -> 3;
+            case TEMPORAL -> throw new IllegalArgumentException("TEMPORAL attention has no kind code: it runs its own kernels");
+        };
+    }
+
+    /** Keys a query sees for key images of lk tokens: sparse-causal reads two (frame 0 and the previous frame). */
+    static int keysPerQuery(AttentionKind kind, int lk) {
+        return kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
     }
 
     /** Index into {@link #HEAD_BUCKETS} for head size d; throws above the largest bucket. */
