@@ -16,14 +16,18 @@ if [ -f "$lib" ] && [ -z "$(find "$here/src" "$here/emu" "$0" -newer "$lib" -typ
   echo "build-emu: $lib is up to date"
   exit 0
 fi
-objs=()
-for f in "$here"/src/*.cu; do
+objs=() pids=()
+# the kernels, plus the emulation's own probe kernels (native/emu/*.cu: tests of the emulation, not in the PTX)
+for f in "$here"/src/*.cu "$here"/emu/*.cu; do
   o="$out/$(basename "${f%.cu}").o"
+  rm -f "$o"  # a failed compile must not leave an old object to link
   g++ -x c++ -O2 -std=c++20 -fPIC -fvisibility=hidden -Wno-unknown-pragmas -include "$here/emu/cuda_emu.h" \
       -I"$here/src" -c "$f" -o "$o" &
-  objs+=("$o")
+  objs+=("$o") pids+=($!)
 done
-wait
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+if [ "$failed" != 0 ]; then echo "build-emu: compiling the kernels for the emulation failed (see above)" >&2; exit 1; fi
 g++ -shared -o "$lib.tmp" "${objs[@]}" -lpthread
 mv "$lib.tmp" "$lib"
 echo "build-emu: built $lib"

@@ -9,6 +9,7 @@
 //  - __shared__ variables are `static thread_local`: one copy per worker OS thread, i.e. per running block.
 //  - shuffles and votes assume every live lane of the warp takes part (the mask is not interpreted).
 //  - a barrier that not every live thread reaches is reported as a deadlock (launch returns an error).
+//  - fibers run first to last between barriers, or last to first with TAV_EMU_SCHEDULE=reverse (race checks).
 //  - WMMA (nvcuda::wmma, at the end of this file): every lane holds the whole tile; see the note there.
 #pragma once
 #define TAV_EMU 1
@@ -201,6 +202,18 @@ inline void* fresh_stack(char* base, size_t bytes) {
 }
 #endif
 
+// TAV_EMU_SCHEDULE=reverse runs the fibers of a block from the last thread to the first between barriers (default:
+// first to last). A kernel that reads another thread's shared or global write without a barrier in between gets the
+// write in one order and misses it in the other, so running the tests both ways exposes a missing barrier whichever
+// thread writes first; on a GPU such a race shows up at random.
+inline bool reverse_schedule() {
+    static const bool reverse = [] {
+        const char* e = std::getenv("TAV_EMU_SCHEDULE");
+        return e != nullptr && std::strcmp(e, "reverse") == 0;
+    }();
+    return reverse;
+}
+
 // Runs one block; false on deadlock.
 inline bool run_block(BlockRunner& r, dim3 block, void (*body)(void*), void* arg) {
     int n = int(block.x * block.y * block.z);
@@ -241,7 +254,9 @@ inline bool run_block(BlockRunner& r, dim3 block, void (*body)(void*), void* arg
         std::vector<unsigned> wgen(nw);
         for (int w = 0; w < nw; w++) wgen[w] = r.warps[w].gen;
         int finished = 0;
-        for (int i = 0; i < n; i++) {
+        const bool reverse = reverse_schedule();
+        for (int k = 0; k < n; k++) {
+            int i = reverse ? n - 1 - k : k;
             Fiber& f = r.fibers[i];
             if (f.done) continue;
             r.current = i;
