@@ -13,20 +13,23 @@ import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
  * The sibling of {@link TensorCoreKernels} (forward conv2d and attention); the same off switch turns both off.
  *
  * <p>Covered: SELF, CAUSAL, SPARSE_CAUSAL, CROSS with a head size that is a multiple of 8 up to 160 (padded to
- * {@link TensorCoreKernels#HEAD_PADS}), every tensor 16-byte aligned. Blocks of 64 queries (query phase) or 64 keys
- * (key phase), 128 threads.
+ * {@link TensorCoreKernels#HEAD_PADS}), every tensor 16-byte aligned, both kernels' shared memory within the device's
+ * per-block limit ({@link DeviceApi#maxSharedBytesPerBlock}). Blocks of 64 queries (query phase) or 64 keys (key
+ * phase), 128 threads.
  */
 final class TensorCoreAttentionGrad {
     static final int ROWS = 64, THREADS = 128, WARPS = THREADS / 32;
-    /** Dynamic shared memory one block may opt in to on sm_80 / sm_90 (the H100's 227 KiB). */
+    /** Dynamic shared memory one block may opt in to on sm_90 (the H100's 227 KiB): every kernel here fits it. */
     static final int SMEM_LIMIT = 227 * 1024;
 
     /** The two launches of one backward call: kernels and their dynamic shared bytes (grid: 64 rows per block). */
     record Plan(KernelHandle query, int querySmem, KernelHandle key, int keySmem) {}
 
     private final KernelHandle[] queryBf16, queryF16, keyBf16, keyF16;
+    private final int maxShared;  // the device's dynamic shared memory per block: larger tiles fall back
 
     TensorCoreAttentionGrad(DeviceApi api) {
+        maxShared = api.maxSharedBytesPerBlock();
         int nb = TensorCoreKernels.HEAD_PADS.length;
         queryBf16 = new KernelHandle[nb];
         queryF16 = new KernelHandle[nb];
@@ -49,6 +52,7 @@ final class TensorCoreAttentionGrad {
         int b = 0;
         while (TensorCoreKernels.HEAD_PADS[b] < headSize) b++;
         int dp = TensorCoreKernels.HEAD_PADS[b];
+        if (Math.max(querySmemBytes(dp), keySmemBytes(dp)) > maxShared) return null;  // e.g. d80 (103 KiB) on a 99 KiB GPU
         boolean bf = t == DType.BF16;
         return new Plan((bf ? queryBf16 : queryF16)[b], querySmemBytes(dp), (bf ? keyBf16 : keyF16)[b], keySmemBytes(dp));
     }

@@ -16,7 +16,9 @@ import java.util.Locale;
  *
  * <p>Covered: conv2d and its input gradient with input and output channels multiples of 8 (any kernel size, stride, padding);
  * attention SELF, CAUSAL, SPARSE_CAUSAL, CROSS with a head size that is a multiple of 8 up to 160 (TEMPORAL
- * stays on its kernel). Tensors must start 16-byte aligned (all global accesses are 16-byte chunks).
+ * stays on its kernel). Tensors must start 16-byte aligned (all global accesses are 16-byte chunks). An attention
+ * kernel whose shared memory exceeds the device's per-block limit ({@link DeviceApi#maxSharedBytesPerBlock}) is not
+ * chosen either.
  *
  * <p>Off switch for A/B runs: {@code -Dtav.cuda.tensorCores=false} or {@code TAV_CUDA_TENSOR_CORES=0}.
  */
@@ -35,7 +37,10 @@ final class TensorCoreKernels {
     private final KernelHandle convBf16, convF16, convInputBf16, convInputF16;
     private final KernelHandle[] attnBf16 = new KernelHandle[HEAD_PADS.length], attnF16 = new KernelHandle[HEAD_PADS.length];
 
+    private final int maxShared;  // the device's dynamic shared memory per block: larger attention tiles fall back
+
     TensorCoreKernels(DeviceApi api) {
+        maxShared = api.maxSharedBytesPerBlock();
         convBf16 = api.kernel("conv2d_tc_bf16");
         convF16 = api.kernel("conv2d_tc_f16");
         convInputBf16 = api.kernel("conv2d_bwd_input_tc_bf16");
@@ -79,8 +84,9 @@ final class TensorCoreKernels {
                 || !aligned(pointers)) return null;
         int b = 0;
         while (HEAD_PADS[b] < headSize) b++;
-        return new Launch((t == DType.BF16 ? attnBf16 : attnF16)[b], (lq + ATTN_BQ - 1) / ATTN_BQ, images * heads, THREADS,
-                attentionSmemBytes(HEAD_PADS[b]));
+        int smem = attentionSmemBytes(HEAD_PADS[b]);
+        if (smem > maxShared) return null;  // e.g. head size 160 (113 KiB) on a GPU with 99 KiB per block
+        return new Launch((t == DType.BF16 ? attnBf16 : attnF16)[b], (lq + ATTN_BQ - 1) / ATTN_BQ, images * heads, THREADS, smem);
     }
 
     /** Dynamic shared memory of attention_tc_d{dp}: as AttnTcSmem in attention_tc.cu (Q, K, V tiles; per warp S/PV patch and P). */

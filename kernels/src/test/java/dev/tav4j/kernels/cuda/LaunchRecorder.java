@@ -14,6 +14,13 @@ import java.util.List;
 final class LaunchRecorder implements DeviceApi {
     private final DeviceApi d;
     private final List<String> launched = new ArrayList<>();
+    private int maxShared;  // 0: the wrapped device's limit
+
+    /** Pretends the device allows at most {@code bytes} of dynamic shared memory per block (a smaller GPU). */
+    LaunchRecorder sharedLimit(int bytes) {
+        maxShared = bytes;
+        return this;
+    }
 
     LaunchRecorder(DeviceApi device) {
         this.d = device;
@@ -34,6 +41,7 @@ final class LaunchRecorder implements DeviceApi {
 
     @Override public String describe() { return d.describe(); }
     @Override public boolean emulated() { return d.emulated(); }
+    @Override public int maxSharedBytesPerBlock() { return maxShared > 0 ? maxShared : d.maxSharedBytesPerBlock(); }
     @Override public long alloc(long bytes) { return d.alloc(bytes); }
     @Override public void free(long ptr) { d.free(ptr); }
     @Override public void copyToDevice(MemorySegment src, long dst, long bytes) { d.copyToDevice(src, dst, bytes); }

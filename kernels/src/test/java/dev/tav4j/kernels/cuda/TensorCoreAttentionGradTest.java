@@ -217,6 +217,37 @@ public class TensorCoreAttentionGradTest {
         }
     }
 
+    /**
+     * On a device with less shared memory per block (99 KiB: most consumer GPUs), the tensor-core attention kernels
+     * whose tiles do not fit are not chosen, forward or backward: SD 1.5's head size 80 (backward 103 KiB) and 160
+     * (forward 113 KiB) fall back to the CUDA-core kernels, head size 40 stays on tensor cores.
+     */
+    @Test
+    void kernelsTooLargeForTheDevicesSharedMemoryFallBack() {
+        for (int d : new int[] {40, 80, 160}) {
+            Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, d, true);
+            LaunchRecorder rec = new LaunchRecorder(device()).sharedLimit(99 * 1024);
+            try (CudaOps ops = new CudaOps(rec, "recorded", DType.BF16)) {
+                ops.useTensorCores(true);
+                run(ops, c);
+                int[] sh = c.shapes()[0];
+                try (Tensor h = Tensor.of(c.in[0], sh); Tensor q = ops.upload(h); Tensor out = ops.allocate(sh)) {
+                    ops.attention(AttentionKind.SELF, 1, 1, c.scale(), q, q, q, out);
+                }
+            }
+            List<String> ran = rec.take();
+            String bwd = ran.stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow();
+            String fwd = ran.stream().filter(k -> k.startsWith("attention_") && !k.startsWith("attention_bwd")).findFirst().orElseThrow();
+            int dp = d == 40 ? 48 : d;
+            boolean bwdFits = Math.max(TensorCoreAttentionGrad.querySmemBytes(dp), TensorCoreAttentionGrad.keySmemBytes(dp)) <= 99 * 1024;
+            boolean fwdFits = TensorCoreKernels.attentionSmemBytes(dp) <= 99 * 1024;
+            assertEquals(d == 40, bwdFits, "d" + d + " backward fits 99 KiB");
+            assertEquals(d != 160, fwdFits, "d" + d + " forward fits 99 KiB");
+            assertEquals(bwdFits, bwd.startsWith("attention_bwd_tc_"), "d" + d + " backward ran " + bwd);
+            assertEquals(fwdFits, fwd.startsWith("attention_tc_"), "d" + d + " forward ran " + fwd);
+        }
+    }
+
     @Test
     void sharedMemoryFitsTheDevice() {
         for (int dp : TensorCoreKernels.HEAD_PADS) {

@@ -35,6 +35,7 @@ public final class CudaDeviceApi implements DeviceApi {
     private final String moduleName;
     private final DevicePool pool;
     private final String description;
+    private final int maxSharedBytes;
     private final ThreadLocal<Boolean> current = new ThreadLocal<>();
     private final ConcurrentHashMap<String, Kernel> kernels = new ConcurrentHashMap<>();
     private volatile boolean closed;
@@ -95,6 +96,7 @@ public final class CudaDeviceApi implements DeviceApi {
             @Override public long freeBytes() { return CuMemory.info().free(); }
             @Override public long totalBytes() { return CuMemory.info().total(); }
         });
+        this.maxSharedBytes = CuDriver.attribute(CuDriver.ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device);
         int ccMajor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MAJOR, device);
         int ccMinor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MINOR, device);
         this.description = CuDriver.deviceName(device) + ", sm_" + ccMajor + ccMinor + ", driver "
@@ -320,6 +322,8 @@ public final class CudaDeviceApi implements DeviceApi {
 
     /** The pool's peak of bytes in use (rounded block sizes, cached blocks not counted). */
     @Override public long peakBytes() { return pool.peakInUseBytes(); }
+
+    @Override public int maxSharedBytesPerBlock() { return maxSharedBytes; }
 
     @Override public void resetPeakBytes() { pool.resetPeak(); }
 

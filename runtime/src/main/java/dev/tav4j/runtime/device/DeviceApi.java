@@ -71,6 +71,12 @@ public interface DeviceApi extends AutoCloseable {
 
     long totalBytes();
 
+    /**
+     * The most dynamic shared memory one block may use after opting in (H100: 227 KiB, A100: 163 KiB, most consumer
+     * GPUs: 99 KiB). Kernels that need more must not be chosen on this device.
+     */
+    default int maxSharedBytesPerBlock() { return 227 * 1024; }
+
     /** Peak bytes of device memory in use since creation or {@link #resetPeakBytes()}; -1 when not tracked. */
     default long peakBytes() { return -1; }
 
