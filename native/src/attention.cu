@@ -7,34 +7,14 @@
 // threads read consecutive shared-memory words). Keys and values are staged through shared memory in tiles of
 // 32. DMAX (the head size rounded up to a supported bucket: 8, 16, 32, 40, 64, 80, 128, 160) sets the register
 // arrays, so a head of 40 costs 10 registers per thread for q and for the accumulator, not 40 of 160.
-#include "common.cuh"
+#include "attention_keys.cuh"
 
 namespace tav {
-
-enum AttnKind { ATTN_SELF = 0, ATTN_CAUSAL = 1, ATTN_SPARSE_CAUSAL = 2, ATTN_CROSS = 3 };
 
 constexpr int ATTN_THREADS = 128;
 constexpr int ATTN_GROUP = 4;                              // threads per query
 constexpr int ATTN_BQ = ATTN_THREADS / ATTN_GROUP;         // queries per block
 constexpr int ATTN_BK = 32;                                // keys per shared-memory tile
-
-// Element offset of row `row` of key image `img`, head h.
-__device__ __forceinline__ long kv_offset(int img, int row, int lkv, int C, int h, int D) {
-    return (long(img) * lkv + row) * C + long(h) * D;
-}
-
-// The key image and row of key j for query image n.
-__device__ __forceinline__ void key_source(int kind, int n, int frames, int lkv, int j, int& img, int& row) {
-    if (kind == ATTN_SPARSE_CAUSAL) {
-        int b = n / frames, f = n - b * frames;
-        if (j < lkv) { img = b * frames; row = j; }
-        else { img = b * frames + (f > 0 ? f - 1 : 0); row = j - lkv; }
-    } else if (kind == ATTN_CROSS) {
-        img = n / frames; row = j;
-    } else {
-        img = n; row = j;
-    }
-}
 
 template <int DMAX, typename T>
 __device__ __forceinline__ void attention_tiled(const T* __restrict__ q, const T* __restrict__ k,

@@ -11,7 +11,7 @@
 // Layout and thread split as the forward kernels (attention.cu): groups of 4 threads per query or key, thread
 // s of a group owning dimensions s, s+4, ...; tiles of 32 rows staged in shared memory. Temporal attention has
 // its own pair of kernels (F keys per query, read from global memory).
-#include "common.cuh"
+#include "attention_keys.cuh"
 
 namespace tavg {
 
@@ -23,7 +23,11 @@ constexpr int AG_GROUP = 4;
 constexpr int AG_ROWS = AG_THREADS / AG_GROUP;  // queries (or keys) per block
 constexpr int AG_TILE = 32;                     // rows per shared-memory tile
 
-enum { K_SELF = 0, K_CAUSAL = 1, K_SPARSE_CAUSAL = 2, K_CROSS = 3 };
+using tav::ATTN_CAUSAL;
+using tav::ATTN_CROSS;
+using tav::ATTN_SPARSE_CAUSAL;
+using tav::key_reader;
+using tav::key_source;
 
 __device__ __forceinline__ float group_sum(float p) {
     p += __shfl_xor_sync(0xffffffffu, p, 1);
@@ -60,19 +64,6 @@ __device__ __forceinline__ void group_dots_global(const float* x, const float* y
     }
     a = group_sum(a);
     b = group_sum(b);
-}
-
-// The key image and row of key j for query image n (as attention.cu).
-__device__ __forceinline__ void key_source(int kind, int n, int frames, int lkv, int j, int& img, int& row) {
-    if (kind == K_SPARSE_CAUSAL) {
-        int b = n / frames, f = n - b * frames;
-        if (j < lkv) { img = b * frames; row = j; }
-        else { img = b * frames + (f > 0 ? f - 1 : 0); row = j - lkv; }
-    } else if (kind == K_CROSS) {
-        img = n / frames; row = j;
-    } else {
-        img = n; row = j;
-    }
 }
 
 template <int DMAX, typename T>
@@ -118,7 +109,7 @@ __device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, con
         dq[i] = 0.0f;
     }
     int kend = nkeys;
-    if (kind == K_CAUSAL) kend = min(nkeys, int(blockIdx.x) * AG_ROWS + AG_ROWS);
+    if (kind == ATTN_CAUSAL) kend = min(nkeys, int(blockIdx.x) * AG_ROWS + AG_ROWS);
 
     // pass 1: m, l (softmax normaliser) and D = sum_j p_j dp_j / l, rescaled online
     float m = -INFINITY, l = 0.0f, dsum = 0.0f;
@@ -133,7 +124,7 @@ __device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, con
             float a, b;
             group_dots<DPT>(qr, orow, ks[r], vs[r], s, a, b);
             int j = t0 + r;
-            bool masked = j >= kend || (kind == K_CAUSAL && j > qi);
+            bool masked = j >= kend || (kind == ATTN_CAUSAL && j > qi);
             sc[r] = masked ? -INFINITY : a;
             dp[r] = b;
             tmax = fmaxf(tmax, sc[r]);
@@ -162,7 +153,7 @@ __device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, con
             float a, b;
             group_dots<DPT>(qr, orow, ks[r], vs[r], s, a, b);
             int j = t0 + r;
-            bool masked = j >= kend || (kind == K_CAUSAL && j > qi);
+            bool masked = j >= kend || (kind == ATTN_CAUSAL && j > qi);
             float ds = masked ? 0.0f : expf(a - lse) * (b - dd);
 #pragma unroll
             for (int i = 0; i < DPT; i++) dq[i] += ds * ks[r][i * AG_GROUP + s];
@@ -179,22 +170,6 @@ __device__ __forceinline__ void attention_bwd_query(const T* __restrict__ q, con
         stats[row * 2] = lse;
         stats[row * 2 + 1] = dd;
     }
-}
-
-// How many times query image `f` of the key image's video reads key image kimg (0, 1 or 2), and which image
-// it is; `it` runs over 0..readers-1.
-__device__ __forceinline__ int reader(int kind, int frames, int kimg, int it, int& img) {
-    if (kind == K_SPARSE_CAUSAL) {
-        int g = kimg % frames, first = kimg - g;
-        img = first + it;
-        return (g == 0 ? 1 : 0) + (max(it - 1, 0) == g ? 1 : 0);
-    }
-    if (kind == K_CROSS) {
-        img = kimg * frames + it;
-        return 1;
-    }
-    img = kimg;
-    return 1;
 }
 
 template <int DMAX, typename T>
@@ -223,11 +198,11 @@ __device__ __forceinline__ void attention_bwd_key(const T* __restrict__ q, const
         dk[i] = 0.0f;
         dv[i] = 0.0f;
     }
-    const bool causal = kind == K_CAUSAL;
-    const int readers = (kind == K_SPARSE_CAUSAL || kind == K_CROSS) ? frames : 1;
+    const bool causal = kind == ATTN_CAUSAL;
+    const int readers = (kind == ATTN_SPARSE_CAUSAL || kind == ATTN_CROSS) ? frames : 1;
     for (int it = 0; it < readers; it++) {
         int img;
-        const int mult = reader(kind, frames, kimg, it, img);
+        const int mult = key_reader(kind, frames, kimg, it, img);
         if (mult == 0) continue;  // uniform over the block
         const float fm = float(mult);
         const float* sq = stats + (long(img) * heads + h) * Lq * 2;

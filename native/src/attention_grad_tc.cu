@@ -25,6 +25,7 @@
 // DP = D rounded up to a multiple of 16 (the WMMA K step); the padding columns are zero in shared memory, so they
 // add nothing to any product, and are never written back. Dynamic shared memory: AttnBwdTcSmem below (the Java
 // side computes the same figure; 55-161 KiB; above 48 KiB the launch opts in).
+#include "attention_keys.cuh"
 #include "tc.cuh"
 
 namespace tavbt {
@@ -36,38 +37,12 @@ using tav::to_t;
 namespace wmma = nvcuda::wmma;
 
 constexpr int BT_ROWS = 64, BT_WARPS = 4, BT_THREADS = BT_WARPS * 32;  // rows per block and per tile
-enum { BT_CAUSAL = 1, BT_SPARSE_CAUSAL = 2, BT_CROSS = 3 };             // the kind codes of attention_grad.cu
+using tav::ATTN_CAUSAL;
+using tav::ATTN_CROSS;
+using tav::ATTN_SPARSE_CAUSAL;
+using tav::key_offset;
+using tav::key_reader;
 constexpr float BT_LOG2E = 1.4426950408889634f, BT_LN2 = 0.6931471805599453f;
-
-// Element offset of key j of head h for query image n (attention_tc.cu's tc_key_offset; this file compiles on its
-// own in the emulation and shares one translation unit with it under nvcc, so it keeps its own copy here).
-__device__ __forceinline__ long key_offset(int kind, int n, int frames, int lkv, int j, int C, int h, int D) {
-    int img = n, row = j;
-    if (kind == BT_SPARSE_CAUSAL) {
-        int b = n / frames, f = n - b * frames;
-        if (j < lkv) img = b * frames;
-        else { img = b * frames + (f > 0 ? f - 1 : 0); row = j - lkv; }
-    } else if (kind == BT_CROSS) {
-        img = n / frames;
-    }
-    return (long(img) * lkv + row) * C + long(h) * D;
-}
-
-// How many times query image `img` (the it-th image of the key image's video) reads key image kimg: 0, 1 or 2
-// (attention_grad.cu's reader).
-__device__ __forceinline__ int reader(int kind, int frames, int kimg, int it, int& img) {
-    if (kind == BT_SPARSE_CAUSAL) {
-        int g = kimg % frames, first = kimg - g;
-        img = first + it;
-        return (g == 0 ? 1 : 0) + (max(it - 1, 0) == g ? 1 : 0);
-    }
-    if (kind == BT_CROSS) {
-        img = kimg * frames + it;
-        return 1;
-    }
-    img = kimg;
-    return 1;
-}
 
 // Dynamic shared memory of both phases (TensorCoreAttentionGrad.smemBytes computes the same). Every region and
 // every warp's slice starts 32-byte aligned (WMMA tile pointers), every pitch is a multiple of 16 bytes.
@@ -207,7 +182,7 @@ __device__ __forceinline__ void attention_bwd_tc_query(const T* __restrict__ q, 
     const T* ow = os + warp * 16 * L::LDT;
     const int row = lane >> 1, half = lane & 1;
     const int qi = q0 + warp * 16 + row;
-    const bool causal = kind == BT_CAUSAL;
+    const bool causal = kind == ATTN_CAUSAL;
     const float sl = scale * BT_LOG2E;  // scores in log2 units
     const int kend = causal ? min(nkeys, q0 + BT_ROWS) : nkeys;
 
@@ -310,7 +285,7 @@ __device__ __forceinline__ void attention_bwd_tc_key(const T* __restrict__ q, co
     const T* vw = vs + warp * 16 * L::LDT;
     const int row = lane >> 1, half = lane & 1;
     const int j = j0 + warp * 16 + row;  // this lane pair's key
-    const bool causal = kind == BT_CAUSAL;
+    const bool causal = kind == ATTN_CAUSAL;
     const float sl = scale * BT_LOG2E;
 
     Acc dk[DP / 16], dv[DP / 16];
@@ -319,10 +294,10 @@ __device__ __forceinline__ void attention_bwd_tc_key(const T* __restrict__ q, co
         wmma::fill_fragment(dk[dn], 0.0f);
         wmma::fill_fragment(dv[dn], 0.0f);
     }
-    const int readers = (kind == BT_SPARSE_CAUSAL || kind == BT_CROSS) ? frames : 1;
+    const int readers = (kind == ATTN_SPARSE_CAUSAL || kind == ATTN_CROSS) ? frames : 1;
     for (int it = 0; it < readers; it++) {
         int img;
-        const int mult = reader(kind, frames, kimg, it, img);
+        const int mult = key_reader(kind, frames, kimg, it, img);
         if (mult == 0) continue;  // uniform over the block
         const float fm = float(mult);
         const float* sq = stats + (long(img) * heads + h) * Lq * 2;

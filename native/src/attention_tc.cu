@@ -1,7 +1,7 @@
 // Fused multi-head attention on tensor cores (flash-attention style, WMMA m16n16k16 with half/bf16 inputs and
 // fp32 accumulation) for SELF, CAUSAL, SPARSE_CAUSAL and CROSS attention; same arguments and layout as
 // attention_d*_* in attention.cu (q, out [N, Lq, C]; k, v [Nk, Lkv, C]; heads interleaved in C; sparse-causal
-// keys of frame 0 and frame f-1 read in place through key_source, nothing copied). TEMPORAL stays there.
+// keys of frame 0 and frame f-1 read in place through attention_keys.cuh, nothing copied). TEMPORAL stays there.
 //
 // Covered (the dispatcher checks, else attention_d*_* runs): head size D % 8 == 0, D <= 160, 16-byte aligned
 // tensors: rows of a head are read as 16-byte chunks. DP = D rounded up to a multiple of 16 (the WMMA K
@@ -18,26 +18,12 @@
 //   not specified), so the output accumulates in registers with a known mapping (lane -> row lane / 2,
 //   columns 2 i + lane % 2).
 // Nothing but the output is written to global memory.
+#include "attention_keys.cuh"
 #include "tc.cuh"
 
 namespace tav {
 
 constexpr int TCA_BQ = 64, TCA_BKV = 64, TCA_WARPS = 4, TCA_THREADS = TCA_WARPS * 32;
-enum { TCA_CAUSAL = 1, TCA_SPARSE_CAUSAL = 2, TCA_CROSS = 3 };  // the kind codes of attention.cu
-
-// Element offset of key j of head h for query image n (attention.cu's key_source + kv_offset; this file
-// compiles on its own in the emulation, so it keeps its own copy).
-__device__ __forceinline__ long tc_key_offset(int kind, int n, int frames, int lkv, int j, int C, int h, int D) {
-    int img = n, row = j;
-    if (kind == TCA_SPARSE_CAUSAL) {
-        int b = n / frames, f = n - b * frames;
-        if (j < lkv) img = b * frames;
-        else { img = b * frames + (f > 0 ? f - 1 : 0); row = j - lkv; }
-    } else if (kind == TCA_CROSS) {
-        img = n / frames;
-    }
-    return (long(img) * lkv + row) * C + long(h) * D;
-}
 
 // Dynamic shared memory of attention_tc_d<DP>: the Java dispatcher computes the same figure
 // (TensorCoreKernels.attentionSmemBytes).
@@ -90,14 +76,14 @@ __device__ __forceinline__ void attention_tc(const T* __restrict__ q, const T* _
     for (int i = 0; i < DP / 2; i++) o[i] = 0.0f;
 
     int kend = nkeys;
-    if (kind == TCA_CAUSAL) kend = min(nkeys, q0 + TCA_BQ);
+    if (kind == ATTN_CAUSAL) kend = min(nkeys, q0 + TCA_BQ);
     for (int t0 = 0; t0 < kend; t0 += TCA_BKV) {
         __syncthreads();  // every warp is done with the previous K/V tile
         for (int e = tid; e < TCA_BKV * CH; e += TCA_THREADS) {
             int r = e / CH, c8 = (e - r * CH) * 8, j = t0 + r;
             uint4 kv = zero, vv = zero;
             if (j < kend && c8 < D) {
-                long off = tc_key_offset(kind, n, frames, lkv, j, C, h, D) + c8;
+                long off = key_offset(kind, n, frames, lkv, j, C, h, D) + c8;
                 kv = ld16(k + off);
                 vv = ld16(v + off);
             }
@@ -126,7 +112,7 @@ __device__ __forceinline__ void attention_tc(const T* __restrict__ q, const T* _
 #pragma unroll 8
         for (int t = 0; t < TCA_BKV / 2; t++) {
             int c = 2 * t + half, j = t0 + c;
-            bool masked = j >= kend || (kind == TCA_CAUSAL && j > qi);
+            bool masked = j >= kend || (kind == ATTN_CAUSAL && j > qi);
             if (!masked) tmax = fmaxf(tmax, ss[row * L::LDS + c] * sl);
         }
         tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 1));
@@ -137,7 +123,7 @@ __device__ __forceinline__ void attention_tc(const T* __restrict__ q, const T* _
 #pragma unroll 8
         for (int t = 0; t < TCA_BKV / 2; t++) {
             int c = 2 * t + half, j = t0 + c;
-            bool masked = j >= kend || (kind == TCA_CAUSAL && j > qi);
+            bool masked = j >= kend || (kind == ATTN_CAUSAL && j > qi);
             T p = to_t<T>(masked ? 0.0f : exp2f(ss[row * L::LDS + c] * sl - base));
             sum += to_f(p);
             ps[row * L::LDP + c] = p;
