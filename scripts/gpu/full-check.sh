@@ -4,7 +4,7 @@
 #   .gpu/full-check.sh tests     every gpu-tagged test of the package (golden set as packed), tav info, tav generate
 #   .gpu/full-check.sh forward   bench unet, SD 1.5 shapes: fp32, bf16 with tensor cores / fused residuals / CUDA graphs on and off
 #   .gpu/full-check.sh tune      bench tune, SD 1.5 shapes, 8 frames: fp32, bf16, fp16, CUDA graphs on and off, bf16 profiles with
-#                                tensor cores (forward and backward) on and off
+#                                tensor cores (forward and backward) on and off, and backward-only off
 #   .gpu/full-check.sh torch P   tav4j vs PyTorch, SD 1.5 at 512×512, 8 and 24 frames, precision P (bench/gpu-pipeline.sh)
 set -uo pipefail
 G="$(cd "$(dirname "$0")" && pwd)"
@@ -45,6 +45,7 @@ case "${1:-tests}" in
     bench tune - tune --device cuda $sd15 --steps 3 --precision bf16 --cuda-graphs off
     TAIL=45 bench tune - tune --device cuda $sd15 --steps 2 --precision bf16 --profile
     TAIL=45 bench tune TAV_CUDA_TENSOR_CORES=0 tune --device cuda $sd15 --steps 2 --precision bf16 --profile
+    bench tune TAV_CUDA_TENSOR_CORES_BACKWARD=0 tune --device cuda $sd15 --steps 2 --precision bf16
     bench tune - tune --device cuda --model anchor --frames 8 --latent 32 --steps 10 --cuda-graphs off
     bench tune - tune --device cuda --model anchor --frames 8 --latent 32 --steps 10 --cuda-graphs on ;;
   torch)

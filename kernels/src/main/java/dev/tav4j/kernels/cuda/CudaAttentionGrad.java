@@ -35,7 +35,7 @@ final class CudaAttentionGrad {
         this.l = launch;
         this.k = kernels;
         this.stats = stats;
-        if (TensorCoreKernels.enabledByDefault()) tensorCores = new TensorCoreAttentionGrad(launch.api);
+        if (TensorCoreKernels.backwardEnabledByDefault()) tensorCores = new TensorCoreAttentionGrad(launch.api);
     }
 
     /** Turns the tensor-core kernels on or off (A/B checks; {@link CudaGradOps#useTensorCores} passes it on). */

@@ -67,12 +67,12 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         this.stats = new DeviceScratch(api);
         this.table = new DeviceScratch(api);
         this.attention = new CudaAttentionGrad(l, k, stats);
-        if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
+        if (TensorCoreKernels.backwardEnabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
     }
 
     /**
      * Turns the tensor-core kernels of the BF16/F16 backward ops (conv input gradient, attention) on or off (A/B
-     * checks; default as TensorCoreKernels says).
+     * checks; default as {@link TensorCoreKernels#backwardEnabledByDefault()} says).
      */
     void useTensorCores(boolean on) {
         tensorCores = on ? (tensorCores != null ? tensorCores : new TensorCoreKernels(api)) : null;

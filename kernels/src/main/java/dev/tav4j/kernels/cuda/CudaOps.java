@@ -253,7 +253,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override public synchronized GradOps grad() {
         if (gradOps == null) {
             gradOps = new CudaGradOps(api, l);  // its work shows in this backend's profiler
-            gradOps.useTensorCores(l.tensorCores != null);
+            gradOps.useTensorCores(l.tensorCores != null && TensorCoreKernels.backwardEnabledByDefault());
         }
         return gradOps;
     }

@@ -20,12 +20,16 @@ import java.util.Locale;
  * kernel whose shared memory exceeds the device's per-block limit ({@link DeviceApi#maxSharedBytesPerBlock}) is not
  * chosen either.
  *
- * <p>Off switch for A/B runs: {@code -Dtav.cuda.tensorCores=false} or {@code TAV_CUDA_TENSOR_CORES=0}.
+ * <p>Off switch for A/B runs: {@code -Dtav.cuda.tensorCores=false} or {@code TAV_CUDA_TENSOR_CORES=0} (forward and
+ * backward); the backward alone: {@code -Dtav.cuda.tensorCores.backward=false} or {@code TAV_CUDA_TENSOR_CORES_BACKWARD=0}.
  */
 final class TensorCoreKernels {
     /** System property that turns the tensor-core kernels off ("false"); the environment variable below too ("0"). */
     static final String PROPERTY = "tav.cuda.tensorCores";
     static final String ENV = "TAV_CUDA_TENSOR_CORES";
+    /** The backward's own off switch (property "false", environment variable "0"). */
+    static final String BACKWARD_PROPERTY = "tav.cuda.tensorCores.backward";
+    static final String BACKWARD_ENV = "TAV_CUDA_TENSOR_CORES_BACKWARD";
     /** Padded head sizes with a kernel (multiples of 16, the WMMA K step): head size d runs the smallest >= d. */
     static final int[] HEAD_PADS = {16, 32, 48, 64, 80, 128, 160};
     /** Launch geometry of conv_tc.cu and attention_tc.cu. */
@@ -53,8 +57,21 @@ final class TensorCoreKernels {
 
     /** False when {@link #PROPERTY} says false/0/off or {@link #ENV} does. */
     static boolean enabledByDefault() {
-        String v = System.getProperty(PROPERTY);
-        if (v == null) v = System.getenv(ENV);
+        return switchedOn(PROPERTY, ENV);
+    }
+
+    /**
+     * Whether the backward's tensor-core kernels (conv input gradient, attention backward) are on: unless the main
+     * switch is off, or {@link #BACKWARD_PROPERTY} / {@link #BACKWARD_ENV} turns just them off (an A/B of the
+     * backward alone, the forward staying on tensor cores).
+     */
+    static boolean backwardEnabledByDefault() {
+        return enabledByDefault() && switchedOn(BACKWARD_PROPERTY, BACKWARD_ENV);
+    }
+
+    private static boolean switchedOn(String property, String env) {
+        String v = System.getProperty(property);
+        if (v == null) v = System.getenv(env);
         if (v == null) return true;
         return !switch (v.strip().toLowerCase(Locale.ROOT)) {
             case "false", "0", "off", "no" -> true;

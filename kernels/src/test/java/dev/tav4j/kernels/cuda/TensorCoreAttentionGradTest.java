@@ -217,6 +217,34 @@ public class TensorCoreAttentionGradTest {
         }
     }
 
+    /** -Dtav.cuda.tensorCores.backward=false turns the backward's tensor-core kernels off and leaves the forward's on. */
+    @Test
+    void backwardOffSwitchKeepsTheForwardOnTensorCores() {
+        Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, 16, true);
+        String old = System.getProperty(TensorCoreKernels.BACKWARD_PROPERTY);
+        try {
+            for (String v : new String[] {"false", "true"}) {
+                System.setProperty(TensorCoreKernels.BACKWARD_PROPERTY, v);
+                LaunchRecorder rec = new LaunchRecorder(device());
+                try (CudaOps ops = new CudaOps(rec, "recorded", DType.F16)) {
+                    run(ops, c);
+                    int[] sh = c.shapes()[0];
+                    try (Tensor h = Tensor.of(c.in[0], sh); Tensor q = ops.upload(h); Tensor out = ops.allocate(sh)) {
+                        ops.attention(AttentionKind.SELF, 1, 1, c.scale(), q, q, q, out);
+                    }
+                }
+                List<String> ran = rec.take();
+                String bwd = ran.stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow();
+                String fwd = ran.stream().filter(k -> k.startsWith("attention_") && !k.startsWith("attention_bwd")).findFirst().orElseThrow();
+                assertEquals(v.equals("true"), bwd.startsWith("attention_bwd_tc_"), "backward switch " + v + " ran " + bwd);
+                assertTrue(fwd.startsWith("attention_tc_"), "the forward stays on tensor cores: " + fwd);
+            }
+        } finally {
+            if (old == null) System.clearProperty(TensorCoreKernels.BACKWARD_PROPERTY);
+            else System.setProperty(TensorCoreKernels.BACKWARD_PROPERTY, old);
+        }
+    }
+
     /**
      * On a device with less shared memory per block (99 KiB: most consumer GPUs), the tensor-core attention kernels
      * whose tiles do not fit are not chosen, forward or backward: SD 1.5's head size 80 (backward 103 KiB) and 160
