@@ -8,8 +8,6 @@ import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.Tensor;
 
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
-
 import java.util.Arrays;
 
 /**
@@ -20,8 +18,9 @@ import java.util.Arrays;
  *
  * <p>BF16/F16 SELF, CAUSAL, SPARSE_CAUSAL and CROSS calls run the tensor-core pair of attention_grad_tc.cu where
  * {@link TensorCoreAttentionGrad#plan} covers them (64 rows per block), else the CUDA-core pair (32 rows per block).
- * The tensor-core kernels are on unless {@link TensorCoreKernels#enabledByDefault()} says off
- * ({@code -Dtav.cuda.tensorCores=false} / {@code TAV_CUDA_TENSOR_CORES=0}), read when this object is made.
+ * The tensor-core kernels are on unless {@link TensorCoreKernels#backwardEnabledByDefault()} says off
+ * ({@code TAV_CUDA_TENSOR_CORES=0} or {@code TAV_CUDA_TENSOR_CORES_BACKWARD=0}, or the matching properties), read when
+ * this object is made.
  */
 final class CudaAttentionGrad {
     private static final int THREADS = 128, ROWS = 32;
@@ -63,11 +62,11 @@ final class CudaAttentionGrad {
             int blocks = Math.toIntExact(((long) n * lq * heads + ROWS - 1) / ROWS);
             l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
                     .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
-            launch(typed.temporalQuery(d), blocks, 1, THREADS, 0);
+            l.grid(typed.temporalQuery(d), blocks, 1, THREADS);
             if (!keys) return;
             l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
                     .i32(frames).i32(heads).i32(d).i32(n).i32(lq).i32(c).f32(scale);
-            launch(typed.temporalKey(d), blocks, 1, THREADS, 0);
+            l.grid(typed.temporalKey(d), blocks, 1, THREADS);
             return;
         }
         int code = CudaKernels.attentionCode(kind), nkeys = CudaKernels.keysPerQuery(kind, lk);
@@ -78,25 +77,13 @@ final class CudaAttentionGrad {
         int rows = tc == null ? ROWS : TensorCoreAttentionGrad.ROWS;
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(ptr(dQ)).ptr(st)
                 .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(nkeys).i32(c).f32(scale);
-        launch(tc == null ? typed.attentionQuery(d) : tc.query(), (lq + rows - 1) / rows, Math.toIntExact((long) n * heads),
+        l.grid(tc == null ? typed.attentionQuery(d) : tc.query(), (lq + rows - 1) / rows, Math.toIntExact((long) n * heads),
                 THREADS, tc == null ? 0 : tc.querySmem());
         if (!keys) return;
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(dOut)).ptr(st).ptr(dk).ptr(dv)
                 .i32(code).i32(fr).i32(heads).i32(d).i32(lq).i32(lk).i32(c).f32(scale);
-        launch(tc == null ? typed.attentionKey(d) : tc.key(), (lk + rows - 1) / rows, Math.toIntExact((long) nk * heads),
+        l.grid(tc == null ? typed.attentionKey(d) : tc.key(), (lk + rows - 1) / rows, Math.toIntExact((long) nk * heads),
                 THREADS, tc == null ? 0 : tc.keySmem());
-    }
-
-    /**
-     * A 2D launch with the arguments in the launch's buffer and {@code smem} dynamic shared bytes (the device opts in
-     * above 48 KiB), in the profiler's bracket.
-     */
-    private void launch(KernelHandle kernel, int gx, int gy, int threads, int smem) {
-        if (gx == 0 || gy == 0) return;
-        if (gy > 65535) throw new IllegalArgumentException(kernel.name() + ": grid y " + gy + " exceeds the limit 65535");
-        l.begin(kernel.name());
-        l.api.launch(kernel, gx, gy, 1, threads, 1, 1, smem, l.args.array());
-        l.end();
     }
 
     private static void validate(String op, AttentionKind kind, int frames, int heads, Tensor q, Tensor k, Tensor v,

@@ -27,10 +27,15 @@ final class CudaGradLaunch implements AutoCloseable {
 
     /** Launches the kernel on a 2D grid with the arguments in {@link #args}; an empty grid launches nothing. */
     void grid(KernelHandle k, int gx, int gy, int threads) {
+        grid(k, gx, gy, threads, 0);
+    }
+
+    /** The same with {@code smem} bytes of dynamic shared memory (the device opts in above 48 KiB). */
+    void grid(KernelHandle k, int gx, int gy, int threads, int smem) {
         if (gx == 0 || gy == 0) return;
         if (gy > 65535) throw new IllegalArgumentException(k.name() + ": grid y " + gy + " exceeds the limit 65535");
         begin(k.name());
-        api.launch(k, gx, gy, 1, threads, 1, 1, 0, args.array());
+        api.launch(k, gx, gy, 1, threads, 1, 1, smem, args.array());
         end();
     }
 

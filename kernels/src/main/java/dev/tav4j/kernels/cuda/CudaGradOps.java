@@ -177,7 +177,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
                 .i32(kh).i32(kw).i32(stride).i32(top).i32(top);
         TensorCoreKernels.Launch tc = tensorCores == null ? null
                 : tensorCores.conv2dBackwardInput(dX.dtype(), m, ci, co, ptr(dY), ptr(w), ptr(dX));
-        if (tc != null) l.grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads());
+        if (tc != null) l.grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
         else l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
     }
 
