@@ -196,24 +196,45 @@ public class TensorCoreAttentionGradTest {
         assertEquals(kernel, onDevice(dt, true, c).kernels().getFirst(), c.what());
     }
 
+    /** The first attention-backward and attention-forward kernels a backward and a forward of c launched. */
+    record Ran(String backward, String forward) {}
+
+    /** One backward and one forward (SELF on q) of c on a {@code dt} backend over rec; tensor cores forced on, or as the switches say. */
+    Ran backwardAndForward(LaunchRecorder rec, DType dt, Case c, boolean forceTensorCores) {
+        try (CudaOps ops = new CudaOps(rec, "recorded", dt)) {
+            if (forceTensorCores) ops.useTensorCores(true);
+            run(ops, c);
+            int[] sh = c.shapes()[0];
+            try (Tensor h = Tensor.of(c.in[0], sh); Tensor q = ops.upload(h); Tensor out = ops.allocate(sh)) {
+                ops.attention(AttentionKind.SELF, 1, 1, c.scale(), q, q, q, out);
+            }
+        }
+        List<String> ran = rec.take();
+        return new Ran(ran.stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow(),
+                ran.stream().filter(k -> k.startsWith("attention_") && !k.startsWith("attention_bwd")).findFirst().orElseThrow());
+    }
+
+    /** Runs body with the system property set to value, then restores it (the switches are read when a backend is made). */
+    static void withProperty(String name, String value, Runnable body) {
+        String old = System.getProperty(name);
+        System.setProperty(name, value);
+        try {
+            body.run();
+        } finally {
+            if (old == null) System.clearProperty(name);
+            else System.setProperty(name, old);
+        }
+    }
+
     /** -Dtav.cuda.tensorCores=false, read when the backend (and its backward ops) is made, turns the kernels off. */
     @Test
     void offSwitchTurnsThemOff() {
         Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, 16, false);
-        String old = System.getProperty(TensorCoreKernels.PROPERTY);
-        try {
-            for (String v : new String[] {"false", "true"}) {
-                System.setProperty(TensorCoreKernels.PROPERTY, v);
-                LaunchRecorder rec = new LaunchRecorder(device());
-                try (CudaOps ops = new CudaOps(rec, "recorded", DType.F16)) {
-                    run(ops, c);
-                }
-                String first = rec.take().stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow();
-                assertEquals(v.equals("true"), first.startsWith("attention_bwd_tc_"), "-D" + TensorCoreKernels.PROPERTY + "=" + v + " ran " + first);
-            }
-        } finally {
-            if (old == null) System.clearProperty(TensorCoreKernels.PROPERTY);
-            else System.setProperty(TensorCoreKernels.PROPERTY, old);
+        for (String v : new String[] {"false", "true"}) {
+            withProperty(TensorCoreKernels.PROPERTY, v, () -> {
+                String bwd = backwardAndForward(new LaunchRecorder(device()), DType.F16, c, false).backward();
+                assertEquals(v.equals("true"), bwd.startsWith("attention_bwd_tc_"), "-D" + TensorCoreKernels.PROPERTY + "=" + v + " ran " + bwd);
+            });
         }
     }
 
@@ -221,27 +242,12 @@ public class TensorCoreAttentionGradTest {
     @Test
     void backwardOffSwitchKeepsTheForwardOnTensorCores() {
         Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, 16, true);
-        String old = System.getProperty(TensorCoreKernels.BACKWARD_PROPERTY);
-        try {
-            for (String v : new String[] {"false", "true"}) {
-                System.setProperty(TensorCoreKernels.BACKWARD_PROPERTY, v);
-                LaunchRecorder rec = new LaunchRecorder(device());
-                try (CudaOps ops = new CudaOps(rec, "recorded", DType.F16)) {
-                    run(ops, c);
-                    int[] sh = c.shapes()[0];
-                    try (Tensor h = Tensor.of(c.in[0], sh); Tensor q = ops.upload(h); Tensor out = ops.allocate(sh)) {
-                        ops.attention(AttentionKind.SELF, 1, 1, c.scale(), q, q, q, out);
-                    }
-                }
-                List<String> ran = rec.take();
-                String bwd = ran.stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow();
-                String fwd = ran.stream().filter(k -> k.startsWith("attention_") && !k.startsWith("attention_bwd")).findFirst().orElseThrow();
-                assertEquals(v.equals("true"), bwd.startsWith("attention_bwd_tc_"), "backward switch " + v + " ran " + bwd);
-                assertTrue(fwd.startsWith("attention_tc_"), "the forward stays on tensor cores: " + fwd);
-            }
-        } finally {
-            if (old == null) System.clearProperty(TensorCoreKernels.BACKWARD_PROPERTY);
-            else System.setProperty(TensorCoreKernels.BACKWARD_PROPERTY, old);
+        for (String v : new String[] {"false", "true"}) {
+            withProperty(TensorCoreKernels.BACKWARD_PROPERTY, v, () -> {
+                Ran ran = backwardAndForward(new LaunchRecorder(device()), DType.F16, c, false);
+                assertEquals(v.equals("true"), ran.backward().startsWith("attention_bwd_tc_"), "backward switch " + v + " ran " + ran.backward());
+                assertTrue(ran.forward().startsWith("attention_tc_"), "the forward stays on tensor cores: " + ran.forward());
+            });
         }
     }
 
@@ -254,25 +260,14 @@ public class TensorCoreAttentionGradTest {
     void kernelsTooLargeForTheDevicesSharedMemoryFallBack() {
         for (int d : new int[] {40, 80, 160}) {
             Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, d, true);
-            LaunchRecorder rec = new LaunchRecorder(device()).sharedLimit(99 * 1024);
-            try (CudaOps ops = new CudaOps(rec, "recorded", DType.BF16)) {
-                ops.useTensorCores(true);
-                run(ops, c);
-                int[] sh = c.shapes()[0];
-                try (Tensor h = Tensor.of(c.in[0], sh); Tensor q = ops.upload(h); Tensor out = ops.allocate(sh)) {
-                    ops.attention(AttentionKind.SELF, 1, 1, c.scale(), q, q, q, out);
-                }
-            }
-            List<String> ran = rec.take();
-            String bwd = ran.stream().filter(k -> k.startsWith("attention_bwd")).findFirst().orElseThrow();
-            String fwd = ran.stream().filter(k -> k.startsWith("attention_") && !k.startsWith("attention_bwd")).findFirst().orElseThrow();
+            Ran ran = backwardAndForward(new LaunchRecorder(device()).sharedLimit(99 * 1024), DType.BF16, c, true);
             int dp = d == 40 ? 48 : d;
             boolean bwdFits = Math.max(TensorCoreAttentionGrad.querySmemBytes(dp), TensorCoreAttentionGrad.keySmemBytes(dp)) <= 99 * 1024;
             boolean fwdFits = TensorCoreKernels.attentionSmemBytes(dp) <= 99 * 1024;
             assertEquals(d == 40, bwdFits, "d" + d + " backward fits 99 KiB");
             assertEquals(d != 160, fwdFits, "d" + d + " forward fits 99 KiB");
-            assertEquals(bwdFits, bwd.startsWith("attention_bwd_tc_"), "d" + d + " backward ran " + bwd);
-            assertEquals(fwdFits, fwd.startsWith("attention_tc_"), "d" + d + " forward ran " + fwd);
+            assertEquals(bwdFits, ran.backward().startsWith("attention_bwd_tc_"), "d" + d + " backward ran " + ran.backward());
+            assertEquals(fwdFits, ran.forward().startsWith("attention_tc_"), "d" + d + " forward ran " + ran.forward());
         }
     }
 
