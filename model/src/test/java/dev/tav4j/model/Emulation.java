@@ -18,4 +18,15 @@ public final class Emulation {
         Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(), EmulatedDeviceApi.unavailableReason());
         Assertions.fail(EmulatedDeviceApi.unavailableReason());
     }
+
+    /** max |got - ref| / max |ref|, infinite when got holds a non-finite value: the emulated model tests' metric. */
+    public static double relError(float[] got, float[] ref) {
+        double err = 0, scale = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (!Float.isFinite(got[i])) return Double.POSITIVE_INFINITY;
+            err = Math.max(err, Math.abs(got[i] - ref[i]));
+            scale = Math.max(scale, Math.abs(ref[i]));
+        }
+        return err / scale;
+    }
 }

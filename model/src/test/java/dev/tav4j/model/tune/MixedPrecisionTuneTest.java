@@ -198,7 +198,7 @@ class MixedPrecisionTuneTest {
             Assertions.assertFalse(r.skipped());
             Assertions.assertEquals(65536f, r.lossScale());
             Assertions.assertEquals(131072f, scaler.scale(), "grown after 1 finite step");
-            Map<String, float[]> before = snapshot(ops, tuner);
+            Map<String, float[]> before = TunerState.snapshot(ops, tuner);
             String poisoned = tuner.trainable().keySet().iterator().next();
             tuner.afterBackward = grads -> {
                 try (Tensor h = Tensor.of(new float[] {Float.POSITIVE_INFINITY}, 1); Tensor inf = ops.upload(h, DType.F32)) {
@@ -214,7 +214,7 @@ class MixedPrecisionTuneTest {
             Assertions.assertEquals(2, tuner.steps());
             Assertions.assertEquals(1, tuner.optimizerSteps());
             Assertions.assertEquals(1, tuner.skippedSteps());
-            Map<String, float[]> after = snapshot(ops, tuner);
+            Map<String, float[]> after = TunerState.snapshot(ops, tuner);
             for (String k : before.keySet()) Assertions.assertArrayEquals(before.get(k), after.get(k), k + " changed by a skipped step");
             r = in.step(tuner, 2);
             Assertions.assertFalse(r.skipped());
@@ -230,21 +230,6 @@ class MixedPrecisionTuneTest {
             Assertions.assertEquals(0x1p39f, huge.scale());
             Assertions.assertEquals(0, tuner.optimizerSteps());
         }
-    }
-
-    /** Masters, working copies and AdamW's moments of every trainable parameter, by name. */
-    private static Map<String, float[]> snapshot(Ops ops, Tuner tuner) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (String name : tuner.trainable().keySet()) {
-            Tensor[] ts = {tuner.master(name), tuner.trainable().get(name).value(), tuner.moments(name)[0], tuner.moments(name)[1]};
-            String[] tags = {"master", "working", "m", "v"};
-            for (int i = 0; i < ts.length; i++) {
-                try (Tensor h = ops.download(ts[i])) {
-                    out.put(tags[i] + " " + name, h.toArray());
-                }
-            }
-        }
-        return out;
     }
 
     private static void scalar(String label, double got, double ref, double tol) {

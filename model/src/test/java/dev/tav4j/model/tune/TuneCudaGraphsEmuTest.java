@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -73,7 +72,7 @@ class TuneCudaGraphsEmuTest {
                 if (s >= 1) captured &= tuner.stepCaptured();
             }
             Assertions.assertNull(tuner.captureFallbackReason(), "capture refused");
-            return new Run(results, snapshot(ops, tuner), captured, scales);
+            return new Run(results, TunerState.snapshot(ops, tuner), captured, scales);
         }
     }
 
@@ -81,21 +80,6 @@ class TuneCudaGraphsEmuTest {
         float[] v = host.toArray();
         for (int i = 0; i < v.length; i++) v[i] *= f;
         return Tensor.of(v, host.shape());
-    }
-
-    /** Masters, working copies and AdamW's moments of every trainable parameter, by name. */
-    private static Map<String, float[]> snapshot(Ops ops, Tuner tuner) {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        for (String name : tuner.trainable().keySet()) {
-            Tensor[] ts = {tuner.master(name), tuner.trainable().get(name).value(), tuner.moments(name)[0], tuner.moments(name)[1]};
-            String[] tags = {"master", "working", "m", "v"};
-            for (int i = 0; i < ts.length; i++) {
-                try (Tensor h = ops.download(ts[i])) {
-                    out.put(tags[i] + " " + name, h.toArray());
-                }
-            }
-        }
-        return out;
     }
 
     private static void assertSame(Run eager, Run graphs) {

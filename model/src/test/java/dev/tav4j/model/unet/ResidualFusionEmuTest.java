@@ -3,12 +3,11 @@ package dev.tav4j.model.unet;
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -33,7 +32,7 @@ class ResidualFusionEmuTest {
 
     @BeforeAll
     static void open() {
-        Assumptions.assumeTrue(EmulatedDeviceApi.locate() != null, EmulatedDeviceApi.unavailableReason());
+        Emulation.require();
         emu = EmulatedBackend.create();
     }
 
@@ -44,10 +43,6 @@ class ResidualFusionEmuTest {
 
     private static float[] forward(Ops ops, UNetConfig cfg) {
         return UNetHalfPrecisionEmuTest.forward(ops, cfg, FRAMES, LATENT);
-    }
-
-    private static double relError(float[] got, float[] ref) {
-        return UNetHalfPrecisionEmuTest.relError(got, ref);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -65,9 +60,9 @@ class ResidualFusionEmuTest {
             ops.fuseResiduals(true);
         }
         float[] cpu = forward(new CpuOps(), cfg);
-        double e = relError(fused, unfused);
+        double e = Emulation.relError(fused, unfused);
         System.out.printf(Locale.ROOT, "[emu-measure] UNet3D %s fused vs unfused %.2e (tolerance %.2e); vs F32 cpu: fused %.2e, unfused %.2e%n",
-                dt, e, tol, relError(fused, cpu), relError(unfused, cpu));
+                dt, e, tol, Emulation.relError(fused, cpu), Emulation.relError(unfused, cpu));
         assertTrue(e <= tol, dt + " UNet3D fused vs unfused residual adds: relative error " + e + " above " + tol);
     }
 }

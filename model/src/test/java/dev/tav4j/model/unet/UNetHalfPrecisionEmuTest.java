@@ -3,7 +3,7 @@ package dev.tav4j.model.unet;
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.RandomWeights;
@@ -11,7 +11,6 @@ import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -43,7 +42,7 @@ class UNetHalfPrecisionEmuTest {
 
     @BeforeAll
     static void open() {
-        Assumptions.assumeTrue(EmulatedDeviceApi.locate() != null, EmulatedDeviceApi.unavailableReason());
+        Emulation.require();
         emu = EmulatedBackend.create();
     }
 
@@ -68,24 +67,13 @@ class UNetHalfPrecisionEmuTest {
         }
     }
 
-    /** max |got - ref| / max |ref|, infinite when got holds a non-finite value. */
-    static double relError(float[] got, float[] ref) {
-        double err = 0, scale = 0;
-        for (int i = 0; i < ref.length; i++) {
-            if (!Float.isFinite(got[i])) return Double.POSITIVE_INFINITY;
-            err = Math.max(err, Math.abs(got[i] - ref[i]));
-            scale = Math.max(scale, Math.abs(ref[i]));
-        }
-        return err / scale;
-    }
-
     @ParameterizedTest(name = "{0}")
     @CsvSource({"BF16, 0.0390625", "F16, 0.0048828125"})
     void forwardMatchesTheF32Cpu(DType dt, double tol) {
         UNetConfig cfg = small();
         float[] ref = forward(new CpuOps(), cfg);
         float[] got = forward(emu.withPrecision(dt), cfg);
-        double e = relError(got, ref);
+        double e = Emulation.relError(got, ref);
         System.out.printf(Locale.ROOT, "[emu-measure] UNet3D forward %s vs F32 cpu: %.2e (tolerance %.2e)%n", dt, e, tol);
         assertTrue(e <= tol, dt + " UNet3D forward: relative error " + e + " above " + tol);
     }

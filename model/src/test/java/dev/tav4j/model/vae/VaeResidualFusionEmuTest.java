@@ -3,14 +3,13 @@ package dev.tav4j.model.vae;
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.VaeConfig;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +29,7 @@ class VaeResidualFusionEmuTest {
 
     @BeforeAll
     static void open() {
-        Assumptions.assumeTrue(EmulatedDeviceApi.locate() != null, EmulatedDeviceApi.unavailableReason());
+        Emulation.require();
         emu = EmulatedBackend.create();
     }
 
@@ -52,16 +51,6 @@ class VaeResidualFusionEmuTest {
         }
     }
 
-    private static double relError(float[] got, float[] ref) {
-        double err = 0, scale = 0;
-        for (int i = 0; i < ref.length; i++) {
-            if (!Float.isFinite(got[i])) return Double.POSITIVE_INFINITY;
-            err = Math.max(err, Math.abs(got[i] - ref[i]));
-            scale = Math.max(scale, Math.abs(ref[i]));
-        }
-        return err / scale;
-    }
-
     @Test
     void fusedEncodeDecodeMatchesUnfused() {
         float[] fused, unfused;
@@ -73,9 +62,9 @@ class VaeResidualFusionEmuTest {
         }
         fused = run(emu);
         float[] cpu = run(new CpuOps());
-        double e = relError(fused, unfused);
+        double e = Emulation.relError(fused, unfused);
         System.out.printf(Locale.ROOT, "[emu-measure] VAE F32 fused vs unfused %.2e; vs cpu: fused %.2e, unfused %.2e%n",
-                e, relError(fused, cpu), relError(unfused, cpu));
+                e, Emulation.relError(fused, cpu), Emulation.relError(unfused, cpu));
         assertTrue(e <= 1e-5, "VAE fused vs unfused residual adds: relative error " + e);
     }
 }
