@@ -1,9 +1,9 @@
 package dev.tav4j.kernels.cuda;
 
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.check;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.distinct;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.ptr;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
+import static dev.tav4j.kernels.cuda.GradChecks.check;
+import static dev.tav4j.kernels.cuda.GradChecks.distinct;
+import static dev.tav4j.kernels.cuda.GradChecks.ptr;
+import static dev.tav4j.kernels.cuda.GradChecks.sameShape;
 
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.Tensor;
@@ -25,12 +25,12 @@ import java.util.Arrays;
 final class CudaAttentionGrad {
     private static final int THREADS = 128, ROWS = 32;
 
-    private final CudaGradLaunch l;
+    private final CudaLaunch l;
     private final CudaGradKernels k;
     private final DeviceScratch stats;
     private TensorCoreAttentionGrad tensorCores;  // null: CUDA-core kernels only
 
-    CudaAttentionGrad(CudaGradLaunch launch, CudaGradKernels kernels, DeviceScratch stats) {
+    CudaAttentionGrad(CudaLaunch launch, CudaGradKernels kernels, DeviceScratch stats) {
         this.l = launch;
         this.k = kernels;
         this.stats = stats;
@@ -90,7 +90,7 @@ final class CudaAttentionGrad {
                               Tensor dOut, Tensor dQ, Tensor dK, Tensor dV) {
         for (Tensor t : new Tensor[] {q, k, v})
             check(t.rank() == 3, op + ": q, k and v must be [N, L, C], got " + Arrays.toString(t.shape()));
-        CudaGradLaunch.sameType(op, q, k, v, dOut, dQ, dK, dV);
+        GradChecks.sameType(op, q, k, v, dOut, dQ, dK, dV);
         sameShape(op, "q", q, "dOut", dOut);
         sameShape(op, "q", q, "dQ", dQ);
         sameShape(op, "k", k, "v", v);

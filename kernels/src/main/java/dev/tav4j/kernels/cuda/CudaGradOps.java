@@ -1,11 +1,11 @@
 package dev.tav4j.kernels.cuda;
 
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.check;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.distinct;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.ptr;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.requireF32;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameShape;
-import static dev.tav4j.kernels.cuda.CudaGradLaunch.sameType;
+import static dev.tav4j.kernels.cuda.GradChecks.check;
+import static dev.tav4j.kernels.cuda.GradChecks.distinct;
+import static dev.tav4j.kernels.cuda.GradChecks.ptr;
+import static dev.tav4j.kernels.cuda.GradChecks.requireF32;
+import static dev.tav4j.kernels.cuda.GradChecks.sameShape;
+import static dev.tav4j.kernels.cuda.GradChecks.sameType;
 
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
@@ -39,7 +39,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     /** Blocks of the first sum-of-squares stage: fixed by the element count alone, so sums do not depend on the device. */
     private static final int SQ_BLOCKS = 256;
 
-    private final CudaGradLaunch l;
+    private final CudaLaunch l;  // the backend's: one parameter buffer and profiler for forward and backward
     private final DeviceApi api;
     private final CudaGradKernels k;
     private final DeviceScratch scratch, stats, table;
@@ -54,14 +54,10 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
     private long tablePointer;
     private MemorySegment hostTable = MemorySegment.NULL;
 
-    public CudaGradOps(DeviceApi api) {
-        this(api, null);
-    }
-
-    /** Backward ops whose work {@code forward}'s profiler times too, when it is on. */
-    CudaGradOps(DeviceApi api, CudaLaunch forward) {
-        this.api = api;
-        this.l = new CudaGradLaunch(api, forward);
+    /** The backward ops of the backend that launches through {@code launch} (made by {@link CudaOps#grad()}). */
+    CudaGradOps(CudaLaunch launch) {
+        this.api = launch.api;
+        this.l = launch;
         this.k = new CudaGradKernels(api);
         this.scratch = new DeviceScratch(api);
         this.stats = new DeviceScratch(api);
@@ -434,7 +430,6 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         stats.close();
         table.close();
         ones.values().forEach(DeviceScratch::close);
-        l.close();
         arena.close();
     }
 }

@@ -6,7 +6,8 @@ import dev.tav4j.runtime.device.DeviceApi;
 import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
 /**
- * What the forward op families of {@link CudaOps} share: one reusable kernel parameter buffer, the launch
+ * What the op families of {@link CudaOps} and its backward ops ({@link CudaGradOps}) share: one reusable kernel
+ * parameter buffer, the launch
  * geometry (grid-stride kernels get enough blocks to fill a GPU, few in emulation where each block costs fibers),
  * the profiler bracket around every launch, GEMM and copy, which kernel families are on (tensor cores, fused
  * residuals), and the argument checks. Not thread-safe: one per backend, on its stream.
@@ -31,11 +32,17 @@ final class CudaLaunch implements AutoCloseable {
     }
 
     /** Launches {@code kh} on a 2D grid with the arguments in {@link #args}; an empty grid launches nothing. */
+    void grid(KernelHandle kh, int gx, int gy, int threads) {
+        grid(kh, gx, gy, threads, 0);
+    }
+
+    /** The same with {@code smem} bytes of dynamic shared memory (the device opts in above 48 KiB). */
     void grid(KernelHandle kh, int gx, int gy, int threads, int smem) {
         if (gx == 0 || gy == 0) return;
-        if (profiler != null) profiler.begin(kh.name());
+        if (gy > 65535) throw new IllegalArgumentException(kh.name() + ": grid y " + gy + " exceeds the limit 65535");
+        begin(kh.name());
         api.launch(kh, gx, gy, 1, threads, 1, 1, smem, args.array());
-        if (profiler != null) profiler.end();
+        end();
     }
 
     /** Launches one of {@link TensorCoreKernels}' launches with the arguments in {@link #args}. */
@@ -43,26 +50,40 @@ final class CudaLaunch implements AutoCloseable {
         grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
     }
 
-    /** Launches a grid-stride kernel over n elements with the arguments in {@code a}. */
+    /** Launches a grid-stride kernel over n elements with the arguments in {@code a} (the forward ops pass {@link #args}). */
     void elementwise(KernelHandle kh, long n, KernelArgs a) {
         if (n == 0) return;
         int blocks = (int) Math.min(maxGrid, (n + EW_THREADS - 1) / EW_THREADS);
-        if (profiler != null) profiler.begin(kh.name());
+        begin(kh.name());
         api.launch(kh, blocks, 1, 1, EW_THREADS, 1, 1, 0, a.array());
-        if (profiler != null) profiler.end();
+        end();
+    }
+
+    /** The same with the arguments in {@link #args}. */
+    void elementwise(KernelHandle kh, long n) {
+        elementwise(kh, n, args);
     }
 
     /** A row-major GEMM (cuBLAS on a GPU) in the profiler's bracket: out = alpha·a·w + beta·out. */
     void gemm(DType t, int m, int n, int k, long a, long w, float beta, long out) {
-        if (profiler != null) profiler.begin("cublas_gemm_" + CudaKernels.suffix(t));
+        begin("cublas_gemm_" + CudaKernels.suffix(t));
         api.gemm(gemmType(t), false, false, m, n, k, 1f, a, k, 0, w, n, 0, beta, out, n, 0, 1);
-        if (profiler != null) profiler.end();
+        end();
     }
 
     /** A device-to-device copy in the profiler's bracket. */
     void copy(long src, long dst, long bytes) {
-        if (profiler != null) profiler.begin("memcpy_d2d");
+        begin("memcpy_d2d");
         api.copyDeviceToDevice(src, dst, bytes);
+        end();
+    }
+
+    /** Opens the profiler's bracket around work queued until {@link #end()} (nothing when profiling is off). */
+    void begin(String name) {
+        if (profiler != null) profiler.begin(name);
+    }
+
+    void end() {
         if (profiler != null) profiler.end();
     }
 

@@ -252,7 +252,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     /** The backward ops on this backend's device and stream, created on first use. */
     @Override public synchronized GradOps grad() {
         if (gradOps == null) {
-            gradOps = new CudaGradOps(api, l);  // its work shows in this backend's profiler
+            gradOps = new CudaGradOps(l);  // the same launch plumbing: its work shows in this backend's profiler
             gradOps.useTensorCores(l.tensorCores != null && TensorCoreKernels.backwardEnabledByDefault());
         }
         return gradOps;

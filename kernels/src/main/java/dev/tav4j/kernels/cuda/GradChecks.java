@@ -2,62 +2,18 @@ package dev.tav4j.kernels.cuda;
 
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Tensor;
-import dev.tav4j.runtime.device.DeviceApi;
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
 import java.util.Arrays;
 
 /**
- * Launch plumbing of the backward ops: one reusable parameter buffer, grid geometry (grid-stride kernels get
- * enough blocks to fill a GPU, few in emulation), and the argument checks they share. Not thread-safe.
+ * The argument checks the backward ops share (their messages name the op and the argument); launching goes through
+ * the backend's {@link CudaLaunch}, as for the forward ops.
  */
-final class CudaGradLaunch implements AutoCloseable {
-    static final int EW_THREADS = 256;
-
-    final DeviceApi api;
-    final KernelArgs args = new KernelArgs();
-    private final int maxGrid;
-    private final CudaLaunch forward;  // whose profiler, when on, also times the backward's work; null: never profiled
-
-    CudaGradLaunch(DeviceApi api, CudaLaunch forward) {
-        this.api = api;
-        this.forward = forward;
-        this.maxGrid = api.emulated() ? 8 : 16384;
-    }
-
-    /** Launches the kernel on a 2D grid with the arguments in {@link #args}; an empty grid launches nothing. */
-    void grid(KernelHandle k, int gx, int gy, int threads) {
-        grid(k, gx, gy, threads, 0);
-    }
-
-    /** The same with {@code smem} bytes of dynamic shared memory (the device opts in above 48 KiB). */
-    void grid(KernelHandle k, int gx, int gy, int threads, int smem) {
-        if (gx == 0 || gy == 0) return;
-        if (gy > 65535) throw new IllegalArgumentException(k.name() + ": grid y " + gy + " exceeds the limit 65535");
-        begin(k.name());
-        api.launch(k, gx, gy, 1, threads, 1, 1, smem, args.array());
-        end();
-    }
-
-    /** Opens the profiler's bracket around work queued until {@link #end()} (no-op when profiling is off). */
-    void begin(String name) {
-        KernelProfiler p = forward == null ? null : forward.profiler;
-        if (p != null) p.begin(name);
-    }
-
-    void end() {
-        KernelProfiler p = forward == null ? null : forward.profiler;
-        if (p != null) p.end();
-    }
-
-    /** Launches a grid-stride kernel over n elements. */
-    void elementwise(KernelHandle k, long n) {
-        if (n == 0) return;
-        grid(k, (int) Math.min(maxGrid, (n + EW_THREADS - 1) / EW_THREADS), 1, EW_THREADS);
-    }
+final class GradChecks {
+    private GradChecks() {}
 
     static long ptr(Tensor t) {
-        return CudaOps.ptr(t);
+        return CudaLaunch.ptr(t);
     }
 
     static void requireF32(String op, Tensor... ts) {
@@ -92,9 +48,5 @@ final class CudaGradLaunch implements AutoCloseable {
 
     static void check(boolean ok, String message) {
         if (!ok) throw new IllegalArgumentException(message);
-    }
-
-    @Override public void close() {
-        args.close();
     }
 }
