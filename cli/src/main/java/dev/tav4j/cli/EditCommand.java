@@ -2,6 +2,7 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
+import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.VideoLayout;
 import dev.tav4j.model.pipeline.VideoOutput;
@@ -72,9 +73,11 @@ final class EditCommand implements Callable<Integer> {
             t = stage(times, "read video", t);
         }
         Ops ops = device.open();
+        HostMemoryPlan plan = MemoryCheck.before(ops, model, tuned, workload(clip));
         ConsoleProgress progress = new ConsoleProgress();
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned)) {
             t = stage(times, "load checkpoint + tuned UNet", t);
+            System.err.println("loaded: " + p.loadTimes());
             Tensor init;
             int f;
             if (clip != null) {
@@ -116,7 +119,20 @@ final class EditCommand implements Callable<Integer> {
         }
         System.out.print("time:\n" + times);
         System.out.printf(Locale.ROOT, "  %-40s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
+        MemoryCheck.after(plan);
         return 0;
+    }
+
+    /** What the run computes, known before loading: the clip read, the latents file's shape, or the options. */
+    private HostMemoryPlan.Workload workload(VideoClip clip) {
+        if (clip != null) return new HostMemoryPlan.Workload(clip.frames().size(), height, width, true, true, false);
+        if (source != null && source.latents != null) {
+            try (SafeTensors st = SafeTensors.open(source.latents)) {
+                long[] s = st.info(latentsName(st, source.latents)).shape();
+                if (s.length == 5) return new HostMemoryPlan.Workload((int) s[2], (int) s[3] * 8, (int) s[4] * 8, true, false, false);
+            }
+        }
+        return new HostMemoryPlan.Workload(frames, height, width, true, false, false);
     }
 
     private static long stage(StringBuilder times, String name, long since) {

@@ -2,6 +2,7 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
+import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.VideoLayout;
 import dev.tav4j.model.video.Frames;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -49,11 +51,12 @@ final class GenerateCommand implements Callable<Integer> {
         if (!out.getFileName().toString().toLowerCase().endsWith(".gif"))
             throw new IllegalArgumentException("--out must end in .gif: " + out);
         Ops ops = device.open();
+        HostMemoryPlan plan = MemoryCheck.before(ops, model, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, unet)) {
             int s = p.vaeScale();
             int[] shape = {1, p.unet().config().inChannels(), frames, height / s, width / s};
-            System.err.printf("loaded in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            System.err.printf(Locale.ROOT, "loaded in %.1f s (%s)%n", (System.nanoTime() - t0) / 1e9, p.loadTimes());
             try (Tensor init = start.latents != null ? readLatents(start.latents, shape) : new Gaussian(start.seed).tensor(shape);
                  Tensor x = VideoLayout.toFrames(ops, init);
                  Tensor edited = p.edit(x, frames, prompt, steps, guidance, new ConsoleProgress());
@@ -62,6 +65,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         System.err.printf("wrote %s (%d frames, %d×%d) in %.1f s%n", out, frames, width, height, (System.nanoTime() - t0) / 1e9);
+        MemoryCheck.after(plan);
         return 0;
     }
 

@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.tune.TrainableModules;
@@ -62,9 +63,12 @@ final class TuneLauncher {
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         Ops ops = backend.get();
+        HostMemoryPlan memory = MemoryCheck.before(ops, plan.model(), null, new HostMemoryPlan.Workload(clip.frames().size(),
+                plan.sampling().height(), plan.sampling().width(), true, true, true));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()))) {
             t = stage(times, "load checkpoint", t);
+            System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
                     plan.checkpointEvery(), plan.validation(), plan.resume(), plan.fps());
             System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%s%n",
@@ -97,6 +101,7 @@ final class TuneLauncher {
                 System.out.print("time:\n" + times);
                 System.out.print(progress.summary());
                 System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
+                MemoryCheck.after(memory);
             }
         }
         return 0;

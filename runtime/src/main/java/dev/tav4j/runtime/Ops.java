@@ -40,6 +40,20 @@ public interface Ops {
         return upload(host);
     }
 
+    /**
+     * {@code host}'s values on this backend, taking the host tensor over: a backend that computes on host memory
+     * returns {@code host} itself (a weight converted at load, or viewed read-only in its mapped file, is not copied
+     * again); the others upload it and close it.
+     */
+    default Tensor adopt(Tensor host) {
+        try (host) {
+            return upload(host);
+        }
+    }
+
+    /** Whether this backend's tensors live in host memory (cpu): then weights and activations count against the machine's RAM. */
+    default boolean computesOnHost() { return false; }
+
     /** A host copy of a tensor of this backend. */
     Tensor download(Tensor t);
 

@@ -15,8 +15,8 @@ public final class Tensor implements AutoCloseable {
     private final int[] shape;
     private final long size;
     private final DType dtype;
-    private final Storage storage;
-    private final long byteOffset;
+    private Storage storage;
+    private long byteOffset;
     private boolean owner;
 
     public Tensor(Storage storage, long byteOffset, DType dtype, boolean owner, int... shape) {
@@ -78,6 +78,24 @@ public final class Tensor implements AutoCloseable {
     public long byteOffset() { return byteOffset; }
 
     public boolean isHost() { return storage.device() == Device.HOST; }
+
+    /** Whether this tensor's memory refuses writes (a weight viewed in place in its read-only mapped file). */
+    public boolean isReadOnly() { return storage instanceof HostStorage hs && hs.isReadOnly(); }
+
+    /**
+     * Gives a read-only owning tensor (a weight viewed in its mapped file) a writable copy of its own, in place, so
+     * whatever holds this object (the layer that reads the weight) sees the copy: a tuning job about to update a
+     * parameter loaded without being marked trainable. Views taken earlier keep the old memory. No-op otherwise.
+     */
+    public void makeWritable() {
+        if (!isReadOnly()) return;
+        if (!owner) throw new IllegalStateException("a view of a read-only tensor cannot be made writable; make its owner writable");
+        HostStorage copy = new HostStorage(HostMemoryPool.GLOBAL.take(size * dtype.bytes()));
+        MemorySegment.copy(segment(), 0, copy.segment(), 0, size * dtype.bytes());
+        storage.release();
+        storage = copy;
+        byteOffset = 0;
+    }
 
     /** The host memory of this tensor's elements (throws for device tensors). */
     public MemorySegment segment() {

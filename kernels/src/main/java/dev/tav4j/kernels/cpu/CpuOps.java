@@ -26,6 +26,13 @@ public final class CpuOps implements Ops {
         return Tensor.host(host.shape()).copyFrom(host);
     }
 
+    @Override public boolean computesOnHost() { return true; }
+
+    @Override public Tensor adopt(Tensor host) {
+        Check.host("adopt", "host", host);
+        return host;
+    }
+
     @Override public Tensor download(Tensor t) {
         Check.host("download", "t", t);
         return Tensor.host(t.shape()).copyFrom(t);

@@ -85,6 +85,27 @@ public final class CheckpointDir {
         return component.equals("vae") ? VaeNames.wrap(w) : w;
     }
 
+    /** Bytes the component's weights take as F32 in memory (from the files' headers; nothing is loaded). */
+    public long weightBytesF32(String component) {
+        return f32Bytes(WeightFiles.find(component(component), dir));
+    }
+
+    /** Bytes the weights of a tuned UNet folder given alone take as F32 in memory (from the headers). */
+    public static long unetFolderWeightBytesF32(Path dir) {
+        Path unet = unetFolderPath(dir);
+        return f32Bytes(WeightFiles.find(unet, unet));
+    }
+
+    private static long f32Bytes(List<Path> files) {
+        long bytes = 0;
+        for (Path f : files) {
+            try (SafeTensors st = SafeTensors.open(f)) {
+                for (String n : st.names()) if (!n.endsWith("position_ids")) bytes += st.info(n).elements() * 4;
+            }
+        }
+        return bytes;
+    }
+
     public UNetConfig unetConfig() { return UNetConfig.parse(config("unet"), configFile("unet").toString()); }
 
     public VaeConfig vaeConfig() { return VaeConfig.parse(config("vae"), configFile("vae").toString()); }

@@ -61,7 +61,7 @@ final class FileWeights implements Weights {
     @Override public Tensor load(String name, int... expectedShape) {
         SafeTensors st = file(name);
         WeightErrors.checkShape(name, component, st.path().toString(), shape(name), expectedShape);
-        return st.loadF32(name);
+        return st.mapF32(name);
     }
 
     private SafeTensors file(String name) {

@@ -1,5 +1,7 @@
 package dev.tav4j.model.io;
 
+import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.HostStorage;
 import dev.tav4j.runtime.Tensor;
 
 import java.io.IOException;
@@ -18,7 +20,8 @@ import java.util.Set;
 /**
  * A read-only, memory-mapped safetensors file: an 8-byte little-endian header length, a JSON header naming each
  * tensor's dtype, shape and byte range, then the data. Everything is validated at {@link #open}; every error is a
- * {@link SafeTensorsException} naming the file (and the tensor). Thread-safe for reading; {@link #close()} unmaps.
+ * {@link SafeTensorsException} naming the file (and the tensor). Thread-safe for reading. {@link #close()} unmaps,
+ * or, while tensors from {@link #mapF32} still view the file, leaves the unmapping to the last of them.
  */
 public final class SafeTensors implements AutoCloseable {
 
@@ -46,6 +49,8 @@ public final class SafeTensors implements AutoCloseable {
     private final MemorySegment data;
     private final SafeTensorsHeader header;
     private volatile boolean closed;
+    /** Tensors from {@link #mapF32} that view the mapping and are not closed yet. */
+    private int views;
 
     private SafeTensors(Path path, Arena arena, MemorySegment data, SafeTensorsHeader header) {
         this.path = path;
@@ -138,6 +143,41 @@ public final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code name}'s values as a host F32 tensor the caller closes, without a copy where the file stores them as
+     * the engine does (F32, little-endian on a little-endian machine): then the tensor is a read-only view of the
+     * mapped file, and the file stays mapped until it is closed. Other dtypes are converted once into a new
+     * tensor, as {@link #loadF32}. Either way the file's pages are dropped from this process's resident memory
+     * when they are no longer needed (after the conversion, or when the view is closed), so a model converted
+     * from its file is not held twice.
+     */
+    public Tensor mapF32(String name) {
+        TensorInfo t = info(name);
+        MemorySegment src = bytes(name);
+        if (!t.dtype().equals("F32") || ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            Tensor out = loadF32(name);
+            unload(src);
+            return out;
+        }
+        synchronized (this) {
+            if (closed) throw new SafeTensorsException(path + ": used after close()");
+            views++;
+        }
+        return new Tensor(HostStorage.external(src, () -> {
+            unload(src);
+            viewClosed();
+        }), 0, DType.F32, true, intShape(t));
+    }
+
+    /** Drops the pages of a mapped range from this process's resident set; the page cache keeps them for a reload. */
+    private static void unload(MemorySegment mapped) {
+        if (mapped.isMapped() && mapped.byteSize() > 0) mapped.unload();
+    }
+
+    private synchronized void viewClosed() {
+        if (--views == 0 && closed) arena.close();
+    }
+
     /** The values of an integer tensor (I64, I32, and the narrower integer dtypes) as longs. */
     public long[] loadLongs(String name) {
         TensorInfo t = info(name);
@@ -165,10 +205,10 @@ public final class SafeTensors implements AutoCloseable {
         return data;
     }
 
-    @Override public void close() {
+    @Override public synchronized void close() {
         if (closed) return;
         closed = true;
-        arena.close();
+        if (views == 0) arena.close();
     }
 
     @Override public String toString() {

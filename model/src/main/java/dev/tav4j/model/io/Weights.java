@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * Named parameters of one model component ("unet", "vae", "text_encoder", ...), from safetensors files or from
  * memory. Names ending in {@code position_ids} (a transformers buffer, not a parameter) are never listed.
- * Every {@link #load} returns a new host F32 tensor that the caller owns and closes.
+ * Every {@link #load} returns a host F32 tensor that the caller owns and closes; from a file it may be a read-only
+ * view of the mapped weights (no copy), so a caller that needs to write copies it first.
  */
 public interface Weights extends AutoCloseable {
 
@@ -26,7 +27,7 @@ public interface Weights extends AutoCloseable {
     int[] shape(String name);
 
     /**
-     * Loads {@code name} as a new host F32 tensor. When {@code expectedShape} is given (non-empty) the stored shape
+     * Loads {@code name} as a host F32 tensor, possibly a read-only view of the mapped file. When {@code expectedShape} is given (non-empty) the stored shape
      * must equal it, else a {@link WeightShapeException} names the weight and both shapes; with no expected shape
      * any shape is accepted. A missing weight throws {@link MissingWeightException} with similar names as a hint.
      */
@@ -35,12 +36,20 @@ public interface Weights extends AutoCloseable {
     /** Where the weights come from, for messages and logs. */
     String describe();
 
-    /** Releases mapped files; tensors already loaded stay valid. */
+    /** Releases the files; tensors already loaded stay valid (a mapped file is unmapped when its last view closes). */
     @Override void close();
 
     /** Weights of {@code component} over one or more safetensors files (e.g. shards); duplicate names are an error. */
     static Weights open(String component, Path... files) {
         return FileWeights.open(component, List.of(files));
+    }
+
+    /**
+     * {@code primary}'s weights, and for a name it lacks those of {@code base}, opened on first need (a tuned UNet
+     * folder in front of its base checkpoint's UNet). Closing closes both.
+     */
+    static Weights withFallback(Weights primary, java.util.function.Supplier<Weights> base) {
+        return new FallbackWeights(primary, base);
     }
 
     /**

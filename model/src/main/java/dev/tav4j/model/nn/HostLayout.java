@@ -1,47 +1,59 @@
 package dev.tav4j.model.nn;
 
+import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** One-time host repacking of weights at load (not a hot path). */
+/**
+ * One-time host repacking of weights at load. Not a per-step path, but a real-size checkpoint repacks about a
+ * billion floats, so the loops are blocked (each pass reads {@link #TILE} source rows side by side and writes
+ * whole cache lines) and run on all cores.
+ */
 public final class HostLayout {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final int TILE = 32;
 
     private HostLayout() {}
 
     /** [rows, cols] → new [cols, rows]. */
     public static Tensor transpose(Tensor w, int rows, int cols) {
         Tensor out = Tensor.host(cols, rows);
-        MemorySegment s = w.segment(), d = out.segment();
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                d.setAtIndex(F, (long) c * rows + r, s.getAtIndex(F, (long) r * cols + c));
+        reverse3(w.segment(), rows, 1, cols, out.segment());
         return out;
     }
 
     /** [o, i, kh, kw] → new [kh, kw, i, o]. */
     public static Tensor oihwToHwio(Tensor w, int o, int i, int kh, int kw) {
         Tensor out = Tensor.host(kh, kw, i, o);
-        MemorySegment s = w.segment(), d = out.segment();
-        for (int a = 0; a < o; a++)
-            for (int b = 0; b < i; b++)
-                for (int y = 0; y < kh; y++)
-                    for (int x = 0; x < kw; x++)
-                        d.setAtIndex(F, (((long) y * kw + x) * i + b) * o + a, s.getAtIndex(F, (((long) a * i + b) * kh + y) * kw + x));
+        reverse3(w.segment(), o, i, kh * kw, out.segment());
         return out;
     }
 
     /** [kh, kw, i, o] → new [o, i, kh, kw]. */
     public static Tensor hwioToOihw(Tensor w, int o, int i, int kh, int kw) {
         Tensor out = Tensor.host(o, i, kh, kw);
-        MemorySegment s = w.segment(), d = out.segment();
-        for (int a = 0; a < o; a++)
-            for (int b = 0; b < i; b++)
-                for (int y = 0; y < kh; y++)
-                    for (int x = 0; x < kw; x++)
-                        d.setAtIndex(F, (((long) a * i + b) * kh + y) * kw + x, s.getAtIndex(F, (((long) y * kw + x) * i + b) * o + a));
+        reverse3(w.segment(), kh * kw, i, o, out.segment());
         return out;
+    }
+
+    /** src [n0, n1, n2] → dst [n2, n1, n0]: dst[c][b][a] = src[a][b][c]. */
+    static void reverse3(MemorySegment src, int n0, int n1, int n2, MemorySegment dst) {
+        int tiles = (n0 + TILE - 1) / TILE;
+        long rowStride = (long) n1 * n2;
+        Parallel.forRange(tiles, Math.max(1, (int) (65536 / Math.max(1, (long) TILE * rowStride))), (lo, hi) -> {
+            for (int t = lo; t < hi; t++) {
+                int a0 = t * TILE, a1 = Math.min(n0, a0 + TILE);
+                for (int b = 0; b < n1; b++) {
+                    for (int c = 0; c < n2; c++) {
+                        long d = ((long) c * n1 + b) * n0;
+                        long s = (long) b * n2 + c;
+                        for (int a = a0; a < a1; a++)
+                            dst.setAtIndex(F, d + a, src.getAtIndex(F, a * rowStride + s));
+                    }
+                }
+            }
+        });
     }
 }

@@ -12,25 +12,28 @@ import java.util.function.Predicate;
 /**
  * Loads PyTorch-layout weights, repacks them for the engine (Linear → [in, out], conv → [kh, kw, in, out]),
  * uploads them to the backend once, and keeps every parameter by its checkpoint name (for tuning and saving).
- * On a half-precision backend the parameters a predicate selects (the trainable ones of a tuning job) are also
- * kept as exact fp32 device copies ({@link #exactF32}), so mixed-precision tuning starts its fp32 master weights
- * from the checkpoint's values rather than from their bf16/f16 rounding.
+ * On the CPU backend a weight the engine uses as stored (an F32 vector or table) stays a read-only view of its
+ * mapped file, and a repacked one is the only copy made ({@link Ops#adopt}). The parameters a predicate selects
+ * (the trainable ones of a tuning job) are always writable copies, and on a half-precision backend are also kept as
+ * exact fp32 device copies ({@link #exactF32}), so mixed-precision tuning starts its fp32 master weights from the
+ * checkpoint's values rather than from their bf16/f16 rounding.
  */
 public final class ParamStore implements AutoCloseable {
     private final Ops ops;
     private final Weights weights;
     private final Map<String, Param> params = new LinkedHashMap<>();
     private final Map<String, Tensor> exact = new LinkedHashMap<>();
-    private final Predicate<String> keepF32;
+    private final Predicate<String> trainable;
 
     public ParamStore(Ops ops, Weights weights) {
         this(ops, weights, name -> false);
     }
 
-    public ParamStore(Ops ops, Weights weights, Predicate<String> keepF32) {
+    /** {@code trainable} selects the parameters a tuning job will update in place (kept writable, and exact in fp32). */
+    public ParamStore(Ops ops, Weights weights, Predicate<String> trainable) {
         this.ops = ops;
         this.weights = weights;
-        this.keepF32 = keepF32;
+        this.trainable = trainable;
     }
 
     /**
@@ -79,12 +82,17 @@ public final class ParamStore implements AutoCloseable {
     }
 
     private Tensor keep(String name, Tensor host, int[] torchShape, ParamLayout layout) {
-        Tensor dev = ops.upload(host);
-        if (ops.precision() != DType.F32 && keepF32.test(name)) {
-            Tensor old = exact.put(name, ops.upload(host, DType.F32));
-            if (old != null) old.close();
+        boolean trains = trainable.test(name);
+        Tensor dev = null;
+        try {
+            if (ops.precision() != DType.F32 && trains) {
+                Tensor old = exact.put(name, ops.upload(host, DType.F32));
+                if (old != null) old.close();
+            }
+            dev = trains && host.isReadOnly() ? ops.upload(host) : ops.adopt(host);
+        } finally {
+            if (dev != host) host.close();
         }
-        host.close();
         Param old = params.put(name, new Param(name, dev, torchShape, layout));
         if (old != null) old.value().close();
         return dev;

@@ -32,6 +32,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     private volatile boolean cudaGraphs = StepLoop.graphsByDefault();
     /** Reopens the UNet's weight files (set by {@link #load}; null for a pipeline built from parts). */
     private java.util.function.Supplier<Weights> unetSource;
+    private LoadTimes loadTimes;
 
     public TuneAVideoPipeline(Ops ops, ClipTokenizer tokenizer, ClipTextEncoder textEncoder, Vae vae, UNet3D unet, SchedulerConfig scheduler) {
         this.ops = ops;
@@ -51,28 +52,47 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     }
 
     /**
-     * As {@link #load(Ops, Path, Path)}; on a half-precision backend the UNet parameters {@code keepF32} selects (the
-     * trainable ones of a tuning job) also keep their exact fp32 values on the device, the master weights of
-     * mixed-precision tuning ({@link dev.tav4j.model.nn.ParamStore#exactF32}).
+     * As {@link #load(Ops, Path, Path)}; the UNet parameters {@code trainable} selects (those a tuning job updates) are
+     * writable copies, and on a half-precision backend also keep their exact fp32 values on the device, the master
+     * weights of mixed-precision tuning ({@link dev.tav4j.model.nn.ParamStore#exactF32}).
      */
-    public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> keepF32) {
+    public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable) {
         CheckpointDir ckpt = CheckpointDir.open(checkpoint);
-        {
-            ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
-            ClipTextEncoder text;
+        long t0 = System.nanoTime();
+        ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
+        ClipTextEncoder text = null;
+        Vae vae = null;
+        try {
             try (var w = ckpt.weights("text_encoder")) {
                 text = new ClipTextEncoder(ops, ckpt.textConfig(), w);
             }
-            Vae vae;
+            long t1 = System.nanoTime();
             try (var w = ckpt.weights("vae")) {
                 vae = new Vae(ops, ckpt.vaeConfig(), w);
             }
-            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, keepF32);
+            long t2 = System.nanoTime();
+            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, trainable);
+            long t3 = System.nanoTime();
             TuneAVideoPipeline p = new TuneAVideoPipeline(ops, tok, text, vae, unet, ckpt.schedulerConfig());
-            p.unetSource = tunedUnet != null ? () -> CheckpointDir.unetFolder(tunedUnet) : () -> ckpt.weights("unet");
+            p.unetSource = tunedUnet != null ? () -> UNetLoader.tunedWeights(ckpt, tunedUnet) : () -> ckpt.weights("unet");
+            p.loadTimes = new LoadTimes((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
             return p;
+        } catch (RuntimeException | Error e) {
+            if (text != null) text.close();
+            if (vae != null) vae.close();
+            throw e;
         }
     }
+
+    /** Seconds each part of {@link #load} took: tokenizer and text encoder, VAE, UNet (tuned, or inflated). */
+    public record LoadTimes(double textEncoder, double vae, double unet) {
+        @Override public String toString() {
+            return String.format(java.util.Locale.ROOT, "text encoder %.1f s, VAE %.1f s, UNet %.1f s", textEncoder, vae, unet);
+        }
+    }
+
+    /** How long {@link #load} took per part; null for a pipeline built from parts. */
+    public LoadTimes loadTimes() { return loadTimes; }
 
     public Ops ops() { return ops; }
 

@@ -85,6 +85,7 @@ public final class Tuner implements AutoCloseable {
         boolean anyHalf = false;
         for (Param p : trainable.values()) {
             Tensor w = p.value();
+            w.makeWritable();  // loaded without being marked trainable: still a view of its file
             gradList.add(grads.of(w));
             Tensor master = w;
             if (w.dtype() != DType.F32) {

@@ -37,13 +37,14 @@ public final class UNet3D implements AutoCloseable {
     }
 
     /**
-     * As above; on a half-precision backend the parameters {@code keepF32} selects also keep their exact fp32
+     * As above; the parameters {@code trainable} selects are loaded as writable copies for a tuning job (the others
+     * may stay read-only views of their file on the CPU), and on a half-precision backend also keep their exact fp32
      * values on the device ({@link ParamStore#exactF32}): the master weights of mixed-precision tuning.
      */
-    public UNet3D(Ops ops, UNetConfig cfg, Weights weights, java.util.function.Predicate<String> keepF32) {
+    public UNet3D(Ops ops, UNetConfig cfg, Weights weights, java.util.function.Predicate<String> trainable) {
         this.ops = ops;
         this.cfg = cfg;
-        this.params = new ParamStore(ops, weights, keepF32);
+        this.params = new ParamStore(ops, weights, trainable);
         int[] ch = cfg.blockOutChannels();
         int nb = ch.length, groups = cfg.normNumGroups(), ctx = cfg.crossAttentionDim();
         int tDim = ch[0] * 4;

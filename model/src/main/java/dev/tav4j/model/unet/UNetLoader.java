@@ -29,19 +29,27 @@ public final class UNetLoader {
         return load(ops, ckpt, tuned, temporalInit, seed, name -> false);
     }
 
-    /** As above; {@code keepF32} selects parameters whose exact fp32 values stay on the device (see {@link ParamStore}). */
-    public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> keepF32) {
+    /** As above; {@code trainable} selects the parameters a tuning job updates (writable copies; see {@link ParamStore}). */
+    public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> trainable) {
         if (tuned != null) {
             UNetConfig base = ckpt.unetConfig();
-            try (Weights w = CheckpointDir.unetFolder(tuned)) {
+            try (Weights w = tunedWeights(ckpt, tuned)) {
                 UNetConfig cfg = CheckpointDir.unetFolderConfig(tuned);
                 requireCompatible(base, cfg, tuned);
-                return build(ops, cfg, w, temporalInit, seed, keepF32);
+                return build(ops, cfg, w, temporalInit, seed, trainable);
             }
         }
         try (Weights w = ckpt.weights("unet")) {
-            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, keepF32);
+            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, trainable);
         }
+    }
+
+    /**
+     * The weights of a tuned UNet folder, with the base checkpoint's UNet behind it for any weight the folder
+     * lacks (opened only then: a complete tuned folder never maps the base UNet).
+     */
+    public static Weights tunedWeights(CheckpointDir ckpt, Path tuned) {
+        return Weights.withFallback(CheckpointDir.unetFolder(tuned), () -> ckpt.weights("unet"));
     }
 
     /** Inflates (when the config is 2D) and builds; the weights are only read during the call. */
@@ -49,16 +57,16 @@ public final class UNetLoader {
         return build(ops, cfg, w, temporalInit, seed, name -> false);
     }
 
-    public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> keepF32) {
-        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, w, keepF32);
+    public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> trainable) {
+        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, w, trainable);
         if (temporalInit != null) {
             try (Weights t = Weights.open("unet temporal layers", temporalInit)) {
-                return new UNet3D(ops, cfg, new UnionWeights(w, t), keepF32);
+                return new UNet3D(ops, cfg, new UnionWeights(w, t), trainable);
             }
         }
         Map<String, Tensor> fresh = TemporalInit.fresh(cfg, seed);
         try {
-            return new UNet3D(ops, cfg, new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh)), keepF32);
+            return new UNet3D(ops, cfg, new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh)), trainable);
         } finally {
             fresh.values().forEach(Tensor::close);
         }
