@@ -91,6 +91,33 @@ class CliTest {
     }
 
     @Test
+    void aRunThatCannotFitInHostMemoryIsRefusedBeforeLoading(@TempDir Path dir) {
+        Path gif = dir.resolve("big.gif");
+        long t0 = System.nanoTime();
+        Run r = tav("generate", "--model", tinyModel().toString(), "--prompt", "x", "--frames", "100000", "--height", "512",
+                "--width", "512", "--seed", "1", "--out", gif.toString());
+        assertEquals(1, r.code, r.err);
+        String[] lines = r.err.strip().split("\n");
+        String line = lines[lines.length - 1];  // after the backend's own line
+        assertTrue(line.startsWith("tav: not enough memory") && line.contains("100000 frames") && line.contains("available"), r.err);
+        assertFalse(r.err.contains("Exception") || r.err.contains("\tat "), "no stack trace: " + r.err);
+        assertFalse((r.out + r.err).contains("loaded in"), "refused before loading: " + r.err);
+        assertFalse(Files.exists(gif));
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L, "refused up front, not after computing");
+    }
+
+    @Test
+    void generateReportsLoadTimesAndPeakMemory(@TempDir Path dir) {
+        Run r = tav("generate", "--model", tinyModel().toString(), "--prompt", "x", "--frames", "2", "--height", "64",
+                "--width", "64", "--seed", "1", "--steps", "1", "--out", dir.resolve("o.gif").toString());
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.matches("(?s).*loaded in [0-9.]+ s \\(text encoder [0-9.]+ s, VAE [0-9.]+ s, UNet [0-9.]+ s\\).*"), r.err);
+        assertTrue(r.err.matches("(?s).*memory: about [0-9.]+ [MG]iB \\(weights .*available.*"), r.err);
+        if (System.getProperty("os.name").startsWith("Linux"))
+            assertTrue(r.err.matches("(?s).*peak RSS [0-9]+ MiB \\(weights [0-9]+ MiB as F32\\).*"), r.err);
+    }
+
+    @Test
     void generateRejectsSizesNotMultipleOf8(@TempDir Path dir) {
         Run r = tav("generate", "--model", dir.toString(), "--prompt", "x", "--height", "60", "--width", "64", "--seed", "1",
                 "--out", dir.resolve("o.gif").toString());
