@@ -22,6 +22,8 @@ merges.txt are not written: the test copies the real CLIP vocabulary from the go
 Rerun (needs torch, transformers, accelerate and diffusers; diffusers' source tree on PYTHONPATH works too):
     python3 -m venv /tmp/fsvenv && /tmp/fsvenv/bin/pip install torch diffusers transformers accelerate
     /tmp/fsvenv/bin/python scripts/fullsize/make-fixtures.py [--golden ../shared/golden]
+The committed output was made with torch 2.13.0+cpu, transformers 5.18.0, accelerate 1.15.0 and diffusers
+0.40.0.dev0 (its src/ from a clone of huggingface/diffusers on PYTHONPATH, where pip had no diffusers wheel).
 """
 import argparse
 import json
