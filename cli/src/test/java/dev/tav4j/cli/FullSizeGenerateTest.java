@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Issue 15's full-size test: a checkpoint at real Stable Diffusion size, laid out as the hub ships it (real config
  * files, real tensor names and shapes, random weights), goes through {@code tav generate} in a separate JVM started
  * with exactly the launcher's flags and the JVM's default heap and direct-memory limits: SD 1.5 (F32) base and with
- * a tuned UNet3D ({@code --unet}), SD 2.1 (F16, OpenCLIP ViT-H text tower, linear projections, v-prediction) base.
+ * a tuned UNet3D ({@code --unet}), SD 2.1 (F16, OpenCLIP ViT-H text tower, linear projections, v-prediction) base
+ * and tuned.
  * Checks exit status, output, the GIF, and peak memory ({@code peak RSS N MiB} printed by tav generate) against
  * the weights' F32 size; the memory checks run after every case of a flavour so one report shows them all.
  * <p>
@@ -47,13 +48,7 @@ class FullSizeGenerateTest {
     private static final long MIN_FREE_DISK = 12 * GIB;
     private static final Pattern PEAK_RSS = Pattern.compile("peak RSS (\\d+) MiB");
     /** The JVM, its code and the activations at 64×64: the allowance over the weights. */
-    private static final long OVERHEAD = 3 * GIB / 2;
-
-    /**
-     * SD 2.1 with a tuned UNet3D adds about 45 s (writing it and one more generate) to the test's two minutes on two
-     * cores, so it runs on request: -Dtav.fullsize.all=true or TAV_FULLSIZE_ALL=1.
-     */
-    private static final boolean ALL = Boolean.getBoolean("tav.fullsize.all") || "1".equals(System.getenv("TAV_FULLSIZE_ALL"));
+    private static final long OVERHEAD = GIB;
 
     @Test
     void sd15BaseAndTuned() throws Exception {
@@ -61,8 +56,8 @@ class FullSizeGenerateTest {
     }
 
     @Test
-    void sd21Base() throws Exception {
-        run(FullSizeCheckpoint.Flavour.SD21, ALL);
+    void sd21BaseAndTuned() throws Exception {
+        run(FullSizeCheckpoint.Flavour.SD21, true);
     }
 
     private static void run(FullSizeCheckpoint.Flavour f, boolean tunedToo) throws Exception {
@@ -100,11 +95,11 @@ class FullSizeGenerateTest {
     /** Runs one case; a failed run fails at once, a memory problem is returned (null when within the limit). */
     private static String generate(FullSizeCheckpoint.Flavour f, String which, Path model, Path unet, Path gif,
                                  long weightBytesF32) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                // the ./tav launcher's flags, plus the Add-Opens its jar's manifest carries; no heap or direct-memory limits
-                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
-                "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        // the ./tav launcher's flags (scripts/jvm-flags), plus the Add-Opens its jar's manifest carries; no heap or
+        // direct-memory limits
+        cmd.addAll(List.of(Files.readString(Path.of("..", "scripts", "jvm-flags")).strip().split("\\s+")));
+        cmd.addAll(List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED",
                 "-cp", classpath(), "dev.tav4j.cli.Main",
                 "generate", "--model", model.toString(), "--prompt", "a man is skiing on the snow",
                 "--frames", "2", "--height", "64", "--width", "64", "--steps", "3", "--seed", "3", "--out", gif.toString()));

@@ -92,6 +92,9 @@ public final class HostMemoryPool {
 
     public synchronized long liveBytes() { return liveBytes; }
 
+    /** Bytes of released segments kept for reuse. */
+    public synchronized long cachedBytes() { return cachedBytes; }
+
     public synchronized long peakLiveBytes() { return peakLiveBytes; }
 
     public synchronized void resetPeak() { peakLiveBytes = liveBytes; }

@@ -38,19 +38,27 @@ public final class HostLayout {
         return out;
     }
 
-    /** src [n0, n1, n2] → dst [n2, n1, n0]: dst[c][b][a] = src[a][b][c]. */
+    /**
+     * src [n0, n1, n2] → dst [n2, n1, n0]: dst[c][b][a] = src[a][b][c]. Tiles of {@link #TILE} × {@link #TILE}
+     * (a, c) go through two small heap buffers with bulk copies, so the inner transpose runs on arrays without
+     * per-element segment checks and both memories are touched in whole runs.
+     */
     static void reverse3(MemorySegment src, int n0, int n1, int n2, MemorySegment dst) {
         int tiles = (n0 + TILE - 1) / TILE;
         long rowStride = (long) n1 * n2;
         Parallel.forRange(tiles, Math.max(1, (int) (65536 / Math.max(1, (long) TILE * rowStride))), (lo, hi) -> {
+            float[] in = new float[TILE * TILE], out = new float[TILE * TILE];
             for (int t = lo; t < hi; t++) {
-                int a0 = t * TILE, a1 = Math.min(n0, a0 + TILE);
+                int a0 = t * TILE, na = Math.min(n0, a0 + TILE) - a0;
                 for (int b = 0; b < n1; b++) {
-                    for (int c = 0; c < n2; c++) {
-                        long d = ((long) c * n1 + b) * n0;
-                        long s = (long) b * n2 + c;
-                        for (int a = a0; a < a1; a++)
-                            dst.setAtIndex(F, d + a, src.getAtIndex(F, a * rowStride + s));
+                    for (int c0 = 0; c0 < n2; c0 += TILE) {
+                        int nc = Math.min(n2, c0 + TILE) - c0;
+                        for (int a = 0; a < na; a++)
+                            MemorySegment.copy(src, F, ((a0 + a) * rowStride + (long) b * n2 + c0) * 4, in, a * TILE, nc);
+                        for (int a = 0; a < na; a++)
+                            for (int c = 0; c < nc; c++) out[c * TILE + a] = in[a * TILE + c];
+                        for (int c = 0; c < nc; c++)
+                            MemorySegment.copy(out, c * TILE, dst, F, (((long) (c0 + c) * n1 + b) * n0 + a0) * 4, na);
                     }
                 }
             }
