@@ -29,7 +29,21 @@ public record UNetConfig(
         int downsamplePadding,
         boolean centerInputSample,
         int sampleSize,
-        String predictionHint) {
+        String predictionHint,
+        boolean upcastAttention) {
+
+    /**
+     * Without {@code upcast_attention} (false). The engine computes attention scores in fp32 in any case; the flag
+     * is kept so that a tuned UNet saved from SD 2.1 says what its base said (diffusers needs it in fp16).
+     */
+    public UNetConfig(String className, int inChannels, int outChannels, int[] blockOutChannels, int layersPerBlock,
+                      int normNumGroups, float normEps, int crossAttentionDim, int[] heads, boolean useLinearProjection,
+                      List<String> downBlockTypes, List<String> upBlockTypes, boolean flipSinToCos, int freqShift,
+                      int downsamplePadding, boolean centerInputSample, int sampleSize, String predictionHint) {
+        this(className, inChannels, outChannels, blockOutChannels, layersPerBlock, normNumGroups, normEps, crossAttentionDim,
+                heads, useLinearProjection, downBlockTypes, upBlockTypes, flipSinToCos, freqShift, downsamplePadding,
+                centerInputSample, sampleSize, predictionHint, false);
+    }
 
     private static final Set<String> DOWN = Set.of("CrossAttnDownBlock2D", "DownBlock2D", "CrossAttnDownBlock3D", "DownBlock3D");
     private static final Set<String> UP = Set.of("CrossAttnUpBlock2D", "UpBlock2D", "CrossAttnUpBlock3D", "UpBlock3D");
@@ -86,6 +100,7 @@ public record UNetConfig(
                 Json.boolOr(n, "use_linear_projection", false), down, up,
                 Json.boolOr(n, "flip_sin_to_cos", true), Json.intOr(n, "freq_shift", 0),
                 Json.intOr(n, "downsample_padding", 1), Json.boolOr(n, "center_input_sample", false),
-                Json.intOr(n, "sample_size", 64), Json.strOr(n, "prediction_type", null));
+                Json.intOr(n, "sample_size", 64), Json.strOr(n, "prediction_type", null),
+                Json.boolOr(n, "upcast_attention", false));
     }
 }

@@ -38,7 +38,7 @@ public final class UNetConfigJson {
         n.put("use_linear_projection", c.useLinearProjection());
         n.putNull("class_embed_type");
         n.putNull("num_class_embeds");
-        n.put("upcast_attention", false);
+        n.put("upcast_attention", c.upcastAttention());
         return n;
     }
 }
