@@ -2,6 +2,7 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.runtime.HostMemory;
+import dev.tav4j.runtime.HostMemoryPool;
 import dev.tav4j.runtime.Ops;
 
 import java.nio.file.Path;
@@ -18,10 +19,14 @@ final class MemoryCheck {
         return plan;
     }
 
-    /** One line with the process's peak resident memory (where the system reports it) and the weights it held. */
+    /**
+     * One line with the process's peak resident memory (where the system reports it), the weights as F32 and the
+     * peak of host tensor memory (weights converted at load plus activations; mapped weights are not in it).
+     */
     static void after(HostMemoryPlan plan) {
         long peak = HostMemory.peakRssBytes();
-        if (peak < 0) return;
-        System.err.println("peak RSS " + (peak >> 20) + " MiB" + (plan == null ? "" : " (weights " + (plan.weightBytes() >> 20) + " MiB as F32)"));
+        if (peak < 0 || plan == null) return;
+        System.err.println("peak RSS " + (peak >> 20) + " MiB (weights " + (plan.weightBytes() >> 20) + " MiB as F32, host tensors "
+                + (HostMemoryPool.GLOBAL.peakLiveBytes() >> 20) + " MiB at most)");
     }
 }
