@@ -19,7 +19,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Writes host F32 tensors as a safetensors file, in the order given, with the header padded with spaces to a
@@ -34,7 +36,27 @@ public final class SafeTensorsWriter {
     private SafeTensorsWriter() {}
 
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        byte[] header = header(file, tensors, metadata);
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            requireHostF32(file, e.getKey(), t);
+            shapes.put(e.getKey(), t.shape());
+        }
+        write(file, shapes, tensors::get, false, metadata);
+    }
+
+    /**
+     * Writes tensors given by name and shape, each made by {@code produce} only when its bytes are due and closed
+     * right after: a model is saved one tensor at a time (a tuned SD UNet is 3.4 GiB; holding all of it in PyTorch
+     * layout at once doubled the peak memory of saving). Each produced tensor must be host F32 of the given shape.
+     */
+    public static void writeEach(Path file, Map<String, int[]> shapes, Function<String, Tensor> produce, Map<String, String> metadata) {
+        write(file, shapes, produce, true, metadata);
+    }
+
+    private static void write(Path file, Map<String, int[]> shapes, Function<String, Tensor> produce, boolean close,
+                              Map<String, String> metadata) {
+        byte[] header = header(file, shapes, metadata);
         Path dir = file.toAbsolutePath().getParent();
         Path tmp = null;
         try {
@@ -45,12 +67,21 @@ public final class SafeTensorsWriter {
                 writeFully(ch, ByteBuffer.wrap(header));
                 ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_FLOATS * 4);
                 MemorySegment bufSeg = MemorySegment.ofBuffer(buf);
-                for (Tensor t : tensors.values()) {
-                    MemorySegment src = t.segment();
-                    for (long i = 0, n = t.size(); i < n; i += CHUNK_FLOATS) {
-                        int m = (int) Math.min(CHUNK_FLOATS, n - i);
-                        MemorySegment.copy(src, F32, i * 4, bufSeg, F32_LE, 0, m);
-                        writeFully(ch, buf.clear().limit(m * 4));
+                for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+                    Tensor t = produce.apply(e.getKey());
+                    try {
+                        requireHostF32(file, e.getKey(), t);
+                        if (!Arrays.equals(t.shape(), e.getValue()))
+                            throw new SafeTensorsException(file + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(t.shape())
+                                    + ", the header says " + Arrays.toString(e.getValue()));
+                        MemorySegment src = t.segment();
+                        for (long i = 0, n = t.size(); i < n; i += CHUNK_FLOATS) {
+                            int m = (int) Math.min(CHUNK_FLOATS, n - i);
+                            MemorySegment.copy(src, F32, i * 4, bufSeg, F32_LE, 0, m);
+                            writeFully(ch, buf.clear().limit(m * 4));
+                        }
+                    } finally {
+                        if (close && t != null) t.close();
                     }
                 }
                 ch.force(true);
@@ -62,6 +93,11 @@ public final class SafeTensorsWriter {
         } finally {
             if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { /* best effort */ }
         }
+    }
+
+    private static void requireHostF32(Path file, String name, Tensor t) {
+        if (t == null || !t.isHost() || t.dtype() != DType.F32)
+            throw new SafeTensorsException(file + ": tensor '" + name + "' must be a host F32 tensor to be written (got " + t + ")");
     }
 
     private static void move(Path tmp, Path file) throws IOException {
@@ -77,24 +113,25 @@ public final class SafeTensorsWriter {
     }
 
     /** The JSON header, space-padded to a multiple of 8 bytes. */
-    static byte[] header(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+    static byte[] header(Path file, Map<String, int[]> shapes, Map<String, String> metadata) {
         ObjectNode root = Json.MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = root.putObject("__metadata__");
             metadata.forEach(m::put);
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+        for (Map.Entry<String, int[]> e : shapes.entrySet()) {
             String name = e.getKey();
-            Tensor t = e.getValue();
             if (name.equals("__metadata__")) throw new SafeTensorsException(file + ": '__metadata__' cannot name a tensor");
-            if (t == null || !t.isHost() || t.dtype() != DType.F32)
-                throw new SafeTensorsException(file + ": tensor '" + name + "' must be a host F32 tensor to be written (got " + t + ")");
             ObjectNode o = root.putObject(name);
             o.put("dtype", "F32");
             ArrayNode s = o.putArray("shape");
-            Arrays.stream(t.shape()).forEach(s::add);
-            long bytes = t.size() * 4;
+            long elements = 1;
+            for (int d : e.getValue()) {
+                s.add(d);
+                elements *= d;
+            }
+            long bytes = elements * 4;
             o.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }

@@ -175,19 +175,20 @@ public final class TuneJob {
      */
     static Path saveUnet(TuneAVideoPipeline p, Tuner tuner, Path out) {
         Path dir = out.resolve("unet"), tmp = out.resolve(".unet.part");
-        Map<String, Tensor> weights = new LinkedHashMap<>();
-        boolean half = p.unet().params().all().values().stream().anyMatch(prm -> prm.value().dtype() != DType.F32);
+        Map<String, Param> params = p.unet().params().all();
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        params.values().forEach(prm -> shapes.put(prm.name(), prm.torchShape()));
+        boolean half = params.values().stream().anyMatch(prm -> prm.value().dtype() != DType.F32);
         try (Weights source = half ? p.reopenUnetWeights() : null) {
             TuneCheckpoint.deleteRecursively(tmp);
             Files.createDirectories(tmp);
-            for (Param prm : p.unet().params().all().values()) {
-                Tensor t;
-                if (tuner.trainable().containsKey(prm.name())) t = p.unet().params().toTorchLayout(prm, tuner.master(prm.name()));
-                else if (prm.value().dtype() != DType.F32 && source != null && source.has(prm.name())) t = source.load(prm.name(), prm.torchShape());
-                else t = p.unet().params().toTorchLayout(prm);
-                weights.put(prm.name(), t);
-            }
-            SafeTensorsWriter.write(tmp.resolve("diffusion_pytorch_model.safetensors"), weights, Map.of("format", "pt"));
+            // one tensor in PyTorch layout at a time, written and closed before the next
+            SafeTensorsWriter.writeEach(tmp.resolve("diffusion_pytorch_model.safetensors"), shapes, name -> {
+                Param prm = params.get(name);
+                if (tuner.trainable().containsKey(name)) return p.unet().params().toTorchLayout(prm, tuner.master(name));
+                if (prm.value().dtype() != DType.F32 && source != null && source.has(name)) return source.load(name, prm.torchShape());
+                return p.unet().params().toTorchLayout(prm);
+            }, Map.of("format", "pt"));
             Files.writeString(tmp.resolve("config.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(UNetConfigJson.tuned(p.unet().config())));
             TuneCheckpoint.deleteRecursively(dir);
@@ -196,7 +197,6 @@ public final class TuneJob {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the tuned UNet to " + dir + ": " + e.getMessage(), e);
         } finally {
-            weights.values().forEach(Tensor::close);
             try {
                 TuneCheckpoint.deleteRecursively(tmp);
             } catch (IOException ignored) {

@@ -22,6 +22,36 @@ class SafeTensorsWriterTest {
     @TempDir Path tmp;
 
     @Test
+    void writeEachMakesAndClosesOneTensorAtATime() throws IOException {
+        Path f = tmp.resolve("each.safetensors");
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        shapes.put("w", new int[]{2, 2});
+        shapes.put("b", new int[]{3});
+        List<Tensor> made = new java.util.ArrayList<>();
+        int[] live = {0};
+        SafeTensorsWriter.writeEach(f, shapes, name -> {
+            assertEquals(0, live[0], "the previous tensor was closed before the next is made");
+            Tensor t = name.equals("w") ? Tensor.of(new float[]{1, 2, 3, 4}, 2, 2) : Tensor.of(new float[]{5, 6, 7}, 3);
+            made.add(t);
+            live[0]++;
+            return new Tensor(dev.tav4j.runtime.HostStorage.external(t.segment(), () -> { live[0]--; t.close(); }), 0,
+                    dev.tav4j.runtime.DType.F32, true, t.shape());
+        }, Map.of());
+        assertEquals(0, live[0]);
+        try (SafeTensors st = SafeTensors.open(f); Tensor w = st.loadF32("w"); Tensor b = st.loadF32("b")) {
+            assertArrayEquals(new float[]{1, 2, 3, 4}, w.toArray());
+            assertArrayEquals(new float[]{5, 6, 7}, b.toArray());
+        }
+        Path bad = tmp.resolve("bad.safetensors");
+        SafeTensorsException e = assertThrows(SafeTensorsException.class,
+                () -> SafeTensorsWriter.writeEach(bad, Map.of("w", new int[]{4}), name -> Tensor.of(new float[]{1, 2}, 2), Map.of()));
+        assertTrue(e.getMessage().contains("'w'") && e.getMessage().contains("[4]"), e.getMessage());
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertEquals(List.of("each.safetensors"), left.map(p -> p.getFileName().toString()).sorted().toList(), "nothing half-written");
+        }
+    }
+
+    @Test
     void roundTripKeepsOrderShapesValuesAndMetadata() throws IOException {
         Path f = tmp.resolve("rt.safetensors");
         try (Tensor a = Tensor.of(new float[]{1.5f, -2f, Float.MIN_VALUE, 3e38f, -0f, 7f}, 2, 3);
