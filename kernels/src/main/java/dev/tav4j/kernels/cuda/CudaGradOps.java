@@ -210,8 +210,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(p2).i32(c).i32(groups).i64(hw)
                 .i32(framesPooled).i64(chunk).i32(siluOn);
         l.grid(kt.groupNormPartial, s, vg, 256);
-        // the kernel takes the count as a double: pass its bits through the 8-byte slot
-        l.args.reset().ptr(p2).ptr(means).i32(vg).i32(s).i64(Double.doubleToRawLongBits((double) groupElems));
+        l.args.reset().ptr(p2).ptr(means).i32(vg).i32(s).f64(groupElems);  // the kernel takes the count as a double
         l.grid(k.groupNormFinalize, (vg + 255) / 256, 1, 256);
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(means).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(dX))
                 .i64(x.size()).i32(c).i32(groups).i64(hw).i32(framesPooled).i32(siluOn);
