@@ -171,7 +171,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long m = (long) n * h * wd;
         l.args.reset().ptr(ptr(dY)).ptr(ptr(w)).ptr(ptr(dX)).i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co)
                 .i32(kh).i32(kw).i32(stride).i32(top).i32(top);
-        TensorCoreKernels.Launch tc = tensorCores == null ? null
+        TensorCoreKernels.Launch tc = tensorCores == null || !l.tensorCores(TensorCoreFamily.CONV2D_INPUT_GRAD) ? null
                 : tensorCores.conv2dBackwardInput(dX.dtype(), m, ci, co, ptr(dY), ptr(w), ptr(dX));
         if (tc != null) l.grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
         else l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);

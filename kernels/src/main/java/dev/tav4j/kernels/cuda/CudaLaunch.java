@@ -22,12 +22,19 @@ final class CudaLaunch implements AutoCloseable {
     KernelProfiler profiler;
     /** BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only. */
     TensorCoreKernels tensorCores;
+    /** Tensor-core families switched off one by one (the self-check does, for a family that failed): they take their fallback. */
+    final java.util.EnumSet<TensorCoreFamily> tensorCoresOff = java.util.EnumSet.noneOf(TensorCoreFamily.class);
 
     CudaLaunch(DeviceApi api) {
         this.api = api;
         this.kernels = new CudaKernels(api);
         this.maxGrid = api.emulated() ? 8 : 16384;
         if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
+    }
+
+    /** Whether family {@code f} may run on tensor cores (not switched off on its own). */
+    boolean tensorCores(TensorCoreFamily f) {
+        return !tensorCoresOff.contains(f);
     }
 
     /** Launches {@code kh} on a 2D grid with the arguments in {@link #args}; an empty grid launches nothing. */
