@@ -146,12 +146,21 @@ public final class SelfCheck {
 
     /** Hash of the device's description (name, compute capability, driver) and the PTX the kernels come from. */
     static String key(CudaOps ops) {
+        MessageDigest md = sha256();
+        md.update(ops.device().describe().getBytes(StandardCharsets.UTF_8));
+        md.update((byte) 0);
+        md.update(PtxHash.DIGEST);
+        return HexFormat.of().formatHex(md.digest(), 0, 8);
+    }
+
+    /** The bundled PTX's hash, once: unzipping 14 MB of PTX costs ~0.1 s. */
+    private static final class PtxHash {
+        static final byte[] DIGEST = sha256().digest(Ptx.bytes());
+    }
+
+    private static MessageDigest sha256() {
         try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(ops.device().describe().getBytes(StandardCharsets.UTF_8));
-            md.update((byte) 0);
-            md.update(Ptx.bytes());
-            return HexFormat.of().formatHex(md.digest(), 0, 8);
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
