@@ -51,7 +51,7 @@ final class CudaAttention {
         if (gy > 65535) throw new IllegalArgumentException("attention: images x heads = " + gy + " exceeds the grid limit 65535");
         l.args.reset().ptr(ptr(q)).ptr(ptr(kt)).ptr(ptr(v)).ptr(ptr(out)).i32(code).i32(Math.max(frames, 1)).i32(heads)
                 .i32(d).i32(lq).i32(lk).i32(nkeys).i32(c).f32(scale);
-        TensorCoreKernels.Launch tc = l.tensorCores == null ? null
+        TensorCoreKernels.Launch tc = l.tensorCores == null || !l.tensorCores(TensorCoreFamily.ATTENTION) ? null
                 : l.tensorCores.attention(q.dtype(), kind, n, heads, d, lq, ptr(q), ptr(kt), ptr(v), ptr(out));
         if (tc != null) l.grid(tc);
         else l.grid(k.attention(d), (lq + 31) / 32, (int) gy, 128, 0);

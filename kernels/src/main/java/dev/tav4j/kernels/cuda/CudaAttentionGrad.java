@@ -71,7 +71,7 @@ final class CudaAttentionGrad {
         }
         int code = CudaKernels.attentionCode(kind), nkeys = CudaKernels.keysPerQuery(kind, lk);
         int fr = Math.max(frames, 1);
-        TensorCoreAttentionGrad.Plan tc = tensorCores == null ? null
+        TensorCoreAttentionGrad.Plan tc = tensorCores == null || !l.tensorCores(TensorCoreFamily.ATTENTION_GRAD) ? null
                 : tensorCores.plan(q.dtype(), kind, d, ptr(q), ptr(kt), ptr(v), ptr(dOut), ptr(dQ), dk, dv);
         // the same arguments for both kernel pairs; only the rows per block and the shared memory differ
         int rows = tc == null ? ROWS : TensorCoreAttentionGrad.ROWS;

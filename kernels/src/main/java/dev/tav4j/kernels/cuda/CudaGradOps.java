@@ -171,7 +171,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long m = (long) n * h * wd;
         l.args.reset().ptr(ptr(dY)).ptr(ptr(w)).ptr(ptr(dX)).i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co)
                 .i32(kh).i32(kw).i32(stride).i32(top).i32(top);
-        TensorCoreKernels.Launch tc = tensorCores == null ? null
+        TensorCoreKernels.Launch tc = tensorCores == null || !l.tensorCores(TensorCoreFamily.CONV2D_INPUT_GRAD) ? null
                 : tensorCores.conv2dBackwardInput(dX.dtype(), m, ci, co, ptr(dY), ptr(w), ptr(dX));
         if (tc != null) l.grid(tc.kernel(), tc.gx(), tc.gy(), tc.threads(), tc.smem());
         else l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
@@ -210,8 +210,7 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(p2).i32(c).i32(groups).i64(hw)
                 .i32(framesPooled).i64(chunk).i32(siluOn);
         l.grid(kt.groupNormPartial, s, vg, 256);
-        // the kernel takes the count as a double: pass its bits through the 8-byte slot
-        l.args.reset().ptr(p2).ptr(means).i32(vg).i32(s).i64(Double.doubleToRawLongBits((double) groupElems));
+        l.args.reset().ptr(p2).ptr(means).i32(vg).i32(s).f64(groupElems);  // the kernel takes the count as a double
         l.grid(k.groupNormFinalize, (vg + 255) / 256, 1, 256);
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(means).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(dX))
                 .i64(x.size()).i32(c).i32(groups).i64(hw).i32(framesPooled).i32(siluOn);

@@ -3,7 +3,6 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.device.DeviceApi;
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
 /**
  * Every kernel of the tav4j module, resolved once when the backend is created (a missing kernel fails there,
@@ -17,49 +16,49 @@ final class CudaKernels {
 
     /** The kernels of one storage type. */
     static final class Typed {
-        final KernelHandle axpby, activation, geglu, addChannelBias, fillRows, fillRowsResidual, concatChannels, permute, gatherRows,
+        final Kernel axpby, activation, geglu, addChannelBias, fillRows, fillRowsResidual, concatChannels, permute, gatherRows,
                 upsampleNearest, timestepEmbedding, ddimStep, layerNorm, groupNormPartial, groupNormApply, conv2d;
         /** f32 → this type and back; null for F32. */
-        final KernelHandle fromF32, toF32;
-        private final KernelHandle[] attention = new KernelHandle[HEAD_BUCKETS.length];
-        private final KernelHandle[] attentionTemporal = new KernelHandle[HEAD_BUCKETS.length];
+        final Kernel fromF32, toF32;
+        private final Kernel[] attention = new Kernel[HEAD_BUCKETS.length];
+        private final Kernel[] attentionTemporal = new Kernel[HEAD_BUCKETS.length];
 
         private Typed(DeviceApi api, DType t) {
             String s = "_" + suffix(t);
-            axpby = api.kernel("axpby" + s);
-            activation = api.kernel("activation" + s);
-            geglu = api.kernel("geglu" + s);
-            addChannelBias = api.kernel("add_channel_bias" + s);
-            fillRows = api.kernel("fill_rows" + s);
-            fillRowsResidual = api.kernel("fill_rows_residual" + s);
-            concatChannels = api.kernel("concat_channels" + s);
-            permute = api.kernel("permute" + s);
-            gatherRows = api.kernel("gather_rows" + s);
-            upsampleNearest = api.kernel("upsample_nearest" + s);
-            timestepEmbedding = api.kernel("timestep_embedding" + s);
-            ddimStep = api.kernel("ddim_step" + s);
-            layerNorm = api.kernel("layernorm" + s);
-            groupNormPartial = api.kernel("groupnorm_partial" + s);
-            groupNormApply = api.kernel("groupnorm_apply" + s);
-            conv2d = api.kernel("conv2d" + s);
-            fromF32 = t == DType.F32 ? null : api.kernel("convert_f32_to" + s);
-            toF32 = t == DType.F32 ? null : api.kernel("convert" + s + "_to_f32");
+            axpby = Kernel.lookup(api, "axpby" + s, "PPPFFL");
+            activation = Kernel.lookup(api, "activation" + s, "PPIL");
+            geglu = Kernel.lookup(api, "geglu" + s, "PPLI");
+            addChannelBias = Kernel.lookup(api, "add_channel_bias" + s, "PPPLILI");
+            fillRows = Kernel.lookup(api, "fill_rows" + s, "PPLI");
+            fillRowsResidual = Kernel.lookup(api, "fill_rows_residual" + s, "PPPLI");
+            concatChannels = Kernel.lookup(api, "concat_channels" + s, "PPPLII");
+            permute = Kernel.lookup(api, "permute" + s, "PPLIIIIIILLLLLL");
+            gatherRows = Kernel.lookup(api, "gather_rows" + s, "PPPLI");
+            upsampleNearest = Kernel.lookup(api, "upsample_nearest" + s, "PPIIIIII");
+            timestepEmbedding = Kernel.lookup(api, "timestep_embedding" + s, "PPIIIF");
+            ddimStep = Kernel.lookup(api, "ddim_step" + s, "PPPLFFFF");
+            layerNorm = Kernel.lookup(api, "layernorm" + s, "PPPPLIF");
+            groupNormPartial = Kernel.lookup(api, "groupnorm_partial" + s, "PPIILIL");
+            groupNormApply = Kernel.lookup(api, "groupnorm_apply" + s, "PPPPPLIILII");
+            conv2d = Kernel.lookup(api, "conv2d" + s, "PPPPPIIIIIIIIIIII");
+            fromF32 = t == DType.F32 ? null : Kernel.lookup(api, "convert_f32_to" + s, "PPL");
+            toF32 = t == DType.F32 ? null : Kernel.lookup(api, "convert" + s + "_to_f32", "PPL");
             for (int b = 0; b < HEAD_BUCKETS.length; b++) {
-                attention[b] = api.kernel("attention_d" + HEAD_BUCKETS[b] + s);
-                attentionTemporal[b] = api.kernel("attention_temporal_d" + HEAD_BUCKETS[b] + s);
+                attention[b] = Kernel.lookup(api, "attention_d" + HEAD_BUCKETS[b] + s, "PPPPIIIIIIIIF");
+                attentionTemporal[b] = Kernel.lookup(api, "attention_temporal_d" + HEAD_BUCKETS[b] + s, "PPPPIIIIIIF");
             }
         }
 
-        KernelHandle attention(int headSize) { return attention[headBucket(headSize)]; }
+        Kernel attention(int headSize) { return attention[headBucket(headSize)]; }
 
-        KernelHandle attentionTemporal(int headSize) { return attentionTemporal[headBucket(headSize)]; }
+        Kernel attentionTemporal(int headSize) { return attentionTemporal[headBucket(headSize)]; }
     }
 
-    final KernelHandle groupNormFinalize;
+    final Kernel groupNormFinalize;
     private final Typed[] typed = new Typed[TYPES.length];
 
     CudaKernels(DeviceApi api) {
-        groupNormFinalize = api.kernel("groupnorm_finalize");
+        groupNormFinalize = Kernel.lookup(api, "groupnorm_finalize", "PPIIF");
         for (DType t : TYPES) typed[t.ordinal()] = new Typed(api, t);
     }
 

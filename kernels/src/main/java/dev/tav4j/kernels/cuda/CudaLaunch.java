@@ -3,7 +3,6 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.device.DeviceApi;
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
 /**
  * What the op families of {@link CudaOps} and its backward ops ({@link CudaGradOps}) share: one reusable kernel
@@ -23,6 +22,8 @@ final class CudaLaunch implements AutoCloseable {
     KernelProfiler profiler;
     /** BF16/F16 conv2d and attention on tensor cores; null = CUDA-core kernels only. */
     TensorCoreKernels tensorCores;
+    /** Tensor-core families switched off one by one (the self-check does, for a family that failed): they take their fallback. */
+    final java.util.EnumSet<TensorCoreFamily> tensorCoresOff = java.util.EnumSet.noneOf(TensorCoreFamily.class);
 
     CudaLaunch(DeviceApi api) {
         this.api = api;
@@ -31,17 +32,23 @@ final class CudaLaunch implements AutoCloseable {
         if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
     }
 
+    /** Whether family {@code f} may run on tensor cores (not switched off on its own). */
+    boolean tensorCores(TensorCoreFamily f) {
+        return !tensorCoresOff.contains(f);
+    }
+
     /** Launches {@code kh} on a 2D grid with the arguments in {@link #args}; an empty grid launches nothing. */
-    void grid(KernelHandle kh, int gx, int gy, int threads) {
+    void grid(Kernel kh, int gx, int gy, int threads) {
         grid(kh, gx, gy, threads, 0);
     }
 
     /** The same with {@code smem} bytes of dynamic shared memory (the device opts in above 48 KiB). */
-    void grid(KernelHandle kh, int gx, int gy, int threads, int smem) {
+    void grid(Kernel kh, int gx, int gy, int threads, int smem) {
         if (gx == 0 || gy == 0) return;
         if (gy > 65535) throw new IllegalArgumentException(kh.name() + ": grid y " + gy + " exceeds the limit 65535");
+        kh.check(args);
         begin(kh.name());
-        api.launch(kh, gx, gy, 1, threads, 1, 1, smem, args.array());
+        api.launch(kh.handle, gx, gy, 1, threads, 1, 1, smem, args.array());
         end();
     }
 
@@ -51,16 +58,17 @@ final class CudaLaunch implements AutoCloseable {
     }
 
     /** Launches a grid-stride kernel over n elements with the arguments in {@code a} (the forward ops pass {@link #args}). */
-    void elementwise(KernelHandle kh, long n, KernelArgs a) {
+    void elementwise(Kernel kh, long n, KernelArgs a) {
         if (n == 0) return;
         int blocks = (int) Math.min(maxGrid, (n + EW_THREADS - 1) / EW_THREADS);
+        kh.check(a);
         begin(kh.name());
-        api.launch(kh, blocks, 1, 1, EW_THREADS, 1, 1, 0, a.array());
+        api.launch(kh.handle, blocks, 1, 1, EW_THREADS, 1, 1, 0, a.array());
         end();
     }
 
     /** The same with the arguments in {@link #args}. */
-    void elementwise(KernelHandle kh, long n) {
+    void elementwise(Kernel kh, long n) {
         elementwise(kh, n, args);
     }
 

@@ -84,7 +84,7 @@ final class CudaLinear {
         long b = ptrOrNull(bias), res = ptrOrNull(residual);
         l.args.reset().ptr(ptr(x)).ptr(ptr(w)).ptr(b).ptr(res).ptr(ptr(out))
                 .i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co).i32(kh).i32(kw).i32(stride).i32(padTop).i32(padTop);
-        TensorCoreKernels.Launch tc = l.tensorCores == null ? null : l.tensorCores.conv2d(x.dtype(), m, ci, co, ptr(x), ptr(w), b, res, ptr(out));
+        TensorCoreKernels.Launch tc = l.tensorCores == null || !l.tensorCores(TensorCoreFamily.CONV2D) ? null : l.tensorCores.conv2d(x.dtype(), m, ci, co, ptr(x), ptr(w), b, res, ptr(out));
         if (tc != null) l.grid(tc);
         else l.grid(l.kernels.of(x.dtype()).conv2d, Math.toIntExact((m + 63) / 64), (co + 63) / 64, 256, 0);
     }

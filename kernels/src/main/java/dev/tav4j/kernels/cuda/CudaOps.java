@@ -67,6 +67,18 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     boolean tensorCoresOn() { return l.tensorCores != null; }
 
+    /**
+     * Switches one tensor-core family off on this backend (and on those {@link #withPrecision} makes from it): its ops
+     * take the CUDA-core fallback. The GPU self-check does this for a family that failed on this device.
+     */
+    public void disableTensorCores(TensorCoreFamily family) { l.tensorCoresOff.add(family); }
+
+    /** Turns a family switched off by {@link #disableTensorCores} on again. */
+    public void enableTensorCores(TensorCoreFamily family) { l.tensorCoresOff.remove(family); }
+
+    /** The tensor-core families switched off one by one. */
+    public java.util.Set<TensorCoreFamily> tensorCoresOff() { return java.util.Collections.unmodifiableSet(l.tensorCoresOff); }
+
     /** Turns the fused residual adds of matmul and conv2d on (default) or off (the unfused sequence, for A/B runs). */
     public void fuseResiduals(boolean on) { fuseResiduals = on; }
 
@@ -80,7 +92,10 @@ public final class CudaOps implements Ops, AutoCloseable {
      * either may be passed to the other's {@link #copy} (which converts); other ops need one element type.
      */
     public CudaOps withPrecision(DType precision) {
-        return precision == this.precision ? this : new CudaOps(api, name, precision);
+        if (precision == this.precision) return this;
+        CudaOps o = new CudaOps(api, name, precision);
+        o.l.tensorCoresOff.addAll(l.tensorCoresOff);  // a family the self-check switched off stays off
+        return o;
     }
 
     /** Parses "fp32", "bf16", "fp16" (also f32, f16, float32, bfloat16, float16, any case). */

@@ -4,7 +4,6 @@ import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.device.DeviceApi;
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 import dev.tav4j.runtime.device.DeviceGraph;
 
 import java.lang.foreign.Arena;
@@ -25,10 +24,15 @@ final class CudaStepOps implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private MemorySegment staging = MemorySegment.NULL;
     private final int maxGrid;
+    private final Kernel[] timestepEmbedding = new Kernel[DType.values().length], axpby = new Kernel[DType.values().length];
 
     CudaStepOps(DeviceApi api) {
         this.api = api;
         this.maxGrid = api.emulated() ? 8 : 16384;
+        for (DType t : DType.values()) {
+            timestepEmbedding[t.ordinal()] = Kernel.lookup(api, "timestep_embedding_" + CudaKernels.suffix(t), "PPIIIF");
+            axpby[t.ordinal()] = Kernel.lookup(api, "axpby_dev_" + CudaKernels.suffix(t), "PPPPL");
+        }
     }
 
     /** Captures what {@code step} enqueues; the graph runs it at each replay (nothing runs now). */
@@ -73,7 +77,7 @@ final class CudaStepOps implements AutoCloseable {
         int b = timesteps.dim(0);
         out.requireShape("timestepEmbedding: out", b, dim);
         args.reset().ptr(CudaOps.ptr(timesteps)).ptr(CudaOps.ptr(out)).i32(b).i32(dim).i32(flipSinToCos ? 1 : 0).f32(downscaleFreqShift);
-        launch1d(api.kernel("timestep_embedding_" + CudaKernels.suffix(out.dtype())), out.size());
+        launch1d(timestepEmbedding[out.dtype().ordinal()], out.size());
     }
 
     void axpby(Tensor ab, Tensor x, Tensor y, Tensor out) {
@@ -84,13 +88,14 @@ final class CudaStepOps implements AutoCloseable {
         if (x.dtype() != y.dtype() || x.dtype() != out.dtype())
             throw new IllegalArgumentException("axpby: mixed element types " + x.dtype() + ", " + y.dtype() + ", " + out.dtype());
         args.reset().ptr(CudaOps.ptr(ab)).ptr(CudaOps.ptr(x)).ptr(CudaOps.ptr(y)).ptr(CudaOps.ptr(out)).i64(x.size());
-        launch1d(api.kernel("axpby_dev_" + CudaKernels.suffix(x.dtype())), x.size());
+        launch1d(axpby[x.dtype().ordinal()], x.size());
     }
 
-    private void launch1d(KernelHandle kh, long n) {
+    private void launch1d(Kernel kh, long n) {
         if (n == 0) return;
         int grid = (int) Math.min(maxGrid, (n + THREADS - 1) / THREADS);
-        api.launch(kh, grid, 1, 1, THREADS, 1, 1, 0, args.array());
+        kh.check(args);
+        api.launch(kh.handle, grid, 1, 1, THREADS, 1, 1, 0, args.array());
     }
 
     @Override public void close() {

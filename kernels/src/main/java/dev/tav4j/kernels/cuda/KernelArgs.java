@@ -16,6 +16,7 @@ final class KernelArgs implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment values = arena.allocate(8L * MAX_ARGS, 8);
     private final MemorySegment pointers = arena.allocate(ValueLayout.ADDRESS, MAX_ARGS);
+    private final byte[] kinds = new byte[MAX_ARGS];  // the letter of each argument, as Kernel declares them
     private int count;
 
     KernelArgs() {
@@ -27,28 +28,40 @@ final class KernelArgs implements AutoCloseable {
         return this;
     }
 
-    private long slot() {
+    private long slot(char kind) {
         if (count == MAX_ARGS) throw new IllegalStateException("more than " + MAX_ARGS + " kernel arguments");
+        kinds[count] = (byte) kind;
         return 8L * count++;
     }
 
-    /** A device pointer (or any 64-bit value). */
+    /** A device pointer. */
     KernelArgs ptr(long address) {
-        values.set(ValueLayout.JAVA_LONG, slot(), address);
+        values.set(ValueLayout.JAVA_LONG, slot('P'), address);
         return this;
     }
 
-    KernelArgs i64(long v) { return ptr(v); }
+    KernelArgs i64(long v) {
+        values.set(ValueLayout.JAVA_LONG, slot('L'), v);
+        return this;
+    }
 
     KernelArgs i32(int v) {
-        values.set(ValueLayout.JAVA_INT, slot(), v);
+        values.set(ValueLayout.JAVA_INT, slot('I'), v);
         return this;
     }
 
     KernelArgs f32(float v) {
-        values.set(ValueLayout.JAVA_FLOAT, slot(), v);
+        values.set(ValueLayout.JAVA_FLOAT, slot('F'), v);
         return this;
     }
+
+    KernelArgs f64(double v) {
+        values.set(ValueLayout.JAVA_DOUBLE, slot('D'), v);
+        return this;
+    }
+
+    /** The letter of argument i (see {@link Kernel}). */
+    byte kind(int i) { return kinds[i]; }
 
     /** The pointer array to pass to {@code DeviceApi.launch}. */
     MemorySegment array() { return pointers; }

@@ -3,7 +3,6 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.device.DeviceApi;
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
 /**
  * The tensor-core attention backward for BF16/F16 storage ({@code native/src/attention_grad_tc.cu}, WMMA with fp32
@@ -23,24 +22,24 @@ final class TensorCoreAttentionGrad {
     static final int SMEM_LIMIT = 227 * 1024;
 
     /** The two launches of one backward call: kernels and their dynamic shared bytes (grid: 64 rows per block). */
-    record Plan(KernelHandle query, int querySmem, KernelHandle key, int keySmem) {}
+    record Plan(Kernel query, int querySmem, Kernel key, int keySmem) {}
 
-    private final KernelHandle[] queryBf16, queryF16, keyBf16, keyF16;
+    private final Kernel[] queryBf16, queryF16, keyBf16, keyF16;
     private final int maxShared;  // the device's dynamic shared memory per block: larger tiles fall back
 
     TensorCoreAttentionGrad(DeviceApi api) {
         maxShared = api.maxSharedBytesPerBlock();
         int nb = TensorCoreKernels.HEAD_PADS.length;
-        queryBf16 = new KernelHandle[nb];
-        queryF16 = new KernelHandle[nb];
-        keyBf16 = new KernelHandle[nb];
-        keyF16 = new KernelHandle[nb];
+        queryBf16 = new Kernel[nb];
+        queryF16 = new Kernel[nb];
+        keyBf16 = new Kernel[nb];
+        keyF16 = new Kernel[nb];
         for (int b = 0; b < nb; b++) {
             String d = "_d" + TensorCoreKernels.HEAD_PADS[b];
-            queryBf16[b] = api.kernel("attention_bwd_tc_q" + d + "_bf16");
-            queryF16[b] = api.kernel("attention_bwd_tc_q" + d + "_f16");
-            keyBf16[b] = api.kernel("attention_bwd_tc_kv" + d + "_bf16");
-            keyF16[b] = api.kernel("attention_bwd_tc_kv" + d + "_f16");
+            queryBf16[b] = Kernel.lookup(api, "attention_bwd_tc_q" + d + "_bf16", "PPPPPPIIIIIIIIF");
+            queryF16[b] = Kernel.lookup(api, "attention_bwd_tc_q" + d + "_f16", "PPPPPPIIIIIIIIF");
+            keyBf16[b] = Kernel.lookup(api, "attention_bwd_tc_kv" + d + "_bf16", "PPPPPPPIIIIIIIF");
+            keyF16[b] = Kernel.lookup(api, "attention_bwd_tc_kv" + d + "_f16", "PPPPPPPIIIIIIIF");
         }
     }
 

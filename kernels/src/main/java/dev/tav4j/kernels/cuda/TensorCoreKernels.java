@@ -3,7 +3,6 @@ package dev.tav4j.kernels.cuda;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.device.DeviceApi;
-import dev.tav4j.runtime.device.DeviceApi.KernelHandle;
 
 import java.util.Locale;
 
@@ -36,22 +35,22 @@ final class TensorCoreKernels {
     static final int CONV_BM = 128, CONV_BN = 64, ATTN_BQ = 64, ATTN_BKV = 64, THREADS = 128;
 
     /** One launch: kernel, grid x/y, threads per block, dynamic shared bytes. */
-    record Launch(KernelHandle kernel, int gx, int gy, int threads, int smem) {}
+    record Launch(Kernel kernel, int gx, int gy, int threads, int smem) {}
 
-    private final KernelHandle convBf16, convF16, convInputBf16, convInputF16;
-    private final KernelHandle[] attnBf16 = new KernelHandle[HEAD_PADS.length], attnF16 = new KernelHandle[HEAD_PADS.length];
+    private final Kernel convBf16, convF16, convInputBf16, convInputF16;
+    private final Kernel[] attnBf16 = new Kernel[HEAD_PADS.length], attnF16 = new Kernel[HEAD_PADS.length];
 
     private final int maxShared;  // the device's dynamic shared memory per block: larger attention tiles fall back
 
     TensorCoreKernels(DeviceApi api) {
         maxShared = api.maxSharedBytesPerBlock();
-        convBf16 = api.kernel("conv2d_tc_bf16");
-        convF16 = api.kernel("conv2d_tc_f16");
-        convInputBf16 = api.kernel("conv2d_bwd_input_tc_bf16");
-        convInputF16 = api.kernel("conv2d_bwd_input_tc_f16");
+        convBf16 = Kernel.lookup(api, "conv2d_tc_bf16", "PPPPPIIIIIIIIIIII");
+        convF16 = Kernel.lookup(api, "conv2d_tc_f16", "PPPPPIIIIIIIIIIII");
+        convInputBf16 = Kernel.lookup(api, "conv2d_bwd_input_tc_bf16", "PPPIIIIIIIIIIII");
+        convInputF16 = Kernel.lookup(api, "conv2d_bwd_input_tc_f16", "PPPIIIIIIIIIIII");
         for (int i = 0; i < HEAD_PADS.length; i++) {
-            attnBf16[i] = api.kernel("attention_tc_d" + HEAD_PADS[i] + "_bf16");
-            attnF16[i] = api.kernel("attention_tc_d" + HEAD_PADS[i] + "_f16");
+            attnBf16[i] = Kernel.lookup(api, "attention_tc_d" + HEAD_PADS[i] + "_bf16", "PPPPIIIIIIIIF");
+            attnF16[i] = Kernel.lookup(api, "attention_tc_d" + HEAD_PADS[i] + "_f16", "PPPPIIIIIIIIF");
         }
     }
 
