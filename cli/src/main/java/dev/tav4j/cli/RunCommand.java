@@ -99,6 +99,7 @@ final class RunCommand implements Callable<Integer> {
         if (c.enableXformersMemoryEfficientAttention())
             note("enable_xformers_memory_efficient_attention: not needed, tav4j uses its own attention kernels");
 
+        checkValues(c, config);
         double lr = c.learningRate();
         if (c.scaleLr()) {
             lr *= c.gradientAccumulationSteps() * c.trainBatchSize(); // train_tuneavideo.py, one process
@@ -130,6 +131,30 @@ final class RunCommand implements Callable<Integer> {
         boolean resume = resume(c);
         return new TuneLauncher.Plan(c.pretrainedModelPath(), t.videoPath(), sampling, t.prompt(), c.outputDir(), c.maxTrainSteps(),
                 settings, seed, c.checkpointingSteps(), validation, resume, 8, config);
+    }
+
+    /** Every value the run uses, checked before any work; messages name the YAML key with its section. */
+    private static void checkValues(TuneConfig c, Path config) {
+        String f = config + ": ";
+        TuneConfig.TrainData t = c.trainData();
+        Checks.shape(f + "train_data.n_sample_frames", t.nSampleFrames(), f + "train_data.height", t.height(), "train_data.width", t.width());
+        Checks.atLeast(f + "train_data.sample_start_idx", t.sampleStartIdx(), 0);
+        Checks.atLeast(f + "train_data.sample_frame_rate", t.sampleFrameRate(), 1);
+        Checks.steps(f + "max_train_steps", c.maxTrainSteps());
+        Checks.positive(f + "learning_rate", c.learningRate());
+        Checks.atLeast(f + "checkpointing_steps", c.checkpointingSteps(), 0);
+        Checks.finite(f + "adam_beta1", c.adamBeta1());
+        Checks.finite(f + "adam_beta2", c.adamBeta2());
+        Checks.finite(f + "adam_weight_decay", c.adamWeightDecay());
+        Checks.positive(f + "adam_epsilon", c.adamEpsilon());
+        Checks.positive(f + "max_grad_norm", c.maxGradNorm());
+        TuneConfig.ValidationData v = c.validationData();
+        if (!v.prompts().isEmpty()) {  // the official script validates every validation_steps steps (0 would divide by zero)
+            Checks.steps(f + "validation_steps", c.validationSteps());
+            Checks.steps(f + "validation_data.num_inference_steps", v.numInferenceSteps());
+            if (v.useInvLatent()) Checks.steps(f + "validation_data.num_inv_steps", v.numInvSteps());
+            Checks.finite(f + "validation_data.guidance_scale", v.guidanceScale());
+        }
     }
 
     /**

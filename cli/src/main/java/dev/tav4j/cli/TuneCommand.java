@@ -38,8 +38,14 @@ final class TuneCommand implements Callable<Integer> {
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
-        if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
-            throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + width + "x" + height);
+        Checks.shape("--frames", frames, "--height", height, "--width", width);
+        Checks.atLeast("--rate", rate, 1);
+        Checks.atLeast("--start", start, 0);
+        Checks.steps("--steps", steps);
+        Checks.positive("--lr", lr);
+        Checks.steps("--validate-steps", validateSteps);
+        Checks.finite("--guidance", guidance);
+        Checks.atLeast("--fps", fps, 1);
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         if (validateEvery < 0) throw new IllegalArgumentException("--validate-every must be >= 0, got " + validateEvery);
         if (validateEvery > 0 && validatePrompts.isEmpty())

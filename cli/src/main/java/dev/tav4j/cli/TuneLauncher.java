@@ -53,18 +53,19 @@ final class TuneLauncher {
         StringBuilder times = new StringBuilder();
         long t0 = System.nanoTime(), t = t0;
 
+        // the frames themselves were checked against host memory (Checks.shape) before reading them
         VideoClip clip = VideoReader.read(plan.video(), plan.sampling());
         System.err.println("video: " + plan.video() + " → " + clip);
         t = stage(times, "read video", t);
         requireWritableFolder(plan.out());
+        Ops ops = backend.get();
+        HostMemoryPlan memory = MemoryCheck.before(ops, plan.model(), null, new HostMemoryPlan.Workload(clip.frames().size(),
+                plan.sampling().height(), plan.sampling().width(), true, true, true));
         if (plan.config() != null) keepConfig(plan.config(), plan.out());
         if (!plan.resume())
             TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
-        Ops ops = backend.get();
-        HostMemoryPlan memory = MemoryCheck.before(ops, plan.model(), null, new HostMemoryPlan.Workload(clip.frames().size(),
-                plan.sampling().height(), plan.sampling().width(), true, true, true));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()))) {
             t = stage(times, "load checkpoint", t);
