@@ -121,16 +121,20 @@ final class RunCommand implements Callable<Integer> {
                         + "; tav4j validates at the training size, " + t.nSampleFrames() + " frames of " + t.width() + "x" + t.height());
         }
 
+        boolean resume = resume(c);
         long seed;
+        Optional<Path> latest = resume ? TuneCheckpoint.latest(c.outputDir()) : Optional.empty();
         if (c.seed() != null) {
             seed = c.seed();
+        } else if (latest.isPresent()) {  // the resumed run's own seed, as the checkpoint recorded it
+            seed = TuneCheckpoint.info(latest.get()).seed();
+            note("no seed in the config: resuming with the seed of " + latest.get() + ", " + seed);
         } else {
             seed = System.nanoTime() & 0x7fffffffL;
             warn("no seed in the config: using seed " + seed + " (add 'seed: " + seed + "' to repeat this run)");
         }
-        boolean resume = resume(c);
         return new TuneLauncher.Plan(c.pretrainedModelPath(), t.videoPath(), sampling, t.prompt(), c.outputDir(), c.maxTrainSteps(),
-                settings, seed, c.checkpointingSteps(), validation, resume, 8, config);
+                settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config);
     }
 
     /** Every value the run uses, checked before any work; messages name the YAML key with its section. */
@@ -166,7 +170,9 @@ final class RunCommand implements Callable<Integer> {
         if (r == null || r.isBlank() || r.equalsIgnoreCase("none") || r.equalsIgnoreCase("null")) return false;
         Optional<Path> latest = TuneCheckpoint.latest(c.outputDir());
         if (r.strip().equals("latest")) {
-            if (latest.isEmpty()) note("resume_from_checkpoint: latest: no checkpoint in " + c.outputDir() + " yet, starting at step 0");
+            if (latest.isEmpty()) // as train_tuneavideo.py, which fails on an empty list; remove the key to start at step 0
+                throw new IllegalArgumentException("resume_from_checkpoint: latest: no complete checkpoint in " + c.outputDir()
+                        + " to resume from; remove resume_from_checkpoint to start at step 0");
             return true;
         }
         String name = Path.of(r.strip()).getFileName().toString();
