@@ -152,7 +152,7 @@ public final class TuneJob {
         }
         if (!clips.isEmpty()) {
             Path grid = spec.outputDir().resolve("samples").resolve("sample-" + step + ".gif");
-            VideoOutput.write(grid, VideoGrid.compose(clips, 1), spec.fps());
+            VideoOutput.write(grid, VideoGrid.validationGrid(clips), spec.fps());
             samples.add(grid);
         }
         return inv;
