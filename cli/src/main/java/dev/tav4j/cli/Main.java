@@ -20,6 +20,7 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         // a failure in a worker thread is reported like one in the command, never as a bare stack trace
         Thread.setDefaultUncaughtExceptionHandler((thread, ex) -> System.err.println("tav: " + Errors.report(ex, thread.getName())));
+        OneLineLogging.install();
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
             cmd.getErr().println("tav: " + Errors.report(ex, null));

@@ -213,4 +213,17 @@ class HardeningCliTest {
         Files.delete(trace);
         assertEquals("a bad value", Errors.report(new IllegalArgumentException("a bad value"), null));
     }
+
+    @Test
+    void aLongPromptWarnsInOneShortLine(@TempDir Path dir) {
+        String prompt = "a red ball ".repeat(100) + "zebra";  // 301 words, far past CLIP's 77 tokens
+        Tav.Run r = Tav.run("generate", "--model", Tav.tinyModel().toString(), "--prompt", prompt, "--frames", "1", "--height", "64",
+                "--width", "64", "--steps", "1", "--seed", "1", "--out", dir.resolve("g.gif").toString());
+        assertEquals(0, r.code(), r.all());
+        List<String> warnings = r.err().lines().filter(l -> l.contains("truncated")).toList();
+        assertEquals(1, warnings.size(), r.err());
+        assertTrue(warnings.getFirst().startsWith("warning: ") && warnings.getFirst().contains("dropped"), r.err());
+        assertTrue(warnings.getFirst().length() < 200, warnings.getFirst());
+        assertFalse(r.err().contains("zebra") || r.err().contains("WARNING") || r.err().contains("ClipTokenizer"), r.err());
+    }
 }
