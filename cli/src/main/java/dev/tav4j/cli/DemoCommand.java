@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.Progress;
 import dev.tav4j.model.pipeline.SmokeTestModel;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
@@ -32,23 +33,32 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", description = "Run the whole method (tune, invert, edit) on a built-in smoke-test model and a generated clip (no download).")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "tav-demo", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
-    @Option(names = "--frames", defaultValue = "8") int frames;
-    @Option(names = "--size", defaultValue = "128", description = "Frame width and height (multiple of 8).") int size;
-    @Option(names = "--tune-steps", defaultValue = "10", description = "Tuning steps.") int tuneSteps;
-    @Option(names = "--steps", defaultValue = "10", description = "DDIM inversion and editing steps.") int steps;
-    @Option(names = "--prompt", defaultValue = "a red ball is bouncing over the grass") String prompt;
-    @Option(names = "--edit", defaultValue = "a blue ball is bouncing on the beach") String edit;
+    @Option(names = "--frames", defaultValue = "8", description = "Frames of the clip (default: ${DEFAULT-VALUE}).") int frames;
+    @Option(names = "--size", defaultValue = "128", description = "Frame width and height, a multiple of 8 (default: ${DEFAULT-VALUE}).") int size;
+    @Option(names = "--tune-steps", defaultValue = "10", description = "Tuning steps (default: ${DEFAULT-VALUE}).") int tuneSteps;
+    @Option(names = "--steps", defaultValue = "10", description = "DDIM inversion and editing steps (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--prompt", defaultValue = "a red ball is bouncing over the grass", description = "Tuning prompt (default: ${DEFAULT-VALUE}).") String prompt;
+    @Option(names = "--edit", defaultValue = "a blue ball is bouncing on the beach", description = "Edit prompt (default: ${DEFAULT-VALUE}).") String edit;
     @Mixin DeviceOption device;
+
+    /** The smoke-test model's weights as F32, rounded up (about 3 M parameters). */
+    private static final long SMOKE_WEIGHT_BYTES = 64L << 20;
 
     @Override public Integer call() throws Exception {
         if (size % 8 != 0 || size <= 0) throw new IllegalArgumentException("--size must be a positive multiple of 8, got " + size);
+        Checks.shape("--frames", frames, "--size", size, "--size", size);
+        Checks.steps("--tune-steps", tuneSteps);
+        Checks.steps("--steps", steps);
+        Ops ops = device.open();
+        if (ops.computesOnHost()) // the smoke-test model is small; the frames and size decide
+            HostMemoryPlan.of(SmokeTestModel.unetConfig(), SmokeTestModel.vaeConfig(), SMOKE_WEIGHT_BYTES,
+                    new HostMemoryPlan.Workload(frames, size, size, true, true, true)).requireFits();
+        Checks.outputFolder("--out", out);
         System.out.println("tav demo: a SMOKE-TEST model with random weights, built in the process, on a generated clip.");
         System.out.println("It shows the whole method running end to end (tune → invert → edit); its edits are not meaningful images.");
         System.out.println("For real results, tune a real Stable Diffusion checkpoint on a real video:");
         System.out.println("  ./tav tune --model <diffusers SD folder> --video clip.mp4 --prompt \"…\" --out tuned");
         System.out.println("  ./tav edit --model <diffusers SD folder> --tuned tuned --video clip.mp4 --prompt \"…\" --out edit.gif");
-        Files.createDirectories(out);
-        Ops ops = device.open();
         StageClock clock = new StageClock(new ConsoleProgress());
         long t = System.nanoTime();
         try (TuneAVideoPipeline p = SmokeTestModel.build(ops, out, 42)) {

@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -60,10 +59,21 @@ final class EditCommand implements Callable<Integer> {
         requireVideoName(out, "--out");
         if (grid != null) requireVideoName(grid, "--grid");
         if (grid != null && (source == null || source.video == null)) throw new IllegalArgumentException("--grid needs --video (the input to show)");
-        if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
-        if (source == null || source.video != null)
-            if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
-                throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + width + "x" + height);
+        Checks.steps("--steps", steps);
+        if (invSteps != null) Checks.steps("--inv-steps", invSteps);
+        Checks.finite("--guidance", guidance);
+        Checks.atLeast("--fps", fps, 1);
+        if (source == null || source.video != null) {
+            Checks.shape("--frames", frames, "--height", height, "--width", width);
+            Checks.atLeast("--rate", rate, 1);
+            Checks.atLeast("--start", start, 0);
+        }
+        if (source != null && source.latents != null) try (SafeTensors st = SafeTensors.open(source.latents)) {
+            latentsName(st, source.latents);  // a wrong file fails here, not after loading
+        }
+        // both outputs are checked before any work, so neither a bad --out nor a bad --grid costs the compute
+        Checks.outputFile("--out", out);
+        if (grid != null) Checks.outputFile("--grid", grid);
         long t0 = System.nanoTime(), t = t0;
         StringBuilder times = new StringBuilder();
         VideoClip clip = null;
@@ -147,10 +157,7 @@ final class EditCommand implements Callable<Integer> {
     }
 
     private static String latentsName(SafeTensors st, Path file) {
-        Set<String> names = st.names();
-        String name = names.contains("latents") ? "latents" : names.size() == 1 ? names.iterator().next() : null;
-        if (name == null) throw new IllegalArgumentException(file + ": expected a tensor named 'latents' (or a single tensor), found " + names);
-        return name;
+        return GenerateCommand.latentsName(st, file);
     }
 
     /** The latents (1, C, F, h, w) of a safetensors file. */

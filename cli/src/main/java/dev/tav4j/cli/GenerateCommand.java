@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -27,14 +28,14 @@ final class GenerateCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--unet", description = "Tuned UNet3D folder as Tune-A-Video saves it (default: the checkpoint's UNet, inflated).")
     Path unet;
-    @Option(names = "--prompt", required = true) String prompt;
-    @Option(names = "--frames", defaultValue = "8") int frames;
-    @Option(names = "--height", defaultValue = "512") int height;
-    @Option(names = "--width", defaultValue = "512") int width;
-    @Option(names = "--steps", defaultValue = "50") int steps;
-    @Option(names = "--guidance", defaultValue = "12.5") float guidance;
+    @Option(names = "--prompt", required = true, description = "The text to generate a video of.") String prompt;
+    @Option(names = "--frames", defaultValue = "8", description = "Frames (default: ${DEFAULT-VALUE}).") int frames;
+    @Option(names = "--height", defaultValue = "512", description = "Frame height, a multiple of 8 (default: ${DEFAULT-VALUE}).") int height;
+    @Option(names = "--width", defaultValue = "512", description = "Frame width, a multiple of 8 (default: ${DEFAULT-VALUE}).") int width;
+    @Option(names = "--steps", defaultValue = "50", description = "Guided DDIM steps (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale (default: ${DEFAULT-VALUE}).") float guidance;
     @Option(names = "--out", required = true, description = "Output .gif") Path out;
-    @Option(names = "--fps", defaultValue = "8") int fps;
+    @Option(names = "--fps", defaultValue = "8", description = "Frame rate of the GIF (default: ${DEFAULT-VALUE}).") int fps;
     @Mixin DeviceOption device;
 
     @ArgGroup(exclusive = true, multiplicity = "1") Start start;
@@ -45,11 +46,16 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     @Override public Integer call() throws Exception {
-        if (frames < 1) throw new IllegalArgumentException("--frames must be at least 1");
-        if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
-            throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + height + "×" + width);
+        Checks.shape("--frames", frames, "--height", height, "--width", width);
+        Checks.steps("--steps", steps);
+        Checks.finite("--guidance", guidance);
+        Checks.atLeast("--fps", fps, 1);
         if (!out.getFileName().toString().toLowerCase().endsWith(".gif"))
             throw new IllegalArgumentException("--out must end in .gif: " + out);
+        Checks.outputFile("--out", out);
+        if (start.latents != null) try (SafeTensors st = SafeTensors.open(start.latents)) {
+            latentsName(st, start.latents);  // a wrong file fails here, not after loading
+        }
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, model, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
@@ -71,9 +77,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     static Tensor readLatents(Path file, int[] shape) {
         try (SafeTensors st = SafeTensors.open(file)) {
-            Set<String> names = st.names();
-            String name = names.contains("latents") ? "latents" : names.size() == 1 ? names.iterator().next() : null;
-            if (name == null) throw new IllegalArgumentException(file + ": expected a tensor named 'latents' (or a single tensor), found " + names);
+            String name = latentsName(st, file);
             Tensor t = st.loadF32(name);
             if (!Arrays.equals(t.shape(), shape)) {
                 t.close();
@@ -82,5 +86,16 @@ final class GenerateCommand implements Callable<Integer> {
             }
             return t;
         }
+    }
+
+    /** The latents tensor of a file: 'latents', or its only tensor; otherwise says how many it has and the first few. */
+    static String latentsName(SafeTensors st, Path file) {
+        Set<String> names = st.names();
+        if (names.contains("latents")) return "latents";
+        if (names.size() == 1) return names.iterator().next();
+        List<String> first = names.stream().limit(3).toList();
+        throw new IllegalArgumentException(file + ": expected a tensor named 'latents' (or a single tensor), found " + names.size()
+                + " tensors (" + String.join(", ", first) + (names.size() > first.size() ? ", …" : "")
+                + "); is this a latents file as tav tune writes to OUT/inv_latents?");
     }
 }

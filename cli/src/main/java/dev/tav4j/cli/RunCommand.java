@@ -99,6 +99,7 @@ final class RunCommand implements Callable<Integer> {
         if (c.enableXformersMemoryEfficientAttention())
             note("enable_xformers_memory_efficient_attention: not needed, tav4j uses its own attention kernels");
 
+        checkValues(c, config);
         double lr = c.learningRate();
         if (c.scaleLr()) {
             lr *= c.gradientAccumulationSteps() * c.trainBatchSize(); // train_tuneavideo.py, one process
@@ -120,16 +121,44 @@ final class RunCommand implements Callable<Integer> {
                         + "; tav4j validates at the training size, " + t.nSampleFrames() + " frames of " + t.width() + "x" + t.height());
         }
 
+        boolean resume = resume(c);
         long seed;
+        Optional<Path> latest = resume ? TuneCheckpoint.latest(c.outputDir()) : Optional.empty();
         if (c.seed() != null) {
             seed = c.seed();
+        } else if (latest.isPresent()) {  // the resumed run's own seed, as the checkpoint recorded it
+            seed = TuneCheckpoint.info(latest.get()).seed();
+            note("no seed in the config: resuming with the seed of " + latest.get() + ", " + seed);
         } else {
             seed = System.nanoTime() & 0x7fffffffL;
             warn("no seed in the config: using seed " + seed + " (add 'seed: " + seed + "' to repeat this run)");
         }
-        boolean resume = resume(c);
         return new TuneLauncher.Plan(c.pretrainedModelPath(), t.videoPath(), sampling, t.prompt(), c.outputDir(), c.maxTrainSteps(),
-                settings, seed, c.checkpointingSteps(), validation, resume, 8, config);
+                settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config);
+    }
+
+    /** Every value the run uses, checked before any work; messages name the YAML key with its section. */
+    private static void checkValues(TuneConfig c, Path config) {
+        String f = config + ": ";
+        TuneConfig.TrainData t = c.trainData();
+        Checks.shape(f + "train_data.n_sample_frames", t.nSampleFrames(), f + "train_data.height", t.height(), "train_data.width", t.width());
+        Checks.atLeast(f + "train_data.sample_start_idx", t.sampleStartIdx(), 0);
+        Checks.atLeast(f + "train_data.sample_frame_rate", t.sampleFrameRate(), 1);
+        Checks.steps(f + "max_train_steps", c.maxTrainSteps());
+        Checks.positive(f + "learning_rate", c.learningRate());
+        Checks.atLeast(f + "checkpointing_steps", c.checkpointingSteps(), 0);
+        Checks.finite(f + "adam_beta1", c.adamBeta1());
+        Checks.finite(f + "adam_beta2", c.adamBeta2());
+        Checks.finite(f + "adam_weight_decay", c.adamWeightDecay());
+        Checks.positive(f + "adam_epsilon", c.adamEpsilon());
+        Checks.positive(f + "max_grad_norm", c.maxGradNorm());
+        TuneConfig.ValidationData v = c.validationData();
+        if (!v.prompts().isEmpty()) {  // the official script validates every validation_steps steps (0 would divide by zero)
+            Checks.steps(f + "validation_steps", c.validationSteps());
+            Checks.steps(f + "validation_data.num_inference_steps", v.numInferenceSteps());
+            if (v.useInvLatent()) Checks.steps(f + "validation_data.num_inv_steps", v.numInvSteps());
+            Checks.finite(f + "validation_data.guidance_scale", v.guidanceScale());
+        }
     }
 
     /**
@@ -141,7 +170,9 @@ final class RunCommand implements Callable<Integer> {
         if (r == null || r.isBlank() || r.equalsIgnoreCase("none") || r.equalsIgnoreCase("null")) return false;
         Optional<Path> latest = TuneCheckpoint.latest(c.outputDir());
         if (r.strip().equals("latest")) {
-            if (latest.isEmpty()) note("resume_from_checkpoint: latest: no checkpoint in " + c.outputDir() + " yet, starting at step 0");
+            if (latest.isEmpty()) // as train_tuneavideo.py, which fails on an empty list; remove the key to start at step 0
+                throw new IllegalArgumentException("resume_from_checkpoint: latest: no complete checkpoint in " + c.outputDir()
+                        + " to resume from; remove resume_from_checkpoint to start at step 0");
             return true;
         }
         String name = Path.of(r.strip()).getFileName().toString();

@@ -28,7 +28,8 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--lr", defaultValue = "3e-5", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).") float lr;
     @Option(names = "--seed", defaultValue = "33", description = "Seed of the tuning noise (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Save OUT/checkpoint-N every N steps (default: never).") int checkpointEvery;
-    @Option(names = "--resume", description = "Continue from the latest OUT/checkpoint-N.") boolean resume;
+    @Option(names = "--resume", description = "Continue the latest OUT/checkpoint-N; refused when there is none or it is another run's (other model, video, prompt, seed, size, frames, lr, trainable set or precision).") boolean resume;
+    @Option(names = "--resume-or-start", description = "Like --resume, but start at step 0 when OUT holds no checkpoint.") boolean resumeOrStart;
     @Option(names = "--validate-prompt", description = "Edit prompt for validation (repeatable).") List<String> validatePrompts = new ArrayList<>();
     @Option(names = "--validate-every", defaultValue = "0", description = "Validate every N steps (default: at the last step when prompts are given).") int validateEvery;
     @Option(names = "--validate-steps", defaultValue = "50", description = "DDIM steps of validation inversion and editing (default: ${DEFAULT-VALUE}).") int validateSteps;
@@ -38,8 +39,14 @@ final class TuneCommand implements Callable<Integer> {
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
-        if (height % 8 != 0 || width % 8 != 0 || height <= 0 || width <= 0)
-            throw new IllegalArgumentException("--height and --width must be positive multiples of 8, got " + width + "x" + height);
+        Checks.shape("--frames", frames, "--height", height, "--width", width);
+        Checks.atLeast("--rate", rate, 1);
+        Checks.atLeast("--start", start, 0);
+        Checks.steps("--steps", steps);
+        Checks.positive("--lr", lr);
+        Checks.steps("--validate-steps", validateSteps);
+        Checks.finite("--guidance", guidance);
+        Checks.atLeast("--fps", fps, 1);
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         if (validateEvery < 0) throw new IllegalArgumentException("--validate-every must be >= 0, got " + validateEvery);
         if (validateEvery > 0 && validatePrompts.isEmpty())
@@ -49,6 +56,7 @@ final class TuneCommand implements Callable<Integer> {
                 : new TuneJob.Validation(List.copyOf(validatePrompts), validateSteps, guidance, true, validateSteps,
                         validateEvery > 0 ? validateEvery : steps);
         return TuneLauncher.execute(new TuneLauncher.Plan(model, video, sampling, prompt, out, steps,
-                TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation, resume, fps, null), device);
+                TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation,
+                resumeOrStart ? TuneLauncher.Resume.OR_START : resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, fps, null), device);
     }
 }

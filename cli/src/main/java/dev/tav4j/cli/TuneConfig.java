@@ -42,7 +42,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("config not found: " + file.toAbsolutePath());
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read config " + file + ": " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw new IllegalArgumentException("cannot read config " + file + ": " + dev.tav4j.model.config.Json.parseError(e), e);
         }
         if (!(root instanceof ObjectNode top)) throw new IllegalArgumentException(file + ": expected a YAML mapping of settings at the top level");
         String name = file.toString();

@@ -4,6 +4,7 @@ import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.tune.TrainableModules;
+import dev.tav4j.model.tune.RunFingerprint;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.VideoClip;
@@ -17,7 +18,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +36,10 @@ import java.util.stream.Stream;
 final class TuneLauncher {
     /** Everything one job needs, already checked for meaning (the library checks the rest). */
     record Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
-                long seed, int checkpointEvery, TuneJob.Validation validation, boolean resume, int fps, Path config) {}
+                long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config) {}
+
+    /** NO: start at step 0; REQUIRED: continue the latest checkpoint or stop; OR_START: continue it, or start when there is none. */
+    enum Resume { NO, REQUIRED, OR_START }
 
     /** Exit code of a cancelled run (as a shell reports SIGINT). */
     static final int CANCELLED = 130;
@@ -53,24 +61,35 @@ final class TuneLauncher {
         StringBuilder times = new StringBuilder();
         long t0 = System.nanoTime(), t = t0;
 
+        // the frames themselves were checked against host memory (Checks.shape) before reading them
         VideoClip clip = VideoReader.read(plan.video(), plan.sampling());
         System.err.println("video: " + plan.video() + " → " + clip);
         t = stage(times, "read video", t);
+        // what defines this run, recorded in its checkpoints; a resume of another run is refused before loading
+        Map<String, String> run = runIdentity(plan, clip);
+        boolean resume = plan.resume() != Resume.NO && resumable(plan, run);
         requireWritableFolder(plan.out());
+        Ops ops = backend.get();
+        run.put("precision", DeviceOption.name(ops.precision()));
+        if (resume) {
+            String p = TuneCheckpoint.info(TuneCheckpoint.latest(plan.out()).orElseThrow()).run().get("precision");
+            if (p != null && !p.equals(run.get("precision")))
+                throw new IllegalArgumentException("--resume: " + TuneCheckpoint.latest(plan.out()).orElseThrow() + " was tuned in " + p
+                        + ", this run would tune in " + run.get("precision") + " (--precision / mixed_precision)");
+        }
+        HostMemoryPlan memory = MemoryCheck.before(ops, plan.model(), null, new HostMemoryPlan.Workload(clip.frames().size(),
+                plan.sampling().height(), plan.sampling().width(), true, true, true));
         if (plan.config() != null) keepConfig(plan.config(), plan.out());
-        if (!plan.resume())
+        if (!resume)
             TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
-        Ops ops = backend.get();
-        HostMemoryPlan memory = MemoryCheck.before(ops, plan.model(), null, new HostMemoryPlan.Workload(clip.frames().size(),
-                plan.sampling().height(), plan.sampling().width(), true, true, true));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()))) {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
-                    plan.checkpointEvery(), plan.validation(), plan.resume(), plan.fps());
+                    plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run);
             System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%s%n",
                     plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules(),
                     mixedPrecisionNote(ops.precision()));
@@ -89,13 +108,14 @@ final class TuneLauncher {
                     return CANCELLED;
                 }
                 t = stage(times, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
-                System.out.printf(Locale.ROOT, "tuned %d steps, last loss %.6f%n", r.steps(), r.lastLoss());
+                System.out.printf(Locale.ROOT, "tuned %d steps, last loss %s%n", r.steps(),
+                        Float.isNaN(r.lastLoss()) ? "not recorded (a checkpoint of an older tav4j)" : String.format(Locale.ROOT, "%.6f", r.lastLoss()));
                 if (r.skippedSteps() > 0 || ops.precision() == DType.F16)
                     System.out.printf(Locale.ROOT, "  skipped steps:    %d (non-finite gradients: no update; AdamW took %d steps)%s%n",
                             r.skippedSteps(), r.steps() - r.skippedSteps(),
                             ops.precision() == DType.F16 ? String.format(Locale.ROOT, ", final loss scale %.0f", r.lossScale()) : "");
                 System.out.println("  tuned UNet:       " + r.unetDir());
-                listCheckpoints(plan.out());
+                for (Path c : r.checkpoints()) System.out.println("  checkpoint:       " + c);  // this run's, not an old run's
                 for (Path s : r.samples()) System.out.println("  sample:           " + s);
                 if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
                 System.out.print("time:\n" + times);
@@ -123,14 +143,61 @@ final class TuneLauncher {
         return now;
     }
 
-    private static void listCheckpoints(Path out) {
-        try (Stream<Path> s = Files.list(out)) {
-            s.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
-                    .sorted((a, b) -> Integer.compare(TuneCheckpoint.stepOf(a), TuneCheckpoint.stepOf(b)))
-                    .forEach(p -> System.out.println("  checkpoint:       " + p));
-        } catch (IOException e) {
-            System.err.println("warning: cannot list " + out + ": " + e.getMessage());
+    /**
+     * What defines the run and must match to resume it (the precision is added once the backend is open): the model
+     * (a hash of its files' headers, see {@link RunFingerprint}), the sampled frames (a hash of their pixels) and how
+     * they were sampled, prompt, seed, size, frames, learning rate and trainable modules.
+     */
+    static Map<String, String> runIdentity(Plan plan, VideoClip clip) {
+        Map<String, String> run = new LinkedHashMap<>();
+        run.put("model", RunFingerprint.model(plan.model()));
+        run.put("video", RunFingerprint.frames(clip.frames()));
+        VideoSampling s = plan.sampling();
+        run.put("sampling", "start " + s.startIndex() + ", rate " + s.frameRate());
+        run.put("frames", Integer.toString(s.frames()));
+        run.put("size", s.width() + "x" + s.height());
+        run.put("prompt", plan.prompt());
+        run.put("seed", Long.toString(plan.seed()));
+        run.put("lr", Float.toString(plan.settings().learningRate()));
+        run.put("trainable", String.join(",", plan.settings().trainableModules()));
+        return run;
+    }
+
+    /**
+     * Whether to resume: true when the latest checkpoint is this run's; refused naming each difference when it is
+     * another run's, when it is past the steps asked for, or (unless OR_START) when there is none.
+     */
+    static boolean resumable(Plan plan, Map<String, String> run) {
+        var latest = TuneCheckpoint.latest(plan.out());
+        if (latest.isEmpty()) {
+            if (plan.resume() == Resume.OR_START) {
+                System.err.println("note: no checkpoint in " + plan.out() + " to resume from: starting at step 0");
+                return false;
+            }
+            throw new IllegalArgumentException("--resume: no complete checkpoint in " + plan.out() + " to resume from; "
+                    + "run without --resume to start at step 0 (or use --resume-or-start)");
         }
+        TuneCheckpoint.Info info = TuneCheckpoint.info(latest.get());
+        if (info.step() > plan.steps())
+            throw new IllegalArgumentException("--resume: " + latest.get() + " is at step " + info.step() + ", past the " + plan.steps()
+                    + " steps asked for (--steps / max_train_steps); ask for at least " + info.step() + " steps, or use another output folder");
+        if (info.run().isEmpty()) {
+            System.err.println("warning: " + latest.get() + " does not record its run (an older tav4j): cannot check that it is the same run");
+            return true;
+        }
+        List<String> diffs = new ArrayList<>();
+        run.forEach((k, v) -> {
+            String was = info.run().get(k);
+            if (was != null && !was.equals(v)) diffs.add(k + " " + quote(was) + " there, " + quote(v) + " now");
+        });
+        if (!diffs.isEmpty())
+            throw new IllegalArgumentException("--resume: " + latest.get() + " is another run: " + String.join("; ", diffs)
+                    + "; resume with the same settings, or tune into another output folder");
+        return true;
+    }
+
+    private static String quote(String s) {
+        return "'" + (s.length() > 60 ? s.substring(0, 57) + "…" : s) + "'";
     }
 
     /**

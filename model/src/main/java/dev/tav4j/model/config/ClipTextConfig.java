@@ -13,14 +13,15 @@ public record ClipTextConfig(int hiddenSize, int intermediateSize, int heads, in
             if (!a.equals("CLIPTextModel") && !a.equals("CLIPTextModelWithProjection"))
                 throw new ConfigException(where + ": unknown text encoder architecture '" + a + "' (supported: CLIPTextModel)");
         }
-        String act = Json.strOr(n, "hidden_act", "quick_gelu");
+        String act = Json.strOr(n, "hidden_act", "quick_gelu", where);
         if (!act.equals("quick_gelu") && !act.equals("gelu"))
             throw new ConfigException(where + ": unsupported hidden_act '" + act + "'");
         int hidden = Json.requireInt(n, "hidden_size", where);
-        int heads = Json.intOr(n, "num_attention_heads", 8);
+        if (hidden < 1) throw new ConfigException(where + ": 'hidden_size' must be at least 1, found " + hidden);
+        int heads = Json.intAtLeast(n, "num_attention_heads", 8, 1, where);
         if (hidden % heads != 0) throw new ConfigException(where + ": hidden_size " + hidden + " not divisible by " + heads + " heads");
         return new ClipTextConfig(hidden, Json.requireInt(n, "intermediate_size", where), heads,
-                Json.requireInt(n, "num_hidden_layers", where), Json.intOr(n, "max_position_embeddings", 77),
-                Json.intOr(n, "vocab_size", 49408), act, Json.floatOr(n, "layer_norm_eps", 1e-5f));
+                Json.intAtLeast(n, "num_hidden_layers", 0, 1, where), Json.intAtLeast(n, "max_position_embeddings", 77, 1, where),
+                Json.intOr(n, "vocab_size", 49408, where), act, Json.floatOr(n, "layer_norm_eps", 1e-5f, where));
     }
 }

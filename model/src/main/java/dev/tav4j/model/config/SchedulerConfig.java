@@ -15,20 +15,23 @@ public record SchedulerConfig(int numTrainTimesteps, double betaStart, double be
     }
 
     public static SchedulerConfig parse(JsonNode n, String where) {
-        String sched = Json.strOr(n, "beta_schedule", "scaled_linear");
+        String sched = Json.strOr(n, "beta_schedule", "scaled_linear", where);
         if (!sched.equals("scaled_linear") && !sched.equals("linear"))
             throw new ConfigException(where + ": unsupported beta_schedule '" + sched + "' (supported: scaled_linear, linear)");
-        String pred = Json.strOr(n, "prediction_type", "epsilon");
+        String pred = Json.strOr(n, "prediction_type", "epsilon", where);
         if (!pred.equals("epsilon") && !pred.equals("v_prediction"))
             throw new ConfigException(where + ": unsupported prediction_type '" + pred + "'");
         float[] trained = null;
         JsonNode tb = n.get("trained_betas");
         if (tb != null && tb.isArray()) {
             trained = new float[tb.size()];
-            for (int i = 0; i < trained.length; i++) trained[i] = (float) tb.get(i).asDouble();
+            for (int i = 0; i < trained.length; i++) {
+                if (!tb.get(i).isNumber()) throw Json.wrongType(where, "trained_betas[" + i + "]", "a number", tb.get(i));
+                trained[i] = (float) tb.get(i).doubleValue();
+            }
         }
-        return new SchedulerConfig(Json.intOr(n, "num_train_timesteps", 1000), Json.doubleOr(n, "beta_start", 0.0001),
-                Json.doubleOr(n, "beta_end", 0.02), sched, trained, Json.boolOr(n, "set_alpha_to_one", true),
-                Json.intOr(n, "steps_offset", 0), pred, Json.boolOr(n, "clip_sample", true));
+        return new SchedulerConfig(Json.intAtLeast(n, "num_train_timesteps", 1000, 1, where), Json.doubleOr(n, "beta_start", 0.0001, where),
+                Json.doubleOr(n, "beta_end", 0.02, where), sched, trained, Json.boolOr(n, "set_alpha_to_one", true, where),
+                Json.intOr(n, "steps_offset", 0, where), pred, Json.boolOr(n, "clip_sample", true, where));
     }
 }

@@ -58,7 +58,7 @@ public record UNetConfig(
     public boolean upHasAttention(int i) { return upBlockTypes.get(i).startsWith("CrossAttn"); }
 
     public static UNetConfig parse(JsonNode n, String where) {
-        String cls = Json.strOr(n, "_class_name", "UNet2DConditionModel");
+        String cls = Json.strOr(n, "_class_name", "UNet2DConditionModel", where);
         if (!cls.equals("UNet2DConditionModel") && !cls.equals("UNet3DConditionModel"))
             throw new ConfigException(where + ": unknown UNet architecture '" + cls
                     + "' (supported: UNet2DConditionModel, UNet3DConditionModel)");
@@ -70,14 +70,14 @@ public record UNetConfig(
                     + " down_block_types and " + up.size() + " up_block_types");
         for (String t : down) if (!DOWN.contains(t)) throw new ConfigException(where + ": unknown down block type '" + t + "'");
         for (String t : up) if (!UP.contains(t)) throw new ConfigException(where + ": unknown up block type '" + t + "'");
-        String mid = Json.strOr(n, "mid_block_type", "UNetMidBlock2DCrossAttn");
+        String mid = Json.strOr(n, "mid_block_type", "UNetMidBlock2DCrossAttn", where);
         if (!mid.equals("UNetMidBlock2DCrossAttn") && !mid.equals("UNetMidBlock3DCrossAttn"))
             throw new ConfigException(where + ": unknown mid block type '" + mid + "'");
-        if (Json.boolOr(n, "dual_cross_attention", false) || Json.boolOr(n, "only_cross_attention", false))
+        if (Json.boolOr(n, "dual_cross_attention", false, where) || Json.boolOr(n, "only_cross_attention", false, where))
             throw new ConfigException(where + ": dual_cross_attention / only_cross_attention are not supported");
         if (n.has("class_embed_type") && !n.get("class_embed_type").isNull())
             throw new ConfigException(where + ": class_embed_type is not supported");
-        if (Json.boolOr(n, "center_input_sample", false))
+        if (Json.boolOr(n, "center_input_sample", false, where))
             throw new ConfigException(where + ": center_input_sample is not supported (Stable Diffusion does not use it)");
         int[] heads = new int[channels.length];
         JsonNode h = n.get("attention_head_dim");
@@ -85,22 +85,27 @@ public record UNetConfig(
         else if (h.isArray()) {
             if (h.size() != channels.length)
                 throw new ConfigException(where + ": attention_head_dim has " + h.size() + " entries for " + channels.length + " blocks");
-            for (int i = 0; i < heads.length; i++) heads[i] = h.get(i).asInt();
-        } else Arrays.fill(heads, h.asInt());
-        int groups = Json.intOr(n, "norm_num_groups", 32);
+            for (int i = 0; i < heads.length; i++) heads[i] = positive(Json.asInt(h.get(i), where, "attention_head_dim[" + i + "]"), where, "attention_head_dim[" + i + "]");
+        } else Arrays.fill(heads, positive(Json.asInt(h, where, "attention_head_dim"), where, "attention_head_dim"));
+        int groups = Json.intAtLeast(n, "norm_num_groups", 32, 1, where);
         for (int c : channels)
             if (c % groups != 0) throw new ConfigException(where + ": block_out_channels " + c + " not divisible by norm_num_groups " + groups);
         for (int i = 0; i < channels.length; i++)
             if (channels[i] % heads[i] != 0)
                 throw new ConfigException(where + ": channels " + channels[i] + " not divisible by " + heads[i] + " heads");
         return new UNetConfig(cls,
-                Json.intOr(n, "in_channels", 4), Json.intOr(n, "out_channels", 4), channels,
-                Json.intOr(n, "layers_per_block", 2), groups, Json.floatOr(n, "norm_eps", 1e-5f),
-                Json.intOr(n, "cross_attention_dim", 1280), heads,
-                Json.boolOr(n, "use_linear_projection", false), down, up,
-                Json.boolOr(n, "flip_sin_to_cos", true), Json.intOr(n, "freq_shift", 0),
-                Json.intOr(n, "downsample_padding", 1), Json.boolOr(n, "center_input_sample", false),
-                Json.intOr(n, "sample_size", 64), Json.strOr(n, "prediction_type", null),
-                Json.boolOr(n, "upcast_attention", false));
+                Json.intAtLeast(n, "in_channels", 4, 1, where), Json.intAtLeast(n, "out_channels", 4, 1, where), channels,
+                Json.intAtLeast(n, "layers_per_block", 2, 1, where), groups, Json.floatOr(n, "norm_eps", 1e-5f, where),
+                Json.intAtLeast(n, "cross_attention_dim", 1280, 1, where), heads,
+                Json.boolOr(n, "use_linear_projection", false, where), down, up,
+                Json.boolOr(n, "flip_sin_to_cos", true, where), Json.intOr(n, "freq_shift", 0, where),
+                Json.intOr(n, "downsample_padding", 1, where), Json.boolOr(n, "center_input_sample", false, where),
+                Json.intOr(n, "sample_size", 64, where), Json.strOr(n, "prediction_type", null, where),
+                Json.boolOr(n, "upcast_attention", false, where));
+    }
+
+    private static int positive(int v, String where, String key) {
+        if (v < 1) throw new ConfigException(where + ": '" + key + "' must be at least 1, found " + v);
+        return v;
     }
 }

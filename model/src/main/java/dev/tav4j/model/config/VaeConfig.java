@@ -9,7 +9,7 @@ public record VaeConfig(int inChannels, int outChannels, int[] blockOutChannels,
                         int latentChannels, int normNumGroups, int sampleSize, float scalingFactor) {
 
     public static VaeConfig parse(JsonNode n, String where) {
-        String cls = Json.strOr(n, "_class_name", "AutoencoderKL");
+        String cls = Json.strOr(n, "_class_name", "AutoencoderKL", where);
         if (!cls.equals("AutoencoderKL"))
             throw new ConfigException(where + ": unknown VAE architecture '" + cls + "' (supported: AutoencoderKL)");
         int[] ch = Json.intArray(n, "block_out_channels", where);
@@ -19,9 +19,9 @@ public record VaeConfig(int inChannels, int outChannels, int[] blockOutChannels,
         for (String t : up) if (!t.equals("UpDecoderBlock2D")) throw new ConfigException(where + ": unknown up block type '" + t + "'");
         if (down.size() != ch.length || up.size() != ch.length)
             throw new ConfigException(where + ": block counts do not match block_out_channels");
-        return new VaeConfig(Json.intOr(n, "in_channels", 3), Json.intOr(n, "out_channels", 3), ch,
-                Json.intOr(n, "layers_per_block", 1), Json.intOr(n, "latent_channels", 4),
-                Json.intOr(n, "norm_num_groups", 32), Json.intOr(n, "sample_size", 512),
-                Json.floatOr(n, "scaling_factor", 0.18215f));
+        return new VaeConfig(Json.intAtLeast(n, "in_channels", 3, 1, where), Json.intAtLeast(n, "out_channels", 3, 1, where), ch,
+                Json.intAtLeast(n, "layers_per_block", 1, 1, where), Json.intAtLeast(n, "latent_channels", 4, 1, where),
+                Json.intAtLeast(n, "norm_num_groups", 32, 1, where), Json.intOr(n, "sample_size", 512, where),
+                Json.floatOr(n, "scaling_factor", 0.18215f, where));
     }
 }

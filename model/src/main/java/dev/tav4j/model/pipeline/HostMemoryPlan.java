@@ -36,6 +36,11 @@ public record HostMemoryPlan(long weightBytes, long activationBytes, long availa
         return new HostMemoryPlan(weights, activations(unet, ckpt.vaeConfig(), work), HostMemory.availableBytes(), work);
     }
 
+    /** The plan for a model built in the process (the demo's smoke-test model): its configs and its weights' bytes. */
+    public static HostMemoryPlan of(UNetConfig unet, VaeConfig vae, long weightBytes, Workload work) {
+        return new HostMemoryPlan(weightBytes, activations(unet, vae, work), HostMemory.availableBytes(), work);
+    }
+
     /** Parameters the inflation adds: per transformer, attn_temp's four projections (and output bias) and norm_temp. */
     static long temporalParams(UNetConfig c) {
         int[] ch = c.blockOutChannels();
@@ -49,20 +54,32 @@ public record HostMemoryPlan(long weightBytes, long activationBytes, long availa
         return n + 4 * top * top + 3 * top;
     }
 
+    /** The activations' peak; an absurd shape whose bytes overflow a long counts as Long.MAX_VALUE (refused, not wrapped). */
     static long activations(UNetConfig unet, VaeConfig vae, Workload w) {
+        try {
+            return exactActivations(unet, vae, w);
+        } catch (ArithmeticException overflow) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static long exactActivations(UNetConfig unet, VaeConfig vae, Workload w) {
         int scale = 1 << (vae.blockOutChannels().length - 1);
-        long pixels = (long) w.height() * w.width();
-        long tokens = (w.guided() ? 2L : 1L) * w.frames() * (pixels / ((long) scale * scale));
-        long unetBytes = tokens * unet.blockOutChannels()[0] * (w.trains() ? UNET_TRAIN : UNET_INFER) * 4;
+        long pixels = Math.multiplyExact((long) w.height(), (long) w.width());
+        long tokens = Math.multiplyExact((w.guided() ? 2L : 1L) * w.frames(), pixels / ((long) scale * scale));
+        long unetBytes = Math.multiplyExact(tokens, (long) unet.blockOutChannels()[0] * (w.trains() ? UNET_TRAIN : UNET_INFER) * 4);
         int cv = vae.blockOutChannels()[0];
-        long decode = pixels * cv * VAE_DECODE * 4;
-        long encode = w.encodesVideo() ? w.frames() * pixels * cv * VAE_ENCODE * 4 : 0;
-        long video = 3L * w.frames() * pixels * 3 * 4;  // frames as floats, as images, and the written copy
-        return Math.max(unetBytes, Math.max(decode, encode)) + video;
+        long decode = Math.multiplyExact(pixels, (long) cv * VAE_DECODE * 4);
+        long encode = w.encodesVideo() ? Math.multiplyExact(Math.multiplyExact(pixels, (long) w.frames()), (long) cv * VAE_ENCODE * 4) : 0;
+        long video = Math.multiplyExact(Math.multiplyExact(pixels, (long) w.frames()), 3L * 3 * 4);  // frames as floats, as images, and the written copy
+        return Math.addExact(Math.max(unetBytes, Math.max(decode, encode)), video);
     }
 
     /** Estimated peak: weights, activations and the fixed base. */
-    public long needBytes() { return weightBytes + activationBytes + BASE_BYTES; }
+    public long needBytes() {
+        long n = weightBytes + activationBytes + BASE_BYTES;
+        return n < 0 ? Long.MAX_VALUE : n;  // saturates for shapes whose activations already saturated
+    }
 
     public boolean fits() { return needBytes() <= availableBytes; }
 

@@ -42,14 +42,20 @@ public final class TuneJob {
 
     /** What to run: output folder, prompt, max_train_steps, hyper-parameters, seed, checkpointing_steps (≤ 0: none). */
     public record Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
-                       Validation validation, boolean resume, int fps) {}
+                       Validation validation, boolean resume, int fps, Map<String, String> run) {
+        /** A spec whose checkpoints record no run identity. */
+        public Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
+                    Validation validation, boolean resume, int fps) {
+            this(outputDir, prompt, maxSteps, settings, seed, checkpointingSteps, validation, resume, fps, Map.of());
+        }
+    }
 
     /**
      * Where the results are; {@code skippedSteps} steps had a non-finite gradient and changed nothing, and
      * {@code lossScale} is the loss scale at the end (1 unless fp16).
      */
     public record Result(int steps, float lastLoss, Path unetDir, List<Path> samples, Path invLatents, int skippedSteps,
-                         float lossScale) {}
+                         float lossScale, List<Path> checkpoints) {}
 
     private TuneJob() {}
 
@@ -66,15 +72,17 @@ public final class TuneJob {
              Tuner tuner = new Tuner(p.unet(), new NoiseSchedule(p.schedulerConfig()), spec.settings()).cudaGraphs(p.cudaGraphs())) {
             long seed = spec.seed();
             int start = 0;
+            float loss = Float.NaN;
+            List<Path> checkpoints = new ArrayList<>();
             if (spec.resume()) {
                 var latest = TuneCheckpoint.latest(spec.outputDir());
                 if (latest.isPresent()) {
                     seed = TuneCheckpoint.restore(latest.get(), tuner, p.unet().params());
                     start = tuner.steps();
+                    loss = TuneCheckpoint.info(latest.get()).loss();  // the real last loss when nothing is left to do
                     System.err.println("resuming from " + latest.get() + " (step " + start + ")");
                 }
             }
-            float loss = Float.NaN;
             Tensor latents = null;
             try {
                 for (int step = start + 1; step <= spec.maxSteps(); step++) {
@@ -95,7 +103,7 @@ public final class TuneJob {
                     if (tuner.lossScaler().isDynamic()) progress.metric("scale", tuner.lossScaler().scale());
                     progress.step("tune", step, spec.maxSteps());
                     if (spec.checkpointingSteps() > 0 && step % spec.checkpointingSteps() == 0)
-                        TuneCheckpoint.save(spec.outputDir(), tuner, p.unet().params(), seed);
+                        checkpoints.add(TuneCheckpoint.save(spec.outputDir(), tuner, p.unet().params(), seed, spec.run(), loss));
                     Validation v = spec.validation();
                     if (v != null && v.everySteps() > 0 && step % v.everySteps() == 0) {
                         invLatents = validate(p, latents, frames, v, step, spec, samples, progress);
@@ -107,7 +115,8 @@ public final class TuneJob {
                     }
                 }
                 Path unetDir = saveUnet(p, tuner, spec.outputDir());
-                return new Result(tuner.steps(), loss, unetDir, samples, invLatents, tuner.skippedSteps(), tuner.lossScaler().scale());
+                return new Result(tuner.steps(), loss, unetDir, samples, invLatents, tuner.skippedSteps(), tuner.lossScaler().scale(),
+                        List.copyOf(checkpoints));
             } finally {
                 if (latents != null) latents.close();
             }
@@ -143,7 +152,7 @@ public final class TuneJob {
         }
         if (!clips.isEmpty()) {
             Path grid = spec.outputDir().resolve("samples").resolve("sample-" + step + ".gif");
-            VideoOutput.write(grid, VideoGrid.compose(clips, 1), spec.fps());
+            VideoOutput.write(grid, VideoGrid.validationGrid(clips), spec.fps());
             samples.add(grid);
         }
         return inv;

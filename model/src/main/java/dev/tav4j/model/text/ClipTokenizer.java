@@ -139,9 +139,10 @@ public final class ClipTokenizer {
         String droppedText = "";
         if (dropped > 0) {
             droppedText = decode(tokens.subList(room, tokens.size()));
-            LOG.warning("The following part of your input was truncated because CLIP can only handle sequences up to "
-                    + maxLength + " tokens (" + dropped + " token" + (dropped == 1 ? "" : "s") + " dropped): "
-                    + droppedText);
+            // one short line: how many were dropped and how the dropped part starts (not all of it)
+            String head = decode(tokens.subList(room, Math.min(tokens.size(), room + 8))).strip();
+            LOG.warning("prompt truncated to CLIP's " + maxLength + " tokens: " + dropped + " token" + (dropped == 1 ? "" : "s")
+                    + " dropped, starting \"" + head + (dropped > 8 ? " …" : "") + "\"");
         }
         int[] ids = new int[maxLength];
         Arrays.fill(ids, padId);

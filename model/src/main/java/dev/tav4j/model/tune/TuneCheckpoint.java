@@ -30,6 +30,14 @@ public final class TuneCheckpoint {
     private TuneCheckpoint() {}
 
     public static Path save(Path outputDir, Tuner tuner, ParamStore params, long seed) {
+        return save(outputDir, tuner, params, seed, Map.of(), Float.NaN);
+    }
+
+    /**
+     * Also records what defines the run ({@code run}: model hash, video, prompt, seed, size, …; compared by
+     * {@code --resume}) and the loss of the checkpoint's step (reported when a resumed run has nothing left to do).
+     */
+    public static Path save(Path outputDir, Tuner tuner, ParamStore params, long seed, Map<String, String> run, float loss) {
         int step = tuner.steps();
         Path dir = outputDir.resolve("checkpoint-" + step);
         Path tmp = outputDir.resolve(".checkpoint-" + step + ".part");
@@ -54,6 +62,11 @@ public final class TuneCheckpoint {
             state.put("skipped_steps", st.skippedSteps());
             state.put("loss_scale", st.lossScale());
             state.put("growth_tracker", st.growthTracker());
+            if (Float.isFinite(loss)) state.put("loss", loss);
+            if (!run.isEmpty()) {
+                ObjectNode r = state.putObject("run");
+                run.forEach(r::put);
+            }
             Files.writeString(tmp.resolve("state.json"), state.toPrettyString());
             deleteRecursively(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -80,6 +93,16 @@ public final class TuneCheckpoint {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + outputDir, e);
         }
+    }
+
+    /** What state.json says about a checkpoint: its step, seed, loss (NaN if not recorded) and run (empty if not recorded). */
+    public record Info(int step, long seed, float loss, Map<String, String> run) {}
+
+    public static Info info(Path checkpoint) {
+        var state = Json.read(checkpoint.resolve("state.json"));
+        Map<String, String> run = new LinkedHashMap<>();
+        state.path("run").properties().forEach(e -> run.put(e.getKey(), e.getValue().asText()));
+        return new Info(state.path("step").asInt(-1), state.path("seed").asLong(), (float) state.path("loss").asDouble(Double.NaN), run);
     }
 
     public static int stepOf(Path checkpoint) {

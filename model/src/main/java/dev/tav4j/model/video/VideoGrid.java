@@ -17,6 +17,14 @@ public final class VideoGrid {
 
     private VideoGrid() {}
 
+    /** save_videos_grid's n_rows default, which make_grid takes as images per row. */
+    public static final int SAVE_VIDEOS_GRID_ROWS = 4;
+
+    /** The validation grid of train_tuneavideo.py (save_videos_grid(samples, path)): up to four clips side by side per row. */
+    public static List<BufferedImage> validationGrid(List<List<BufferedImage>> clips) {
+        return compose(clips, SAVE_VIDEOS_GRID_ROWS);
+    }
+
     /** All clips in one row (e.g. input | edited). */
     public static List<BufferedImage> sideBySide(List<List<BufferedImage>> clips) {
         return compose(clips, clips.size());

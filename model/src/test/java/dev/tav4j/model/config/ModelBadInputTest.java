@@ -50,6 +50,48 @@ class ModelBadInputTest {
         assertTrue(e.getMessage().contains("norm_num_groups"), e.getMessage());
     }
 
+    /** A value of the wrong JSON type names the file, the key, the expected and the found type (not 0 or "/ by zero"). */
+    @Test
+    void wrongJsonTypesNameFileKeyExpectedAndFound() throws Exception {
+        ObjectNode layers = unetJson();
+        layers.put("layers_per_block", "two");
+        assertConfigError(() -> UNetConfig.parse(layers, "unet/config.json"), "unet/config.json", "'layers_per_block'", "an integer", "a string (\"two\")");
+        ObjectNode heads = unetJson();
+        heads.put("attention_head_dim", "8");
+        assertConfigError(() -> UNetConfig.parse(heads, "unet/config.json"), "'attention_head_dim'", "an integer", "a string");
+        ObjectNode groups = unetJson();
+        groups.put("norm_num_groups", "8");
+        assertConfigError(() -> UNetConfig.parse(groups, "unet/config.json"), "'norm_num_groups'", "an integer", "a string");
+        ObjectNode channels = unetJson();
+        channels.put("block_out_channels", 32);
+        assertConfigError(() -> UNetConfig.parse(channels, "unet/config.json"), "'block_out_channels'", "a list of integers", "an integer (32)");
+        ObjectNode zero = unetJson();
+        zero.put("attention_head_dim", 0);
+        assertConfigError(() -> UNetConfig.parse(zero, "unet/config.json"), "'attention_head_dim'", "at least 1");
+        ObjectNode text = (ObjectNode) Json.MAPPER.readTree(Files.readString(GoldenData.models().resolve("tiny-sd-a/text_encoder/config.json")));
+        text.put("num_attention_heads", "4");
+        assertConfigError(() -> ClipTextConfig.parse(text, "text_encoder/config.json"), "text_encoder/config.json", "'num_attention_heads'", "a string");
+        ObjectNode vae = (ObjectNode) Json.MAPPER.readTree(Files.readString(GoldenData.models().resolve("tiny-sd-a/vae/config.json")));
+        vae.put("scaling_factor", "0.18");
+        assertConfigError(() -> VaeConfig.parse(vae, "vae/config.json"), "'scaling_factor'", "a number", "a string");
+        ObjectNode sched = (ObjectNode) Json.MAPPER.readTree(Files.readString(GoldenData.models().resolve("tiny-sd-a/scheduler/scheduler_config.json")));
+        sched.put("set_alpha_to_one", "no");
+        assertConfigError(() -> SchedulerConfig.parse(sched, "scheduler_config.json"), "'set_alpha_to_one'", "true or false", "a string");
+    }
+
+    @Test
+    void invalidJsonSaysLineAndColumnWithoutJacksonSourceNote(@TempDir Path dir) throws Exception {
+        Path f = Files.writeString(dir.resolve("config.json"), "{\n  \"a\": 1,\n  \"b\": }\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> Json.read(f));
+        assertTrue(e.getMessage().contains("line 3"), e.getMessage());
+        assertTrue(!e.getMessage().contains("Source") && !e.getMessage().contains("REDACTED") && !e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    private static void assertConfigError(org.junit.jupiter.api.function.Executable parse, String... parts) {
+        ConfigException e = assertThrows(ConfigException.class, parse);
+        for (String p : parts) assertTrue(e.getMessage().contains(p), "names " + p + ": " + e.getMessage());
+    }
+
     @Test
     void weightShapeNotMatchingTheConfigNamesTheTensor() {
         CheckpointDir ckpt = CheckpointDir.open(GoldenData.models().resolve("tiny-sd-a"));

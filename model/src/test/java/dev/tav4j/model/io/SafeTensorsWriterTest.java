@@ -152,4 +152,14 @@ class SafeTensorsWriterTest {
         }
     }
 
+
+    /** Issue 12: tensors were written 0600 (a createTempFile temp) while GIFs follow the umask; now both do. */
+    @Test
+    void permissionsFollowTheUmaskLikeAnyNewFile(@TempDir Path dir) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"), "POSIX permissions");
+        Path file = dir.resolve("t.safetensors");
+        SafeTensorsWriter.write(file, Map.of("x", Tensor.zeros(2)), Map.of());
+        Path plain = Files.createFile(dir.resolve("plain"));  // what the umask gives a new file
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(file));
+    }
 }

@@ -63,4 +63,20 @@ class VideoGridTest {
         var size = assertThrows(IllegalArgumentException.class, () -> VideoGrid.sideBySide(List.of(solid(2, 8, 8, Color.RED), solid(2, 8, 6, Color.RED))));
         assertTrue(size.getMessage().contains("clip 1 frame 0 is 8x6"), size.getMessage());
     }
+
+    /** Issue 12: train_tuneavideo.py's sample-N.gif is save_videos_grid(n_rows=4): make_grid puts four to a row, padding 2. */
+    @Test
+    void validationGridPutsFourPromptsSideBySidePerRow() {
+        List<List<BufferedImage>> two = List.of(solid(1, 64, 64, Color.RED), solid(1, 64, 64, Color.BLUE));
+        BufferedImage g = VideoGrid.validationGrid(two).getFirst();
+        assertEquals(2 * (64 + 2) + 2, g.getWidth());   // 134 wide, 68 high: side by side, not stacked
+        assertEquals(64 + 2 + 2, g.getHeight());
+        List<List<BufferedImage>> five = new ArrayList<>();
+        for (int i = 0; i < 5; i++) five.add(solid(1, 8, 6, Color.GREEN));
+        BufferedImage g5 = VideoGrid.validationGrid(five).getFirst();
+        assertEquals(4 * (8 + 2) + 2, g5.getWidth());
+        assertEquals(2 * (6 + 2) + 2, g5.getHeight());
+        assertEquals(Color.GREEN.getRGB(), g5.getRGB(2, 2 + 6 + 2));  // the fifth starts the second row
+        assertEquals(0xff000000, g5.getRGB(2 + 8 + 2, 2 + 6 + 2));   // with black padding where the sixth would be
+    }
 }
