@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class NativeHeap {
     static final long ALIGN = 64;
+    /** Segments from this size up are populated when allocated. */
+    static final long LARGE = 4L << 20;
     private static final MethodHandle ALIGNED_ALLOC, FREE;
     private static final AtomicLong allocated = new AtomicLong();
 
@@ -47,25 +49,31 @@ final class NativeHeap {
     /** Bytes allocated and not yet freed (C library path only). */
     static long allocatedBytes() { return allocated.get(); }
 
-    /** A segment of {@code bytes} (≥ 1), 64-byte aligned; null when the C library has no memory for it. */
+    /**
+     * A segment of {@code bytes} (≥ 1), 64-byte aligned (from {@link #LARGE} up, mapped in one call rather than a
+     * page fault per 4 KiB); null when the C library has no memory for it.
+     */
     static MemorySegment allocate(long bytes) {
         if (ALIGNED_ALLOC == null) return Arena.ofAuto().allocate(bytes, ALIGN);
-        long rounded = rounded(bytes);  // aligned_alloc wants a multiple of the alignment
+        long align = ALIGN;
+        long rounded = rounded(bytes, align);  // aligned_alloc wants a multiple of the alignment
         MemorySegment p;
         try {
-            p = (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGN, rounded);
+            p = (MemorySegment) ALIGNED_ALLOC.invokeExact(align, rounded);
         } catch (Throwable t) {
             throw new IllegalStateException("aligned_alloc failed", t);
         }
         if (p.address() == 0) return null;
         allocated.addAndGet(rounded);
-        return p.reinterpret(bytes, Arena.ofAuto(), NativeHeap::release);
+        MemorySegment s = p.reinterpret(bytes, Arena.ofAuto(), NativeHeap::release);
+        if (bytes >= LARGE) MemoryAdvice.populateWrite(s);
+        return s;
     }
 
-    private static long rounded(long bytes) { return (bytes + ALIGN - 1) / ALIGN * ALIGN; }
+    private static long rounded(long bytes, long align) { return (bytes + align - 1) / align * align; }
 
     private static void release(MemorySegment s) {
-        long rounded = rounded(s.byteSize());
+        long rounded = rounded(s.byteSize(), ALIGN);
         try {
             FREE.invokeExact(s);
         } catch (Throwable t) {
