@@ -85,7 +85,7 @@ final class EditCommand implements Callable<Integer> {
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, model, tuned, workload(clip));
         ConsoleProgress progress = new ConsoleProgress();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned)) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN)) {
             t = stage(times, "load checkpoint + tuned UNet", t);
             System.err.println("loaded: " + p.loadTimes());
             Tensor init;

@@ -59,7 +59,7 @@ final class GenerateCommand implements Callable<Integer> {
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, model, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, unet)) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, unet, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN)) {
             int s = p.vaeScale();
             int[] shape = {1, p.unet().config().inChannels(), frames, height / s, width / s};
             System.err.printf(Locale.ROOT, "loaded in %.1f s (%s)%n", (System.nanoTime() - t0) / 1e9, p.loadTimes());

@@ -85,7 +85,8 @@ final class TuneLauncher {
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()))) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()),
+                RepackCacheDir.get(), RepackCacheDir.WARN)) {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),

@@ -52,6 +52,9 @@ public final class Tensor implements AutoCloseable {
         return t;
     }
 
+    /** Elements of a tensor of {@code shape} (throws on negative dimensions or overflow). */
+    public static long checkedSizeOf(int... shape) { return checkedSize(shape); }
+
     static long checkedSize(int[] shape) {
         long n = 1;
         for (int d : shape) {

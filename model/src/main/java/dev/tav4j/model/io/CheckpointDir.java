@@ -24,10 +24,28 @@ public final class CheckpointDir {
 
     private final Path dir;
     private final JsonNode modelIndex;
+    private final Path repackCache;
+    private final java.util.function.Consumer<String> warn;
 
-    private CheckpointDir(Path dir, JsonNode modelIndex) {
+    private CheckpointDir(Path dir, JsonNode modelIndex, Path repackCache, java.util.function.Consumer<String> warn) {
         this.dir = dir;
         this.modelIndex = modelIndex;
+        this.repackCache = repackCache;
+        this.warn = warn;
+    }
+
+    /**
+     * The same checkpoint with repacked weights cached in {@code cacheDir} ({@link RepackCache}; null: none):
+     * the first load writes them there, later loads map them in place. {@code warn} hears why a cache could not be
+     * written or read.
+     */
+    public CheckpointDir withRepackCache(Path cacheDir, java.util.function.Consumer<String> warn) {
+        return new CheckpointDir(dir, modelIndex, cacheDir, warn);
+    }
+
+    private Weights open(String component, List<Path> files) {
+        RepackCache cache = repackCache == null ? null : RepackCache.open(repackCache, component, files, warn);
+        return Weights.open(component, cache, files.toArray(Path[]::new));
     }
 
     public static CheckpointDir open(Path dir) {
@@ -47,7 +65,7 @@ public final class CheckpointDir {
         }
         JsonNode json = Json.read(index);
         if (!json.isObject()) throw new ConfigException(index + ": not a JSON object");
-        return new CheckpointDir(dir.toAbsolutePath().normalize(), json);
+        return new CheckpointDir(dir.toAbsolutePath().normalize(), json, null, w -> {});
     }
 
     public Path dir() { return dir; }
@@ -81,7 +99,7 @@ public final class CheckpointDir {
      * mid-block attention naming schemes work.
      */
     public Weights weights(String component) {
-        Weights w = Weights.open(component, WeightFiles.find(component(component), dir).toArray(Path[]::new));
+        Weights w = open(component, WeightFiles.find(component(component), dir));
         return component.equals("vae") ? VaeNames.wrap(w) : w;
     }
 
@@ -131,6 +149,12 @@ public final class CheckpointDir {
         if (Files.isRegularFile(sub.resolve("config.json"))) return sub.toAbsolutePath().normalize();
         throw new ConfigException(dir + ": not a UNet folder: expected config.json and diffusion_pytorch_model.safetensors "
                 + "in it, or a unet/ folder holding them (as Tune-A-Video saves a tuned model)");
+    }
+
+    /** The weights of a tuned UNet folder used with this checkpoint (with its repacked-weights cache, if any). */
+    public Weights tunedUnet(Path tunedDir) {
+        Path unet = unetFolderPath(tunedDir);
+        return open("unet", WeightFiles.find(unet, unet));
     }
 
     /** The weights of a tuned UNet folder given alone (see {@link #unetFolderPath}). */

@@ -43,6 +43,14 @@ final class FallbackWeights implements Weights {
 
     @Override public Tensor load(String name, int... expectedShape) { return owner(name).load(name, expectedShape); }
 
+    @Override public Tensor repacked(String name, String layout, int... storedShape) {
+        return has(name) ? owner(name).repacked(name, layout, storedShape) : null;
+    }
+
+    @Override public void keepRepacked(String name, String layout, Tensor packed) {
+        if (has(name)) owner(name).keepRepacked(name, layout, packed);
+    }
+
     @Override public String describe() { return primary.describe() + " (then " + (base == null ? "the base checkpoint" : base.describe()) + ")"; }
 
     @Override public synchronized void close() {

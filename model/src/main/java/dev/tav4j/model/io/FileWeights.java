@@ -15,14 +15,16 @@ final class FileWeights implements Weights {
     private final String component;
     private final List<SafeTensors> files;
     private final Map<String, SafeTensors> index;
+    private final RepackCache cache;
 
-    private FileWeights(String component, List<SafeTensors> files, Map<String, SafeTensors> index) {
+    private FileWeights(String component, List<SafeTensors> files, Map<String, SafeTensors> index, RepackCache cache) {
         this.component = component;
         this.files = files;
         this.index = index;
+        this.cache = cache;
     }
 
-    static FileWeights open(String component, List<Path> paths) {
+    static FileWeights open(String component, List<Path> paths, RepackCache cache) {
         if (paths.isEmpty()) throw new IllegalArgumentException("no weight files given for component '" + component + "'");
         List<SafeTensors> files = new ArrayList<>();
         try {
@@ -38,9 +40,10 @@ final class FileWeights implements Weights {
                                 + before.path() + " and " + p);
                 }
             }
-            return new FileWeights(component, List.copyOf(files), Collections.unmodifiableMap(index));
+            return new FileWeights(component, List.copyOf(files), Collections.unmodifiableMap(index), cache);
         } catch (RuntimeException e) {
             files.forEach(SafeTensors::close);
+            if (cache != null) cache.close();
             throw e;
         }
     }
@@ -64,6 +67,15 @@ final class FileWeights implements Weights {
         return st.mapF32(name);
     }
 
+    @Override public Tensor repacked(String name, String layout, int... storedShape) {
+        if (cache == null || !index.containsKey(name) || !java.util.Arrays.equals(shape(name), storedShape)) return null;
+        return cache.get(layout + ":" + name);
+    }
+
+    @Override public void keepRepacked(String name, String layout, Tensor packed) {
+        if (cache != null) cache.put(layout + ":" + name, packed);
+    }
+
     private SafeTensors file(String name) {
         SafeTensors st = index.get(name);
         if (st == null) throw WeightErrors.missing(name, component, describe(), index.keySet());
@@ -75,8 +87,13 @@ final class FileWeights implements Weights {
         return paths.size() == 1 ? paths.getFirst() : paths.toString();
     }
 
+    /** Closes the files; a repacked-weights cache being written is completed with what was repacked. */
     @Override public void close() {
         files.forEach(SafeTensors::close);
+        if (cache != null) {
+            cache.finish();
+            cache.close();
+        }
     }
 
     @Override public String toString() { return "Weights[" + component + ": " + describe() + "]"; }

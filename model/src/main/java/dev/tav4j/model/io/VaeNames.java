@@ -72,6 +72,18 @@ public final class VaeNames implements Weights {
         return inner.load(s);
     }
 
+    /** The old attention names store 1×1 convs where the new ones store Linears: the same values, so the same repacked weight. */
+    @Override public Tensor repacked(String name, String layout, int... storedShape) {
+        if (!has(name)) return null;
+        String s = stored(name);
+        int[] actual = inner.shape(s);
+        return Tensor.checkedSizeOf(actual) == Tensor.checkedSizeOf(storedShape) ? inner.repacked(s, layout, actual) : null;
+    }
+
+    @Override public void keepRepacked(String name, String layout, Tensor packed) {
+        if (has(name)) inner.keepRepacked(stored(name), layout, packed);
+    }
+
     @Override public String describe() { return inner.describe(); }
 
     @Override public void close() { inner.close(); }

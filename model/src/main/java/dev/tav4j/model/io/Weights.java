@@ -33,6 +33,16 @@ public interface Weights extends AutoCloseable {
      */
     Tensor load(String name, int... expectedShape);
 
+    /**
+     * {@code name} already repacked into an engine layout ({@code layout} names the repacking), read from a cache of
+     * repacked weights ({@link RepackCache}) as a read-only view, when the stored weight has {@code storedShape};
+     * null where there is no such cache entry (then load and repack it, and offer it with {@link #keepRepacked}).
+     */
+    default Tensor repacked(String name, String layout, int... storedShape) { return null; }
+
+    /** Offers a weight just repacked into {@code layout} to the cache of repacked weights, if any (the tensor stays the caller's). */
+    default void keepRepacked(String name, String layout, Tensor packed) {}
+
     /** Where the weights come from, for messages and logs. */
     String describe();
 
@@ -41,7 +51,12 @@ public interface Weights extends AutoCloseable {
 
     /** Weights of {@code component} over one or more safetensors files (e.g. shards); duplicate names are an error. */
     static Weights open(String component, Path... files) {
-        return FileWeights.open(component, List.of(files));
+        return FileWeights.open(component, List.of(files), null);
+    }
+
+    /** As {@link #open(String, Path...)}, with repacked weights cached in {@code cache} (which the weights then own and close). */
+    static Weights open(String component, RepackCache cache, Path... files) {
+        return FileWeights.open(component, List.of(files), cache);
     }
 
     /**

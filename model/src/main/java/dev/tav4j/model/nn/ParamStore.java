@@ -62,22 +62,30 @@ public final class ParamStore implements AutoCloseable {
 
     /** A Linear weight [out, in] stored as [in, out]. */
     public Tensor linear(String name, int out, int in) {
-        try (Tensor w = weights.load(name, out, in)) {
-            return keep(name, HostLayout.transpose(w, out, in), new int[]{out, in}, ParamLayout.TRANSPOSED);
-        }
+        return keep(name, repacked(name, "transposed", new int[]{out, in}, w -> HostLayout.transpose(w, out, in)),
+                new int[]{out, in}, ParamLayout.TRANSPOSED);
     }
 
     /** A 1×1 conv weight [out, in, 1, 1] used as a Linear, stored as [in, out]. */
     public Tensor conv1x1AsLinear(String name, int out, int in) {
-        try (Tensor w = weights.load(name, out, in, 1, 1)) {
-            return keep(name, HostLayout.transpose(w, out, in), new int[]{out, in, 1, 1}, ParamLayout.TRANSPOSED);
-        }
+        return keep(name, repacked(name, "transposed", new int[]{out, in, 1, 1}, w -> HostLayout.transpose(w, out, in)),
+                new int[]{out, in, 1, 1}, ParamLayout.TRANSPOSED);
     }
 
     /** A conv weight [out, in, k, k] stored as [k, k, in, out]. */
     public Tensor conv(String name, int out, int in, int k) {
-        try (Tensor w = weights.load(name, out, in, k, k)) {
-            return keep(name, HostLayout.oihwToHwio(w, out, in, k, k), new int[]{out, in, k, k}, ParamLayout.CONV_HWIO);
+        return keep(name, repacked(name, "hwio", new int[]{out, in, k, k}, w -> HostLayout.oihwToHwio(w, out, in, k, k)),
+                new int[]{out, in, k, k}, ParamLayout.CONV_HWIO);
+    }
+
+    /** The weight in engine layout: from the weights' cache of repacked tensors, else loaded, repacked and offered to it. */
+    private Tensor repacked(String name, String layout, int[] storedShape, java.util.function.UnaryOperator<Tensor> repack) {
+        Tensor cached = weights.repacked(name, layout, storedShape);
+        if (cached != null) return cached;
+        try (Tensor w = weights.load(name, storedShape)) {
+            Tensor packed = repack.apply(w);
+            weights.keepRepacked(name, layout, packed);
+            return packed;
         }
     }
 

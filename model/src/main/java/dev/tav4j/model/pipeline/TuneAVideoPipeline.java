@@ -57,7 +57,18 @@ public final class TuneAVideoPipeline implements AutoCloseable {
      * weights of mixed-precision tuning ({@link dev.tav4j.model.nn.ParamStore#exactF32}).
      */
     public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable) {
-        CheckpointDir ckpt = CheckpointDir.open(checkpoint);
+        return load(ops, checkpoint, tunedUnet, trainable, null, w -> {});
+    }
+
+    /**
+     * As {@link #load(Ops, Path, Path, java.util.function.Predicate)}, with weights repacked into the engine's layouts
+     * cached in {@code repackCache} (null: none): the first load writes them, later loads of the same files map them
+     * in place (a real-size UNet then loads without repacking 3.4 GB; see docs/memory.md). {@code warn} hears why a
+     * cache could not be used.
+     */
+    public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
+                                          Path repackCache, java.util.function.Consumer<String> warn) {
+        CheckpointDir ckpt = CheckpointDir.open(checkpoint).withRepackCache(repackCache, warn);
         long t0 = System.nanoTime();
         ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
         ClipTextEncoder text = null;

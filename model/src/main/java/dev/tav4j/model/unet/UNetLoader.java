@@ -49,7 +49,7 @@ public final class UNetLoader {
      * lacks (opened only then: a complete tuned folder never maps the base UNet).
      */
     public static Weights tunedWeights(CheckpointDir ckpt, Path tuned) {
-        return Weights.withFallback(CheckpointDir.unetFolder(tuned), () -> ckpt.weights("unet"));
+        return Weights.withFallback(ckpt.tunedUnet(tuned), () -> ckpt.weights("unet"));
     }
 
     /** Inflates (when the config is 2D) and builds; the weights are only read during the call. */

@@ -29,6 +29,14 @@ final class UnionWeights implements Weights {
 
     @Override public Tensor load(String name, int... expectedShape) { return owner(name).load(name, expectedShape); }
 
+    @Override public Tensor repacked(String name, String layout, int... storedShape) {
+        return has(name) ? owner(name).repacked(name, layout, storedShape) : null;
+    }
+
+    @Override public void keepRepacked(String name, String layout, Tensor packed) {
+        if (has(name)) owner(name).keepRepacked(name, layout, packed);
+    }
+
     @Override public String describe() { return base.describe() + " + " + extra.describe(); }
 
     @Override public void close() {
