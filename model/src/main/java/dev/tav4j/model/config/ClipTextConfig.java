@@ -18,6 +18,7 @@ public record ClipTextConfig(int hiddenSize, int intermediateSize, int heads, in
             throw new ConfigException(where + ": unsupported hidden_act '" + act + "'");
         int hidden = Json.requireInt(n, "hidden_size", where);
         int heads = Json.intOr(n, "num_attention_heads", 8);
+        if (heads <= 0) throw new ConfigException(where + ": num_attention_heads " + n.get("num_attention_heads") + " must be positive");
         if (hidden % heads != 0) throw new ConfigException(where + ": hidden_size " + hidden + " not divisible by " + heads + " heads");
         return new ClipTextConfig(hidden, Json.requireInt(n, "intermediate_size", where), heads,
                 Json.requireInt(n, "num_hidden_layers", where), Json.intOr(n, "max_position_embeddings", 77),

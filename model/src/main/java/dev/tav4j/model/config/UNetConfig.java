@@ -73,7 +73,10 @@ public record UNetConfig(
                 throw new ConfigException(where + ": attention_head_dim has " + h.size() + " entries for " + channels.length + " blocks");
             for (int i = 0; i < heads.length; i++) heads[i] = h.get(i).asInt();
         } else Arrays.fill(heads, h.asInt());
+        for (int i = 0; i < heads.length; i++)
+            if (heads[i] <= 0) throw new ConfigException(where + ": attention_head_dim " + h + " must be positive");
         int groups = Json.intOr(n, "norm_num_groups", 32);
+        if (groups <= 0) throw new ConfigException(where + ": norm_num_groups " + n.get("norm_num_groups") + " must be positive");
         for (int c : channels)
             if (c % groups != 0) throw new ConfigException(where + ": block_out_channels " + c + " not divisible by norm_num_groups " + groups);
         for (int i = 0; i < channels.length; i++)
