@@ -49,7 +49,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
         YamlSection c = new YamlSection(name, "", top);
 
         YamlSection t = c.section("train_data");
-        TrainData train = new TrainData(Path.of(t.requiredString("video_path")), t.requiredString("prompt"),
+        TrainData train = new TrainData(t.requiredPath("video_path"), t.requiredString("prompt"),
                 t.integer("width", 512), t.integer("height", 512), t.integer("n_sample_frames", 8),
                 t.integer("sample_start_idx", 0), t.integer("sample_frame_rate", 1));
 
@@ -62,7 +62,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
 
         List<String> unknown = new ArrayList<>();
         TuneConfig cfg = new TuneConfig(
-                Path.of(c.requiredString("pretrained_model_path")), Path.of(c.requiredString("output_dir")), train, val,
+                c.requiredPath("pretrained_model_path"), c.requiredPath("output_dir"), train, val,
                 c.integer("validation_steps", 100), c.strings("trainable_modules", TrainableModules.DEFAULT),
                 c.integer("train_batch_size", 1), c.integer("max_train_steps", 500),
                 c.number("learning_rate", 3e-5), c.bool("scale_lr", false), c.string("lr_scheduler", "constant"),

@@ -3,6 +3,8 @@ package dev.tav4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
@@ -46,6 +48,16 @@ final class YamlSection {
         String s = string(key, null);
         if (s == null) throw bad(key, "is missing");
         return s;
+    }
+
+    /** A required path; a string that cannot be one (it holds a NUL) is refused naming the key. */
+    Path requiredPath(String key) {
+        String s = requiredString(key);
+        try {
+            return Path.of(s);
+        } catch (InvalidPathException e) {
+            throw bad(key, "is not a valid path: " + e.getReason());
+        }
     }
 
     String string(String key, String dflt) {
