@@ -18,6 +18,6 @@ final class RepackCacheDir {
         return DoctorCommand.defaultCacheDir().resolve("repacked");
     }
 
-    /** Warnings about the cache: one line each. */
-    static final Consumer<String> WARN = w -> System.err.println("tav: warning: " + w);
+    /** What the cache reports (a file written, or why it could not be used): one line each. */
+    static final Consumer<String> WARN = w -> System.err.println("tav: " + w);
 }

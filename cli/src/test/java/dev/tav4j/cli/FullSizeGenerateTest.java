@@ -74,16 +74,24 @@ class FullSizeGenerateTest {
             long bytes = FullSizeCheckpoint.writeModel(f, model, tokenizer, 15);
             log(f, "wrote checkpoint (%.2f GB) in %.1f s", bytes / 1e9, secs(t0));
             long common = FullSizeCheckpoint.parameters(f, "text_encoder") + FullSizeCheckpoint.parameters(f, "vae");
+            Path cache = dir.resolve("repack-cache");
             List<String> memory = new ArrayList<>();
-            memory.add(generate(f, "base", model, null, dir.resolve("base.gif"), 4 * (common + FullSizeCheckpoint.parameters(f, "unet"))));
+            memory.add(generate(f, "base", model, null, dir.resolve("base.gif"), cache, 4 * (common + FullSizeCheckpoint.parameters(f, "unet"))));
             if (tunedToo) {
 
                 t0 = System.nanoTime();
                 bytes = FullSizeCheckpoint.writeTuned(f, tuned, 16);
                 log(f, "wrote tuned UNet3D (%.2f GB) in %.1f s", bytes / 1e9, secs(t0));
                 // with --unet the checkpoint's own UNet is not loaded: only the tuned one counts
-                memory.add(generate(f, "tuned", model, tuned, dir.resolve("tuned.gif"),
-                        4 * (common + FullSizeCheckpoint.parameters(f, "unet3d"))));
+                long tunedBytes = 4 * (common + FullSizeCheckpoint.parameters(f, "unet3d"));
+                memory.add(generate(f, "tuned", model, tuned, dir.resolve("tuned.gif"), cache, tunedBytes));
+                // the second load of the same files maps the repacked weights the first ones wrote: same video
+                memory.add(generate(f, "tuned-again", model, tuned, dir.resolve("again.gif"), cache, tunedBytes));
+                try (var files = Files.list(cache)) {
+                    assertEquals(4, files.filter(p -> p.toString().endsWith(".safetensors")).count(),
+                            "repacked-weights cache: text encoder, VAE, base UNet, tuned UNet");
+                }
+                assertSameVideo(dir.resolve("tuned.gif"), dir.resolve("again.gif"));
             }
             memory.removeIf(Objects::isNull);
             if (!memory.isEmpty()) fail(String.join("\n", memory));
@@ -94,7 +102,7 @@ class FullSizeGenerateTest {
 
     /** Runs one case; a failed run fails at once, a memory problem is returned (null when within the limit). */
     private static String generate(FullSizeCheckpoint.Flavour f, String which, Path model, Path unet, Path gif,
-                                 long weightBytesF32) throws Exception {
+                                 Path repackCache, long weightBytesF32) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         // the ./tav launcher's flags (scripts/jvm-flags), plus the Add-Opens its jar's manifest carries; no heap or
         // direct-memory limits
@@ -108,6 +116,7 @@ class FullSizeGenerateTest {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
         for (String v : new String[]{"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "TAV_JAVA_OPTS"}) env.remove(v);
+        env.put("TAV_REPACK_CACHE", repackCache.toString());
         long t0 = System.nanoTime();
         Process p = pb.start();
         Path status = Path.of("/proc", Long.toString(p.pid()), "status");
@@ -142,6 +151,28 @@ class FullSizeGenerateTest {
     }
 
     /** Two 64×64 frames that decode, and not one flat colour. */
+    /** The two GIFs show the same frames (the CPU's lane reductions may round differently run to run: within a level). */
+    private static void assertSameVideo(Path a, Path b) throws IOException {
+        ImageReader ra = ImageIO.getImageReadersByFormatName("gif").next(), rb = ImageIO.getImageReadersByFormatName("gif").next();
+        try (ImageInputStream ia = ImageIO.createImageInputStream(a.toFile()); ImageInputStream ib = ImageIO.createImageInputStream(b.toFile())) {
+            ra.setInput(ia);
+            rb.setInput(ib);
+            assertEquals(ra.getNumImages(true), rb.getNumImages(true));
+            for (int k = 0; k < ra.getNumImages(true); k++) {
+                BufferedImage x = ra.read(k), y = rb.read(k);
+                long sum = 0;
+                for (int i = 0; i < x.getWidth(); i++)
+                    for (int j = 0; j < x.getHeight(); j++)
+                        for (int sh = 0; sh < 24; sh += 8) sum += Math.abs(((x.getRGB(i, j) >> sh) & 255) - ((y.getRGB(i, j) >> sh) & 255));
+                double mean = sum / (3.0 * x.getWidth() * x.getHeight());
+                assertTrue(mean < 1, "frame " + k + " differs by " + mean + " levels on average between " + a + " and " + b);
+            }
+        } finally {
+            ra.dispose();
+            rb.dispose();
+        }
+    }
+
     private static void checkGif(Path gif, String what) throws IOException {
         assertTrue(Files.isRegularFile(gif), what + ": no GIF written at " + gif);
         List<BufferedImage> frames = new ArrayList<>();

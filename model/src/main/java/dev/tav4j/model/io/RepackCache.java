@@ -32,7 +32,7 @@ import java.util.function.Consumer;
  * and headers, and of {@link #FORMAT}, so a changed checkpoint or layout never reads a stale file. The first load
  * writes it as it repacks (to a temporary file renamed when complete, so a crash or a second process leaves no half
  * file). A cache that cannot be written (read-only folder, disk full) only costs the speed-up: the load goes on and
- * the reason is reported once through {@code warn}.
+ * the reason is reported once through {@code warn}, which also hears where a new cache file was written.
  */
 public final class RepackCache implements AutoCloseable {
     /** Changes whenever the engine's packed layouts change. */
@@ -137,6 +137,8 @@ public final class RepackCache implements AutoCloseable {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
+            warn.accept(String.format(java.util.Locale.ROOT, "wrote %.1f GiB of repacked weights to %s; later loads map them in place",
+                    (8 + HEADER_SPACE + offset) / (double) (1L << 30), file));
         } catch (IOException e) {
             giveUp("cannot complete the repacked-weights cache " + file + ": " + e.getMessage());
         }
