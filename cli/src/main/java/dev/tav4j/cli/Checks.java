@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.runtime.HostMemory;
 import dev.tav4j.runtime.HostOutOfMemoryException;
 
@@ -22,6 +23,20 @@ final class Checks {
     /** A number of DDIM or tuning steps. */
     static int steps(String name, int value) {
         return atLeast(name, value, 1);
+    }
+
+    /**
+     * The DDIM steps of a sampling or an inversion: 1 up to the model's num_train_timesteps (1000 for Stable
+     * Diffusion). diffusers' set_timesteps refuses more, and so does DdimScheduler, but only once it is built: after
+     * loading, or after all the tuning for validation. Reads the scheduler config only.
+     */
+    static int ddimSteps(String name, int value, Path model) {
+        steps(name, value);
+        int max = CheckpointDir.open(model).schedulerConfig().numTrainTimesteps();
+        if (value > max)
+            throw new IllegalArgumentException(name + " must be at most " + max + ", the num_train_timesteps of " + model
+                    + "/scheduler (one DDIM step per training timestep at most), got " + value);
+        return value;
     }
 
     /** A finite float (NaN or infinite guidance would silently give a black video). */

@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.HostMemoryPlan;
@@ -59,8 +60,8 @@ final class EditCommand implements Callable<Integer> {
         requireVideoName(out, "--out");
         if (grid != null) requireVideoName(grid, "--grid");
         if (grid != null && (source == null || source.video == null)) throw new IllegalArgumentException("--grid needs --video (the input to show)");
-        Checks.steps("--steps", steps);
-        if (invSteps != null) Checks.steps("--inv-steps", invSteps);
+        Checks.ddimSteps("--steps", steps, model);
+        if (invSteps != null) Checks.ddimSteps("--inv-steps", invSteps, model);
         Checks.finite("--guidance", guidance);
         Checks.atLeast("--fps", fps, 1);
         if (source == null || source.video != null) {
@@ -68,9 +69,8 @@ final class EditCommand implements Callable<Integer> {
             Checks.atLeast("--rate", rate, 1);
             Checks.atLeast("--start", start, 0);
         }
-        if (source != null && source.latents != null) try (SafeTensors st = SafeTensors.open(source.latents)) {
-            latentsName(st, source.latents);  // a wrong file fails here, not after loading
-        }
+        // a wrong file, or latents the UNet cannot take, fail here (header and configs only), not after loading
+        if (source != null && source.latents != null) requireLatents(source.latents, CheckpointDir.unetFolderConfig(tuned).inChannels());
         // both outputs are checked before any work, so neither a bad --out nor a bad --grid costs the compute
         Checks.outputFile("--out", out);
         if (grid != null) Checks.outputFile("--grid", grid);
@@ -158,6 +158,22 @@ final class EditCommand implements Callable<Integer> {
 
     private static String latentsName(SafeTensors st, Path file) {
         return GenerateCommand.latentsName(st, file);
+    }
+
+    /** Refuses a latents file whose tensor is not (1, {@code channels}, F, h, w), from its header alone. */
+    static void requireLatents(Path file, int channels) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            String name = latentsName(st, file);
+            long[] s = st.info(name).shape();
+            if (s.length != 5 || s[0] != 1)
+                throw new IllegalArgumentException(file + ": tensor '" + name + "' has shape " + Arrays.toString(s)
+                        + "; --latents must be (1, " + channels + ", frames, height/8, width/8) as tav tune writes to OUT/inv_latents");
+            if (s[1] != channels)
+                throw new IllegalArgumentException(file + ": latents have " + s[1] + " channels (shape " + Arrays.toString(s)
+                        + "), the --tuned UNet takes " + channels + " (--latents)");
+            if (s[2] < 1 || s[3] < 1 || s[4] < 1)
+                throw new IllegalArgumentException(file + ": tensor '" + name + "' has shape " + Arrays.toString(s) + ": no frames or no pixels (--latents)");
+        }
     }
 
     /** The latents (1, C, F, h, w) of a safetensors file. */

@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.HostMemoryPlan;
@@ -47,15 +48,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         Checks.shape("--frames", frames, "--height", height, "--width", width);
-        Checks.steps("--steps", steps);
+        Checks.ddimSteps("--steps", steps, model);
         Checks.finite("--guidance", guidance);
         Checks.atLeast("--fps", fps, 1);
         if (!out.getFileName().toString().toLowerCase().endsWith(".gif"))
             throw new IllegalArgumentException("--out must end in .gif: " + out);
         Checks.outputFile("--out", out);
-        if (start.latents != null) try (SafeTensors st = SafeTensors.open(start.latents)) {
-            latentsName(st, start.latents);  // a wrong file fails here, not after loading
-        }
+        // a wrong file, or latents of another size, fail here (header and configs only), not after loading
+        if (start.latents != null) requireLatentsShape(start.latents, latentsShape(model, unet, frames, height, width));
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, model, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
@@ -85,6 +85,28 @@ final class GenerateCommand implements Callable<Integer> {
                         + " but --frames/--height/--width need " + Arrays.toString(shape));
             }
             return t;
+        }
+    }
+
+    /**
+     * The latents (1, C, frames, height/s, width/s) the model samples: C the UNet's in_channels (of {@code unet}
+     * when given), s the VAE's downscale. From the config files alone, before anything is loaded.
+     */
+    static int[] latentsShape(Path model, Path unet, int frames, int height, int width) {
+        CheckpointDir ckpt = CheckpointDir.open(model);
+        int c = (unet != null ? CheckpointDir.unetFolderConfig(unet) : ckpt.unetConfig()).inChannels();
+        int s = 1 << (ckpt.vaeConfig().blockOutChannels().length - 1);
+        return new int[] {1, c, frames, height / s, width / s};
+    }
+
+    /** Refuses a latents file whose tensor is not of {@code shape}, from its header alone. */
+    static void requireLatentsShape(Path file, int[] shape) {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            String name = latentsName(st, file);
+            long[] have = st.info(name).shape();
+            if (!Arrays.equals(have, Arrays.stream(shape).asLongStream().toArray()))
+                throw new IllegalArgumentException(file + ": tensor '" + name + "' has shape " + Arrays.toString(have)
+                        + " but --frames/--height/--width need " + Arrays.toString(shape) + " (--latents)");
         }
     }
 

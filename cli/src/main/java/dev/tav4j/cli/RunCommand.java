@@ -36,7 +36,7 @@ final class RunCommand implements Callable<Integer> {
         if (!c.unknownKeys().isEmpty())
             warn("ignoring keys tav4j does not know in " + config + ": " + String.join(", ", c.unknownKeys()));
         boolean flag = spec.commandLine().getParseResult().hasMatchedOption("--precision");
-        DType precision = precision(c.mixedPrecision(), flag ? device.precision : null);
+        DType precision = precision(c.mixedPrecision(), flag ? device.precision : null, c.at("mixed_precision"));
         TuneLauncher.Plan plan = plan(c, config);
         return TuneLauncher.execute(plan, () -> open(device.device, precision, flag ? null : c.mixedPrecision()));
     }
@@ -46,12 +46,17 @@ final class RunCommand implements Callable<Integer> {
      * config's mixed_precision (no → fp32, fp16, bf16), as accelerate reads it.
      */
     static DType precision(String mixedPrecision, String flag) {
+        return precision(mixedPrecision, flag, "mixed_precision");
+    }
+
+    /** As above; {@code key} names the setting in messages (with the config's file and line). */
+    static DType precision(String mixedPrecision, String flag, String key) {
         String mp = mixedPrecision == null ? "no" : mixedPrecision.strip().toLowerCase(Locale.ROOT);
         DType fromConfig = switch (mp) {
             case "no", "fp32", "none", "" -> DType.F32;
             case "fp16" -> DType.F16;
             case "bf16" -> DType.BF16;
-            default -> throw new IllegalArgumentException("mixed_precision '" + mixedPrecision + "' must be no, fp16 or bf16");
+            default -> throw new IllegalArgumentException(key + " '" + mixedPrecision + "' must be no, fp16 or bf16");
         };
         if (flag == null) return fromConfig;
         DType p = CudaOps.parsePrecision(flag);
@@ -87,11 +92,11 @@ final class RunCommand implements Callable<Integer> {
             warn("train_batch_size " + c.trainBatchSize() + ": the dataset is one video, so every batch holds that one sample"
                     + " (as in train_tuneavideo.py); tav4j tunes with batch 1");
         if (c.gradientAccumulationSteps() != 1)
-            throw new IllegalArgumentException("gradient_accumulation_steps " + c.gradientAccumulationSteps()
+            throw new IllegalArgumentException(c.at("gradient_accumulation_steps") + " " + c.gradientAccumulationSteps()
                     + " is not supported: tav4j takes one optimizer step per tuning step (set it to 1)");
         String sched = c.lrScheduler().strip().toLowerCase(Locale.ROOT);
         if (!sched.equals("constant") && !(sched.equals("constant_with_warmup") && c.lrWarmupSteps() == 0))
-            throw new IllegalArgumentException("lr_scheduler '" + c.lrScheduler() + "'" + (c.lrWarmupSteps() > 0 ? " with lr_warmup_steps "
+            throw new IllegalArgumentException(c.at("lr_scheduler") + " '" + c.lrScheduler() + "'" + (c.lrWarmupSteps() > 0 ? " with lr_warmup_steps "
                     + c.lrWarmupSteps() : "") + " is not supported: tav4j tunes with a constant learning rate (lr_scheduler: constant)");
         if (sched.equals("constant") && c.lrWarmupSteps() > 0)
             warn("lr_warmup_steps " + c.lrWarmupSteps() + " is ignored with lr_scheduler constant (as in diffusers)");
@@ -99,7 +104,7 @@ final class RunCommand implements Callable<Integer> {
         if (c.enableXformersMemoryEfficientAttention())
             note("enable_xformers_memory_efficient_attention: not needed, tav4j uses its own attention kernels");
 
-        checkValues(c, config);
+        checkValues(c);
         double lr = c.learningRate();
         if (c.scaleLr()) {
             lr *= c.gradientAccumulationSteps() * c.trainBatchSize(); // train_tuneavideo.py, one process
@@ -137,27 +142,27 @@ final class RunCommand implements Callable<Integer> {
                 settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config);
     }
 
-    /** Every value the run uses, checked before any work; messages name the YAML key with its section. */
-    private static void checkValues(TuneConfig c, Path config) {
-        String f = config + ": ";
+    /** Every value the run uses, checked before any work; messages name the YAML key with its section, file and line. */
+    private static void checkValues(TuneConfig c) {
         TuneConfig.TrainData t = c.trainData();
-        Checks.shape(f + "train_data.n_sample_frames", t.nSampleFrames(), f + "train_data.height", t.height(), "train_data.width", t.width());
-        Checks.atLeast(f + "train_data.sample_start_idx", t.sampleStartIdx(), 0);
-        Checks.atLeast(f + "train_data.sample_frame_rate", t.sampleFrameRate(), 1);
-        Checks.steps(f + "max_train_steps", c.maxTrainSteps());
-        Checks.positive(f + "learning_rate", c.learningRate());
-        Checks.atLeast(f + "checkpointing_steps", c.checkpointingSteps(), 0);
-        Checks.finite(f + "adam_beta1", c.adamBeta1());
-        Checks.finite(f + "adam_beta2", c.adamBeta2());
-        Checks.finite(f + "adam_weight_decay", c.adamWeightDecay());
-        Checks.positive(f + "adam_epsilon", c.adamEpsilon());
-        Checks.positive(f + "max_grad_norm", c.maxGradNorm());
+        Checks.shape(c.at("train_data.n_sample_frames"), t.nSampleFrames(), c.at("train_data.height"), t.height(),
+                c.at("train_data.width"), t.width());
+        Checks.atLeast(c.at("train_data.sample_start_idx"), t.sampleStartIdx(), 0);
+        Checks.atLeast(c.at("train_data.sample_frame_rate"), t.sampleFrameRate(), 1);
+        Checks.steps(c.at("max_train_steps"), c.maxTrainSteps());
+        Checks.positive(c.at("learning_rate"), c.learningRate());
+        Checks.atLeast(c.at("checkpointing_steps"), c.checkpointingSteps(), 0);
+        Checks.finite(c.at("adam_beta1"), c.adamBeta1());
+        Checks.finite(c.at("adam_beta2"), c.adamBeta2());
+        Checks.finite(c.at("adam_weight_decay"), c.adamWeightDecay());
+        Checks.positive(c.at("adam_epsilon"), c.adamEpsilon());
+        Checks.positive(c.at("max_grad_norm"), c.maxGradNorm());
         TuneConfig.ValidationData v = c.validationData();
         if (!v.prompts().isEmpty()) {  // the official script validates every validation_steps steps (0 would divide by zero)
-            Checks.steps(f + "validation_steps", c.validationSteps());
-            Checks.steps(f + "validation_data.num_inference_steps", v.numInferenceSteps());
-            if (v.useInvLatent()) Checks.steps(f + "validation_data.num_inv_steps", v.numInvSteps());
-            Checks.finite(f + "validation_data.guidance_scale", v.guidanceScale());
+            Checks.steps(c.at("validation_steps"), c.validationSteps());
+            Checks.ddimSteps(c.at("validation_data.num_inference_steps"), v.numInferenceSteps(), c.pretrainedModelPath());
+            if (v.useInvLatent()) Checks.ddimSteps(c.at("validation_data.num_inv_steps"), v.numInvSteps(), c.pretrainedModelPath());
+            Checks.finite(c.at("validation_data.guidance_scale"), v.guidanceScale());
         }
     }
 

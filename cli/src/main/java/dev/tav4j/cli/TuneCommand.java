@@ -45,6 +45,8 @@ final class TuneCommand implements Callable<Integer> {
         Checks.steps("--steps", steps);
         Checks.positive("--lr", lr);
         Checks.steps("--validate-steps", validateSteps);
+        // only validation samples with DDIM; without it the model folder is not read before the video
+        if (!validatePrompts.isEmpty()) Checks.ddimSteps("--validate-steps", validateSteps, model);
         Checks.finite("--guidance", guidance);
         Checks.atLeast("--fps", fps, 1);
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);

@@ -1,5 +1,7 @@
 package dev.tav4j.cli;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An official Tune-A-Video training config (configs/*.yaml of the official repository) with the defaults of
@@ -24,7 +28,8 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                   double adamBeta1, double adamBeta2, double adamWeightDecay, double adamEpsilon, double maxGradNorm,
                   int gradientAccumulationSteps, boolean gradientCheckpointing, int checkpointingSteps,
                   String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
-                  boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys) {
+                  boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys,
+                  String file, Map<String, Integer> lines) {
 
     /** train_data: TuneAVideoDataset's arguments. */
     record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
@@ -37,8 +42,11 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
 
     static TuneConfig read(Path file) {
         JsonNode root;
+        Map<String, Integer> lines;
         try {
-            root = YAML.readTree(Files.readString(file));
+            String text = Files.readString(file);
+            root = YAML.readTree(text);
+            lines = lines(text);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("config not found: " + file.toAbsolutePath());
         } catch (IOException e) {
@@ -46,7 +54,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
         }
         if (!(root instanceof ObjectNode top)) throw new IllegalArgumentException(file + ": expected a YAML mapping of settings at the top level");
         String name = file.toString();
-        YamlSection c = new YamlSection(name, "", top);
+        YamlSection c = new YamlSection(name, "", top, lines);
 
         YamlSection t = c.section("train_data");
         TrainData train = new TrainData(t.requiredPath("video_path"), t.requiredString("prompt"),
@@ -71,11 +79,42 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                 c.number("adam_epsilon", 1e-8), c.number("max_grad_norm", 1.0),
                 c.integer("gradient_accumulation_steps", 1), c.bool("gradient_checkpointing", true),
                 c.integer("checkpointing_steps", 500), c.string("resume_from_checkpoint", null),
-                c.string("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
-                c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown);
+                c.choice("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
+                c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines));
         unknown.addAll(c.unknownKeys());
         unknown.addAll(t.unknownKeys());
         unknown.addAll(v.unknownKeys());
         return cfg;
+    }
+
+    /**
+     * {@code key} (with its section, e.g. "train_data.n_sample_frames") as a message names it: "FILE:LINE: key", or
+     * "FILE: key" for a key the file leaves out (its default is used).
+     */
+    String at(String key) {
+        Integer line = lines.get(key);
+        return file + (line == null ? "" : ":" + line) + ": " + key;
+    }
+
+    /**
+     * The line of every key, by its dotted path (lists are not descended into: no setting lives inside one). The tree
+     * Jackson builds keeps no positions, so the text is read once more as a stream of tokens, which have them.
+     */
+    static Map<String, Integer> lines(String text) throws IOException {
+        Map<String, Integer> lines = new HashMap<>();
+        try (JsonParser p = YAML.getFactory().createParser(text)) {
+            if (p.nextToken() == JsonToken.START_OBJECT) mapping(p, "", lines);
+        }
+        return lines;
+    }
+
+    private static void mapping(JsonParser p, String prefix, Map<String, Integer> lines) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = prefix + p.currentName();
+            lines.put(key, p.currentTokenLocation().getLineNr());  // a repeated key: the last one wins, as in the tree
+            JsonToken v = p.nextToken();
+            if (v == JsonToken.START_OBJECT) mapping(p, key + ".", lines);
+            else if (v == JsonToken.START_ARRAY) p.skipChildren();
+        }
     }
 }

@@ -182,8 +182,11 @@ final class TuneLauncher {
         if (info.step() > plan.steps())
             throw new IllegalArgumentException("--resume: " + latest.get() + " is at step " + info.step() + ", past the " + plan.steps()
                     + " steps asked for (--steps / max_train_steps); ask for at least " + info.step() + " steps, or use another output folder");
-        if (info.run().isEmpty()) {
-            System.err.println("warning: " + latest.get() + " does not record its run (an older tav4j): cannot check that it is the same run");
+        if (info.run().isEmpty()) {  // written before checkpoints recorded their run: resumable, but unchecked
+            List<String> unchecked = new ArrayList<>(run.keySet());
+            unchecked.add("precision");
+            System.err.println("warning: --resume: " + latest.get() + " records no run (an older tav4j wrote it), so its "
+                    + String.join(", ", unchecked) + " cannot be checked against this run's; resuming it as this run");
             return true;
         }
         List<String> diffs = new ArrayList<>();

@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -20,12 +21,15 @@ import java.util.Set;
 final class YamlSection {
     private final String file, prefix;
     private final ObjectNode node;
+    private final Map<String, Integer> lines;
     private final Set<String> read = new LinkedHashSet<>();
 
-    YamlSection(String file, String prefix, ObjectNode node) {
+    /** {@code lines}: the line of each key by its dotted path (TuneConfig.lines), for messages. */
+    YamlSection(String file, String prefix, ObjectNode node, Map<String, Integer> lines) {
         this.file = file;
         this.prefix = prefix;
         this.node = node;
+        this.lines = lines;
     }
 
     boolean has(String key) {
@@ -41,7 +45,8 @@ final class YamlSection {
     }
 
     private IllegalArgumentException bad(String key, String what) {
-        return new IllegalArgumentException(file + ": " + prefix + key + " " + what);
+        Integer line = lines.get(prefix + key);
+        return new IllegalArgumentException(file + (line == null ? "" : ":" + line) + ": " + prefix + key + " " + what);
     }
 
     String requiredString(String key) {
@@ -65,6 +70,16 @@ final class YamlSection {
         if (v == null) return dflt;
         if (!v.isValueNode()) throw bad(key, "must be a single value, got " + v.getNodeType().name().toLowerCase(Locale.ROOT));
         return v.asText();
+    }
+
+    /**
+     * A word from a fixed set, such as mixed_precision's no/fp16/bf16. YAML 1.1 reads an unquoted {@code no} (or
+     * {@code off}, {@code false}) as the boolean false, which means the word "no"; the caller checks the word.
+     */
+    String choice(String key, String dflt) {
+        JsonNode v = get(key);
+        if (v != null && v.isBoolean() && !v.booleanValue()) return "no";
+        return string(key, dflt);
     }
 
     double number(String key, double dflt) {
@@ -130,7 +145,7 @@ final class YamlSection {
         JsonNode v = get(key);
         if (v == null) throw bad(key, "is missing");
         if (!(v instanceof ObjectNode o)) throw bad(key, "must be a mapping of keys to values");
-        return new YamlSection(file, prefix + key + ".", o);
+        return new YamlSection(file, prefix + key + ".", o, lines);
     }
 
     /** Keys present in the file that were never read, with their section prefix. */

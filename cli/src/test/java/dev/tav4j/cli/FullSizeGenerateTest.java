@@ -7,20 +7,15 @@ import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
-import java.io.File;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarFile;
-import java.util.jar.Manifest;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -103,20 +98,12 @@ class FullSizeGenerateTest {
     /** Runs one case; a failed run fails at once, a memory problem is returned (null when within the limit). */
     private static String generate(FullSizeCheckpoint.Flavour f, String which, Path model, Path unet, Path gif,
                                  Path repackCache, long weightBytesF32) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        // the ./tav launcher's flags (scripts/jvm-flags), plus the Add-Opens its jar's manifest carries; no heap or
-        // direct-memory limits
-        cmd.addAll(List.of(Files.readString(Path.of("..", "scripts", "jvm-flags")).strip().split("\\s+")));
-        cmd.addAll(List.of("--add-opens", "java.base/java.lang=ALL-UNNAMED",
-                "-cp", classpath(), "dev.tav4j.cli.Main",
-                "generate", "--model", model.toString(), "--prompt", "a man is skiing on the snow",
-                "--frames", "2", "--height", "64", "--width", "64", "--steps", "3", "--seed", "3", "--out", gif.toString()));
+        List<String> cmd = ChildJvm.command("generate", "--model", model.toString(), "--prompt", "a man is skiing on the snow",
+                "--frames", "2", "--height", "64", "--width", "64", "--steps", "3", "--seed", "3", "--out", gif.toString());
         if (unet != null) cmd.addAll(List.of("--unet", unet.toString()));
         Path log = gif.resolveSibling(which + ".log"); // a file, so a hung child cannot block the timeout below
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        Map<String, String> env = pb.environment();
-        for (String v : new String[]{"JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "TAV_JAVA_OPTS"}) env.remove(v);
-        env.put("TAV_REPACK_CACHE", repackCache.toString());
+        ProcessBuilder pb = ChildJvm.builder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("TAV_REPACK_CACHE", repackCache.toString());
         long t0 = System.nanoTime();
         Process p = pb.start();
         Path status = Path.of("/proc", Long.toString(p.pid()), "status");
@@ -192,25 +179,6 @@ class FullSizeGenerateTest {
                 for (int x = 0; x < 64 && !varied; x++) varied = img.getRGB(x, y) != first;
         }
         assertTrue(varied, what + ": every pixel of the GIF is the same colour");
-    }
-
-    /**
-     * This JVM's classpath for the child: java.class.path, or, when surefire runs us from a manifest-only booter
-     * jar, the Class-Path of that jar's manifest.
-     */
-    private static String classpath() throws Exception {
-        String cp = System.getProperty("java.class.path");
-        String[] parts = cp.split(File.pathSeparator);
-        if (parts.length != 1 || !parts[0].endsWith(".jar")) return cp;
-        try (JarFile jar = new JarFile(parts[0])) {
-            Manifest mf = jar.getManifest();
-            String listed = mf == null ? null : mf.getMainAttributes().getValue("Class-Path");
-            if (listed == null || listed.isBlank()) return cp;
-            List<String> paths = new ArrayList<>();
-            URI base = Path.of(parts[0]).toUri();
-            for (String u : listed.trim().split("\\s+")) paths.add(Path.of(base.resolve(u)).toString());
-            return String.join(File.pathSeparator, paths);
-        }
     }
 
     /** VmHWM of /proc/PID/status in KiB; 0 where there is no such file (not Linux, or the process is gone). */

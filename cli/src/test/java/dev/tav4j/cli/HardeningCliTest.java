@@ -204,6 +204,99 @@ class HardeningCliTest {
         assertFalse(r.err().contains("tensor_50"), r.err());
     }
 
+    /** A latents file holding one tensor named 'latents' of {@code shape}. */
+    private static Path latents(Path dir, String name, int... shape) {
+        Path file = dir.resolve(name);
+        SafeTensorsWriter.write(file, Map.of("latents", Tensor.zeros(shape)), Map.of());
+        return file;
+    }
+
+    @Test
+    void latentsOfTheWrongShapeAreRefusedBeforeLoading(@TempDir Path dir) {
+        // generate: (1, 4, frames, height/8, width/8) from --frames/--height/--width; 3 frames where 2 are asked for
+        Path wrong = latents(dir, "wrong.safetensors", 1, 4, 3, 8, 8);
+        Tav.Run r = Tav.run("generate", "--model", Tav.tinyModel().toString(), "--prompt", "x", "--frames", "2", "--height", "64",
+                "--width", "64", "--steps", "1", "--latents", wrong.toString(), "--out", dir.resolve("g.gif").toString());
+        refusedUpFront(r, "wrong.safetensors", "[1, 4, 3, 8, 8]", "[1, 4, 2, 8, 8]", "--frames/--height/--width");
+        // edit: the channels the tuned UNet takes, and a rank of 5
+        List<String> edit = List.of("edit", "--model", Tav.tinyModel().toString(), "--tuned", Tav.tinyModel().resolveSibling("tiny-tuned-a").toString(),
+                "--prompt", "x", "--steps", "1", "--out", dir.resolve("e.gif").toString(), "--latents");
+        Path channels = latents(dir, "channels.safetensors", 1, 3, 2, 8, 8);
+        refusedUpFront(run(edit, channels.toString()), "channels.safetensors", "3 channels", "takes 4");
+        Path rank = latents(dir, "rank.safetensors", 4, 2, 8, 8);
+        refusedUpFront(run(edit, rank.toString()), "rank.safetensors", "[4, 2, 8, 8]", "(1, 4, frames");
+    }
+
+    @Test
+    void moreDdimStepsThanTrainingTimestepsAreRefusedBeforeLoading(@TempDir Path dir) throws Exception {
+        // diffusers' set_timesteps refuses num_inference_steps > num_train_timesteps (1000): here before any work
+        refusedUpFront(generate(dir.resolve("g.gif"), "--steps", "1001"), "--steps", "at most 1000", "1001");
+        refusedUpFront(edit(dir.resolve("e.gif"), "--video", Tav.video("man-skiing.mp4").toString(), "--inv-steps", "5000"), "--inv-steps", "at most 1000");
+        refusedUpFront(edit(dir.resolve("e.gif"), "--steps", "1001"), "--steps", "at most 1000");
+        Path out = dir.resolve("tuned");
+        refusedUpFront(tune(out, "--validate-prompt", "a man is surfing", "--validate-steps", "1001"), "--validate-steps", "at most 1000");
+        assertFalse(Files.exists(out), "no output folder for a run that never started");
+        Path cfg = config(dir, "validation_data:", "  prompts: [a man is surfing]", "  num_inference_steps: 1001");
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "validation_data.", "num_inference_steps"), "at most 1000");
+        cfg = config(dir, "validation_data:", "  prompts: [a man is surfing]", "  num_inference_steps: 2", "  use_inv_latent: true",
+                "  num_inv_steps: 2000");
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "validation_data.", "num_inv_steps"), "at most 1000");
+        assertFalse(Files.exists(dir.resolve("out")));
+    }
+
+    /** dir/c.yaml: a small valid config (max_train_steps 1, seed 1, mixed_precision "no" unless {@code more} sets them) and {@code more}. */
+    private static Path config(Path dir, String... more) throws Exception {
+        List<String> lines = new ArrayList<>(List.of("pretrained_model_path: " + Tav.tinyModel(), "output_dir: " + dir.resolve("out"),
+                "train_data:", "  video_path: " + Tav.video("man-skiing.mp4"), "  prompt: a man is skiing",
+                "  n_sample_frames: 2", "  width: 64", "  height: 64"));
+        String all = String.join("\n", more);
+        if (!all.contains("validation_data:")) lines.add("validation_data: {prompts: []}");
+        for (String k : List.of("max_train_steps: 1", "seed: 1", "mixed_precision: \"no\""))
+            if (!all.contains(k.substring(0, k.indexOf(':') + 1))) lines.add(k);
+        lines.addAll(List.of(more));
+        return Files.writeString(dir.resolve("c.yaml"), String.join("\n", lines) + "\n");
+    }
+
+    /** "FILE:LINE: KEY" for the first line of {@code cfg} that starts with {@code key:} (indented or not). */
+    private static String at(Path cfg, String section, String key) throws Exception {
+        List<String> lines = Files.readAllLines(cfg);
+        for (int i = 0; i < lines.size(); i++)
+            if (lines.get(i).strip().startsWith(key + ":")) return cfg + ":" + (i + 1) + ": " + section + key;
+        throw new AssertionError(key + " not in " + cfg);
+    }
+
+    @Test
+    void aBadYamlValueNamesTheFileItsKeyAndItsLine(@TempDir Path dir) throws Exception {
+        Path cfg = config(dir, "learning_rate: abc");
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "", "learning_rate"), "must be a number", "abc");
+        cfg = config(dir, "max_train_steps: -3");
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "", "max_train_steps"), "at least 1", "-3");
+        Files.writeString(cfg, Files.readString(config(dir)).replace("  n_sample_frames: 2", "  n_sample_frames: \"x\""));
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "train_data.", "n_sample_frames"), "'x'");
+        Files.writeString(cfg, Files.readString(config(dir)).replace("  width: 64", "  width: 60"));
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "train_data.", "width"), "multiples of 8");
+        cfg = config(dir, "mixed_precision: yes");  // YAML 1.1 reads yes as true: not a precision
+        refusedUpFront(Tav.run("run", cfg.toString()), at(cfg, "", "mixed_precision"), "'true' must be no, fp16 or bf16");
+        assertEquals(Map.of("a", 1, "b", 2, "b.c", 3, "b.d", 5, "e", 6),
+                TuneConfig.lines("a: 1\nb:\n  c: [1,\n      2]\n  d: x\ne: {}\n"));
+    }
+
+    @Test
+    void mixedPrecisionNoUnquotedIsNoSilently(@TempDir Path dir) throws Exception {
+        // YAML 1.1 reads an unquoted no (and off, false) as the boolean false; accelerate's value is the word "no"
+        for (String v : List.of("no", "No", "off", "false", "\"no\"")) {
+            Path cfg = config(dir, "mixed_precision: " + v);
+            TuneConfig c = TuneConfig.read(cfg);
+            assertEquals("no", c.mixedPrecision().strip().toLowerCase(java.util.Locale.ROOT), v);
+            assertEquals(dev.tav4j.runtime.DType.F32, RunCommand.precision(c.mixedPrecision(), null, c.at("mixed_precision")), v);
+        }
+        // and the run gets past it without a word about it (refused later, for a reason of its own, before loading)
+        Path cfg = config(dir, "mixed_precision: no", "max_grad_norm: 0");
+        Tav.Run r = Tav.run("run", cfg.toString());
+        refusedUpFront(r, "max_grad_norm");
+        assertFalse(r.err().contains("mixed_precision"), r.err());
+    }
+
     @Test
     void anInternalErrorIsOneLineWithTheFileHoldingTheTrace() throws Exception {
         String line = Errors.report(new RuntimeException("wrapped", new NullPointerException("boom")), null);

@@ -66,6 +66,26 @@ class ResumeRefusesOtherRunsTest {
     }
 
     @Test
+    void anOldCheckpointWithoutARunRecordResumesWithOneLineNamingWhatIsUnchecked(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        assertEquals(0, tune(out, "--checkpoint-every", "1", "--steps", "1").code());
+        // as an older tav4j wrote it: state.json without "run"
+        Path state = out.resolve("checkpoint-1/state.json");
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(state.toFile());
+        json.remove("run");
+        Files.writeString(state, json.toPrettyString());
+        Tav.Run r = tune(out, "--resume", "--steps", "1");
+        assertEquals(0, r.code(), r.all());
+        List<String> lines = r.err().lines().filter(l -> l.contains("records no run")).toList();
+        assertEquals(1, lines.size(), r.err());
+        String line = lines.getFirst();
+        assertTrue(line.startsWith("warning: --resume: ") && line.contains("checkpoint-1"), line);
+        for (String k : List.of("model", "video", "sampling", "frames", "size", "prompt", "seed", "lr", "trainable", "precision"))
+            assertTrue(line.contains(k), "names " + k + ": " + line);
+        assertFalse(r.err().contains("cannot check that it is the same run"), r.err());
+    }
+
+    @Test
     void aFreshRunInAnOldFolderListsOnlyItsOwnOutputs(@TempDir Path dir) {
         Path out = dir.resolve("out");
         assertEquals(0, tune(out, "--checkpoint-every", "1").code());

@@ -11,12 +11,14 @@ final class Ffmpeg {
     private Ffmpeg() {}
 
     static {
-        // FFmpeg logs to stderr at "info" by default; problems reach callers as exceptions instead.
-        // -Dtav.ffmpeg.log=debug (or info, warning, …) brings its log back for diagnosis.
-        avutil.av_log_set_level(level(System.getProperty("tav.ffmpeg.log", "error")));
+        // FFmpeg logs from native code straight to fd 2 at "info" by default, and even at "error" a damaged file gives
+        // lines like "[mov,mp4,… @ 0x…] moov atom not found" next to our own message: every problem reaches callers as
+        // an exception (VideoException), so the log is off. -Dtav.ffmpeg.log=debug (or info, warning, error, …)
+        // brings it back for diagnosis.
+        avutil.av_log_set_level(level(System.getProperty("tav.ffmpeg.log", "quiet")));
     }
 
-    /** Loads the natives and sets the log level; call before any other FFmpeg function. */
+    /** Loads the natives and sets the log level (quiet unless asked); call before any other FFmpeg function. */
     static void init() {}
 
     /** Throws a VideoException naming {@code file} and what failed when {@code ret} is an FFmpeg error code. */
@@ -33,6 +35,21 @@ final class Ffmpeg {
         return new String(buf, 0, n, StandardCharsets.UTF_8) + " (error " + ret + ")";
     }
 
+    /** FFmpeg's log level now (av_log_get_level): AV_LOG_QUIET unless -Dtav.ffmpeg.log asked for more. */
+    static int logLevel() {
+        init();
+        return avutil.av_log_get_level();
+    }
+
+    /**
+     * A JavaCV exception's message without its hint to call FFmpegLogCallback.set(), which is not for a tav user
+     * (tav's own switch is -Dtav.ffmpeg.log=info).
+     */
+    static String message(Exception e) {
+        String m = String.valueOf(e.getMessage());
+        return m.replace(" (For more details, make sure FFmpegLogCallback.set() has been called.)", "");
+    }
+
     /** Whether this FFmpeg build has an encoder called {@code name} (e.g. "libx264"). */
     static boolean hasEncoder(String name) {
         init();
@@ -47,7 +64,8 @@ final class Ffmpeg {
             case "info" -> avutil.AV_LOG_INFO;
             case "verbose" -> avutil.AV_LOG_VERBOSE;
             case "debug" -> avutil.AV_LOG_DEBUG;
-            default -> avutil.AV_LOG_ERROR;
+            case "error" -> avutil.AV_LOG_ERROR;
+            default -> avutil.AV_LOG_QUIET;
         };
     }
 }

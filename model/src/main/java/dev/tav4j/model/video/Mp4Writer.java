@@ -65,7 +65,7 @@ public final class Mp4Writer {
             }
             rec.stop();
         } catch (FrameRecorder.Exception e) {
-            throw new IOException("cannot encode " + frames.size() + " frames with " + encoder + " into " + tmp + ": " + e.getMessage(), e);
+            throw new IOException("cannot encode " + frames.size() + " frames with " + encoder + " into " + tmp + ": " + Ffmpeg.message(e), e);
         }
     }
 
