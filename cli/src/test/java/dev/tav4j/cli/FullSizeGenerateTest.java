@@ -31,7 +31,10 @@ import static org.junit.jupiter.api.Assertions.fail;
  * a tuned UNet3D ({@code --unet}), SD 2.1 (F16, OpenCLIP ViT-H text tower, linear projections, v-prediction) base
  * and tuned.
  * Checks exit status, output, the GIF, and peak memory ({@code peak RSS N MiB} printed by tav generate) against
- * the weights' F32 size; the memory checks run after every case of a flavour so one report shows them all.
+ * the weights' F32 size; the memory checks run after every case of a flavour so one report shows them all. Each
+ * flavour has its own repacked-weights cache: the first runs write it, and a third SD 1.5 run maps it and must give
+ * the same video. One denoising step per run keeps the whole test at a few minutes; the step count changes nothing
+ * about loading or memory.
  * <p>
  * The child JVM runs {@code dev.tav4j.cli.Main} on this module's runtime classpath rather than {@code -jar tav.jar}:
  * the test then runs in {@code mvn test} like every other test (single-test runs included) without depending on
@@ -80,13 +83,15 @@ class FullSizeGenerateTest {
                 // with --unet the checkpoint's own UNet is not loaded: only the tuned one counts
                 long tunedBytes = 4 * (common + FullSizeCheckpoint.parameters(f, "unet3d"));
                 memory.add(generate(f, "tuned", model, tuned, dir.resolve("tuned.gif"), cache, tunedBytes));
-                // the second load of the same files maps the repacked weights the first ones wrote: same video
-                memory.add(generate(f, "tuned-again", model, tuned, dir.resolve("again.gif"), cache, tunedBytes));
                 try (var files = Files.list(cache)) {
                     assertEquals(4, files.filter(p -> p.toString().endsWith(".safetensors")).count(),
                             "repacked-weights cache: text encoder, VAE, base UNet, tuned UNet");
                 }
-                assertSameVideo(dir.resolve("tuned.gif"), dir.resolve("again.gif"));
+                if (f == FullSizeCheckpoint.Flavour.SD15) {
+                    // the second load of the same files maps the repacked weights the first ones wrote: same video
+                    memory.add(generate(f, "tuned-again", model, tuned, dir.resolve("again.gif"), cache, tunedBytes));
+                    assertSameVideo(dir.resolve("tuned.gif"), dir.resolve("again.gif"));
+                }
             }
             memory.removeIf(Objects::isNull);
             if (!memory.isEmpty()) fail(String.join("\n", memory));
@@ -99,7 +104,7 @@ class FullSizeGenerateTest {
     private static String generate(FullSizeCheckpoint.Flavour f, String which, Path model, Path unet, Path gif,
                                  Path repackCache, long weightBytesF32) throws Exception {
         List<String> cmd = ChildJvm.command("generate", "--model", model.toString(), "--prompt", "a man is skiing on the snow",
-                "--frames", "2", "--height", "64", "--width", "64", "--steps", "3", "--seed", "3", "--out", gif.toString());
+                "--frames", "2", "--height", "64", "--width", "64", "--steps", "1", "--seed", "3", "--out", gif.toString());
         if (unet != null) cmd.addAll(List.of("--unet", unet.toString()));
         Path log = gif.resolveSibling(which + ".log"); // a file, so a hung child cannot block the timeout below
         ProcessBuilder pb = ChildJvm.builder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
