@@ -19,11 +19,12 @@ public final class HostMemory {
 
     /**
      * Memory a new allocation can still get without swapping or the kernel's OOM killer: MemAvailable of
-     * /proc/meminfo (free memory plus reclaimable page cache), else what the JVM reports free.
+     * /proc/meminfo (free memory plus reclaimable page cache), or less inside a container whose cgroup (v2) limits
+     * memory, else what the JVM reports free.
      */
     public static long availableBytes() {
         long kib = procField(Path.of("/proc/meminfo"), "MemAvailable:");
-        if (kib >= 0) return kib * 1024;
+        if (kib >= 0) return Math.min(kib * 1024, cgroupHeadroom());
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os)
             return os.getFreeMemorySize();
         return Runtime.getRuntime().freeMemory();
@@ -45,6 +46,27 @@ public final class HostMemory {
     public static String format(long bytes) {
         double mib = bytes / (double) (1L << 20);
         return mib >= 1024 ? String.format(Locale.ROOT, "%.1f GiB", mib / 1024) : String.format(Locale.ROOT, "%.0f MiB", mib);
+    }
+
+    /**
+     * memory.max − memory.current + the page cache it holds (reclaimable under the limit) of this process's cgroup
+     * (v2), or Long.MAX_VALUE where there is no limit.
+     */
+    private static long cgroupHeadroom() {
+        try {
+            Path cg = Path.of("/sys/fs/cgroup");
+            Path max = cg.resolve("memory.max"), current = cg.resolve("memory.current"), stat = cg.resolve("memory.stat");
+            if (!Files.isReadable(max) || !Files.isReadable(current)) return Long.MAX_VALUE;
+            String m = Files.readString(max).strip();
+            if (m.equals("max")) return Long.MAX_VALUE;
+            long file = 0;
+            if (Files.isReadable(stat))
+                for (String line : Files.readAllLines(stat))
+                    if (line.startsWith("file ")) file = Long.parseLong(line.substring(5).strip());
+            return Math.max(0, Long.parseLong(m) - Long.parseLong(Files.readString(current).strip()) + file);
+        } catch (IOException | NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     /** The kB value of a "Name:   123 kB" line, or -1. */
