@@ -55,11 +55,10 @@ final class NativeHeap {
      */
     static MemorySegment allocate(long bytes) {
         if (ALIGNED_ALLOC == null) return Arena.ofAuto().allocate(bytes, ALIGN);
-        long align = ALIGN;
-        long rounded = rounded(bytes, align);  // aligned_alloc wants a multiple of the alignment
+        long rounded = rounded(bytes);  // aligned_alloc wants a multiple of the alignment
         MemorySegment p;
         try {
-            p = (MemorySegment) ALIGNED_ALLOC.invokeExact(align, rounded);
+            p = (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGN, rounded);
         } catch (Throwable t) {
             throw new IllegalStateException("aligned_alloc failed", t);
         }
@@ -70,10 +69,10 @@ final class NativeHeap {
         return s;
     }
 
-    private static long rounded(long bytes, long align) { return (bytes + align - 1) / align * align; }
+    private static long rounded(long bytes) { return (bytes + ALIGN - 1) / ALIGN * ALIGN; }
 
     private static void release(MemorySegment s) {
-        long rounded = rounded(s.byteSize(), ALIGN);
+        long rounded = rounded(s.byteSize());
         try {
             FREE.invokeExact(s);
         } catch (Throwable t) {
