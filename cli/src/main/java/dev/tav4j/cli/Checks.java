@@ -31,11 +31,15 @@ final class Checks {
      * loading, or after all the tuning for validation. Reads the scheduler config only.
      */
     static int ddimSteps(String name, int value, Path model) {
+        return ddimSteps(name, value, CheckpointDir.open(model));
+    }
+
+    static int ddimSteps(String name, int value, CheckpointDir model) {
         steps(name, value);
-        int max = CheckpointDir.open(model).schedulerConfig().numTrainTimesteps();
+        int max = model.schedulerConfig().numTrainTimesteps();
         if (value > max)
-            throw new IllegalArgumentException(name + " must be at most " + max + ", the num_train_timesteps of " + model
-                    + "/scheduler (one DDIM step per training timestep at most), got " + value);
+            throw new IllegalArgumentException(name + " must be at most " + max + ", the num_train_timesteps of " + model.dir()
+                    + (model.isSingleFile() ? "'s scheduler config" : "/scheduler") + " (one DDIM step per training timestep at most), got " + value);
         return value;
     }
 

@@ -25,8 +25,12 @@ import java.util.concurrent.Callable;
 /** {@code tav generate}: text-to-video with a (tuned) UNet3D, guided DDIM from noise or from given latents. */
 @Command(name = "generate", description = "Generate a video from a prompt with a checkpoint and an optional tuned UNet; writes an animated GIF.")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …).")
+    @Option(names = "--model", required = true, description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …), or a single-file checkpoint (.safetensors, original LDM layout).")
     Path model;
+    @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.")
+    Path config;
+    @Option(names = "--prediction-type", description = "For a single-file --model: epsilon or v (default: the config's).")
+    String predictionType;
     @Option(names = "--unet", description = "Tuned UNet3D folder as Tune-A-Video saves it (default: the checkpoint's UNet, inflated).")
     Path unet;
     @Option(names = "--prompt", required = true, description = "The text to generate a video of.") String prompt;
@@ -48,18 +52,19 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         Checks.shape("--frames", frames, "--height", height, "--width", width);
-        Checks.ddimSteps("--steps", steps, model);
+        CheckpointDir ckpt = ModelArgs.open(model, config, predictionType);
+        Checks.ddimSteps("--steps", steps, ckpt);
         Checks.finite("--guidance", guidance);
         Checks.atLeast("--fps", fps, 1);
         if (!out.getFileName().toString().toLowerCase().endsWith(".gif"))
             throw new IllegalArgumentException("--out must end in .gif: " + out);
         Checks.outputFile("--out", out);
         // a wrong file, or latents of another size, fail here (header and configs only), not after loading
-        if (start.latents != null) requireLatentsShape(start.latents, latentsShape(model, unet, frames, height, width));
+        if (start.latents != null) requireLatentsShape(start.latents, latentsShape(ckpt, unet, frames, height, width));
         Ops ops = device.open();
-        HostMemoryPlan plan = MemoryCheck.before(ops, model, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
+        HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, unet, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN)) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, unet, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN)) {
             int s = p.vaeScale();
             int[] shape = {1, p.unet().config().inChannels(), frames, height / s, width / s};
             System.err.printf(Locale.ROOT, "loaded in %.1f s (%s)%n", (System.nanoTime() - t0) / 1e9, p.loadTimes());
@@ -93,7 +98,10 @@ final class GenerateCommand implements Callable<Integer> {
      * when given), s the VAE's downscale. From the config files alone, before anything is loaded.
      */
     static int[] latentsShape(Path model, Path unet, int frames, int height, int width) {
-        CheckpointDir ckpt = CheckpointDir.open(model);
+        return latentsShape(CheckpointDir.open(model), unet, frames, height, width);
+    }
+
+    static int[] latentsShape(CheckpointDir ckpt, Path unet, int frames, int height, int width) {
         int c = (unet != null ? CheckpointDir.unetFolderConfig(unet) : ckpt.unetConfig()).inChannels();
         int s = 1 << (ckpt.vaeConfig().blockOutChannels().length - 1);
         return new int[] {1, c, frames, height / s, width / s};

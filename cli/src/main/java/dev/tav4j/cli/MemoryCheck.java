@@ -13,6 +13,10 @@ final class MemoryCheck {
 
     /** On the cpu backend: estimates the run's host memory and refuses it when it cannot fit; null on other backends. */
     static HostMemoryPlan before(Ops ops, Path model, Path tunedUnet, HostMemoryPlan.Workload work) {
+        return ops.computesOnHost() ? before(ops, dev.tav4j.model.io.CheckpointDir.open(model), tunedUnet, work) : null;
+    }
+
+    static HostMemoryPlan before(Ops ops, dev.tav4j.model.io.CheckpointDir model, Path tunedUnet, HostMemoryPlan.Workload work) {
         if (!ops.computesOnHost()) return null;
         HostMemoryPlan plan = HostMemoryPlan.estimate(model, tunedUnet, work).requireFits();
         System.err.println("memory: " + plan);

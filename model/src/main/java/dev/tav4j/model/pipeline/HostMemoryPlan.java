@@ -28,7 +28,11 @@ public record HostMemoryPlan(long weightBytes, long activationBytes, long availa
 
     /** The plan for {@code checkpoint} (and a tuned UNet folder, or null) on {@code work}. */
     public static HostMemoryPlan estimate(Path checkpoint, Path tunedUnet, Workload work) {
-        CheckpointDir ckpt = CheckpointDir.open(checkpoint);
+        return estimate(CheckpointDir.open(checkpoint), tunedUnet, work);
+    }
+
+    /** As above, for an opened checkpoint (a folder or a single file with its configs). */
+    public static HostMemoryPlan estimate(CheckpointDir ckpt, Path tunedUnet, Workload work) {
         UNetConfig unet = tunedUnet != null ? CheckpointDir.unetFolderConfig(tunedUnet) : ckpt.unetConfig();
         long unetBytes = tunedUnet != null ? CheckpointDir.unetFolderWeightBytesF32(tunedUnet) : ckpt.weightBytesF32("unet");
         if (tunedUnet == null && !unet.is3D()) unetBytes += temporalParams(unet) * 4;

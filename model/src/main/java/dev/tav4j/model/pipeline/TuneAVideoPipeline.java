@@ -68,9 +68,15 @@ public final class TuneAVideoPipeline implements AutoCloseable {
      */
     public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
                                           Path repackCache, java.util.function.Consumer<String> warn) {
-        CheckpointDir ckpt = CheckpointDir.open(checkpoint).withRepackCache(repackCache, warn);
+        return load(ops, CheckpointDir.open(checkpoint), tunedUnet, trainable, repackCache, warn);
+    }
+
+    /** As above, from an opened checkpoint: a diffusers folder or a single-file checkpoint with its configs. */
+    public static TuneAVideoPipeline load(Ops ops, CheckpointDir checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
+                                          Path repackCache, java.util.function.Consumer<String> warn) {
+        CheckpointDir ckpt = checkpoint.withRepackCache(repackCache, warn);
         long t0 = System.nanoTime();
-        ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
+        ClipTokenizer tok = ckpt.tokenizer();
         ClipTextEncoder text = null;
         Vae vae = null;
         try {

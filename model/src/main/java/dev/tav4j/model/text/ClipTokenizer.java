@@ -87,6 +87,18 @@ public final class ClipTokenizer {
         return new ClipTokenizer(vocab, ranks, bos, eos, unk, pad, maxLength(config, configFile));
     }
 
+    /**
+     * OpenAI CLIP's BPE vocabulary and merges as shipped inside the jar (both Stable Diffusion generations use
+     * them), with CLIP's special tokens, {@code pad} as the pad token ({@code <|endoftext|>} for SD 1.x, {@code !}
+     * for SD 2.x) and 77 ids: the tokenizer of a single-file checkpoint given without a tokenizer folder.
+     */
+    public static ClipTokenizer builtin(String pad) {
+        Map<String, Integer> vocab = ClipTokenizerFiles.parseVocab(BuiltinBpe.json("vocab.json"), BuiltinBpe.where("vocab.json"));
+        Map<String, Integer> ranks = ClipTokenizerFiles.parseMerges(BuiltinBpe.text("merges.txt"), BuiltinBpe.where("merges.txt"));
+        if (!vocab.containsKey(pad)) throw new ConfigException("pad token '" + pad + "' is not in CLIP's vocabulary");
+        return new ClipTokenizer(vocab, ranks, START, END, END, pad, DEFAULT_MAX_LENGTH);
+    }
+
     private static String special(String key, String dflt, JsonNode map, Path mapFile, JsonNode config,
                                   Path configFile, Map<String, Integer> vocab, Path vocabFile) {
         String token = ClipTokenizerFiles.specialToken(map, key, mapFile);

@@ -22,7 +22,10 @@ final class ClipTokenizerFiles {
 
     /** vocab.json: a JSON object from token to non-negative integer id. */
     static Map<String, Integer> readVocab(Path file) {
-        JsonNode root = Json.read(file);
+        return parseVocab(Json.read(file), file.toString());
+    }
+
+    static Map<String, Integer> parseVocab(JsonNode root, String file) {
         if (!root.isObject() || root.isEmpty()) {
             throw new ConfigException(file + ": expected a non-empty JSON object mapping tokens to ids");
         }
@@ -55,6 +58,10 @@ final class ClipTokenizerFiles {
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read: " + e.getMessage());
         }
+        return parseMerges(text, file.toString());
+    }
+
+    static Map<String, Integer> parseMerges(String text, String file) {
         String[] lines = text.strip().split("\n", -1);
         if (lines.length == 0 || !lines[0].startsWith("#version")) {
             throw new ConfigException(file + ": first line must be the '#version' header (transformers skips line 1)");

@@ -28,9 +28,9 @@ final class PipelineParity {
     private PipelineParity() {}
 
     static void run(Ops ops, GoldenCase c) {
-        CheckpointDir ckpt = CheckpointDir.open(c.path("model"));
+        CheckpointDir ckpt = GoldenParityTest.checkpoint(c);
         var j = c.json();
-        ClipTokenizer tok = ClipTokenizer.load(ckpt.component("tokenizer"));
+        ClipTokenizer tok = ckpt.tokenizer();
         try (var tw = ckpt.weights("text_encoder"); ClipTextEncoder text = new ClipTextEncoder(ops, ckpt.textConfig(), tw);
              var vw = ckpt.weights("vae"); Vae vae = new Vae(ops, ckpt.vaeConfig(), vw);
              UNet3D unet = UNetLoader.load(ops, ckpt, null, c.path("unet_temporal_init"), 0);

@@ -56,7 +56,7 @@ final class TrainParity {
      * after/* parameters are checked only when every step of the case ran.
      */
     static void run(Ops ops, GoldenCase c, int maxSteps, Tolerances tol) {
-        CheckpointDir ckpt = CheckpointDir.open(c.path("model"));
+        CheckpointDir ckpt = GoldenParityTest.checkpoint(c);
         TuneSettings settings = settings(c);
         // on a half-precision backend the trainable layers keep their exact fp32 values: the master weights
         try (UNet3D unet = UNetLoader.load(ops, ckpt, null, c.path("unet_temporal_init"), 0, TrainableModules.matcher(settings.trainableModules()));
