@@ -1,6 +1,7 @@
 package dev.tav4j.cli;
 
 import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.HostMemoryPlan;
@@ -21,6 +22,7 @@ import picocli.CommandLine.Option;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -34,6 +36,7 @@ import java.util.concurrent.Callable;
 final class EditCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "The base diffusers Stable Diffusion folder the model was tuned from.") Path model;
     @Option(names = "--tuned", required = true, description = "The tuning output folder (tav tune --out) or its unet/ folder.") Path tuned;
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
     @Option(names = "--prompt", required = true, description = "The edit prompt.") String prompt;
     @Option(names = "--steps", defaultValue = "50", description = "Guided DDIM steps (default: ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale (default: ${DEFAULT-VALUE}).") float guidance;
@@ -85,7 +88,8 @@ final class EditCommand implements Callable<Integer> {
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, model, tuned, workload(clip));
         ConsoleProgress progress = new ConsoleProgress();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN)) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN,
+                loraSpecs.stream().map(LoraFile::parse).toList())) {
             t = stage(times, "load checkpoint + tuned UNet", t);
             System.err.println("loaded: " + p.loadTimes());
             Tensor init;

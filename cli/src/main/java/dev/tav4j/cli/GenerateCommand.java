@@ -1,6 +1,7 @@
 package dev.tav4j.cli;
 
 import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.HostMemoryPlan;
@@ -16,6 +17,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -33,6 +35,7 @@ final class GenerateCommand implements Callable<Integer> {
     String predictionType;
     @Option(names = "--unet", description = "Tuned UNet3D folder as Tune-A-Video saves it (default: the checkpoint's UNet, inflated).")
     Path unet;
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
     @Option(names = "--prompt", required = true, description = "The text to generate a video of.") String prompt;
     @Option(names = "--frames", defaultValue = "8", description = "Frames (default: ${DEFAULT-VALUE}).") int frames;
     @Option(names = "--height", defaultValue = "512", description = "Frame height, a multiple of 8 (default: ${DEFAULT-VALUE}).") int height;
@@ -64,7 +67,8 @@ final class GenerateCommand implements Callable<Integer> {
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, unet, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN)) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, unet, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN,
+                loraSpecs.stream().map(LoraFile::parse).toList())) {
             int s = p.vaeScale();
             int[] shape = {1, p.unet().config().inChannels(), frames, height / s, width / s};
             System.err.printf(Locale.ROOT, "loaded in %.1f s (%s)%n", (System.nanoTime() - t0) / 1e9, p.loadTimes());

@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.VideoSampling;
@@ -36,6 +37,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale of validation edits (default: ${DEFAULT-VALUE}).") float guidance;
     @Option(names = "--no-gradient-checkpointing", description = "Keep every activation of a step (faster, more memory) instead of recomputing each block in the backward.") boolean noGradientCheckpointing;
     @Option(names = "--fps", defaultValue = "8", description = "Frame rate of the sample GIFs (default: ${DEFAULT-VALUE}).") int fps;
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
@@ -59,6 +61,6 @@ final class TuneCommand implements Callable<Integer> {
                         validateEvery > 0 ? validateEvery : steps);
         return TuneLauncher.execute(new TuneLauncher.Plan(model, video, sampling, prompt, out, steps,
                 TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation,
-                resumeOrStart ? TuneLauncher.Resume.OR_START : resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, fps, null), device);
+                resumeOrStart ? TuneLauncher.Resume.OR_START : resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, fps, null, loraSpecs.stream().map(LoraFile::parse).toList()), device);
     }
 }

@@ -29,7 +29,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                   int gradientAccumulationSteps, boolean gradientCheckpointing, int checkpointingSteps,
                   String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
                   boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys,
-                  String file, Map<String, Integer> lines) {
+                  String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras) {
 
     /** train_data: TuneAVideoDataset's arguments. */
     record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
@@ -80,7 +80,8 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                 c.integer("gradient_accumulation_steps", 1), c.bool("gradient_checkpointing", true),
                 c.integer("checkpointing_steps", 500), c.string("resume_from_checkpoint", null),
                 c.choice("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
-                c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines));
+                c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines),
+                c.loras("lora"));
         unknown.addAll(c.unknownKeys());
         unknown.addAll(t.unknownKeys());
         unknown.addAll(v.unknownKeys());

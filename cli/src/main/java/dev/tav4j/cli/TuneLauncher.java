@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
@@ -36,7 +37,8 @@ import java.util.stream.Stream;
 final class TuneLauncher {
     /** Everything one job needs, already checked for meaning (the library checks the rest). */
     record Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
-                long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config) {}
+                long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config,
+                List<LoraFile> loras) {}
 
     /** NO: start at step 0; REQUIRED: continue the latest checkpoint or stop; OR_START: continue it, or start when there is none. */
     enum Resume { NO, REQUIRED, OR_START }
@@ -86,7 +88,7 @@ final class TuneLauncher {
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()),
-                RepackCacheDir.get(), RepackCacheDir.WARN)) {
+                RepackCacheDir.get(), RepackCacheDir.WARN, plan.loras())) {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
@@ -161,6 +163,8 @@ final class TuneLauncher {
         run.put("seed", Long.toString(plan.seed()));
         run.put("lr", Float.toString(plan.settings().learningRate()));
         run.put("trainable", String.join(",", plan.settings().trainableModules()));
+        // a LoRA changes the weights tuned from: resuming with another would mix two models
+        if (!plan.loras().isEmpty()) run.put("lora", plan.loras().toString());
         return run;
     }
 

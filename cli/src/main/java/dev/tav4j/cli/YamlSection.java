@@ -141,6 +141,29 @@ final class YamlSection {
         return List.copyOf(out);
     }
 
+    /**
+     * LoRA files: a list of paths ({@code FILE} or {@code FILE:SCALE}) or of mappings {@code {path: FILE, scale: S}};
+     * a single path counts as a list of one.
+     */
+    List<dev.tav4j.model.io.LoraFile> loras(String key) {
+        JsonNode v = get(key);
+        if (v == null || v.isNull()) return List.of();
+        List<JsonNode> items = new ArrayList<>();
+        if (v.isArray()) v.forEach(items::add); else items.add(v);
+        List<dev.tav4j.model.io.LoraFile> out = new ArrayList<>();
+        for (JsonNode e : items) {
+            try {
+                if (e.isTextual()) out.add(dev.tav4j.model.io.LoraFile.parse(e.asText()));
+                else if (e.isObject() && e.path("path").isTextual() && e.size() <= 2 && (e.size() == 1 || e.path("scale").isNumber()))
+                    out.add(new dev.tav4j.model.io.LoraFile(Path.of(e.get("path").asText()), e.has("scale") ? (float) e.get("scale").asDouble() : 1f));
+                else throw bad(key, "must be a list of LoRA files (paths, or {path: FILE, scale: NUMBER}), found " + e);
+            } catch (InvalidPathException | dev.tav4j.model.config.ConfigException x) {
+                throw bad(key, x.getMessage());
+            }
+        }
+        return List.copyOf(out);
+    }
+
     YamlSection section(String key) {
         JsonNode v = get(key);
         if (v == null) throw bad(key, "is missing");

@@ -3,6 +3,8 @@ package dev.tav4j.model.pipeline;
 import dev.tav4j.model.clip.ClipTextEncoder;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.io.Lora;
+import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.model.text.ClipTokenizer;
@@ -68,36 +70,73 @@ public final class TuneAVideoPipeline implements AutoCloseable {
      */
     public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
                                           Path repackCache, java.util.function.Consumer<String> warn) {
-        return load(ops, CheckpointDir.open(checkpoint), tunedUnet, trainable, repackCache, warn);
+        return load(ops, CheckpointDir.open(checkpoint), tunedUnet, trainable, repackCache, warn, java.util.List.of());
+    }
+
+    /**
+     * As above, with the LoRA files {@code loras} merged into the text encoder's and the UNet's weights as they load
+     * (over a tuned UNet too). Every LoRA key is checked against the weights' names and shapes before any model is
+     * built; one that matches nothing or does not fit is refused by name ({@link Lora}).
+     */
+    public static TuneAVideoPipeline load(Ops ops, Path checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
+                                          Path repackCache, java.util.function.Consumer<String> warn, java.util.List<LoraFile> loras) {
+        return load(ops, CheckpointDir.open(checkpoint), tunedUnet, trainable, repackCache, warn, loras);
     }
 
     /** As above, from an opened checkpoint: a diffusers folder or a single-file checkpoint with its configs. */
     public static TuneAVideoPipeline load(Ops ops, CheckpointDir checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
                                           Path repackCache, java.util.function.Consumer<String> warn) {
-        CheckpointDir ckpt = checkpoint.withRepackCache(repackCache, warn);
+        return load(ops, checkpoint, tunedUnet, trainable, repackCache, warn, java.util.List.of());
+    }
+
+    /** As above, from an opened checkpoint, with LoRA files merged at load. */
+    public static TuneAVideoPipeline load(Ops ops, CheckpointDir checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
+                                          Path repackCache, java.util.function.Consumer<String> warn, java.util.List<LoraFile> loras) {
+        CheckpointDir plain = checkpoint;
+        Lora lora = Lora.read(loras);
+        if (!lora.isEmpty()) check(plain, tunedUnet, lora);
+        CheckpointDir ckpt = plain.withRepackCache(repackCache, warn);
         long t0 = System.nanoTime();
         ClipTokenizer tok = ckpt.tokenizer();
         ClipTextEncoder text = null;
         Vae vae = null;
         try {
             try (var w = ckpt.weights("text_encoder")) {
-                text = new ClipTextEncoder(ops, ckpt.textConfig(), w);
+                text = new ClipTextEncoder(ops, ckpt.textConfig(), lora.apply(w));
             }
             long t1 = System.nanoTime();
             try (var w = ckpt.weights("vae")) {
                 vae = new Vae(ops, ckpt.vaeConfig(), w);
             }
             long t2 = System.nanoTime();
-            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, trainable);
+            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, trainable, lora);
             long t3 = System.nanoTime();
             TuneAVideoPipeline p = new TuneAVideoPipeline(ops, tok, text, vae, unet, ckpt.schedulerConfig());
-            p.unetSource = tunedUnet != null ? () -> UNetLoader.tunedWeights(ckpt, tunedUnet) : () -> ckpt.weights("unet");
+            // reopened for exact frozen weights, which then carry the LoRA too (temporal ones come from the model)
+            p.unetSource = tunedUnet != null ? () -> lora.apply(UNetLoader.tunedWeights(ckpt, tunedUnet), UNetLoader::temporalKey)
+                    : () -> lora.apply(ckpt.weights("unet"), UNetLoader::temporalKey);
             p.loadTimes = new LoadTimes((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
             return p;
         } catch (RuntimeException | Error e) {
             if (text != null) text.close();
             if (vae != null) vae.close();
             throw e;
+        }
+    }
+
+    /**
+     * Checks every LoRA key against the text encoder's and the UNet's weights from the files' headers (no repacked
+     * cache is opened), so a LoRA for another model fails before anything is built. Keys of temporal layers a 2D
+     * UNet lacks until it is inflated are checked when it is.
+     */
+    private static void check(CheckpointDir ckpt, Path tunedUnet, Lora lora) {
+        try (Weights w = ckpt.weights("text_encoder")) {
+            lora.apply(w);
+        }
+        try (Weights w = tunedUnet != null ? UNetLoader.tunedWeights(ckpt, tunedUnet) : ckpt.weights("unet")) {
+            boolean inflatedLater = !(tunedUnet != null ? CheckpointDir.unetFolderConfig(tunedUnet) : ckpt.unetConfig()).is3D()
+                    && !UNetLoader.hasTemporal(w);
+            lora.apply(w, key -> inflatedLater && UNetLoader.temporalKey(key));
         }
     }
 

@@ -3,6 +3,7 @@ package dev.tav4j.model.unet;
 import dev.tav4j.model.config.ConfigException;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.io.Lora;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Ops;
@@ -31,16 +32,21 @@ public final class UNetLoader {
 
     /** As above; {@code trainable} selects the parameters a tuning job updates (writable copies; see {@link ParamStore}). */
     public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> trainable) {
+        return load(ops, ckpt, tuned, temporalInit, seed, trainable, Lora.NONE);
+    }
+
+    /** As above, with {@code lora} merged into the UNet's weights (over a tuned UNet too: whatever UNet is loaded). */
+    public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> trainable, Lora lora) {
         if (tuned != null) {
             UNetConfig base = ckpt.unetConfig();
             try (Weights w = tunedWeights(ckpt, tuned)) {
                 UNetConfig cfg = CheckpointDir.unetFolderConfig(tuned);
                 requireCompatible(base, cfg, tuned);
-                return build(ops, cfg, w, temporalInit, seed, trainable);
+                return build(ops, cfg, w, temporalInit, seed, trainable, lora);
             }
         }
         try (Weights w = ckpt.weights("unet")) {
-            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, trainable);
+            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, trainable, lora);
         }
     }
 
@@ -58,21 +64,34 @@ public final class UNetLoader {
     }
 
     public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> trainable) {
-        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, w, trainable);
+        return build(ops, cfg, w, temporalInit, seed, trainable, Lora.NONE);
+    }
+
+    /**
+     * As above, {@code lora} merged over the inflated weights, so a LoRA of the temporal layers applies too. The
+     * wrappers made here are not closed: they would close {@code w}, which is the caller's.
+     */
+    public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> trainable, Lora lora) {
+        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, lora.apply(w), trainable);
         if (temporalInit != null) {
             try (Weights t = Weights.open("unet temporal layers", temporalInit)) {
-                return new UNet3D(ops, cfg, new UnionWeights(w, t), trainable);
+                return new UNet3D(ops, cfg, lora.apply(new UnionWeights(w, t)), trainable);
             }
         }
         Map<String, Tensor> fresh = TemporalInit.fresh(cfg, seed);
         try {
-            return new UNet3D(ops, cfg, new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh)), trainable);
+            return new UNet3D(ops, cfg, lora.apply(new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh))), trainable);
         } finally {
             fresh.values().forEach(Tensor::close);
         }
     }
 
-    private static boolean hasTemporal(Weights w) {
+    /** Whether a LoRA key names a temporal layer, which a 2D UNet gains only when it is inflated. */
+    public static boolean temporalKey(String key) {
+        return key.contains("attn_temp") || key.contains("norm_temp");
+    }
+
+    public static boolean hasTemporal(Weights w) {
         return w.names().stream().anyMatch(n -> n.contains(".attn_temp."));
     }
 
