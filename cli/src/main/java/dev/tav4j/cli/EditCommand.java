@@ -34,7 +34,9 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "edit", description = "Edit a video with a tuned model: DDIM inversion (or given latents) then guided DDIM towards a prompt; writes .gif or .mp4.")
 final class EditCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "The base diffusers Stable Diffusion folder the model was tuned from.") Path model;
+    @Option(names = "--model", required = true, description = "The base checkpoint the model was tuned from: a diffusers folder, or a single-file checkpoint (.safetensors, original LDM layout).") Path model;
+    @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.") Path config;
+    @Option(names = "--prediction-type", description = "For a single-file --model: epsilon or v (default: the config's).") String predictionType;
     @Option(names = "--tuned", required = true, description = "The tuning output folder (tav tune --out) or its unet/ folder.") Path tuned;
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
     @Option(names = "--prompt", required = true, description = "The edit prompt.") String prompt;
@@ -63,8 +65,9 @@ final class EditCommand implements Callable<Integer> {
         requireVideoName(out, "--out");
         if (grid != null) requireVideoName(grid, "--grid");
         if (grid != null && (source == null || source.video == null)) throw new IllegalArgumentException("--grid needs --video (the input to show)");
-        Checks.ddimSteps("--steps", steps, model);
-        if (invSteps != null) Checks.ddimSteps("--inv-steps", invSteps, model);
+        CheckpointDir ckpt = ModelArgs.open(model, config, predictionType);
+        Checks.ddimSteps("--steps", steps, ckpt);
+        if (invSteps != null) Checks.ddimSteps("--inv-steps", invSteps, ckpt);
         Checks.finite("--guidance", guidance);
         Checks.atLeast("--fps", fps, 1);
         if (source == null || source.video != null) {
@@ -86,9 +89,9 @@ final class EditCommand implements Callable<Integer> {
             t = stage(times, "read video", t);
         }
         Ops ops = device.open();
-        HostMemoryPlan plan = MemoryCheck.before(ops, model, tuned, workload(clip));
+        HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, tuned, workload(clip));
         ConsoleProgress progress = new ConsoleProgress();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, model, tuned, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN,
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, tuned, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN,
                 loraSpecs.stream().map(LoraFile::parse).toList())) {
             t = stage(times, "load checkpoint + tuned UNet", t);
             System.err.println("loaded: " + p.loadTimes());

@@ -1,6 +1,8 @@
 package dev.tav4j.cli;
 
 import dev.tav4j.kernels.cuda.CudaOps;
+import dev.tav4j.model.config.ConfigException;
+import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
@@ -104,6 +106,8 @@ final class RunCommand implements Callable<Integer> {
         if (c.enableXformersMemoryEfficientAttention())
             note("enable_xformers_memory_efficient_attention: not needed, tav4j uses its own attention kernels");
 
+        // the model is read here only when the config names its architecture (or to check validation's steps below)
+        if (c.pretrainedModelConfig() != null || c.predictionType() != null) model(c);
         checkValues(c);
         double lr = c.learningRate();
         if (c.scaleLr()) {
@@ -139,7 +143,8 @@ final class RunCommand implements Callable<Integer> {
             warn("no seed in the config: using seed " + seed + " (add 'seed: " + seed + "' to repeat this run)");
         }
         return new TuneLauncher.Plan(c.pretrainedModelPath(), t.videoPath(), sampling, t.prompt(), c.outputDir(), c.maxTrainSteps(),
-                settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config, c.loras());
+                settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config, c.loras(),
+                c.pretrainedModelConfig(), c.predictionType());
     }
 
     /** Every value the run uses, checked before any work; messages name the YAML key with its section, file and line. */
@@ -160,9 +165,26 @@ final class RunCommand implements Callable<Integer> {
         TuneConfig.ValidationData v = c.validationData();
         if (!v.prompts().isEmpty()) {  // the official script validates every validation_steps steps (0 would divide by zero)
             Checks.steps(c.at("validation_steps"), c.validationSteps());
-            Checks.ddimSteps(c.at("validation_data.num_inference_steps"), v.numInferenceSteps(), c.pretrainedModelPath());
-            if (v.useInvLatent()) Checks.ddimSteps(c.at("validation_data.num_inv_steps"), v.numInvSteps(), c.pretrainedModelPath());
+            CheckpointDir model = model(c);
+            Checks.ddimSteps(c.at("validation_data.num_inference_steps"), v.numInferenceSteps(), model);
+            if (v.useInvLatent()) Checks.ddimSteps(c.at("validation_data.num_inv_steps"), v.numInvSteps(), model);
             Checks.finite(c.at("validation_data.guidance_scale"), v.guidanceScale());
+        }
+    }
+
+    /**
+     * pretrained_model_path with the tav4j keys pretrained_model_config and prediction_type; the library's messages
+     * name the flags (--config, --prediction-type), so they are renamed to the config's keys with file and line.
+     */
+    static CheckpointDir model(TuneConfig c) {
+        try {
+            return CheckpointDir.open(c.pretrainedModelPath(), c.pretrainedModelConfig(), c.predictionType());
+        } catch (ConfigException e) {
+            String m = e.getMessage();
+            if (m.startsWith("--config ")) m = c.at("pretrained_model_config") + " " + m.substring("--config ".length());
+            else if (m.startsWith("--prediction-type ")) m = c.at("prediction_type") + " " + m.substring("--prediction-type ".length());
+            else if (!m.startsWith(c.pretrainedModelPath().toString())) m = c.at("pretrained_model_path") + ": " + m;
+            throw new IllegalArgumentException(m.replace("--config", "pretrained_model_config").replace("--prediction-type", "prediction_type"), e);
         }
     }
 

@@ -16,7 +16,9 @@ import java.util.concurrent.Callable;
 /** {@code tav tune}: one-shot tuning on one text–video pair with flags instead of a YAML config. */
 @Command(name = "tune", description = "Tune a Stable Diffusion checkpoint on one video and its prompt (Tune-A-Video); writes OUT/unet.")
 final class TuneCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Diffusers Stable Diffusion folder (model_index.json, unet/, vae/, …).") Path model;
+    @Option(names = "--model", required = true, description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …), or a single-file checkpoint (.safetensors, original LDM layout).") Path model;
+    @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.") Path config;
+    @Option(names = "--prediction-type", description = "For a single-file --model: epsilon or v (default: the config's).") String predictionType;
     @Option(names = "--video", required = true, description = "The video to tune on (mp4, mov, webm, gif, or a folder of images).") Path video;
     @Option(names = "--prompt", required = true, description = "The text that describes the video.") String prompt;
     @Option(names = "--out", required = true, description = "Output folder: unet/, checkpoint-N/, samples/, inv_latents/.") Path out;
@@ -48,7 +50,7 @@ final class TuneCommand implements Callable<Integer> {
         Checks.positive("--lr", lr);
         Checks.steps("--validate-steps", validateSteps);
         // only validation samples with DDIM; without it the model folder is not read before the video
-        if (!validatePrompts.isEmpty()) Checks.ddimSteps("--validate-steps", validateSteps, model);
+        if (!validatePrompts.isEmpty()) Checks.ddimSteps("--validate-steps", validateSteps, dev.tav4j.model.io.CheckpointDir.open(model, config, predictionType));
         Checks.finite("--guidance", guidance);
         Checks.atLeast("--fps", fps, 1);
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
@@ -61,6 +63,7 @@ final class TuneCommand implements Callable<Integer> {
                         validateEvery > 0 ? validateEvery : steps);
         return TuneLauncher.execute(new TuneLauncher.Plan(model, video, sampling, prompt, out, steps,
                 TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation,
-                resumeOrStart ? TuneLauncher.Resume.OR_START : resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, fps, null, loraSpecs.stream().map(LoraFile::parse).toList()), device);
+                resumeOrStart ? TuneLauncher.Resume.OR_START : resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, fps, null, loraSpecs.stream().map(LoraFile::parse).toList(),
+                config, predictionType), device);
     }
 }

@@ -20,7 +20,8 @@ import java.util.Map;
 /**
  * An official Tune-A-Video training config (configs/*.yaml of the official repository) with the defaults of
  * {@code main(...)} in train_tuneavideo.py for the keys it leaves out. Paths are as written (relative ones resolve
- * against the current directory, as the official script does).
+ * against the current directory, as the official script does). tav4j extensions: {@code lora},
+ * {@code pretrained_model_config} and {@code prediction_type} (a single-file model's --config and --prediction-type).
  */
 record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData, ValidationData validationData,
                   int validationSteps, List<String> trainableModules, int trainBatchSize, int maxTrainSteps,
@@ -29,7 +30,8 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                   int gradientAccumulationSteps, boolean gradientCheckpointing, int checkpointingSteps,
                   String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
                   boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys,
-                  String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras) {
+                  String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras,
+                  Path pretrainedModelConfig, String predictionType) {
 
     /** train_data: TuneAVideoDataset's arguments. */
     record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
@@ -81,7 +83,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                 c.integer("checkpointing_steps", 500), c.string("resume_from_checkpoint", null),
                 c.choice("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
                 c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines),
-                c.loras("lora"));
+                c.loras("lora"), c.optionalPath("pretrained_model_config"), c.string("prediction_type", null));
         unknown.addAll(c.unknownKeys());
         unknown.addAll(t.unknownKeys());
         unknown.addAll(v.unknownKeys());

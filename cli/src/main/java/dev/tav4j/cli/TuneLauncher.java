@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
@@ -35,10 +36,18 @@ import java.util.stream.Stream;
  * the job at the next step boundary, so every folder it leaves is complete and {@code --resume} continues.
  */
 final class TuneLauncher {
-    /** Everything one job needs, already checked for meaning (the library checks the rest). */
+    /**
+     * Everything one job needs, already checked for meaning (the library checks the rest). {@code modelConfig} and
+     * {@code predictionType}: a single-file model's --config and --prediction-type (null: none).
+     */
     record Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
                 long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config,
-                List<LoraFile> loras) {}
+                List<LoraFile> loras, Path modelConfig, String predictionType) {
+        Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
+             long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config, List<LoraFile> loras) {
+            this(model, video, sampling, prompt, out, steps, settings, seed, checkpointEvery, validation, resume, fps, config, loras, null, null);
+        }
+    }
 
     /** NO: start at step 0; REQUIRED: continue the latest checkpoint or stop; OR_START: continue it, or start when there is none. */
     enum Resume { NO, REQUIRED, OR_START }
@@ -67,6 +76,8 @@ final class TuneLauncher {
         VideoClip clip = VideoReader.read(plan.video(), plan.sampling());
         System.err.println("video: " + plan.video() + " → " + clip);
         t = stage(times, "read video", t);
+        // configs and headers only; a bad --model or --config fails here, before the fingerprint reads it
+        CheckpointDir ckpt = ModelArgs.open(plan.model(), plan.modelConfig(), plan.predictionType());
         // what defines this run, recorded in its checkpoints; a resume of another run is refused before loading
         Map<String, String> run = runIdentity(plan, clip);
         boolean resume = plan.resume() != Resume.NO && resumable(plan, run);
@@ -79,7 +90,7 @@ final class TuneLauncher {
                 throw new IllegalArgumentException("--resume: " + TuneCheckpoint.latest(plan.out()).orElseThrow() + " was tuned in " + p
                         + ", this run would tune in " + run.get("precision") + " (--precision / mixed_precision)");
         }
-        HostMemoryPlan memory = MemoryCheck.before(ops, plan.model(), null, new HostMemoryPlan.Workload(clip.frames().size(),
+        HostMemoryPlan memory = MemoryCheck.before(ops, ckpt, null, new HostMemoryPlan.Workload(clip.frames().size(),
                 plan.sampling().height(), plan.sampling().width(), true, true, true));
         if (plan.config() != null) keepConfig(plan.config(), plan.out());
         if (!resume)
@@ -87,7 +98,7 @@ final class TuneLauncher {
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, plan.model(), null, TrainableModules.matcher(plan.settings().trainableModules()),
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, null, TrainableModules.matcher(plan.settings().trainableModules()),
                 RepackCacheDir.get(), RepackCacheDir.WARN, plan.loras())) {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
@@ -153,7 +164,7 @@ final class TuneLauncher {
      */
     static Map<String, String> runIdentity(Plan plan, VideoClip clip) {
         Map<String, String> run = new LinkedHashMap<>();
-        run.put("model", RunFingerprint.model(plan.model()));
+        run.put("model", RunFingerprint.model(plan.model(), plan.modelConfig(), plan.predictionType()));
         run.put("video", RunFingerprint.frames(clip.frames()));
         VideoSampling s = plan.sampling();
         run.put("sampling", "start " + s.startIndex() + ", rate " + s.frameRate());

@@ -65,6 +65,17 @@ final class YamlSection {
         }
     }
 
+    /** An optional path (null when the key is left out); one that cannot be a path is refused naming the key. */
+    Path optionalPath(String key) {
+        String s = string(key, null);
+        if (s == null) return null;
+        try {
+            return Path.of(s);
+        } catch (InvalidPathException e) {
+            throw bad(key, "is not a valid path: " + e.getReason());
+        }
+    }
+
     String string(String key, String dflt) {
         JsonNode v = get(key);
         if (v == null) return dflt;

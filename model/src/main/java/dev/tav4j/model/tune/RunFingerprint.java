@@ -28,6 +28,44 @@ public final class RunFingerprint {
     /** SHA-256 (first 16 hex digits) of a model folder as described above. */
     public static String model(Path dir) {
         MessageDigest md = sha256();
+        try {
+            folder(md, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + dir + " to fingerprint it: " + e.getMessage(), e);
+        }
+        return hex(md);
+    }
+
+    /**
+     * SHA-256 (first 16 hex digits) of a model as {@code --model}, {@code --config} and {@code --prediction-type} give
+     * it. A folder alone hashes as {@link #model(Path)} (so earlier runs' checkpoints still resume); a single file
+     * hashes its size and header (not its name or place), then the config (a folder as above, a YAML whole) and
+     * the prediction type, since each of them changes the model tuned from.
+     */
+    public static String model(Path model, Path config, String predictionType) {
+        if (Files.isDirectory(model) && config == null && predictionType == null) return model(model);
+        MessageDigest md = sha256();
+        try {
+            if (Files.isDirectory(model)) {
+                folder(md, model);
+            } else {
+                long size = Files.size(model);
+                md.update(("single-file\0" + size + "\0").getBytes(StandardCharsets.UTF_8));
+                md.update(safetensorsHeader(model, size));
+            }
+            if (config != null) {
+                md.update("\0config\0".getBytes(StandardCharsets.UTF_8));
+                if (Files.isDirectory(config)) folder(md, config);
+                else md.update(Files.readAllBytes(config));
+            }
+            if (predictionType != null) md.update(("\0prediction-type\0" + predictionType).getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + model + (config == null ? "" : " or " + config) + " to fingerprint it: " + e.getMessage(), e);
+        }
+        return hex(md);
+    }
+
+    private static void folder(MessageDigest md, Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(Files::isRegularFile).sorted().toList()) {
                 String rel = dir.relativize(p).toString().replace('\\', '/');
@@ -37,10 +75,7 @@ public final class RunFingerprint {
                 if (name.endsWith(".safetensors")) md.update(safetensorsHeader(p, size));
                 else if ((name.endsWith(".json") || name.endsWith(".txt")) && size < (16 << 20)) md.update(Files.readAllBytes(p));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + dir + " to fingerprint it: " + e.getMessage(), e);
         }
-        return hex(md);
     }
 
     /** SHA-256 (first 16 hex digits) of frames' RGB pixels and sizes. */
