@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code --lora} on the command line: the golden a-lora LoRA on the tiny model, against a model merged beforehand. */
 class LoraCliTest {
-    private static Path goldenLora() {
+    static Path goldenLora() {
         Path f = golden().resolve("cases/a-lora/lora.safetensors");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(f), "no golden a-lora case at " + f);
         return f;
@@ -35,7 +35,7 @@ class LoraCliTest {
     }
 
     /** A copy of {@code model} whose text encoder and UNet files hold the LoRA already merged. */
-    private static Path premerged(Path model, LoraFile lora, Path dir) throws IOException {
+    static Path premerged(Path model, LoraFile lora, Path dir) throws IOException {
         Path copy = dir.resolve("merged-model");
         try (Stream<Path> all = Files.walk(model)) {
             for (Path p : all.toList()) {
