@@ -139,7 +139,8 @@ final class RunCommand implements Callable<Integer> {
             warn("no seed in the config: using seed " + seed + " (add 'seed: " + seed + "' to repeat this run)");
         }
         return new TuneLauncher.Plan(c.pretrainedModelPath(), t.videoPath(), sampling, t.prompt(), c.outputDir(), c.maxTrainSteps(),
-                settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config, c.loras());
+                settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config, c.loras(),
+                c.saveTrainableOnly());
     }
 
     /** Every value the run uses, checked before any work; messages name the YAML key with its section, file and line. */

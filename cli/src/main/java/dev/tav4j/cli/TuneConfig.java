@@ -29,7 +29,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                   int gradientAccumulationSteps, boolean gradientCheckpointing, int checkpointingSteps,
                   String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
                   boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys,
-                  String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras) {
+                  String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras, boolean saveTrainableOnly) {
 
     /** train_data: TuneAVideoDataset's arguments. */
     record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
@@ -81,7 +81,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                 c.integer("checkpointing_steps", 500), c.string("resume_from_checkpoint", null),
                 c.choice("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
                 c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines),
-                c.loras("lora"));
+                c.loras("lora"), c.bool("save_trainable_only", false));
         unknown.addAll(c.unknownKeys());
         unknown.addAll(t.unknownKeys());
         unknown.addAll(v.unknownKeys());
