@@ -126,6 +126,13 @@ class TunedDeltaTest {
         assertEquals(0, r.code(), r.err());
         assertSameFrames(a, c);
 
+        // generate --unet takes a delta the same way
+        Path g = dir.resolve("generate.gif");
+        r = Tav.run(args(new String[]{"generate", "--model", model.toString(), "--unet", delta.toString(), "--prompt", "a cat is skiing",
+                "--steps", "1", "--seed", "3", "--out", g.toString()}, SMALL));
+        assertEquals(0, r.code(), r.err());
+        TuneCommandsTest.assertGif(g, 2, 64, 64);
+
         // another base: refused in one line naming both hashes
         Path other = copyOf(model, dir.resolve("other"));
         Path cfg = other.resolve("unet/config.json");
