@@ -144,7 +144,7 @@ final class RunCommand implements Callable<Integer> {
         }
         return new TuneLauncher.Plan(c.pretrainedModelPath(), t.videoPath(), sampling, t.prompt(), c.outputDir(), c.maxTrainSteps(),
                 settings, seed, c.checkpointingSteps(), validation, resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, 8, config, c.loras(),
-                c.pretrainedModelConfig(), c.predictionType());
+                c.pretrainedModelConfig(), c.predictionType(), c.saveTrainableOnly());
     }
 
     /** Every value the run uses, checked before any work; messages name the YAML key with its section, file and line. */

@@ -40,6 +40,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--no-gradient-checkpointing", description = "Keep every activation of a step (faster, more memory) instead of recomputing each block in the backward.") boolean noGradientCheckpointing;
     @Option(names = "--fps", defaultValue = "8", description = "Frame rate of the sample GIFs (default: ${DEFAULT-VALUE}).") int fps;
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
+    @Option(names = "--save-trainable-only", description = "Save OUT/unet as a small delta: the tuned tensors and the base checkpoint's hash (tav edit --tuned loads it over that base only; diffusers cannot).") boolean saveTrainableOnly;
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
@@ -64,6 +65,6 @@ final class TuneCommand implements Callable<Integer> {
         return TuneLauncher.execute(new TuneLauncher.Plan(model, video, sampling, prompt, out, steps,
                 TuneSettings.defaults().withLearningRate(lr).withGradientCheckpointing(!noGradientCheckpointing), seed, checkpointEvery, validation,
                 resumeOrStart ? TuneLauncher.Resume.OR_START : resume ? TuneLauncher.Resume.REQUIRED : TuneLauncher.Resume.NO, fps, null, loraSpecs.stream().map(LoraFile::parse).toList(),
-                config, predictionType), device);
+                config, predictionType, saveTrainableOnly), device);
     }
 }

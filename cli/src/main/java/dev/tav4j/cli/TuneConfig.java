@@ -31,7 +31,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                   String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
                   boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys,
                   String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras,
-                  Path pretrainedModelConfig, String predictionType) {
+                  Path pretrainedModelConfig, String predictionType, boolean saveTrainableOnly) {
 
     /** train_data: TuneAVideoDataset's arguments. */
     record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
@@ -83,7 +83,8 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                 c.integer("checkpointing_steps", 500), c.string("resume_from_checkpoint", null),
                 c.choice("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
                 c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines),
-                c.loras("lora"), c.optionalPath("pretrained_model_config"), c.string("prediction_type", null));
+                c.loras("lora"), c.optionalPath("pretrained_model_config"), c.string("prediction_type", null),
+                c.bool("save_trainable_only", false));
         unknown.addAll(c.unknownKeys());
         unknown.addAll(t.unknownKeys());
         unknown.addAll(v.unknownKeys());

@@ -42,10 +42,10 @@ final class TuneLauncher {
      */
     record Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
                 long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config,
-                List<LoraFile> loras, Path modelConfig, String predictionType) {
+                List<LoraFile> loras, Path modelConfig, String predictionType, boolean saveTrainableOnly) {
         Plan(Path model, Path video, VideoSampling sampling, String prompt, Path out, int steps, TuneSettings settings,
              long seed, int checkpointEvery, TuneJob.Validation validation, Resume resume, int fps, Path config, List<LoraFile> loras) {
-            this(model, video, sampling, prompt, out, steps, settings, seed, checkpointEvery, validation, resume, fps, config, loras, null, null);
+            this(model, video, sampling, prompt, out, steps, settings, seed, checkpointEvery, validation, resume, fps, config, loras, null, null, false);
         }
     }
 
@@ -66,6 +66,10 @@ final class TuneLauncher {
     /** Runs the plan on the backend {@code backend} opens (after the cheap checks and reading the video). */
     static int execute(Plan plan, java.util.function.Supplier<Ops> backend) {
         if (plan.steps() < 1) throw new IllegalArgumentException("the number of tuning steps must be at least 1, got " + plan.steps());
+        // a merged LoRA changes frozen weights too, which a delta leaves to the base: it would load without them
+        if (plan.saveTrainableOnly() && !plan.loras().isEmpty())
+            throw new IllegalArgumentException("--save-trainable-only with --lora: the LoRA merged into the frozen weights would be lost "
+                    + "(a delta holds only the trainable tensors); save the full unet/ instead");
         if (!(plan.settings().learningRate() > 0)) throw new IllegalArgumentException("the learning rate must be positive, got " + plan.settings().learningRate());
         ConsoleProgress progress = new ConsoleProgress();
         if (cancelAfterTuneSteps > 0) progress.cancelAfter("tune", cancelAfterTuneSteps);
@@ -103,7 +107,7 @@ final class TuneLauncher {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
-                    plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run);
+                    plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run, plan.saveTrainableOnly());
             System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%s%n",
                     plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules(),
                     mixedPrecisionNote(ops.precision()));
@@ -128,7 +132,8 @@ final class TuneLauncher {
                     System.out.printf(Locale.ROOT, "  skipped steps:    %d (non-finite gradients: no update; AdamW took %d steps)%s%n",
                             r.skippedSteps(), r.steps() - r.skippedSteps(),
                             ops.precision() == DType.F16 ? String.format(Locale.ROOT, ", final loss scale %.0f", r.lossScale()) : "");
-                System.out.println("  tuned UNet:       " + r.unetDir());
+                System.out.println("  tuned UNet:       " + r.unetDir() + (plan.saveTrainableOnly()
+                        ? " (a delta: it loads only over " + plan.model() + " or a checkpoint with its hash)" : ""));
                 for (Path c : r.checkpoints()) System.out.println("  checkpoint:       " + c);  // this run's, not an old run's
                 for (Path s : r.samples()) System.out.println("  sample:           " + s);
                 if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());

@@ -9,6 +9,7 @@ import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.model.text.ClipTokenizer;
 import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.model.unet.TunedDelta;
 import dev.tav4j.model.unet.UNetLoader;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.runtime.Ops;
@@ -35,6 +36,8 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     /** Reopens the UNet's weight files (set by {@link #load}; null for a pipeline built from parts). */
     private java.util.function.Supplier<Weights> unetSource;
     private LoadTimes loadTimes;
+    /** The checkpoint {@link #load} read (a tuned delta's base); null for a pipeline built from parts. */
+    private CheckpointDir checkpoint;
 
     public TuneAVideoPipeline(Ops ops, ClipTokenizer tokenizer, ClipTextEncoder textEncoder, Vae vae, UNet3D unet, SchedulerConfig scheduler) {
         this.ops = ops;
@@ -93,6 +96,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     public static TuneAVideoPipeline load(Ops ops, CheckpointDir checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
                                           Path repackCache, java.util.function.Consumer<String> warn, java.util.List<LoraFile> loras) {
         CheckpointDir plain = checkpoint;
+        if (tunedUnet != null) TunedDelta.requireBase(plain, tunedUnet);  // before anything is loaded
         Lora lora = Lora.read(loras);
         if (!lora.isEmpty()) check(plain, tunedUnet, lora);
         CheckpointDir ckpt = plain.withRepackCache(repackCache, warn);
@@ -115,6 +119,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
             // reopened for exact frozen weights, which then carry the LoRA too (temporal ones come from the model)
             p.unetSource = tunedUnet != null ? () -> lora.apply(UNetLoader.tunedWeights(ckpt, tunedUnet), UNetLoader::temporalKey)
                     : () -> lora.apply(ckpt.weights("unet"), UNetLoader::temporalKey);
+            p.checkpoint = plain;
             p.loadTimes = new LoadTimes((t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
             return p;
         } catch (RuntimeException | Error e) {
@@ -171,6 +176,9 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     public Weights reopenUnetWeights() {
         return unetSource == null ? null : unetSource.get();
     }
+
+    /** The checkpoint this pipeline was loaded from, or null for one built from parts. */
+    public CheckpointDir checkpoint() { return checkpoint; }
 
     public UNet3D unet() { return unet; }
 

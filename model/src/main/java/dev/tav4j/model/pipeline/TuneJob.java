@@ -2,6 +2,7 @@ package dev.tav4j.model.pipeline;
 
 import dev.tav4j.model.config.Json;
 import dev.tav4j.model.config.UNetConfigJson;
+import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.SafeTensorsWriter;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.nn.Param;
@@ -9,6 +10,7 @@ import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.tune.Tuner;
+import dev.tav4j.model.unet.TunedDelta;
 import dev.tav4j.model.vae.PosteriorSampler;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.model.video.Frames;
@@ -27,6 +29,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 
 /**
@@ -42,7 +45,13 @@ public final class TuneJob {
 
     /** What to run: output folder, prompt, max_train_steps, hyper-parameters, seed, checkpointing_steps (≤ 0: none). */
     public record Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
-                       Validation validation, boolean resume, int fps, Map<String, String> run) {
+                       Validation validation, boolean resume, int fps, Map<String, String> run, boolean saveTrainableOnly) {
+        /** A full save ({@code saveTrainableOnly}: OUT/unet as a delta over the checkpoint, see {@link TunedDelta}). */
+        public Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
+                    Validation validation, boolean resume, int fps, Map<String, String> run) {
+            this(outputDir, prompt, maxSteps, settings, seed, checkpointingSteps, validation, resume, fps, run, false);
+        }
+
         /** A spec whose checkpoints record no run identity. */
         public Spec(Path outputDir, String prompt, int maxSteps, TuneSettings settings, long seed, int checkpointingSteps,
                     Validation validation, boolean resume, int fps) {
@@ -114,7 +123,7 @@ public final class TuneJob {
                         latents = sampler.sample(n.posterior());
                     }
                 }
-                Path unetDir = saveUnet(p, tuner, spec.outputDir());
+                Path unetDir = saveUnet(p, tuner, spec.outputDir(), spec.saveTrainableOnly());
                 return new Result(tuner.steps(), loss, unetDir, samples, invLatents, tuner.skippedSteps(), tuner.lossScaler().scale(),
                         List.copyOf(checkpoints));
             } finally {
@@ -183,10 +192,32 @@ public final class TuneJob {
      * zeros, are exact either way).
      */
     static Path saveUnet(TuneAVideoPipeline p, Tuner tuner, Path out) {
+        return saveUnet(p, tuner, out, false);
+    }
+
+    /**
+     * As above; {@code delta}: only what the base checkpoint cannot give back — the trainable weights and the
+     * weights its UNet lacks (the inflated temporal layers, norm_temp included though frozen) — with
+     * {@value TunedDelta#FILE} naming the base by its hash ({@link TunedDelta}).
+     */
+    static Path saveUnet(TuneAVideoPipeline p, Tuner tuner, Path out, boolean delta) {
         Path dir = out.resolve("unet"), tmp = out.resolve(".unet.part");
         Map<String, Param> params = p.unet().params().all();
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        params.values().forEach(prm -> shapes.put(prm.name(), prm.torchShape()));
+        CheckpointDir base = delta ? p.checkpoint() : null;
+        if (delta && base == null) throw new IllegalStateException("a tuned delta needs the checkpoint the pipeline was loaded from");
+        Set<String> baseNames;
+        if (delta) {
+            try (Weights w = base.weights("unet")) {
+                baseNames = Set.copyOf(w.names());
+            }
+        } else {
+            baseNames = Set.of();
+        }
+        params.values().forEach(prm -> {
+            if (!delta || TunedDelta.holds(prm.name(), tuner.trainable().containsKey(prm.name()), baseNames))
+                shapes.put(prm.name(), prm.torchShape());
+        });
         boolean half = params.values().stream().anyMatch(prm -> prm.value().dtype() != DType.F32);
         try (Weights source = half ? p.reopenUnetWeights() : null) {
             TuneCheckpoint.deleteRecursively(tmp);
@@ -200,6 +231,7 @@ public final class TuneJob {
             }, Map.of("format", "pt"));
             Files.writeString(tmp.resolve("config.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(UNetConfigJson.tuned(p.unet().config())));
+            if (delta) TunedDelta.write(tmp, base, tuner.settings().trainableModules(), shapes.size());
             TuneCheckpoint.deleteRecursively(dir);
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             return dir;

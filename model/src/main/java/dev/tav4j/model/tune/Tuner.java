@@ -109,6 +109,8 @@ public final class Tuner implements AutoCloseable {
     /** The trainable parameters by checkpoint name (their values are the working copies the forward reads). */
     public Map<String, Param> trainable() { return trainable; }
 
+    public TuneSettings settings() { return settings; }
+
     /** Whether the trainable parameters have fp32 master copies beside half-precision working copies. */
     public boolean mixedPrecision() { return mixed; }
 

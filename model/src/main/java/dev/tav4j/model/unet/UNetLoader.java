@@ -52,9 +52,11 @@ public final class UNetLoader {
 
     /**
      * The weights of a tuned UNet folder, with the base checkpoint's UNet behind it for any weight the folder
-     * lacks (opened only then: a complete tuned folder never maps the base UNet).
+     * lacks (opened only then: a complete tuned folder never maps the base UNet). A delta ({@link TunedDelta}) for
+     * another base is refused here, naming both hashes: it would load without error, and wrong.
      */
     public static Weights tunedWeights(CheckpointDir ckpt, Path tuned) {
+        TunedDelta.requireBase(ckpt, tuned);
         return Weights.withFallback(ckpt.tunedUnet(tuned), () -> ckpt.weights("unet"));
     }
 
