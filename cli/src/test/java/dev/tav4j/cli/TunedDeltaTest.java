@@ -187,31 +187,8 @@ class TunedDeltaTest {
         assertTrue(r.err().strip().startsWith("tav: --save-trainable-only with --lora"), r.err());
     }
 
-    /** Every frame within one level on average (GIF quantisation of nearly equal frames). */
     static void assertSameFrames(Path a, Path b) throws Exception {
-        List<BufferedImage> x = frames(a), y = frames(b);
-        assertEquals(x.size(), y.size());
-        for (int f = 0; f < x.size(); f++) {
-            int w = x.get(f).getWidth(), h = x.get(f).getHeight();
-            int[] p = x.get(f).getRGB(0, 0, w, h, null, 0, w), q = y.get(f).getRGB(0, 0, w, h, null, 0, w);
-            long sum = 0;
-            for (int i = 0; i < p.length; i++)
-                for (int sh = 0; sh < 24; sh += 8) sum += Math.abs((p[i] >> sh & 255) - (q[i] >> sh & 255));
-            double mean = sum / (3.0 * p.length);
-            assertTrue(mean < 1.0, a + " vs " + b + " frame " + f + ": mean difference " + mean);
-        }
-    }
-
-    static List<BufferedImage> frames(Path gif) throws Exception {
-        ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
-        try (var in = ImageIO.createImageInputStream(gif.toFile())) {
-            reader.setInput(in);
-            List<BufferedImage> out = new ArrayList<>();
-            for (int i = 0; i < reader.getNumImages(true); i++) out.add(reader.read(i));
-            return out;
-        } finally {
-            reader.dispose();
-        }
+        Gifs.assertSameFrames(a, b);
     }
 
     static Path copyOf(Path from, Path to) throws Exception {
