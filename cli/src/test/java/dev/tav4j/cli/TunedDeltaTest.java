@@ -117,14 +117,14 @@ class TunedDeltaTest {
         assertEquals(0, r.code(), r.err());
         r = edit(model, delta, b);
         assertEquals(0, r.code(), r.err());
-        assertSameFrames(a, b);
+        Gifs.assertSameFrames(a, b);
 
         // any base with that hash: a verbatim copy elsewhere
         Path copy = copyOf(model, dir.resolve("copy"));
         Path c = dir.resolve("copy.gif");
         r = edit(copy, delta.resolve("unet"), c);
         assertEquals(0, r.code(), r.err());
-        assertSameFrames(a, c);
+        Gifs.assertSameFrames(a, c);
 
         // generate --unet takes a delta the same way
         Path g = dir.resolve("generate.gif");
@@ -152,22 +152,7 @@ class TunedDeltaTest {
     @Test
     void runSavesADeltaWhenTheConfigSaysSo(@TempDir Path dir) throws Exception {
         Path model = Tav.tinyModel(), out = dir.resolve("out"), yaml = dir.resolve("delta.yaml");
-        Files.writeString(yaml, """
-                pretrained_model_path: "%s"
-                output_dir: "%s"
-                train_data:
-                  video_path: "%s"
-                  prompt: "a man is skiing"
-                  n_sample_frames: 2
-                  width: 64
-                  height: 64
-                validation_data:
-                  prompts: []
-                max_train_steps: 1
-                checkpointing_steps: 0
-                seed: 33
-                save_trainable_only: true
-                """.formatted(model, out, Tav.video("man-skiing.mp4")));
+        Files.writeString(yaml, SingleFileCommandsTest.yaml(model, out, "save_trainable_only: true"));
         Tav.Run r = Tav.run("run", yaml.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(!r.err().contains("save_trainable_only"), "a known key: " + r.err());
@@ -185,10 +170,6 @@ class TunedDeltaTest {
         Tav.Run r = tune(Tav.tinyModel(), dir.resolve("out"), "--save-trainable-only", "--lora", lora.toString());
         assertNotEquals(0, r.code());
         assertTrue(r.err().strip().startsWith("tav: --save-trainable-only with --lora"), r.err());
-    }
-
-    static void assertSameFrames(Path a, Path b) throws Exception {
-        Gifs.assertSameFrames(a, b);
     }
 
     static Path copyOf(Path from, Path to) throws Exception {

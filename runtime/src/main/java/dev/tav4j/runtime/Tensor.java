@@ -53,9 +53,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** Elements of a tensor of {@code shape} (throws on negative dimensions or overflow). */
-    public static long checkedSizeOf(int... shape) { return checkedSize(shape); }
-
-    static long checkedSize(int[] shape) {
+    public static long checkedSize(int... shape) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));

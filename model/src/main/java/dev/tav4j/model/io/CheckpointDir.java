@@ -7,6 +7,7 @@ import dev.tav4j.model.config.Json;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.config.VaeConfig;
+import dev.tav4j.runtime.Tensor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -151,23 +152,21 @@ public final class CheckpointDir {
 
     /** Bytes the component's weights take as F32 in memory (from the files' headers; nothing is loaded). */
     public long weightBytesF32(String component) {
-        if (single != null) return single.weightBytesF32(component);
-        return f32Bytes(WeightFiles.find(component(component), dir));
+        try (Weights w = weights(component)) {
+            return f32Bytes(w);
+        }
     }
 
     /** Bytes the weights of a tuned UNet folder given alone take as F32 in memory (from the headers). */
     public static long unetFolderWeightBytesF32(Path dir) {
-        Path unet = unetFolderPath(dir);
-        return f32Bytes(WeightFiles.find(unet, unet));
+        try (Weights w = unetFolder(dir)) {
+            return f32Bytes(w);
+        }
     }
 
-    private static long f32Bytes(List<Path> files) {
+    private static long f32Bytes(Weights w) {
         long bytes = 0;
-        for (Path f : files) {
-            try (SafeTensors st = SafeTensors.open(f)) {
-                for (String n : st.names()) if (!n.endsWith("position_ids")) bytes += st.info(n).elements() * 4;
-            }
-        }
+        for (String name : w.names()) bytes += Tensor.checkedSize(w.shape(name)) * 4;
         return bytes;
     }
 

@@ -147,6 +147,11 @@ public final class RepackCache implements AutoCloseable {
     private void giveUp(String why) {
         failed = true;
         warn.accept(why + "; the load goes on without it");
+        discardPart();
+    }
+
+    /** Closes and deletes the file being written, if any. */
+    private void discardPart() {
         try {
             if (out != null) out.close();
             if (tmp != null) Files.deleteIfExists(tmp);
@@ -160,16 +165,7 @@ public final class RepackCache implements AutoCloseable {
     /** Closes the cache file (views from it stay valid until closed); a file still being written is discarded. */
     @Override public void close() {
         if (hit != null) hit.close();
-        if (out != null || tmp != null) {
-            try {
-                if (out != null) out.close();
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // best effort, as above
-            }
-            out = null;
-            tmp = null;
-        }
+        discardPart();
     }
 
     /** Hash of the format and of each source file's size, modification time and safetensors header. */

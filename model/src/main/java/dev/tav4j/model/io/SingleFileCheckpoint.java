@@ -8,7 +8,6 @@ import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.config.VaeConfig;
 import dev.tav4j.model.config.ClipTextConfig;
 import dev.tav4j.model.text.ClipTokenizer;
-import dev.tav4j.runtime.Tensor;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -228,13 +227,5 @@ final class SingleFileCheckpoint {
             }
             default -> throw new ConfigException(file + ": a single-file checkpoint has no weights for '" + component + "'");
         };
-    }
-
-    long weightBytesF32(String component) {
-        try (Weights w = weights(component)) {
-            long n = 0;
-            for (String name : w.names()) n += Tensor.checkedSizeOf(w.shape(name)) * 4;
-            return n;
-        }
     }
 }

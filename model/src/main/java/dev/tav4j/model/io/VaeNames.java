@@ -77,7 +77,7 @@ public final class VaeNames implements Weights {
         if (!has(name)) return null;
         String s = stored(name);
         int[] actual = inner.shape(s);
-        return Tensor.checkedSizeOf(actual) == Tensor.checkedSizeOf(storedShape) ? inner.repacked(s, layout, actual) : null;
+        return Tensor.checkedSize(actual) == Tensor.checkedSize(storedShape) ? inner.repacked(s, layout, actual) : null;
     }
 
     @Override public void keepRepacked(String name, String layout, Tensor packed) {
