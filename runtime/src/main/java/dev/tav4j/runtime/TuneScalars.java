@@ -8,14 +8,13 @@ package dev.tav4j.runtime;
  *
  * <p>Input, for a batch of B items: [STEP] AdamW's step t (as a float, exact below 2²⁴), [STEP_SIZE] −lr / (1 − β1ᵗ),
  * [BC2_SQRT] √(1 − β2ᵗ) (both formed on the host as {@link #adamWScalars}), [SCALE] the loss scale, [LOSS_GRAD]
- * c = 2/N · scale and −c, [POISON] 1 and a test value (0, or Inf to poison a gradient inside the step), then per item
- * i at {@link #item} (√ᾱ, √(1−ᾱ), √ᾱ, −√(1−ᾱ)) (add_noise and the v target as axpby coefficient pairs) and
+ * c = 2/N · scale and −c, then per item i at {@link #item} (√ᾱ, √(1−ᾱ), √ᾱ, −√(1−ᾱ)) (add_noise and the v target as axpby coefficient pairs) and
  * the B timesteps at {@link #timesteps}. Output: [LOSS], the squared total norm of the scaled gradients as four
  * 16-bit pieces of its double at [SQ..SQ+3] (exact in floats), [CLIP] the clip factor, [GRAD_SCALE] clip / scale,
  * [FINITE] 1 when every gradient is finite, 0 when the step is skipped.
  */
 public final class TuneScalars {
-    public static final int STEP = 0, STEP_SIZE = 1, BC2_SQRT = 2, SCALE = 3, LOSS_GRAD = 4, POISON = 6, ITEMS = 8;
+    public static final int STEP = 0, STEP_SIZE = 1, BC2_SQRT = 2, SCALE = 3, LOSS_GRAD = 4, ITEMS = 6;
     public static final int LOSS = 0, SQ = 1, CLIP = 5, GRAD_SCALE = 6, FINITE = 7, OUT_SIZE = 8;
 
     private TuneScalars() {}

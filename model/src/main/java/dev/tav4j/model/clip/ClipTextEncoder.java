@@ -10,6 +10,7 @@ import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.autograd.Fn;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -71,25 +72,20 @@ public final class ClipTextEncoder implements AutoCloseable {
                 pos[i * len + j] = j;
             }
         }
-        Tensor x = ops.allocate(b, len, d);
-        try (Tensor p = ops.allocate(b, len, d)) {
-            ops.gatherRows(tokenEmbedding, flat, x.reshape(b * len, d));
-            ops.gatherRows(positionEmbedding, pos, p.reshape(b * len, d));
-            ops.axpby(1f, x, 1f, p, x);
+        try (Fn f = Fn.inference(ops)) {
+            return f.detach(encode(f, flat, pos, b, len));
         }
+    }
+
+    /** Embeddings, then each pre-LN layer (x + attention(ln1(x)), x + mlp(ln2(x))), then the final LayerNorm. */
+    private Tensor encode(Fn f, int[] ids, int[] positions, int batch, int len) {
+        int d = cfg.hiddenSize();
+        Tensor x = f.scoped(() -> f.reshape(f.add(f.gatherRows(tokenEmbedding, ids), f.gatherRows(positionEmbedding, positions)), batch, len, d));
         for (Layer l : layers) {
-            try (Tensor h = l.ln1.apply(ops, x); Tensor a = l.attn.apply(ops, h, null, 1)) {
-                ops.axpby(1f, x, 1f, a, x);
-            }
-            try (Tensor h = l.ln2.apply(ops, x); Tensor f = l.fc1.apply(ops, h)) {
-                ops.activation(act, f, f);
-                try (Tensor g = l.fc2.apply(ops, f)) {
-                    ops.axpby(1f, x, 1f, g, x);
-                }
-            }
+            x = f.then(x, in -> f.add(in, l.attn.forward(f, l.ln1.forward(f, in), null, 1, null)));
+            x = f.then(x, in -> f.add(in, l.fc2.forward(f, f.activation(act, l.fc1.forward(f, l.ln2.forward(f, in))))));
         }
-        ops.layerNorm(x, finalNorm.gamma(), finalNorm.beta(), finalNorm.eps(), x);
-        return x;
+        return f.then(x, in -> finalNorm.forward(f, in));
     }
 
     @Override public void close() { params.close(); }

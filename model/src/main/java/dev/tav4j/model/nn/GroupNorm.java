@@ -1,7 +1,7 @@
 package dev.tav4j.model.nn;
 
-import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.autograd.Fn;
 
 /** GroupNorm over channels-last images; statistics pooled over {@code framesPooled} consecutive images. */
 public record GroupNorm(Tensor gamma, Tensor beta, int groups, float eps) {
@@ -10,17 +10,8 @@ public record GroupNorm(Tensor gamma, Tensor beta, int groups, float eps) {
         return new GroupNorm(p.vector(prefix + ".weight", channels), p.vector(prefix + ".bias", channels), groups, eps);
     }
 
-    /** Gradient w.r.t. x (affine frozen), recomputing the statistics. */
-    public Tensor backward(Grads g, Tensor x, int framesPooled, boolean silu, Tensor dY) {
-        Tensor dX = g.ops().allocate(x.shape());
-        g.grad().groupNormBackward(x, groups, framesPooled, gamma, beta, eps, silu, dY, dX);
-        return dX;
-    }
-
-    /** A new normalised copy of x, with SiLU fused when asked. */
-    public Tensor apply(Ops ops, Tensor x, int framesPooled, boolean silu) {
-        Tensor y = ops.allocate(x.shape());
-        ops.groupNorm(x, groups, framesPooled, gamma, beta, eps, silu, y);
-        return y;
+    /** The normalised x, with SiLU fused when asked. */
+    public Tensor forward(Fn f, Tensor x, int framesPooled, boolean silu) {
+        return f.groupNorm(x, groups, framesPooled, gamma, beta, eps, silu);
     }
 }

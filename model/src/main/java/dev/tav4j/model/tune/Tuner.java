@@ -1,23 +1,22 @@
 package dev.tav4j.model.tune;
 
-import dev.tav4j.model.nn.Grads;
 import dev.tav4j.model.nn.Param;
 import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.unet.UNet3D;
-import dev.tav4j.model.unet.UNetBackprop;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.TuneScalars;
+import dev.tav4j.runtime.autograd.Fn;
+import dev.tav4j.runtime.autograd.Grads;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * The official tuning step on a UNet3D: DDPM add_noise at the given timesteps, MSE between the prediction and
@@ -59,11 +58,6 @@ public final class Tuner implements AutoCloseable {
     private final boolean mixed;
     private int step, optimizerSteps, skippedSteps;
     private float lastClip = 1f, lastGradScale = 1f;
-    /** Test hook: sees the raw (scaled) gradients by name after the backward, before the finite check. */
-    Consumer<Map<String, Tensor>> afterBackward;
-    /** Test hook: the gradient a step may poison on the device (set before the first step), and the value for the next step. */
-    String poisonGradient;
-    float poisonNextStep;
     private boolean cudaGraphs = StepLoop.graphsByDefault();
     private TuneStep current;
 
@@ -170,8 +164,7 @@ public final class Tuner implements AutoCloseable {
         ops.copy(text, s.text);  // every step: the caller may have changed it in place
         float scale = scaler.scale();
         ops.write(inputs(timesteps, latents.size(), scale), s.in);
-        if (afterBackward != null) body(s);  // a host test hook cannot run inside a captured step
-        else s.run();
+        s.run();
         float[] out = s.results(ops);
         double sq = TuneScalars.squaredNorm(out);
         double norm = Math.sqrt(sq) / scale;
@@ -204,9 +197,6 @@ public final class Tuner implements AutoCloseable {
         float c = 2f / size * scale;  // the scaled loss's gradient; exact, the scale is a power of two
         in[TuneScalars.LOSS_GRAD] = c;
         in[TuneScalars.LOSS_GRAD + 1] = -c;
-        in[TuneScalars.POISON] = 1f;
-        in[TuneScalars.POISON + 1] = poisonNextStep;
-        poisonNextStep = 0f;
         for (int i = 0; i < b; i++) {
             float ac = schedule.alphaCumprod(timesteps[i]);
             float sa = (float) Math.sqrt(ac), sb = (float) Math.sqrt(1f - ac);
@@ -233,16 +223,15 @@ public final class Tuner implements AutoCloseable {
                 else ops.copy(e, target.slice(i * frames, frames));
             }
             grads.zero();
-            try (UNetBackprop pass = UNetBackprop.forward(unet, noisy, frames, s.in.slice(TuneScalars.timesteps(b), b), s.text,
-                    trainable.keySet(), settings.gradientCheckpointing());
+            // the forward on a tape, then the backward from the loss gradient 2/N·scale·(pred − target)
+            try (Fn f = Fn.training(ops, grads, settings.gradientCheckpointing());
                  Tensor dPred = ops.allocate(s.latents.shape())) {
-                grad.mseLoss(pass.output(), target, s.out);
-                ops.axpby(s.in.slice(TuneScalars.LOSS_GRAD, 2), pass.output(), target, dPred);
-                pass.backward(grads, dPred);
+                Tensor pred = unet.forward(f, noisy, frames, s.in.slice(TuneScalars.timesteps(b), b), s.text);
+                grad.mseLoss(pred, target, s.out);
+                ops.axpby(s.in.slice(TuneScalars.LOSS_GRAD, 2), pred, target, dPred);
+                f.backward(pred, dPred);
             }
         }
-        if (poisonGradient != null) poison(s);
-        if (afterBackward != null) afterBackward.accept(rawGrads());
         grad.clipFactors(gradList, s.in, settings.maxGradNorm(), s.out);  // norm, clip and "all finite" on the device
         for (Param p : trainable.values()) {
             Tensor w = p.value(), master = masters.get(w);
@@ -251,21 +240,6 @@ public final class Tuner implements AutoCloseable {
                     settings.beta2(), settings.weightDecay(), settings.eps());
             if (master != w) ops.copy(master, w);  // unchanged master on a skipped step: the same working copy
         }
-    }
-
-    /** Test hook inside the step: g[0] = 1·g[0] + in[POISON+1]·g[0] (0 keeps it, Inf poisons it). */
-    private void poison(TuneStep s) {
-        Tensor g = grads.of(param(poisonGradient).value()).reshape(-1).slice(0, 1);
-        try (Tensor t = ops.allocateF32(1)) {
-            ops.axpby(s.in.slice(TuneScalars.POISON, 2), g, g, t);
-            ops.copy(t, g);
-        }
-    }
-
-    private Map<String, Tensor> rawGrads() {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Param p : trainable.values()) out.put(p.name(), grads.of(p.value()));
-        return out;
     }
 
     /** Capture tuning steps in a CUDA graph where the backend can (default: {@link StepLoop#graphsByDefault()}). */

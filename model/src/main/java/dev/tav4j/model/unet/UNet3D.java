@@ -9,6 +9,7 @@ import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.autograd.Fn;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -108,7 +109,9 @@ public final class UNet3D implements AutoCloseable {
     public Tensor forward(Tensor sample, int frames, float[] timesteps, Tensor text) {
         int b = checkInputs(sample, frames, text);
         if (timesteps.length != b) throw new IllegalArgumentException("timesteps: " + timesteps.length + " for batch " + b);
-        return run(sample, frames, timeEmbedding(timesteps), text);
+        try (Fn f = Fn.inference(ops)) {
+            return f.detach(run(f, sample, frames, timeEmbedding(f, f.timestepEmbedding(timesteps, c0(), cfg.flipSinToCos(), cfg.freqShift())), text));
+        }
     }
 
     /**
@@ -116,9 +119,16 @@ public final class UNet3D implements AutoCloseable {
      * enters the pass, so it can be recorded once as a step graph and replayed with new timesteps.
      */
     public Tensor forward(Tensor sample, int frames, Tensor timesteps, Tensor text) {
+        try (Fn f = Fn.inference(ops)) {
+            return f.detach(forward(f, sample, frames, timesteps, text));
+        }
+    }
+
+    /** The forward on {@code f} (a training step's tape, or inference); the result belongs to f. */
+    public Tensor forward(Fn f, Tensor sample, int frames, Tensor timesteps, Tensor text) {
         int b = checkInputs(sample, frames, text);
         timesteps.requireShape("timesteps", b);
-        return run(sample, frames, timeEmbedding(timesteps), text);
+        return run(f, sample, frames, timeEmbedding(f, f.timestepEmbedding(timesteps, c0(), cfg.flipSinToCos(), cfg.freqShift())), text);
     }
 
     private int checkInputs(Tensor sample, int frames, Tensor text) {
@@ -129,86 +139,55 @@ public final class UNet3D implements AutoCloseable {
         return b;
     }
 
-    /** The pass after the time embedding; closes {@code siluTemb}. */
-    private Tensor run(Tensor sample, int frames, Tensor siluTemb, Tensor text) {
+    /**
+     * The UNet: conv_in, the down blocks (each output kept as a skip), the mid block, the up blocks (each resnet
+     * reading the latest skip), norm and conv_out. Each resnet and transformer is a unit of gradient checkpointing.
+     */
+    private Tensor run(Fn f, Tensor sample, int frames, Tensor temb, Tensor text) {
         Deque<Tensor> skips = new ArrayDeque<>();
-        Tensor x = null;  // the current activation: closed here if a layer fails (e.g. out of device memory)
-        try (siluTemb) {
-            x = convIn.apply(ops, sample);
-            skips.push(x);
-            for (UNetBlocks.Down d : down) {
-                for (int j = 0; j < d.resnets().size(); j++) {
-                    x = d.resnets().get(j).apply(ops, x, siluTemb, frames);
-                    if (!d.attentions().isEmpty()) x = replace(x, d.attentions().get(j).apply(ops, x, text, frames));
-                    skips.push(x);
-                }
-                if (d.downsampler() != null) {
-                    x = d.downsampler().apply(ops, x);
-                    skips.push(x);
-                }
+        Tensor x = convIn.forward(f, sample);
+        skips.push(f.retain(x));
+        for (UNetBlocks.Down d : down) {
+            for (int j = 0; j < d.resnets().size(); j++) {
+                x = resnet(f, d.resnets().get(j), x, temb, frames);
+                if (!d.attentions().isEmpty()) x = transformer(f, d.attentions().get(j), x, text, frames);
+                skips.push(f.retain(x));
             }
-            x = mid.first().apply(ops, x, siluTemb, frames);
-            x = replace(x, mid.attention().apply(ops, x, text, frames));
-            x = replace(x, mid.second().apply(ops, x, siluTemb, frames));
-            for (UNetBlocks.Up u : up) {
-                for (int j = 0; j < u.resnets().size(); j++) {
-                    Tensor skip = skips.pop();
-                    try (skip; Tensor cat = ops.allocate(x.dim(0), x.dim(1), x.dim(2), x.dim(3) + skip.dim(3))) {
-                        ops.concatChannels(x, skip, cat);
-                        x.close();
-                        x = u.resnets().get(j).apply(ops, cat, siluTemb, frames);
-                    }
-                    if (!u.attentions().isEmpty()) x = replace(x, u.attentions().get(j).apply(ops, x, text, frames));
-                }
-                if (u.upsampler() != null) {
-                    // the next skip's size: 2× unless the latent size was not divisible (forced upsample size)
-                    Tensor next = skips.peek();
-                    try (Tensor big = ops.allocate(x.dim(0), next.dim(1), next.dim(2), x.dim(3))) {
-                        ops.upsampleNearest(x, big);
-                        x = replace(x, u.upsampler().apply(ops, big));
-                    }
-                }
+            if (d.downsampler() != null) {
+                x = f.then(x, in -> d.downsampler().forward(f, in));
+                skips.push(f.retain(x));
             }
-            x = replace(x, normOut.apply(ops, x, frames, true));
-            return replace(x, convOut.apply(ops, x));
-        } catch (RuntimeException | Error e) {
-            if (x != null) x.close();  // may also be a skip: closing twice is a no-op
-            throw e;
-        } finally {
-            skips.forEach(Tensor::close);
         }
+        x = resnet(f, mid.first(), x, temb, frames);
+        x = transformer(f, mid.attention(), x, text, frames);
+        x = resnet(f, mid.second(), x, temb, frames);
+        for (UNetBlocks.Up u : up) {
+            for (int j = 0; j < u.resnets().size(); j++) {
+                x = f.then(x, skips.pop(), f::concatChannels);
+                x = resnet(f, u.resnets().get(j), x, temb, frames);
+                if (!u.attentions().isEmpty()) x = transformer(f, u.attentions().get(j), x, text, frames);
+            }
+            if (u.upsampler() != null) {
+                Tensor next = skips.peek();  // 2× unless the latent size was not divisible (forced upsample size)
+                x = f.then(x, in -> u.upsampler().forward(f, f.upsampleNearest(in, next.dim(1), next.dim(2))));
+            }
+        }
+        return f.then(x, in -> convOut.forward(f, normOut.forward(f, in, frames, true)));
     }
+
+    private static Tensor resnet(Fn f, ResnetBlock3D r, Tensor x, Tensor temb, int frames) {
+        return f.checkpoint(x, in -> r.forward(f, in, temb, frames), temb);
+    }
+
+    private static Tensor transformer(Fn f, Transformer3D t, Tensor x, Tensor text, int frames) {
+        return f.checkpoint(x, in -> t.forward(f, in, text, frames), text);
+    }
+
+    private int c0() { return cfg.blockOutChannels()[0]; }
 
     /** silu(time_embedding(time_proj(t))) [B, 4·C0]: every resnet applies SiLU to it first, so it is done once. */
-    Tensor timeEmbedding(float[] timesteps) {
-        int c0 = cfg.blockOutChannels()[0];
-        try (Tensor proj = ops.allocate(timesteps.length, c0)) {
-            ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
-            return timeMlp(proj);
-        }
-    }
-
-    /** {@link #timeEmbedding(float[])} with the timesteps read from an F32 tensor [B] of the backend. */
-    Tensor timeEmbedding(Tensor timesteps) {
-        int c0 = cfg.blockOutChannels()[0];
-        try (Tensor proj = ops.allocate(timesteps.dim(0), c0)) {
-            ops.timestepEmbedding(timesteps, c0, cfg.flipSinToCos(), cfg.freqShift(), proj);
-            return timeMlp(proj);
-        }
-    }
-
-    private Tensor timeMlp(Tensor proj) {
-        try (Tensor h = time1.apply(ops, proj)) {
-            ops.activation(Activation.SILU, h, h);
-            Tensor e = time2.apply(ops, h);
-            ops.activation(Activation.SILU, e, e);
-            return e;
-        }
-    }
-
-    private static Tensor replace(Tensor old, Tensor next) {
-        old.close();
-        return next;
+    private Tensor timeEmbedding(Fn f, Tensor proj) {
+        return f.then(proj, p -> f.activation(Activation.SILU, time2.forward(f, f.activation(Activation.SILU, time1.forward(f, p)))));
     }
 
     @Override public void close() { params.close(); }

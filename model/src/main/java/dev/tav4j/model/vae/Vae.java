@@ -8,6 +8,7 @@ import dev.tav4j.model.nn.Linear;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.autograd.Fn;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -95,49 +96,45 @@ public final class Vae implements AutoCloseable {
 
     /** pixels [N, H, W, 3] in [-1, 1] → posterior. H and W must be multiples of 8 (2^(blocks−1)). */
     public Posterior encode(Tensor pixels) {
-        int f = 1 << (cfg.blockOutChannels().length - 1);
-        if (pixels.dim(1) % f != 0 || pixels.dim(2) % f != 0)
-            throw new IllegalArgumentException("VAE encode: image size " + pixels.dim(1) + "×" + pixels.dim(2) + " is not a multiple of " + f);
-        Tensor x = encIn.apply(ops, pixels);
+        int f8 = 1 << (cfg.blockOutChannels().length - 1);
+        if (pixels.dim(1) % f8 != 0 || pixels.dim(2) % f8 != 0)
+            throw new IllegalArgumentException("VAE encode: image size " + pixels.dim(1) + "×" + pixels.dim(2) + " is not a multiple of " + f8);
+        try (Fn f = Fn.inference(ops)) {
+            return Posteriors.split(ops, encode(f, pixels), cfg.latentChannels());
+        }
+    }
+
+    /** The encoder: the moments [N, h, w, 2·latent] (mean and log-variance side by side). */
+    private Tensor encode(Fn f, Tensor pixels) {
+        Tensor x = encIn.forward(f, pixels);
         for (Stage s : down) {
-            for (VaeResnet r : s.resnets) x = replace(x, r.apply(ops, x));
-            if (s.resample != null) x = replace(x, s.resample.apply(ops, x));
+            for (VaeResnet r : s.resnets) x = f.then(x, in -> r.forward(f, in));
+            if (s.resample != null) x = f.then(x, in -> s.resample.forward(f, in));
         }
-        x = replace(x, encMid1.apply(ops, x));
-        x = replace(x, encAttn.apply(ops, x));
-        x = replace(x, encMid2.apply(ops, x));
-        x = replace(x, encNormOut.apply(ops, x, 1, true));
-        x = replace(x, encOut.apply(ops, x));
-        x = replace(x, quant.apply(ops, x));
-        int lat = cfg.latentChannels();
-        try (Tensor moments = x) {
-            return Posteriors.split(ops, moments, lat);
-        }
+        x = f.then(x, in -> encMid1.forward(f, in));
+        x = f.then(x, in -> encAttn.forward(f, in));
+        x = f.then(x, in -> encMid2.forward(f, in));
+        return f.then(x, in -> quant.forward(f, encOut.forward(f, encNormOut.forward(f, in, 1, true))));
     }
 
     /** latents [N, h, w, latent] (already divided by the scaling factor) → images [N, 8h, 8w, 3]. */
     public Tensor decode(Tensor z) {
-        Tensor x = postQuant.apply(ops, z);
-        x = replace(x, decIn.apply(ops, x));
-        x = replace(x, decMid1.apply(ops, x));
-        x = replace(x, decAttn.apply(ops, x));
-        x = replace(x, decMid2.apply(ops, x));
-        for (Stage s : up) {
-            for (VaeResnet r : s.resnets) x = replace(x, r.apply(ops, x));
-            if (s.resample != null) {
-                try (Tensor big = ops.allocate(x.dim(0), x.dim(1) * 2, x.dim(2) * 2, x.dim(3))) {
-                    ops.upsampleNearest(x, big);
-                    x = replace(x, s.resample.apply(ops, big));
-                }
-            }
+        try (Fn f = Fn.inference(ops)) {
+            return f.detach(decode(f, z));
         }
-        x = replace(x, decNormOut.apply(ops, x, 1, true));
-        return replace(x, decOut.apply(ops, x));
     }
 
-    private static Tensor replace(Tensor old, Tensor next) {
-        old.close();
-        return next;
+    private Tensor decode(Fn f, Tensor z) {
+        Tensor x = f.scoped(() -> decIn.forward(f, postQuant.forward(f, z)));
+        x = f.then(x, in -> decMid1.forward(f, in));
+        x = f.then(x, in -> decAttn.forward(f, in));
+        x = f.then(x, in -> decMid2.forward(f, in));
+        for (Stage s : up) {
+            for (VaeResnet r : s.resnets) x = f.then(x, in -> r.forward(f, in));
+            if (s.resample != null)
+                x = f.then(x, in -> s.resample.forward(f, f.upsampleNearest(in, in.dim(1) * 2, in.dim(2) * 2)));
+        }
+        return f.then(x, in -> decOut.forward(f, decNormOut.forward(f, in, 1, true)));
     }
 
     @Override public void close() { params.close(); }

@@ -5,8 +5,8 @@ import dev.tav4j.model.nn.Linear;
 import dev.tav4j.model.nn.MultiHeadAttention;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.AttentionKind;
-import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.autograd.Fn;
 
 /** The VAE mid-block AttentionBlock: GroupNorm, single-head self-attention over pixels, residual. */
 record VaeAttention(GroupNorm norm, MultiHeadAttention attn) {
@@ -21,17 +21,10 @@ record VaeAttention(GroupNorm norm, MultiHeadAttention attn) {
                         Linear.load(p, prefix + v, c, c, true), Linear.load(p, prefix + o, c, c, true), 1, AttentionKind.SELF));
     }
 
-    Tensor apply(Ops ops, Tensor x) {
+    /** x + attention(norm(x)) over the pixels of each image, the add fused into the output projection. */
+    Tensor forward(Fn f, Tensor x) {
         int n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
-        try (Tensor normed = norm.apply(ops, x, 1, false)) {
-            Tensor y = ops.allocate(n, h * w, c);
-            try {
-                attn.apply(ops, normed.reshape(n, h * w, c), null, 1, x.reshape(n, h * w, c), y);  // + x fused
-            } catch (RuntimeException | Error e) {
-                y.close();
-                throw e;
-            }
-            return y.reshapeOwned(n, h, w, c);
-        }
+        Tensor tokens = f.reshape(norm.forward(f, x, 1, false), n, h * w, c);
+        return f.reshape(attn.forward(f, tokens, null, 1, f.reshape(x, n, h * w, c)), n, h, w, c);
     }
 }

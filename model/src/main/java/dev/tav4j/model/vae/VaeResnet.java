@@ -4,8 +4,8 @@ import dev.tav4j.model.nn.Conv2d;
 import dev.tav4j.model.nn.GroupNorm;
 import dev.tav4j.model.nn.Linear;
 import dev.tav4j.model.nn.ParamStore;
-import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
+import dev.tav4j.runtime.autograd.Fn;
 
 /** diffusers ResnetBlock2D without time embedding (eps 1e-6), as in the VAE. */
 record VaeResnet(GroupNorm norm1, Conv2d conv1, GroupNorm norm2, Conv2d conv2, Linear shortcut) {
@@ -20,24 +20,10 @@ record VaeResnet(GroupNorm norm1, Conv2d conv1, GroupNorm norm2, Conv2d conv2, L
                 in == out ? null : Linear.loadConv1x1(p, prefix + ".conv_shortcut", in, out));
     }
 
-    /**
-     * Returns a new tensor; x is left as it was. The residual add is fused: into conv2's epilogue (identity
-     * shortcut), or into the 1×1 shortcut GEMM accumulating onto conv2's output in place.
-     */
-    Tensor apply(Ops ops, Tensor x) {
-        Tensor h2;
-        try (Tensor h = norm1.apply(ops, x, 1, true); Tensor c1 = conv1.apply(ops, h);
-             Tensor n2 = norm2.apply(ops, c1, 1, true)) {
-            h2 = conv2.apply(ops, n2, shortcut == null ? x : null);
-        }
-        if (shortcut != null) {
-            try {
-                shortcut.apply(ops, x, h2, h2);
-            } catch (RuntimeException | Error e) {
-                h2.close();
-                throw e;
-            }
-        }
-        return h2;
+    /** x [N, H, W, in] → [N, H, W, out]; the residual add fused into conv2 (identity) or the shortcut's GEMM. */
+    Tensor forward(Fn f, Tensor x) {
+        Tensor h = f.scoped(() -> conv1.forward(f, norm1.forward(f, x, 1, true)));
+        h = f.then(h, in -> conv2.forward(f, norm2.forward(f, in, 1, true), shortcut == null ? x : null));
+        return shortcut == null ? h : shortcut.forward(f, x, h);
     }
 }

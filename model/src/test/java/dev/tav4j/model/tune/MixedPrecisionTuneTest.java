@@ -192,21 +192,17 @@ class MixedPrecisionTuneTest {
     void fp16OverflowSkipsTheStepAndBacksOffTheScale() {
         Ops ops = emu.withPrecision(DType.F16);
         LossScaler scaler = LossScaler.dynamic(LossScaler.INIT_SCALE, 2f, 0.5f, 1);
-        try (UNet3D unet = unet(ops); Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults(), scaler);
-             Inputs in = new Inputs(ops, 3)) {
+        try (PoisonedGradients poison = new PoisonedGradients(ops); UNet3D unet = unet(poison.ops);
+             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults(), scaler);
+             Inputs in = new Inputs(poison.ops, 3)) {
             Tuner.StepResult r = in.step(tuner, 0);
             Assertions.assertFalse(r.skipped());
             Assertions.assertEquals(65536f, r.lossScale());
             Assertions.assertEquals(131072f, scaler.scale(), "grown after 1 finite step");
             Map<String, float[]> before = TunerState.snapshot(ops, tuner);
-            String poisoned = tuner.trainable().keySet().iterator().next();
-            tuner.afterBackward = grads -> {
-                try (Tensor h = Tensor.of(new float[] {Float.POSITIVE_INFINITY}, 1); Tensor inf = ops.upload(h, DType.F32)) {
-                    ops.copy(inf, grads.get(poisoned).reshape(-1).slice(0, 1));
-                }
-            };
+            poison.next(Float.POSITIVE_INFINITY);
             r = in.step(tuner, 1);
-            tuner.afterBackward = null;
+            poison.next(0f);
             Assertions.assertTrue(r.skipped(), "a gradient holding Inf skips the step");
             Assertions.assertFalse(Double.isFinite(r.gradNorm()), "the reported norm is not finite: " + r.gradNorm());
             Assertions.assertEquals(131072f, r.lossScale());

@@ -53,17 +53,17 @@ class TuneCudaGraphsEmuTest {
     /** With {@code newTextEachStep}, each step gets a freshly uploaded text tensor whose values change from step to step. */
     private static Run run(Ops ops, boolean graphs, TuneSettings settings, LossScaler scaler, int poisonStep, boolean newTextEachStep) {
         Gaussian g = new Gaussian(5);
-        try (UNet3D unet = new UNet3D(ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 3),
+        try (PoisonedGradients poison = new PoisonedGradients(ops);
+             UNet3D unet = new UNet3D(poison.ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 3),
                 TrainableModules.matcher(TrainableModules.DEFAULT));
              Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), settings, scaler).cudaGraphs(graphs);
              Tensor lat = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor txt = g.tensor(1, 77, 16);
              Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
-            tuner.poisonGradient = tuner.trainable().keySet().iterator().next();
             List<Tuner.StepResult> results = new ArrayList<>();
             List<Float> scales = new ArrayList<>();
             boolean captured = true;
             for (int s = 0; s < STEPS; s++) {
-                if (s == poisonStep) tuner.poisonNextStep = Float.POSITIVE_INFINITY;
+                poison.next(s == poisonStep ? Float.POSITIVE_INFINITY : 0f);
                 try (Tensor n = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor e = ops.upload(n);
                      Tensor th = newTextEachStep ? scaled(txt, 1f + 0.5f * s) : null; Tensor t = th != null ? ops.upload(th) : null) {
                     results.add(tuner.step(x, e, FRAMES, new int[] {TIMESTEPS[s]}, t != null ? t : text));

@@ -1,4 +1,4 @@
-package dev.tav4j.model.nn;
+package dev.tav4j.runtime.autograd;
 
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.GradOps;
