@@ -67,6 +67,8 @@ public final class Fn implements AutoCloseable {
     private boolean recomputing;        // inside a checkpoint's re-run: no nested checkpoints
     private final Set<Tensor> needsGrad = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Map<Tensor, Tensor> grads = new IdentityHashMap<>();
+    private final Set<Tensor> leaves = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<Tensor, Tensor> leafGrads = new IdentityHashMap<>();
 
     private Fn(Ops ops, Grads params, boolean checkpointing) {
         this.ops = ops;
@@ -256,6 +258,27 @@ public final class Fn implements AutoCloseable {
         return grad;
     }
 
+    /**
+     * Asks for the gradient of an input (not a parameter), e.g. the latents: after {@link #backward} it is
+     * {@link #gradient(Tensor)}. Only while a tape records; returns t.
+     */
+    public Tensor requireGrad(Tensor t) {
+        if (tape == null) throw new IllegalStateException("requireGrad: this Fn records no tape");
+        leaves.add(t);
+        needsGrad.add(t);
+        return t;
+    }
+
+    /** The gradient of a {@link #requireGrad} input after {@link #backward} (held by this object until it closes), or null if none reached it. */
+    public Tensor gradient(Tensor t) {
+        return leafGrads.get(t);
+    }
+
+    /** How many tensors this object made are still held (by scopes, views, the tape or gradients): a leak check. */
+    public int heldTensors() {
+        return refs.size();
+    }
+
     /** Records op output {@code out}'s backward when an input needs a gradient; {@code saved} stay alive until it runs. */
     private void record(Tensor out, Tensor[] inputs, Rule rule, Tensor... saved) {
         if (!anyNeedsGrad(inputs)) return;
@@ -301,7 +324,10 @@ public final class Fn implements AutoCloseable {
         if (!needsGrad(out)) throw new IllegalStateException("backward: the output does not depend on any trainable parameter");
         accumulate(out, dOut);
         run(tape);
-        for (Tensor g : grads.values()) release(g);
+        for (Map.Entry<Tensor, Tensor> e : grads.entrySet()) {
+            if (leaves.contains(e.getKey())) leafGrads.put(e.getKey(), e.getValue());
+            else release(e.getValue());
+        }
         grads.clear();
     }
 
@@ -606,8 +632,9 @@ public final class Fn implements AutoCloseable {
     /** The same values under another shape (a view; its gradient is the output's, reshaped back). */
     public Tensor reshape(Tensor x, int... shape) {
         Tensor v = x.reshape(shape);
-        if (!refs.containsKey(x)) return v;
-        track(v, x);
+        boolean made = refs.containsKey(x);
+        if (!made && !needsGrad(x)) return v;  // a view of a weight or an input: nothing to hold or record
+        track(v, made ? x : null);
         scope.owned.add(v);
         record(v, in(x), dV -> accumulate(x, reshapeGrad(dV, x.shape())));
         return v;
@@ -640,6 +667,9 @@ public final class Fn implements AutoCloseable {
         }
         for (Tensor g : grads.values()) release(g);
         grads.clear();
+        for (Tensor g : leafGrads.values()) release(g);
+        leafGrads.clear();
+        leaves.clear();
         while (scope.parent != null) scope.close();
         scope.close();
         scope = new Scope(null);
