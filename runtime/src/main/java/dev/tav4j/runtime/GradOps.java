@@ -17,14 +17,41 @@ public interface GradOps {
     void conv2dBackwardInput(Tensor dY, Tensor w, int stride, int padding, boolean padBottomRightOnly, Tensor dX);
 
     /**
+     * Gradients w.r.t. the weights and bias of {@link Ops#conv2d}: dW [kh, kw, Ci, Co] += Σ over images and output
+     * pixels of the input patch ⊗ dY, i.e. dW[ky, kx, ci, co] += Σ x[n, oy·s − top + ky, ox·s − left + kx, ci] ·
+     * dY[n, oy, ox, co] (zero outside the image; top = left = padding, or 0 with {@code padBottomRightOnly}), from x
+     * [N, H, W, Ci] and dY [N, Ho, Wo, Co]; dBias [Co] += Σ dY over N·Ho·Wo (dBias may be null). The kernel size
+     * comes from dW. Accumulates, like {@link #matmulBackwardWeight}; dW and dBias may be F32 when x and dY are
+     * half precision (fp32 master gradients).
+     */
+    void conv2dBackwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly, Tensor dW,
+                              Tensor dBias);
+
+    /**
      * Gradient w.r.t. x of {@link Ops#groupNorm} (affine frozen), recomputing the statistics from x; with
      * {@code silu} the SiLU after the affine is differentiated too.
      */
     void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps, boolean silu,
                            Tensor dY, Tensor dX);
 
+    /**
+     * Gradients w.r.t. the affine of {@link Ops#groupNorm}, recomputing the statistics from x as
+     * {@link #groupNormBackward} does: with z = x̂·γ + β and dZ = dY (dY·silu'(z) with {@code silu}),
+     * dGamma [C] += Σ dZ·x̂ and dBeta [C] += Σ dZ, summed over every image and pixel. Accumulates; either output may
+     * be null, and they may be F32 when x is half precision.
+     */
+    void groupNormBackwardAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
+                                 boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta);
+
     /** Gradient w.r.t. x of {@link Ops#layerNorm} (affine frozen). */
     void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX);
+
+    /**
+     * Gradients w.r.t. the affine of {@link Ops#layerNorm} over the last dimension D, the statistics recomputed from
+     * x: dGamma [D] += Σ_rows dY·x̂ and dBeta [D] += Σ_rows dY. gamma [D] is checked but not read (neither gradient
+     * depends on it). Accumulates; either output may be null, and they may be F32 when x is half precision.
+     */
+    void layerNormBackwardAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma, Tensor dBeta);
 
     /**
      * Gradients of {@link Ops#attention} w.r.t. q, k and v, recomputing the softmax (no stored scores). dK and dV

@@ -3,6 +3,7 @@ package dev.tav4j.kernels.cpu;
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * Gradient of conv2d w.r.t. its input, as a stride-1 forward convolution with the kernel flipped and its channel
@@ -10,6 +11,8 @@ import java.lang.foreign.MemorySegment;
  * by (kernel − 1 − padding). Stride-1 square kernels with symmetric padding hand dY straight to conv2d with
  * padding kh−1−p; other cases first build that spread, padded copy G of dY:
  * G[t, u] = dY[(t + top − kh + 1) / s, (u + left − kw + 1) / s] where the division is exact and in range, else 0.
+ * The weight gradient is a GEMM over the output pixels with the input patches gathered on the fly
+ * ({@link #backwardWeight}).
  */
 final class CpuConvGrad {
     private CpuConvGrad() {}
@@ -44,6 +47,61 @@ final class CpuConvGrad {
                 fwd.conv2d(g, wf, null, 1, 0, false, dX);
             }
         }
+    }
+
+    /**
+     * dW [kh, kw, Ci, Co] += Pᵀ · dY and dBias += Σ_rows dY over the M = N·Ho·Wo output pixels, where row m of P
+     * [M, kh·kw·Ci] is the input patch output pixel m reads (zero outside the image): the GEMM of
+     * {@link CpuMatmulGradWeight} with P's rows gathered from x as its blocks need them (an implicit im2col; nothing
+     * of P's size is stored). k = (ky, kx, ci) runs in the order of dW's rows, so dW is the GEMM's [K, Co] as is.
+     */
+    static void backwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly, Tensor dW,
+                               Tensor dBias) {
+        String op = "conv2dBackwardWeight";
+        Check.rank(op, "x", x, 4);
+        Check.rank(op, "dY", dY, 4);
+        Check.rank(op, "dW", dW, 4);
+        int n = x.dim(0), h = x.dim(1), wd = x.dim(2), ci = x.dim(3);
+        int kh = dW.dim(0), kw = dW.dim(1), co = dW.dim(3);
+        Check.that(dW.dim(2) == ci, op + ": dW [kh, kw, Ci, Co] has Ci " + dW.dim(2) + " but x has " + ci + " channels");
+        Check.that(stride >= 1, op + ": stride must be >= 1, got " + stride);
+        Check.that(padding >= 0, op + ": padding must be >= 0, got " + padding);
+        Check.that(!padBottomRightOnly || padding == 0, op + ": padBottomRightOnly needs padding 0, got " + padding);
+        int top = padBottomRightOnly ? 0 : padding;
+        int hp = h + (padBottomRightOnly ? 1 : 2 * padding), wp = wd + (padBottomRightOnly ? 1 : 2 * padding);
+        Check.that(hp >= kh && wp >= kw, op + ": kernel " + kh + "x" + kw + " larger than padded input " + hp + "x" + wp);
+        int ho = (hp - kh) / stride + 1, wo = (wp - kw) / stride + 1;
+        Check.shape(op, "dY", dY, n, ho, wo, co);
+        if (dBias != null) Check.shape(op, "dBias", dBias, co);
+        Check.that(!Check.sameBytes(dW, x) && !Check.sameBytes(dW, dY), op + ": dW must not alias x or dY");
+        if (co == 0) return;
+        int m = CpuGradSupport.rows(dY.size(), co, op);
+        if (m == 0) return;
+        if (dBias != null) CpuMatmulGrad.biasGrad(dY.segment(), m, co, dBias.segment());
+        int k = Math.multiplyExact(kh * kw, ci);
+        if (k == 0) return;
+        MemorySegment xs = x.segment();
+        CpuMatmulGradWeight.accumulate((m0, rows, xb, kp) -> {
+            // row m = (img, oy, ox): decoded once, then stepped along the output row
+            int ox = m0 % wo, r = m0 / wo, oy = r % ho, img = r / ho;
+            for (int i = 0; i < rows; i++) {
+                int y0 = oy * stride - top, x0 = ox * stride - top, dst = i * kp;
+                for (int ky = 0; ky < kh; ky++) {
+                    int iy = y0 + ky;
+                    boolean rowIn = iy >= 0 && iy < h;
+                    long src = (((long) img * h + iy) * wd + x0) * ci;
+                    for (int kx = 0; kx < kw; kx++, dst += ci, src += ci) {
+                        int ix = x0 + kx;
+                        if (rowIn && ix >= 0 && ix < wd) MemorySegment.copy(xs, Vec.F, src << 2, xb, dst, ci);
+                        else Arrays.fill(xb, dst, dst + ci, 0f);
+                    }
+                }
+                if (++ox == wo) {
+                    ox = 0;
+                    if (++oy == ho) { oy = 0; img++; }
+                }
+            }
+        }, dY.segment(), dW.segment(), m, k, co);
     }
 
     /** wf[ey, ex, co, ci] = w[kh−1−ey, kw−1−ex, ci, co]: one [Ci, Co] transpose per tap. */

@@ -34,13 +34,28 @@ public final class CpuGradOps implements GradOps {
         CpuConvGrad.backwardInput(fwd, dY, w, stride, padding, padBottomRightOnly, dX);
     }
 
+    @Override public void conv2dBackwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly,
+                                               Tensor dW, Tensor dBias) {
+        CpuConvGrad.backwardWeight(x, dY, stride, padding, padBottomRightOnly, dW, dBias);
+    }
+
     @Override public void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
                                             boolean silu, Tensor dY, Tensor dX) {
         CpuNormGrad.groupNorm(x, groups, framesPooled, gamma, beta, eps, silu, dY, dX);
     }
 
+    @Override public void groupNormBackwardAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta,
+                                                  float eps, boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta) {
+        CpuNormGrad.groupNormAffine(x, groups, framesPooled, gamma, beta, eps, silu, dY, dGamma, dBeta);
+    }
+
     @Override public void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
         CpuNormGrad.layerNorm(x, gamma, eps, dY, dX);
+    }
+
+    @Override public void layerNormBackwardAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma,
+                                                  Tensor dBeta) {
+        CpuNormGrad.layerNormAffine(x, gamma, eps, dY, dGamma, dBeta);
     }
 
     @Override public void attentionBackward(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k,

@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * The passes of the GroupNorm backward over x [videos, pixels, C]: per-channel sums over each video (of x, of
- * (x − μ)², and of g and g·x̂), and the final element-wise dx. Each video is cut into a fixed number of pixel
+ * (x − μ)², and of g and g·x̂, or of dz and dz·x̂ for the affine gradients), and the final element-wise dx. Each video is cut into a fixed number of pixel
  * chunks (independent of the thread count, so sums are reproducible); a chunk sums {@link #RUN} pixels at a
  * time in float vectors and adds the runs in double; chunks are reduced in order.
  */
@@ -33,20 +33,29 @@ final class CpuGroupNormGradPasses {
 
     /** Σ x per (video, channel). */
     double[] sum() {
-        return passes(null, null, null, null, null)[0];
+        return passes(null, null, null, null, null, true)[0];
     }
 
     /** Σ (x − mean)² per (video, channel). */
     double[] centredSquares(float[] mean) {
-        return passes(mean, null, null, null, null)[0];
+        return passes(mean, null, null, null, null, true)[0];
     }
 
     /** {Σ g, Σ g·x̂} per (video, channel), g = γ·dy (through SiLU when beta is given). */
     double[][] gradSums(float[] mean, float[] rstd, float[] gamma, float[] beta, MemorySegment dy) {
-        return passes(mean, rstd, gamma, beta, dy);
+        return passes(mean, rstd, gamma, beta, dy, true);
     }
 
-    private double[][] passes(float[] mean, float[] rstd, float[] gamma, float[] beta, MemorySegment dy) {
+    /**
+     * {Σ dz, Σ dz·x̂} per (video, channel), dz = dy taken through the SiLU when beta is given (z = γ·x̂ + β): the
+     * affine gradients before the sum over videos.
+     */
+    double[][] affineSums(float[] mean, float[] rstd, float[] gamma, float[] beta, MemorySegment dy) {
+        return passes(mean, rstd, gamma, beta, dy, false);
+    }
+
+    private double[][] passes(float[] mean, float[] rstd, float[] gamma, float[] beta, MemorySegment dy,
+                              boolean timesGamma) {
         boolean grad = rstd != null;
         double[] part = new double[videos * chunks * c], part2 = grad ? new double[videos * chunks * c] : null;
         Parallel.forRange(videos * chunks, 1, (lo, hi) -> {
@@ -78,7 +87,8 @@ final class CpuGroupNormGradPasses {
                             for (long r = r0; r < r1; r++) {
                                 long i = base + r * c + c0;
                                 FloatVector xh = Vec.load(xs, i, m).sub(mu).mul(rs);
-                                FloatVector g = g(Vec.load(dy, i, m), xh, ga, be);
+                                FloatVector g = dz(Vec.load(dy, i, m), xh, ga, be);
+                                if (timesGamma) g = g.mul(ga);
                                 s = s.add(g);
                                 s2 = g.fma(xh, s2);
                             }
@@ -96,6 +106,11 @@ final class CpuGroupNormGradPasses {
 
     /** γ·dy, with dy taken through the SiLU after the affine when be (β) is given. */
     private static FloatVector g(FloatVector dy, FloatVector xh, FloatVector ga, FloatVector be) {
+        return dz(dy, xh, ga, be).mul(ga);
+    }
+
+    /** dy taken through the SiLU after the affine (z = γ·x̂ + β) when be (β) is given, else dy. */
+    private static FloatVector dz(FloatVector dy, FloatVector xh, FloatVector ga, FloatVector be) {
         if (be != null) {
             FloatVector a = xh.fma(ga, be);
             FloatVector sig = a.neg().lanewise(VectorOperators.EXP).add(1f);
@@ -103,7 +118,7 @@ final class CpuGroupNormGradPasses {
             // σ(a)·(1 + a·(1 − σ(a)))
             dy = dy.mul(sig.mul(a.mul(sig.neg().add(1f)).add(1f)));
         }
-        return dy.mul(ga);
+        return dy;
     }
 
     private double[] reduce(double[] part) {

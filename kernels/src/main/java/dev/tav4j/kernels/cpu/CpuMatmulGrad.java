@@ -61,7 +61,7 @@ final class CpuMatmulGrad {
     }
 
     /** dBias[j] += Σ_rows dY[row, j]: float sums per block of rows, blocks added in order in double. */
-    private static void biasGrad(MemorySegment dy, int m, int n, MemorySegment db) {
+    static void biasGrad(MemorySegment dy, int m, int n, MemorySegment db) {
         int blocks = (m + BIAS_BLOCK - 1) / BIAS_BLOCK;
         int np = Vec.roundUp(n, VL);
         float[] part = new float[blocks * np];

@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorMask;
  * register tiles, ordered panel by panel; a work item owns a run of tiles (no two threads write the same
  * element) and sweeps M in blocks: per block it copies the rows of x and, per panel, the panel of dY into
  * per-thread heap buffers (zero-padded to NR), which its tiles then stream through. Each element is summed over
- * M in one fixed order, whatever the thread count.
+ * M in one fixed order, whatever the thread count. The rows of x may also be gathered on the fly ({@link Rows}): the
+ * conv weight gradient packs input patches this way (an implicit im2col).
  */
 final class CpuMatmulGradWeight {
     static final int MR = 4;
@@ -24,7 +25,20 @@ final class CpuMatmulGradWeight {
 
     private CpuMatmulGradWeight() {}
 
+    /** Copies rows [m0, m0 + rows) of the left operand x [M, K] into xb, row r at xb[r·kp] (kp ≥ K). */
+    @FunctionalInterface
+    interface Rows {
+        void pack(int m0, int rows, float[] xb, int kp);
+    }
+
     static void accumulate(MemorySegment x, MemorySegment dy, MemorySegment dw, int m, int k, int n) {
+        accumulate((m0, rows, xb, kp) -> {
+            for (int r = 0; r < rows; r++) MemorySegment.copy(x, F, ((long) (m0 + r) * k) << 2, xb, r * kp, k);
+        }, dy, dw, m, k, n);
+    }
+
+    /** The same with the rows of x made by {@code x} (a gathered matrix never stored whole: conv patches). */
+    static void accumulate(Rows x, MemorySegment dy, MemorySegment dw, int m, int k, int n) {
         int kGroups = (k + MR - 1) / MR, panels = (n + NR - 1) / NR, tiles = kGroups * panels;
         int items = Math.min(tiles, 4 * Parallel.THREADS);
         Parallel.forRange(items, 1, (lo, hi) -> {
@@ -33,7 +47,7 @@ final class CpuMatmulGradWeight {
             float[] xb = Scratch.floats(0, MB * kp), yb = Scratch.floats(1, MB * NR);
             for (int m0 = 0; m0 < m; m0 += MB) {
                 int rows = Math.min(MB, m - m0);
-                for (int r = 0; r < rows; r++) MemorySegment.copy(x, F, ((long) (m0 + r) * k) << 2, xb, r * kp, k);
+                x.pack(m0, rows, xb, kp);
                 int panel = -1;
                 for (int t = t0; t < t1; t++) {
                     int p = t / kGroups, k0 = t % kGroups * MR;

@@ -6,6 +6,7 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -14,7 +15,8 @@ import jdk.incubator.vector.VectorOperators;
  * Backward of GroupNorm (statistics pooled over frames, optional SiLU after the affine) and LayerNorm, affine
  * frozen: with g = γ·dy (dy through SiLU first: a = γ·x̂ + β, da = dy·σ(a)(1 + a(1 − σ(a)))),
  * dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), the means over the normalised set. Statistics and both means are
- * recomputed from x, summed in float over short runs and in double across runs.
+ * recomputed from x, summed in float over short runs and in double across runs. The affine gradients (the
+ * *Affine methods) sum dz·x̂ and dz per channel the same way, dz = dy (through the SiLU for a fused GroupNorm).
  */
 final class CpuNormGrad {
     private CpuNormGrad() {}
@@ -35,19 +37,69 @@ final class CpuNormGrad {
         Check.shape(op, "gamma", gamma, c);
         Check.shape(op, "beta", beta, c);
         if (x.size() == 0) return;
-        int videos = n / framesPooled, cg = c / groups;
+        int videos = n / framesPooled;
         long pixels = x.size() / c / videos;
         CpuGroupNormGradPasses st = new CpuGroupNormGradPasses(x.segment(), videos, pixels, c);
-        double count = (double) pixels * cg;
-        float[] mean = toFloat(perChannel(st.sum(), videos, c, groups, count));
-        double[] var = perChannel(st.centredSquares(mean), videos, c, groups, count);
-        float[] rstd = new float[videos * c];
-        for (int i = 0; i < rstd.length; i++) rstd[i] = (float) (1.0 / Math.sqrt(var[i] + eps));
+        double count = (double) pixels * (c / groups);
+        float[][] stats = statistics(st, videos, c, groups, count, eps);
+        float[] mean = stats[0], rstd = stats[1];
         float[] gam = gamma.toArray(), bet = silu ? beta.toArray() : null;
         double[][] sums = st.gradSums(mean, rstd, gam, bet, dY.segment());
         float[] m1 = toFloat(perChannel(sums[0], videos, c, groups, count));
         float[] m2 = toFloat(perChannel(sums[1], videos, c, groups, count));
         st.apply(mean, rstd, gam, bet, m1, m2, dY.segment(), dX.segment());
+    }
+
+    /** {mean, rstd} per (video, channel), each repeated over its group's channels. */
+    private static float[][] statistics(CpuGroupNormGradPasses st, int videos, int c, int groups, double count,
+                                        float eps) {
+        float[] mean = toFloat(perChannel(st.sum(), videos, c, groups, count));
+        double[] var = perChannel(st.centredSquares(mean), videos, c, groups, count);
+        float[] rstd = new float[videos * c];
+        for (int i = 0; i < rstd.length; i++) rstd[i] = (float) (1.0 / Math.sqrt(var[i] + eps));
+        return new float[][] {mean, rstd};
+    }
+
+    /**
+     * dGamma[c] += Σ dz·x̂ and dBeta[c] += Σ dz over every image and pixel (dz = dy, through the SiLU when fused):
+     * the per-(video, channel) sums of {@link CpuGroupNormGradPasses#affineSums} (chunks in order, in double), then
+     * the videos in order, in double, added to the float accumulators once.
+     */
+    static void groupNormAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
+                                boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta) {
+        String op = "groupNormBackwardAffine";
+        Check.host(op, "x", x);
+        Check.that(x.rank() >= 2, op + ": x must be [N, ..., C], got " + x);
+        Check.host(op, "dY", dY);
+        Check.sameShape(op, "x", x, "dY", dY);
+        int n = x.dim(0), c = x.dim(-1);
+        Check.that(groups > 0 && c % groups == 0, op + ": groups " + groups + " must divide the " + c + " channels");
+        Check.that(framesPooled > 0 && n % framesPooled == 0,
+                op + ": framesPooled " + framesPooled + " must divide N = " + n);
+        Check.shape(op, "gamma", gamma, c);
+        Check.shape(op, "beta", beta, c);
+        if (dGamma != null) Check.shape(op, "dGamma", dGamma, c);
+        if (dBeta != null) Check.shape(op, "dBeta", dBeta, c);
+        Check.that(dGamma == null || dBeta == null || !Check.sameBytes(dGamma, dBeta), op + ": dGamma must not alias dBeta");
+        if (x.size() == 0 || (dGamma == null && dBeta == null)) return;
+        int videos = n / framesPooled;
+        long pixels = x.size() / c / videos;
+        CpuGroupNormGradPasses st = new CpuGroupNormGradPasses(x.segment(), videos, pixels, c);
+        float[][] stats = statistics(st, videos, c, groups, (double) pixels * (c / groups), eps);
+        double[][] sums = st.affineSums(stats[0], stats[1], gamma.toArray(), silu ? beta.toArray() : null, dY.segment());
+        addOverVideos(sums[1], videos, c, dGamma);
+        addOverVideos(sums[0], videos, c, dBeta);
+    }
+
+    /** acc[ch] += Σ_v sums[v·c + ch] (in double, videos in order); nothing when acc is null. */
+    private static void addOverVideos(double[] sums, int videos, int c, Tensor acc) {
+        if (acc == null) return;
+        MemorySegment a = acc.segment();
+        for (int ch = 0; ch < c; ch++) {
+            double s = 0;
+            for (int v = 0; v < videos; v++) s += sums[v * c + ch];
+            Vec.set(a, ch, (float) (Vec.get(a, ch) + s));
+        }
     }
 
     /** Sums per (video, channel) → the group's sum / count repeated over the group's channels. */
@@ -115,6 +167,87 @@ final class CpuNormGrad {
                 }
             }
         });
+    }
+
+    /** Rows the LayerNorm affine gradient sums in float before adding them in double. */
+    private static final int LN_RUN = 64;
+    private static final int LN_MAX_CHUNKS = 64;
+
+    /**
+     * dGamma[j] += Σ_rows dy·x̂ and dBeta[j] += Σ_rows dy, with each row's mean and rstd recomputed as
+     * {@link #layerNorm} does. The rows are cut into a fixed number of chunks (by the shape alone, so sums do not
+     * depend on the thread count); a chunk sums its rows in float vectors {@link #LN_RUN} rows at a time and adds
+     * those runs in double; chunks are reduced in order, in double.
+     */
+    static void layerNormAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma, Tensor dBeta) {
+        String op = "layerNormBackwardAffine";
+        Check.host(op, "x", x);
+        Check.host(op, "dY", dY);
+        Check.that(x.rank() >= 1, op + ": x must have a last dimension");
+        Check.sameShape(op, "x", x, "dY", dY);
+        int d = x.dim(-1);
+        Check.shape(op, "gamma", gamma, d);
+        if (dGamma != null) Check.shape(op, "dGamma", dGamma, d);
+        if (dBeta != null) Check.shape(op, "dBeta", dBeta, d);
+        Check.that(dGamma == null || dBeta == null || !Check.sameBytes(dGamma, dBeta), op + ": dGamma must not alias dBeta");
+        if (x.size() == 0 || (dGamma == null && dBeta == null)) return;
+        int rows = CpuGradSupport.rows(x.size(), d, op);
+        int chunks = Math.max(1, Math.min(LN_MAX_CHUNKS, (rows + LN_RUN - 1) / LN_RUN));
+        double[] p1 = new double[chunks * d], p2 = new double[chunks * d];
+        MemorySegment xs = x.segment(), ys = dY.segment();
+        boolean wantGamma = dGamma != null;
+        Parallel.forRange(chunks, 1, (lo, hi) -> {
+            int dp = Vec.roundUp(d, VL);
+            float[] a1 = Scratch.floats(0, dp), a2 = Scratch.floats(1, dp);
+            for (int chunk = lo; chunk < hi; chunk++) {
+                int r0 = (int) ((long) rows * chunk / chunks), r1 = (int) ((long) rows * (chunk + 1) / chunks);
+                for (int b0 = r0; b0 < r1; b0 += LN_RUN) {
+                    int b1 = Math.min(r1, b0 + LN_RUN);
+                    Arrays.fill(a1, 0, dp, 0f);
+                    Arrays.fill(a2, 0, dp, 0f);
+                    for (int r = b0; r < b1; r++) {
+                        long base = (long) r * d;
+                        FloatVector mu = null, rs = null;
+                        if (wantGamma) {
+                            FloatVector s = FloatVector.zero(S);
+                            for (int c0 = 0; c0 < d; c0 += VL) s = s.add(Vec.load(xs, base + c0, Vec.head(d - c0)));
+                            float mean = (float) (sumLanes(s) / d);
+                            mu = FloatVector.broadcast(S, mean);
+                            FloatVector q = FloatVector.zero(S);
+                            for (int c0 = 0; c0 < d; c0 += VL) {
+                                VectorMask<Float> m = Vec.head(d - c0);
+                                FloatVector dv = Vec.load(xs, base + c0, m).sub(mu, m);
+                                q = dv.fma(dv, q);
+                            }
+                            rs = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(sumLanes(q) / d + (double) eps)));
+                        }
+                        for (int c0 = 0; c0 < d; c0 += VL) {
+                            VectorMask<Float> m = Vec.head(d - c0);
+                            FloatVector dy = Vec.load(ys, base + c0, m);
+                            FloatVector.fromArray(S, a1, c0).add(dy).intoArray(a1, c0);
+                            if (wantGamma) {
+                                FloatVector xh = Vec.load(xs, base + c0, m).sub(mu).mul(rs);
+                                dy.fma(xh, FloatVector.fromArray(S, a2, c0)).intoArray(a2, c0);
+                            }
+                        }
+                    }
+                    int pb = chunk * d;
+                    for (int j = 0; j < d; j++) {
+                        p1[pb + j] += a1[j];
+                        p2[pb + j] += a2[j];
+                    }
+                }
+            }
+        });
+        for (int j = 0; j < d; j++) {
+            double s1 = 0, s2 = 0;
+            for (int k = 0; k < chunks; k++) {
+                s1 += p1[k * d + j];
+                s2 += p2[k * d + j];
+            }
+            if (dBeta != null) Vec.set(dBeta.segment(), j, (float) (Vec.get(dBeta.segment(), j) + s1));
+            if (dGamma != null) Vec.set(dGamma.segment(), j, (float) (Vec.get(dGamma.segment(), j) + s2));
+        }
     }
 
     /** Sum of the lanes in double. */

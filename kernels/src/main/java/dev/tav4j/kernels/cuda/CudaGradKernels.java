@@ -15,6 +15,12 @@ final class CudaGradKernels {
     static final class Typed {
         final Kernel activation, geglu, upsample, split, fill, convInput, layerNorm, groupNormStats,
                 groupNormPartial, groupNormApply;
+        /**
+         * Parameter gradients (param_grad.cu): the conv weight partials and the per-channel partials read
+         * activations of this type; sumPartials and channelFinalize write gradients of this type (F32: fp32
+         * master gradients of half activations).
+         */
+        final Kernel convWeight, sumPartials, channelPartial, channelFinalize, layerNormStats;
         private final Kernel[] attnQuery, attnKey, temporalQuery, temporalKey;
 
         private Typed(DeviceApi api, DType t) {
@@ -29,6 +35,11 @@ final class CudaGradKernels {
             groupNormStats = Kernel.lookup(api, "groupnorm_partial" + s, "PPIILIL");
             groupNormPartial = Kernel.lookup(api, "groupnorm_bwd_partial" + s, "PPPPPPIILILI");
             groupNormApply = Kernel.lookup(api, "groupnorm_bwd_apply" + s, "PPPPPPPLIILII");
+            convWeight = Kernel.lookup(api, "conv2d_bwd_weight" + s, "PPPIIIIIIIIIIIIL");
+            sumPartials = Kernel.lookup(api, "sum_partials" + s, "PPLI");
+            channelPartial = Kernel.lookup(api, "channel_grad_partial" + s, "PPPPPPLIILIL");
+            channelFinalize = Kernel.lookup(api, "channel_grad_finalize" + s, "PPPII");
+            layerNormStats = Kernel.lookup(api, "layernorm_stats" + s, "PPLIF");
             int nb = CudaKernels.HEAD_BUCKETS.length;
             attnQuery = new Kernel[nb];
             attnKey = new Kernel[nb];

@@ -31,7 +31,8 @@ import java.util.Map;
  * gradients), and the optimizer ops (sum of squares, AdamW) take F32 only. Matmul gradients are GEMMs with
  * transposes ({@link DeviceApi#gemm}, cuBLAS on a GPU, half inputs into an fp32 output where the weight gradient is
  * F32; the bias gradient is a ones-vector GEMM); everything else is a kernel of native/src/*_grad.cu (the conv
- * input gradient: conv.cu, and conv_tc.cu on tensor cores for BF16/F16 via {@link TensorCoreKernels}). Every
+ * input gradient: conv.cu, and conv_tc.cu on tensor cores for BF16/F16 via {@link TensorCoreKernels}; the conv
+ * weight and norm affine gradients: param_grad.cu, fp32 partials added in order onto F32 or same-type outputs). Every
  * reduction has a fixed order (no atomics), so a step is reproducible run to run. Not thread-safe: one instance
  * per {@link CudaOps}, on its stream.
  */
@@ -177,6 +178,93 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         else l.grid(k.of(dX.dtype()).convInput, Math.toIntExact((m + 63) / 64), (ci + 63) / 64, 256);
     }
 
+    /**
+     * Split-M GEMM without atomics: {@code conv2d_bwd_weight_T} writes S fp32 partials of dW [K = kh·kw·Ci, Co]
+     * (64 × 64 tiles, each over one chunk of the output pixels), {@code sum_partials_G} adds them in order onto dW;
+     * S is fixed by the shape (about 1024 blocks, chunks of at least 256 pixels), so results do not depend on the
+     * device. dBias: the per-channel sums of dY ({@link #channelGrads}).
+     */
+    @Override public void conv2dBackwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly,
+                                               Tensor dW, Tensor dBias) {
+        String op = "conv2dBackwardWeight";
+        for (Tensor t : new Tensor[] {x, dY, dW})
+            check(t.rank() == 4, op + ": x, dY and dW must have rank 4, got " + Arrays.toString(t.shape()));
+        sameType(op, x, dY);
+        // weight gradients in the activations' type, or fp32 (master gradients of mixed-precision tuning)
+        if (dW.dtype() != DType.F32) sameType(op, x, dW);
+        if (dBias != null) check(dBias.dtype() == dW.dtype(), op + ": dBias " + dBias + " must have dW's type " + dW.dtype());
+        int n = x.dim(0), h = x.dim(1), wd = x.dim(2), ci = x.dim(3);
+        int kh = dW.dim(0), kw = dW.dim(1), co = dW.dim(3);
+        check(dW.dim(2) == ci, op + ": dW [kh, kw, Ci, Co] has Ci " + dW.dim(2) + " but x has " + ci + " channels");
+        check(stride >= 1 && padding >= 0, op + ": stride " + stride + ", padding " + padding);
+        check(!padBottomRightOnly || padding == 0, op + ": padBottomRightOnly needs padding 0, got " + padding);
+        int top = padBottomRightOnly ? 0 : padding, extra = padBottomRightOnly ? 1 : 2 * padding;
+        check(h + extra >= kh && wd + extra >= kw, op + ": kernel " + kh + "x" + kw + " larger than padded input " + Arrays.toString(x.shape()));
+        int ho = (h + extra - kh) / stride + 1, wo = (wd + extra - kw) / stride + 1;
+        dY.requireShape(op + ": dY", n, ho, wo, co);
+        if (dBias != null) dBias.requireShape(op + ": dBias", co);
+        distinct(op, "dW", dW, "x", x);
+        distinct(op, "dW", dW, "dY", dY);
+        distinct(op, "dBias", dBias, "dW", dW);
+        distinct(op, "dBias", dBias, "x", x);
+        distinct(op, "dBias", dBias, "dY", dY);
+        long m = (long) n * ho * wo;
+        if (co == 0 || m == 0) return;
+        if (dBias != null) {
+            int splits = channelSplits(m);
+            channelGrads(null, dY, 0, null, null, m, co, 1, 1, false, null, dBias, splits, scratch.get(8L * splits * co));
+        }
+        int kk = Math.multiplyExact(kh * kw, ci);
+        if (kk == 0) return;
+        int kTiles = (kk + 63) / 64, nTiles = (co + 63) / 64;
+        long tiles = (long) kTiles * nTiles;
+        long splits = Math.max(1, Math.min((1024 + tiles - 1) / tiles, (m + 255) / 256));
+        long chunk = ((m + splits - 1) / splits + 15) / 16 * 16;
+        splits = (m + chunk - 1) / chunk;
+        long elems = (long) kk * co;
+        long part = scratch.get(4L * splits * elems);
+        l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(part).i32(n).i32(h).i32(wd).i32(ci).i32(ho).i32(wo).i32(co)
+                .i32(kh).i32(kw).i32(stride).i32(top).i32(top).i64(chunk);
+        l.grid(k.of(x.dtype()).convWeight, Math.toIntExact(kTiles * splits), nTiles, 256);
+        l.args.reset().ptr(part).ptr(ptr(dW)).i64(elems).i32((int) splits);
+        l.elementwise(k.of(dW.dtype()).sumPartials, elems);
+    }
+
+    /** Row splits of {@link #channelGrads}: chunks of at least 256 rows, at most 64, fixed by the row count. */
+    private static int channelSplits(long rows) {
+        return (int) Math.max(1, Math.min(64, (rows + 255) / 256));
+    }
+
+    /**
+     * Per-channel parameter gradients over rows [rows, c] of dY: {@code channel_grad_partial_T} sums dz and, with
+     * statistics ({@code stats} ≠ 0: (mean, rstd) pairs indexed (row / rowsPerStat)·groups + channel group), dz·x̂
+     * over {@code splits} chunks of rows into fp32 partials at {@code part} (8·splits·c bytes), then
+     * {@code channel_grad_finalize_G} adds them in order onto dGamma (Σ dz·x̂) and dBeta (Σ dz), either null.
+     */
+    private void channelGrads(Tensor x, Tensor dY, long stats, Tensor gamma, Tensor beta, long rows, int c, int groups,
+                              long rowsPerStat, boolean silu, Tensor dGamma, Tensor dBeta, int splits, long part) {
+        long chunk = (rows + splits - 1) / splits;
+        l.args.reset().ptr(CudaLaunch.ptrOrNull(x)).ptr(ptr(dY)).ptr(stats).ptr(CudaLaunch.ptrOrNull(gamma))
+                .ptr(CudaLaunch.ptrOrNull(beta)).ptr(part).i64(rows).i32(c).i32(groups).i64(rowsPerStat)
+                .i32(silu ? 1 : 0).i64(chunk);
+        l.grid(k.of(dY.dtype()).channelPartial, (c + 31) / 32, splits, 256);
+        Tensor out = dGamma != null ? dGamma : dBeta;
+        l.args.reset().ptr(part).ptr(CudaLaunch.ptrOrNull(dGamma)).ptr(CudaLaunch.ptrOrNull(dBeta)).i32(c).i32(splits);
+        l.grid(k.of(out.dtype()).channelFinalize, (c + 255) / 256, 1, 256);
+    }
+
+    /** Checks the affine gradients of a norm: shape [c], F32 or the activations' type, one type, distinct. */
+    private static void checkAffineGrads(String op, Tensor x, int c, Tensor dGamma, Tensor dBeta) {
+        for (Tensor t : new Tensor[] {dGamma, dBeta}) {
+            if (t == null) continue;
+            if (t.dtype() != DType.F32) sameType(op, x, t);
+            t.requireShape(op + ": " + (t == dGamma ? "dGamma" : "dBeta"), c);
+        }
+        if (dGamma != null && dBeta != null)
+            check(dGamma.dtype() == dBeta.dtype(), op + ": dBeta " + dBeta + " must have dGamma's type " + dGamma.dtype());
+        distinct(op, "dGamma", dGamma, "dBeta", dBeta);
+    }
+
     // ---------------------------------------------------------------- normalisation
 
     @Override public void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
@@ -196,16 +284,13 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long hw = x.sizeFrom(1) / c;
         int vg = n / framesPooled * groups;
         long groupElems = framesPooled * hw * (c / groups);
-        int s = (int) Math.max(1, Math.min(api.emulated() ? 4 : 64, (groupElems + 8191) / 8192));
+        int s = groupNormSplits(groupElems);
         long chunk = (groupElems + s - 1) / s;
         // scratch: forward partials [vg][s][3], (mean, rstd) [vg][2], gradient partials [vg][s][2], means [vg][2]
         long p3 = scratch.get(4L * vg * (5L * s + 4));
         long st = p3 + 12L * vg * s, p2 = st + 8L * vg, means = p2 + 8L * vg * s;
-        l.args.reset().ptr(ptr(x)).ptr(p3).i32(c).i32(groups).i64(hw).i32(framesPooled).i64(chunk);
         CudaGradKernels.Typed kt = k.of(x.dtype());
-        l.grid(kt.groupNormStats, s, vg, 256);
-        l.args.reset().ptr(p3).ptr(st).i32(vg).i32(s).f32(eps);
-        l.grid(k.groupNormStatsFinalize, (vg + 255) / 256, 1, 256);
+        groupNormStats(x, groups, framesPooled, eps, s, p3, st);
         int siluOn = silu ? 1 : 0;
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(p2).i32(c).i32(groups).i64(hw)
                 .i32(framesPooled).i64(chunk).i32(siluOn);
@@ -215,6 +300,51 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         l.args.reset().ptr(ptr(x)).ptr(ptr(dY)).ptr(st).ptr(means).ptr(ptr(gamma)).ptr(ptr(beta)).ptr(ptr(dX))
                 .i64(x.size()).i32(c).i32(groups).i64(hw).i32(framesPooled).i32(siluOn);
         l.elementwise(kt.groupNormApply, x.size());
+    }
+
+    /** Chunks per (video, group) of the recomputed GroupNorm statistics (the forward's Welford partials). */
+    private int groupNormSplits(long groupElems) {
+        return (int) Math.max(1, Math.min(api.emulated() ? 4 : 64, (groupElems + 8191) / 8192));
+    }
+
+    /**
+     * (mean, rstd) per (video, group) into {@code st} ([vg][2] floats) by the forward's {@code groupnorm_partial_T}
+     * ({@code s} chunks per group, Welford partials [vg][s][3] at {@code p3}) and {@code groupnorm_finalize}.
+     */
+    private void groupNormStats(Tensor x, int groups, int framesPooled, float eps, int s, long p3, long st) {
+        int c = x.dim(-1), vg = x.dim(0) / framesPooled * groups;
+        long hw = x.sizeFrom(1) / c, groupElems = framesPooled * hw * (c / groups);
+        l.args.reset().ptr(ptr(x)).ptr(p3).i32(c).i32(groups).i64(hw).i32(framesPooled).i64((groupElems + s - 1) / s);
+        l.grid(k.of(x.dtype()).groupNormStats, s, vg, 256);
+        l.args.reset().ptr(p3).ptr(st).i32(vg).i32(s).f32(eps);
+        l.grid(k.groupNormStatsFinalize, (vg + 255) / 256, 1, 256);
+    }
+
+    /**
+     * The statistics as {@link #groupNormBackward} recomputes them, then {@link #channelGrads} over the
+     * [N·H·W, C] rows with x̂ from the (video, group) statistics and dz through the SiLU when fused.
+     */
+    @Override public void groupNormBackwardAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta,
+                                                  float eps, boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta) {
+        String op = "groupNormBackwardAffine";
+        check(x.rank() >= 2, op + ": x must be [N, ..., C], got " + Arrays.toString(x.shape()));
+        sameType(op, x, gamma, beta, dY);
+        sameShape(op, "x", x, "dY", dY);
+        int n = x.dim(0), c = x.dim(-1);
+        check(groups > 0 && c % groups == 0, op + ": groups " + groups + " must divide the " + c + " channels");
+        check(framesPooled > 0 && n % framesPooled == 0, op + ": framesPooled " + framesPooled + " must divide N = " + n);
+        gamma.requireShape(op + ": gamma", c);
+        beta.requireShape(op + ": beta", c);
+        checkAffineGrads(op, x, c, dGamma, dBeta);
+        if (x.size() == 0 || (dGamma == null && dBeta == null)) return;
+        long hw = x.sizeFrom(1) / c, rows = x.size() / c;
+        int vg = n / framesPooled * groups;
+        int s = groupNormSplits(framesPooled * hw * (c / groups)), splits = channelSplits(rows);
+        // scratch: forward partials [vg][s][3], (mean, rstd) [vg][2], channel partials [splits][c][2]
+        long p3 = scratch.get(4L * vg * (3L * s + 2) + 8L * splits * c);
+        long st = p3 + 12L * vg * s, part = st + 8L * vg;
+        groupNormStats(x, groups, framesPooled, eps, s, p3, st);
+        channelGrads(x, dY, st, gamma, beta, rows, c, groups, framesPooled * hw, silu, dGamma, dBeta, splits, part);
     }
 
     @Override public void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
@@ -230,6 +360,28 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         long rows = x.size() / c;
         l.args.reset().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(dY)).ptr(ptr(dX)).i64(rows).i32(c).f32(eps);
         l.grid(k.of(x.dtype()).layerNorm, Math.toIntExact((rows + 3) / 4), 1, 128);
+    }
+
+    /** (mean, rstd) per row ({@code layernorm_stats_T}, one warp per row), then {@link #channelGrads} over the rows. */
+    @Override public void layerNormBackwardAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma,
+                                                  Tensor dBeta) {
+        String op = "layerNormBackwardAffine";
+        check(x.rank() >= 1, op + ": x must have a last dimension");
+        sameType(op, x, gamma, dY);
+        sameShape(op, "x", x, "dY", dY);
+        int c = x.dim(-1);
+        gamma.requireShape(op + ": gamma", c);
+        checkAffineGrads(op, x, c, dGamma, dBeta);
+        if (x.size() == 0 || (dGamma == null && dBeta == null)) return;
+        long rows = x.size() / c;
+        int splits = channelSplits(rows);
+        // scratch: (mean, rstd) [rows][2], channel partials [splits][c][2]
+        long st = scratch.get(8L * rows + 8L * splits * c), part = st + 8L * rows;
+        if (dGamma != null) {
+            l.args.reset().ptr(ptr(x)).ptr(st).i64(rows).i32(c).f32(eps);
+            l.grid(k.of(x.dtype()).layerNormStats, Math.toIntExact((rows + 3) / 4), 1, 128);
+        }
+        channelGrads(x, dY, dGamma != null ? st : 0, null, null, rows, c, 1, 1, false, dGamma, dBeta, splits, part);
     }
 
     // ---------------------------------------------------------------- attention

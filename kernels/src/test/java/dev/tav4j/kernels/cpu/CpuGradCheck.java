@@ -31,6 +31,38 @@ final class CpuGradCheck {
         return grad(f, x, r, 1e-5);
     }
 
+    /**
+     * ∂L/∂p by central differences of a float forward: each element of p moved by ±h (the float steps actually
+     * taken are divided by), L re-evaluated, p restored.
+     */
+    static double[] grad(Tensor p, double h, java.util.function.DoubleSupplier loss) {
+        double[] g = new double[Math.toIntExact(p.size())];
+        for (int i = 0; i < g.length; i++) {
+            float v = p.get(i), up = (float) (v + h), down = (float) (v - h);
+            p.set(i, up);
+            double lu = loss.getAsDouble();
+            p.set(i, down);
+            double ld = loss.getAsDouble();
+            p.set(i, v);
+            g[i] = (lu - ld) / ((double) up - down);
+        }
+        return g;
+    }
+
+    /** Σ r ⊙ t in double. */
+    static double dot(double[] r, Tensor t) {
+        double s = 0;
+        for (int i = 0; i < r.length; i++) s += r[i] * t.get(i);
+        return s;
+    }
+
+    /** a − b element-wise. */
+    static double[] minus(double[] a, double[] b) {
+        double[] r = a.clone();
+        for (int i = 0; i < r.length; i++) r[i] -= b[i];
+        return r;
+    }
+
     static double dot(double[] a, double[] b) {
         if (a.length != b.length) throw new IllegalArgumentException(a.length + " vs " + b.length);
         double s = 0;

@@ -95,6 +95,142 @@ class CpuNormGradTest {
         assertClose("layerNorm dX d=" + d, ref, dX, 1e-4);
     }
 
+    /**
+     * dGamma and dBeta of GroupNorm (accumulated onto random values) against (1) a plain double loop: statistics per
+     * (video, group), x̂, z = γx̂ + β, dz = dy (· silu'(z)), Σ dz·x̂ and Σ dz per channel; (2) central differences of the
+     * CPU forward {@code groupNorm} in float of L = Σ dY ⊙ groupNorm(x) w.r.t. γ and β.
+     */
+    @ParameterizedTest
+    @CsvSource({
+            // n, h, w, c, groups, pooled, silu
+            "4, 3, 2, 6, 3, 2, false",
+            "4, 3, 2, 6, 3, 2, true",
+            "3, 2, 5, 9, 3, 3, true",
+            "2, 3, 3, 8, 2, 1, false",
+            "2, 3, 3, 8, 2, 1, true",
+            "6, 2, 3, 5, 1, 3, true",
+            "2, 5, 7, 40, 8, 2, true",
+            "2, 16, 20, 8, 2, 1, true"})
+    void groupNormAffineMatchesLoopAndFiniteDifferences(int n, int h, int w, int c, int groups, int pooled, boolean silu) {
+        Random rnd = new Random(n * 17L + c * 5 + h + (silu ? 1 : 0));
+        Tensor x = rand(rnd, 0.3f, n, h, w, c), gamma = rand(rnd, 1f, c), beta = rand(rnd, c), dY = rand(rnd, n, h, w, c);
+        Tensor dGamma = rand(rnd, c), dBeta = rand(rnd, c);
+        double[] g0 = d(dGamma), b0 = d(dBeta), xd = d(x), yd = d(dY), gd = d(gamma), bd = d(beta);
+        float eps = 1e-5f;
+        grads.groupNormBackwardAffine(x, groups, pooled, gamma, beta, eps, silu, dY, dGamma, dBeta);
+
+        int pix = h * w, cg = c / groups;
+        double[] refG = g0.clone(), refB = b0.clone();
+        for (int v = 0; v < n / pooled; v++)
+            for (int g = 0; g < groups; g++) {
+                double sum = 0, sq = 0, cnt = (double) pooled * pix * cg;
+                int first = v * pooled * pix, last = (v + 1) * pooled * pix;
+                for (int p = first; p < last; p++) for (int ch = g * cg; ch < (g + 1) * cg; ch++) sum += xd[p * c + ch];
+                double mean = sum / cnt;
+                for (int p = first; p < last; p++)
+                    for (int ch = g * cg; ch < (g + 1) * cg; ch++) sq += (xd[p * c + ch] - mean) * (xd[p * c + ch] - mean);
+                double rstd = 1 / Math.sqrt(sq / cnt + eps);
+                for (int p = first; p < last; p++)
+                    for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                        int i = p * c + ch;
+                        double xh = (xd[i] - mean) * rstd, dz = yd[i];
+                        if (silu) {
+                            double z = xh * gd[ch] + bd[ch], sg = 1 / (1 + Math.exp(-z));
+                            dz *= sg * (1 + z * (1 - sg));
+                        }
+                        refG[ch] += dz * xh;
+                        refB[ch] += dz;
+                    }
+            }
+        String what = "groupNorm affine groups " + groups + " pooled " + pooled + " silu " + silu;
+        assertClose(what + " dGamma vs loop", refG, dGamma, 1e-5);
+        assertClose(what + " dBeta vs loop", refB, dBeta, 1e-5);
+
+        CpuOps fwd = new CpuOps();
+        try (Tensor y = Tensor.host(n, h, w, c)) {
+            java.util.function.DoubleSupplier loss = () -> {
+                fwd.groupNorm(x, groups, pooled, gamma, beta, eps, silu, y);
+                return CpuGradCheck.dot(yd, y);
+            };
+            assertClose(what + " dGamma vs finite differences", CpuGradCheck.plus(g0, grad(gamma, 1e-2, loss)), dGamma, 1e-3);
+            assertClose(what + " dBeta vs finite differences", CpuGradCheck.plus(b0, grad(beta, 1e-2, loss)), dBeta, 1e-3);
+        }
+    }
+
+    /**
+     * dGamma and dBeta of LayerNorm (accumulated onto random values) against a plain double loop and central
+     * differences of the CPU forward {@code layerNorm} w.r.t. γ and β; 140 rows take several chunks.
+     */
+    @ParameterizedTest
+    @CsvSource({"3, 5, 7", "1, 4, 40", "2, 3, 33", "2, 70, 19"})
+    void layerNormAffineMatchesLoopAndFiniteDifferences(int a, int b, int d) {
+        Random rnd = new Random(a * 11L + b + d);
+        Tensor x = rand(rnd, -0.2f, a, b, d), gamma = rand(rnd, 1f, d), beta = rand(rnd, d), dY = rand(rnd, a, b, d);
+        Tensor dGamma = rand(rnd, d), dBeta = rand(rnd, d);
+        double[] g0 = d(dGamma), b0 = d(dBeta), xd = d(x), yd = d(dY);
+        float eps = 1e-5f;
+        grads.layerNormBackwardAffine(x, gamma, eps, dY, dGamma, dBeta);
+
+        double[] refG = g0.clone(), refB = b0.clone();
+        for (int r = 0; r < a * b; r++) {
+            double mean = 0, sq = 0;
+            for (int i = 0; i < d; i++) mean += xd[r * d + i];
+            mean /= d;
+            for (int i = 0; i < d; i++) sq += (xd[r * d + i] - mean) * (xd[r * d + i] - mean);
+            double rstd = 1 / Math.sqrt(sq / d + eps);
+            for (int i = 0; i < d; i++) {
+                refG[i] += yd[r * d + i] * (xd[r * d + i] - mean) * rstd;
+                refB[i] += yd[r * d + i];
+            }
+        }
+        assertClose("layerNorm dGamma d=" + d + " vs loop", refG, dGamma, 1e-5);
+        assertClose("layerNorm dBeta d=" + d + " vs loop", refB, dBeta, 1e-5);
+
+        CpuOps fwd = new CpuOps();
+        try (Tensor y = Tensor.host(a, b, d)) {
+            java.util.function.DoubleSupplier loss = () -> {
+                fwd.layerNorm(x, gamma, beta, eps, y);
+                return CpuGradCheck.dot(yd, y);
+            };
+            assertClose("layerNorm dGamma d=" + d + " vs finite differences", CpuGradCheck.plus(g0, grad(gamma, 0.25, loss)), dGamma, 1e-4);
+            assertClose("layerNorm dBeta d=" + d + " vs finite differences", CpuGradCheck.plus(b0, grad(beta, 0.25, loss)), dBeta, 1e-4);
+        }
+    }
+
+    /** Either affine output may be null; the other gets the same values as when both are asked for. */
+    @Test
+    void affineOutputsMayBeNull() {
+        Random rnd = new Random(5);
+        Tensor x = rand(rnd, 0.1f, 2, 4, 4, 8), gamma = rand(rnd, 1f, 8), beta = rand(rnd, 8), dY = rand(rnd, 2, 4, 4, 8);
+        Tensor g = Tensor.zeros(8), b = Tensor.zeros(8), gOnly = Tensor.zeros(8), bOnly = Tensor.zeros(8);
+        grads.groupNormBackwardAffine(x, 2, 2, gamma, beta, 1e-5f, true, dY, g, b);
+        grads.groupNormBackwardAffine(x, 2, 2, gamma, beta, 1e-5f, true, dY, gOnly, null);
+        grads.groupNormBackwardAffine(x, 2, 2, gamma, beta, 1e-5f, true, dY, null, bOnly);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(g.toArray(), gOnly.toArray(), "groupNorm dGamma alone");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(b.toArray(), bOnly.toArray(), "groupNorm dBeta alone");
+        grads.groupNormBackwardAffine(x, 2, 2, gamma, beta, 1e-5f, true, dY, null, null);  // nothing to do
+        Tensor lg = Tensor.zeros(8), lb = Tensor.zeros(8), lgOnly = Tensor.zeros(8), lbOnly = Tensor.zeros(8);
+        grads.layerNormBackwardAffine(x, gamma, 1e-5f, dY, lg, lb);
+        grads.layerNormBackwardAffine(x, gamma, 1e-5f, dY, lgOnly, null);
+        grads.layerNormBackwardAffine(x, gamma, 1e-5f, dY, null, lbOnly);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(lg.toArray(), lgOnly.toArray(), "layerNorm dGamma alone");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(lb.toArray(), lbOnly.toArray(), "layerNorm dBeta alone");
+    }
+
+    @Test
+    void rejectsBadAffineArguments() {
+        Tensor x = Tensor.zeros(2, 3, 3, 8);
+        assertThrows(IllegalArgumentException.class,  // dGamma [7] for 8 channels
+                () -> grads.groupNormBackwardAffine(x, 2, 1, Tensor.zeros(8), Tensor.zeros(8), 1e-5f, false, x, Tensor.zeros(7), null));
+        assertThrows(IllegalArgumentException.class,  // framesPooled 3 does not divide N = 2
+                () -> grads.groupNormBackwardAffine(x, 2, 3, Tensor.zeros(8), Tensor.zeros(8), 1e-5f, false, x, Tensor.zeros(8), null));
+        assertThrows(IllegalArgumentException.class,  // dY shape
+                () -> grads.layerNormBackwardAffine(x, Tensor.zeros(8), 1e-5f, Tensor.zeros(2, 3, 8), null, Tensor.zeros(8)));
+        Tensor same = Tensor.zeros(8);
+        assertThrows(IllegalArgumentException.class,  // one tensor for both
+                () -> grads.layerNormBackwardAffine(x, Tensor.zeros(8), 1e-5f, x, same, same));
+    }
+
     @Test
     void rejectsBadArguments() {
         Tensor x = Tensor.zeros(2, 3, 3, 8);

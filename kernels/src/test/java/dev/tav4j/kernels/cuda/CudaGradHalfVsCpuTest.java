@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       tensor cores, which round P and dS to the storage type: see {@link TensorCoreAttentionGradTest}).
  * </ul>
  * Weight gradients of half inputs go into fp32 buffers (mixed precision): the same REDUCE tolerance, without the
- * output rounding. The optimizer ops stay fp32-only and refuse half tensors by name.
+ * output rounding (conv weights, matmul, LayerNorm affine; GroupNorm affine NORM_ATTN, as its x̂ is formed from
+ * rounded inputs the same way). The optimizer ops stay fp32-only and refuse half tensors by name.
  */
 public class CudaGradHalfVsCpuTest {
     private static final Ops CPU = new CpuOps();
@@ -141,6 +142,47 @@ public class CudaGradHalfVsCpuTest {
                     new int[][] {{n, ho, wo, co}, {k, k, ci, co}, {n, h, w, ci}}, new int[] {2},
                     (g, t) -> g.conv2dBackwardInput(t[0], t[1], stride, pad, br, t[2]));
         }
+    }
+
+    /** Half x and dY into fp32 dW and dBias (master gradients, accumulating onto non-zero values), and into dt. */
+    @ParameterizedTest @EnumSource(value = DType.class, names = {"BF16", "F16"})
+    void conv2dBackwardWeight(DType dt) {
+        // k, stride, pad, bottom-right only, ci, co, h, w
+        for (int[] c : new int[][] {{3, 1, 1, 0, 5, 9, 7, 6}, {3, 2, 1, 0, 8, 66, 24, 23}, {3, 2, 0, 1, 4, 7, 7, 6}, {1, 1, 0, 0, 6, 3, 7, 6}}) {
+            int k = c[0], stride = c[1], pad = c[2], ci = c[4], co = c[5], h = c[6], w = c[7];
+            boolean br = c[3] == 1;
+            int n = 2, extra = br ? 1 : 2 * pad;
+            int ho = (h + extra - k) / stride + 1, wo = (w + extra - k) / stride + 1;
+            long xs = (long) n * h * w * ci, ys = (long) n * ho * wo * co, ws = (long) k * k * ci * co;
+            int[][] shapes = {{n, h, w, ci}, {n, ho, wo, co}, {k, k, ci, co}, {co}};
+            String what = "conv2dBackwardWeight k" + k + " s" + stride + (br ? " br" : "");
+            compare(dt, what + " into F32", Kind.REDUCE, new float[][] {rnd(xs), rnd(ys), rnd(ws), rnd(co)}, shapes,
+                    new boolean[] {false, false, true, true}, new int[] {2, 3},
+                    (g, t) -> g.conv2dBackwardWeight(t[0], t[1], stride, pad, br, t[2], t[3]));
+            compare(dt, what + " in " + dt, Kind.REDUCE, new float[][] {rnd(xs), rnd(ys), rnd(ws), rnd(co)}, shapes,
+                    new int[] {2, 3}, (g, t) -> g.conv2dBackwardWeight(t[0], t[1], stride, pad, br, t[2], t[3]));
+        }
+    }
+
+    /** GroupNorm and LayerNorm affine gradients of half activations into fp32 dGamma and dBeta (accumulating). */
+    @ParameterizedTest @EnumSource(value = DType.class, names = {"BF16", "F16"})
+    void normAffine(DType dt) {
+        int h = 5, w = 3, c = 12;
+        boolean[] f32 = {false, false, false, false, true, true};
+        for (int[] nc : new int[][] {{4, 1, 0}, {4, 2, 1}, {3, 3, 1}}) {
+            int n = nc[0], pooled = nc[1];
+            boolean silu = nc[2] == 1;
+            long size = (long) n * h * w * c;
+            compare(dt, "groupNormBackwardAffine pooled=" + pooled + " silu=" + silu, Kind.NORM_ATTN,
+                    new float[][] {Emu.random(r, (int) size, 2f), Emu.random(r, c, 1f), rnd(c), rnd(size), rnd(c), rnd(c)},
+                    new int[][] {{n, h, w, c}, {c}, {c}, {n, h, w, c}, {c}, {c}}, f32, new int[] {4, 5},
+                    (g, t) -> g.groupNormBackwardAffine(t[0], 4, pooled, t[1], t[2], 1e-5f, silu, t[3], t[4], t[5]));
+        }
+        int rows = 7, cc = 37;
+        compare(dt, "layerNormBackwardAffine", Kind.REDUCE,
+                new float[][] {Emu.random(r, rows * cc, 1f), Emu.random(r, cc, 1f), rnd(rows * cc), rnd(cc), rnd(cc)},
+                new int[][] {{rows, cc}, {cc}, {rows, cc}, {cc}, {cc}}, new boolean[] {false, false, false, true, true},
+                new int[] {3, 4}, (g, t) -> g.layerNormBackwardAffine(t[0], t[1], 1e-5f, t[2], t[3], t[4]));
     }
 
     @ParameterizedTest @EnumSource(value = DType.class, names = {"BF16", "F16"})

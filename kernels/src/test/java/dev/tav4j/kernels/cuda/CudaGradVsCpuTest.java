@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /**
  * The CUDA backward ops (on the emulated device) against CpuGradOps, the reference, on the same inputs: small odd
  * shapes, every attention kind (dK/dV null and not), conv stride 1/2 and bottom-right padding, GroupNorm pooled and
- * per frame with and without SiLU, LayerNorm, GEGLU, activations, upsampling, split, matmul, sum of squares and
- * three AdamW steps. Tolerances, as max |cuda − cpu| / max |cpu| per output: 2e-5 attention and norms (fp32 sums in
+ * per frame with and without SiLU, LayerNorm, GEGLU, activations, upsampling, split, matmul, sum of squares, three
+ * AdamW steps, and the parameter gradients (conv weight and bias, GroupNorm and LayerNorm affine, accumulating onto
+ * non-zero values). Tolerances, as max |cuda − cpu| / max |cpu| per output: 2e-5 attention and norms (fp32 sums in
  * another order), 1e-5 conv, matmul and point-wise, 1e-12 sum of squares (double on both sides), 1e-6 AdamW.
  */
 public class CudaGradVsCpuTest {
@@ -102,6 +103,47 @@ public class CudaGradVsCpuTest {
         compare("conv2dBackwardInput", 1e-5, new float[][] {rnd(dy), rnd((long) k * k * ci * co), zeros(dx)},
                 new int[][] {{n, ho, wo, co}, {k, k, ci, co}, {n, h, w, ci}}, new int[] {2},
                 (g, t) -> g.conv2dBackwardInput(t[0], t[1], stride, pad, brOnly, t[2]));
+    }
+
+    /** Accumulates onto non-zero dW and dBias; 24×24 images make several split-M chunks, Ci 67 / Co 70 several tiles. */
+    @ParameterizedTest(name = "k={0} stride={1} pad={2} brOnly={3} ci={4} co={5} {6}x{7} bias={8}")
+    @CsvSource({"3, 1, 1, false, 5, 9, 7, 6, true", "3, 2, 1, false, 5, 9, 7, 6, true", "3, 2, 0, true, 4, 7, 7, 6, true",
+            "1, 1, 0, false, 6, 3, 7, 6, false", "3, 1, 1, false, 67, 70, 7, 6, true", "3, 1, 1, false, 3, 5, 24, 24, true",
+            "3, 2, 1, false, 8, 66, 24, 23, false"})
+    void conv2dBackwardWeight(int k, int stride, int pad, boolean brOnly, int ci, int co, int h, int w, boolean bias) {
+        int n = 2, extra = brOnly ? 1 : 2 * pad;
+        int ho = (h + extra - k) / stride + 1, wo = (w + extra - k) / stride + 1;
+        long dy = (long) n * ho * wo * co, x = (long) n * h * w * ci;
+        compare("conv2dBackwardWeight", 1e-5, new float[][] {rnd(x), rnd(dy), rnd((long) k * k * ci * co), bias ? rnd(co) : null},
+                new int[][] {{n, h, w, ci}, {n, ho, wo, co}, {k, k, ci, co}, bias ? new int[] {co} : null},
+                bias ? new int[] {2, 3} : new int[] {2},
+                (g, t) -> g.conv2dBackwardWeight(t[0], t[1], stride, pad, brOnly, t[2], t[3]));
+    }
+
+    /** Accumulates onto non-zero dGamma and dBeta (or one of them); the 16×20 case takes several row splits and two channel blocks. */
+    @ParameterizedTest(name = "N={0} {1}x{2} C={3} pooled={4} silu={5} outputs={6}")
+    @CsvSource({"4, 5, 3, 12, 1, false, 3", "4, 5, 3, 12, 2, true, 3", "3, 5, 3, 12, 3, true, 3", "2, 5, 3, 12, 1, true, 1",
+            "6, 5, 3, 12, 3, false, 2", "2, 16, 20, 40, 2, true, 3"})
+    void groupNormBackwardAffine(int n, int h, int w, int c, int pooled, boolean silu, int outputs) {
+        long size = (long) n * h * w * c;
+        boolean wantG = (outputs & 1) != 0, wantB = (outputs & 2) != 0;
+        float[] x = Emu.random(r, (int) size, 2f);
+        compare("groupNormBackwardAffine", 2e-5,
+                new float[][] {x, Emu.random(r, c, 1f), rnd(c), rnd(size), wantG ? rnd(c) : null, wantB ? rnd(c) : null},
+                new int[][] {{n, h, w, c}, {c}, {c}, {n, h, w, c}, wantG ? new int[] {c} : null, wantB ? new int[] {c} : null},
+                wantG && wantB ? new int[] {4, 5} : wantG ? new int[] {4} : new int[] {5},
+                (g, t) -> g.groupNormBackwardAffine(t[0], 4, pooled, t[1], t[2], 1e-5f, silu, t[3], t[4], t[5]));
+    }
+
+    @ParameterizedTest(name = "rows={0} C={1} outputs={2}")
+    @CsvSource({"7, 37, 3", "600, 70, 3", "9, 33, 1", "9, 33, 2"})
+    void layerNormBackwardAffine(int rows, int c, int outputs) {
+        boolean wantG = (outputs & 1) != 0, wantB = (outputs & 2) != 0;
+        compare("layerNormBackwardAffine", 2e-5,
+                new float[][] {Emu.random(r, rows * c, 1f), Emu.random(r, c, 1f), rnd(rows * c), wantG ? rnd(c) : null, wantB ? rnd(c) : null},
+                new int[][] {{rows, c}, {c}, {rows, c}, wantG ? new int[] {c} : null, wantB ? new int[] {c} : null},
+                wantG && wantB ? new int[] {3, 4} : wantG ? new int[] {3} : new int[] {4},
+                (g, t) -> g.layerNormBackwardAffine(t[0], t[1], 1e-5f, t[2], t[3], t[4]));
     }
 
     @ParameterizedTest(name = "N={0} pooled={1} silu={2}")
@@ -194,6 +236,24 @@ public class CudaGradVsCpuTest {
                 (g, t) -> {
                     for (int s = 1; s <= 3; s++) g.adamW(t[0], t[2 + s], t[1], t[2], 0.7f, 3e-5f, 0.9f, 0.999f, 1e-2f, 1e-8f, s);
                 });
+    }
+
+    @Test
+    void parameterGradientsRefuseWrongShapesByName() {
+        Ops ops = target();
+        try (Tensor x = ops.allocate(1, 8, 8, 4); Tensor dy = ops.allocate(1, 8, 8, 5); Tensor dw = ops.allocate(3, 3, 4, 5);
+             Tensor db = ops.allocate(4); Tensor g = ops.allocate(4); Tensor c8 = ops.allocate(8)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ops.grad().conv2dBackwardWeight(x, dy, 1, 1, false, dw, db));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("dBias"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> ops.grad().conv2dBackwardWeight(x, dy, 2, 1, false, dw, null));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("dY"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> ops.grad().groupNormBackwardAffine(x, 2, 1, g, g, 1e-5f, false, x, c8, null));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("dGamma"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> ops.grad().layerNormBackwardAffine(x, g, 1e-5f, x, null, c8));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("dBeta"), e.getMessage());
+        }
     }
 
     @Test
