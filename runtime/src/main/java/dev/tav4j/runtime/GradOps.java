@@ -61,22 +61,6 @@ public interface GradOps {
     void attentionBackward(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v,
                            Tensor dOut, Tensor dQ, Tensor dK, Tensor dV);
 
-    /** PLACEHOLDER until the pgrad branch lands. */
-    default void conv2dBackwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly, Tensor dW, Tensor dBias) {
-        throw new UnsupportedOperationException("conv2dBackwardWeight");
-    }
-
-    /** PLACEHOLDER until the pgrad branch lands. */
-    default void groupNormBackwardAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps, boolean silu,
-                                         Tensor dY, Tensor dGamma, Tensor dBeta) {
-        throw new UnsupportedOperationException("groupNormBackwardAffine");
-    }
-
-    /** PLACEHOLDER until the pgrad branch lands. */
-    default void layerNormBackwardAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma, Tensor dBeta) {
-        throw new UnsupportedOperationException("layerNormBackwardAffine");
-    }
-
     /** Gradient of {@link Ops#geglu}: dX [..., 2D] from x [..., 2D] and dY [..., D]. */
     void gegluBackward(Tensor x, Tensor dY, Tensor dX);
 
