@@ -40,11 +40,11 @@ class EmulatedCudaTuneStepTest {
 
     private record Run(float[] loss, double[] norm, Map<String, float[]> grads, Map<String, float[]> after) {}
 
-    private static Run run(Ops ops) {
+    private static Run run(Ops ops, List<String> trainable) {
         UNetConfig cfg = smallUnet();
         Gaussian g = new Gaussian(5);
-        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 3));
-             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults());
+        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 3), TrainableModules.matcher(trainable));
+             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults().withTrainableModules(trainable));
              Tensor lat = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor txt = g.tensor(1, 77, 16);
              Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
             float[] loss = new float[2];
@@ -77,13 +77,23 @@ class EmulatedCudaTuneStepTest {
 
     @Test
     void twoStepsMatchTheCpuBackend() {
+        twoSteps(TrainableModules.DEFAULT);
+    }
+
+    /** Another trainable set on the tape: attn1's projections and one resnet's convolutions (weight and norm-free conv gradients on the device). */
+    @Test
+    void twoStepsOfConvolutionsAndSelfAttentionMatchTheCpuBackend() {
+        twoSteps(TapeGradientCheckTest.SET);
+    }
+
+    private static void twoSteps(List<String> trainable) {
         Emulation.require();
         long t0 = System.nanoTime();
-        Run cpu = run(new CpuOps());
+        Run cpu = run(new CpuOps(), trainable);
         long t1 = System.nanoTime();
         Run cuda;
         try (CudaOps ops = EmulatedBackend.create()) {
-            cuda = run(ops);
+            cuda = run(ops, trainable);
         }
         System.out.printf(Locale.ROOT, "two tuning steps: cpu %.1f s, cuda-emu %.1f s%n", (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
         for (int s = 0; s < 2; s++) {
