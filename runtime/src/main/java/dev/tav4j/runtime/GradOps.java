@@ -70,6 +70,13 @@ public interface GradOps {
     /** Gradient of {@link Ops#upsampleNearest}: each input pixel sums the gradients of the outputs that copied it. */
     void upsampleNearestBackward(Tensor dY, Tensor dX);
 
+    /**
+     * Gradient of {@link Ops#addChannelBias} w.r.t. its rows: dRows[b, c] = Σ over the {@code repeat} images n of
+     * row b and their pixels of dY[n, h, w, c] (the time embedding added per video). dY [N, H, W, C], dRows
+     * [N / repeat, C] in dY's type; overwritten.
+     */
+    void addChannelBiasBackward(Tensor dY, int repeat, Tensor dRows);
+
     /** Gradient of {@link Ops#concatChannels}: splits dOut [..., Ca + Cb] into dA [..., Ca] and dB [..., Cb]. */
     void splitChannels(Tensor dOut, Tensor dA, Tensor dB);
 

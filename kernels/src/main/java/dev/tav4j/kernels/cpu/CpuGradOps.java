@@ -73,6 +73,18 @@ public final class CpuGradOps implements GradOps {
 
     @Override public void splitChannels(Tensor dOut, Tensor dA, Tensor dB) { CpuLayoutGrad.splitChannels(dOut, dA, dB); }
 
+    @Override public void addChannelBiasBackward(Tensor dY, int repeat, Tensor dRows) {
+        String op = "addChannelBiasBackward";
+        Check.that(dY.rank() == 4 && repeat > 0 && dY.dim(0) % repeat == 0, op + ": dY " + dY + " with " + repeat + " images per row");
+        int rows = dY.dim(0) / repeat, c = dY.dim(3);
+        dRows.requireShape(op + ": dRows", rows, c);
+        long per = (long) repeat * dY.dim(1) * dY.dim(2);
+        dRows.segment().fill((byte) 0);
+        for (int b = 0; b < rows; b++)
+            CpuMatmulGrad.biasGrad(dY.segment().asSlice(b * per * c * 4L, per * c * 4L), Math.toIntExact(per), c,
+                    dRows.segment().asSlice((long) b * c * 4L, c * 4L));
+    }
+
     @Override public double sumOfSquares(Tensor x) { return CpuLayoutGrad.sumOfSquares(x); }
 
     @Override public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float gradScale, float lr, float beta1,

@@ -433,6 +433,28 @@ public final class CudaGradOps implements GradOps, AutoCloseable {
         l.elementwise(k.of(dX.dtype()).upsample, dX.size());
     }
 
+    @Override public void addChannelBiasBackward(Tensor dY, int repeat, Tensor dRows) {
+        String op = "addChannelBiasBackward";
+        sameType(op, dY, dRows);
+        check(dY.rank() == 4 && repeat > 0 && dY.dim(0) % repeat == 0, op + ": dY " + Arrays.toString(dY.shape()) + " with " + repeat + " images per row");
+        int rows = dY.dim(0) / repeat, c = dY.dim(3);
+        dRows.requireShape(op + ": dRows", rows, c);
+        distinct(op, "dRows", dRows, "dY", dY);
+        int m = repeat * dY.dim(1) * dY.dim(2);
+        if (c == 0 || rows == 0) return;
+        if (m == 0) {
+            l.args.reset().ptr(ptr(dRows)).f32(0f).i64(dRows.size());
+            l.elementwise(k.of(dRows.dtype()).fill, dRows.size());
+            return;
+        }
+        // dRows[b] = ones[1, M] · dY_b[M, C], one strided-batched GEMM over the rows
+        long onesVector = ones(m, dY.dtype());
+        l.begin("cublas_gemm_" + CudaKernels.suffix(dY.dtype()) + " dRows");
+        api.gemm(gemmType(dY.dtype()), gemmType(dRows.dtype()), false, false, 1, c, m, 1f, onesVector, m, 0,
+                ptr(dY), c, (long) m * c, 0f, ptr(dRows), c, c, rows);
+        l.end();
+    }
+
     @Override public void splitChannels(Tensor dOut, Tensor dA, Tensor dB) {
         String op = "splitChannels";
         sameType(op, dOut, dA, dB);

@@ -88,8 +88,9 @@ class FnGradientTest {
         check(c("concat", s(d(2, 2, 2, 3), d(2, 2, 2, 2)), s(), (f, t) -> f.concatChannels(t[0][0], t[0][1])));
         check(c("axpby", s(d(3, 4), d(3, 4)), s(), (f, t) -> f.axpby(0.7f, t[0][0], -1.3f, t[0][1])));
         check(c("reshape", s(d(2, 6)), s(d(3, 5)), (f, t) -> f.linear(f.reshape(t[0][0], 4, 3), t[1][0], null, null)));
-        check(c("channel bias", s(d(4, 2, 2, 3)), s(),
-                (f, t) -> f.addChannelBias(t[0][0], f.timestepEmbedding(new float[] {3f, 700f}, 3, true, 0f), 2)));
+        check(c("channel bias", s(d(4, 2, 2, 3), d(2, 3)), s(), (f, t) -> f.addChannelBias(t[0][0], t[0][1], 2)));
+        check(c("channel bias onto a frozen input", s(d(2, 3)), s(),
+                (f, t) -> f.addChannelBias(f.reshape(f.timestepEmbedding(new float[] {3f, 9f, 70f, 700f, 1f, 2f}, 3 * 4, true, 0f), 6, 2, 2, 3), t[0][0], 3)));
     }
 
     /** A small block: an input used three times (q, k, v of self-attention), a residual, norms and a checkpoint, with and without recomputation. */

@@ -217,6 +217,8 @@ public class CudaGradHalfVsCpuTest {
         }
         compare(dt, "upsampleNearestBackward", Kind.POINT, new float[][] {rnd(2L * 7 * 11 * 3), zeros(2L * 3 * 5 * 3)},
                 new int[][] {{2, 7, 11, 3}, {2, 3, 5, 3}}, new int[] {1}, (g, t) -> g.upsampleNearestBackward(t[0], t[1]));
+        compare(dt, "addChannelBiasBackward", Kind.REDUCE, new float[][] {rnd(6L * 5 * 7 * 9), rnd(2 * 9)},
+                new int[][] {{6, 5, 7, 9}, {2, 9}}, new int[] {1}, (g, t) -> g.addChannelBiasBackward(t[0], 3, t[1]));
         int p = 13, ca = 3, cb = 5;
         compare(dt, "splitChannels", Kind.MOVE, new float[][] {rnd(p * (ca + cb)), zeros(p * ca), zeros(p * cb)},
                 new int[][] {{p, ca + cb}, {p, ca}, {p, cb}}, new int[] {1, 2}, (g, t) -> g.splitChannels(t[0], t[1], t[2]));

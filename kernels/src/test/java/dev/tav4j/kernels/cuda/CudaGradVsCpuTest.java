@@ -191,6 +191,14 @@ public class CudaGradVsCpuTest {
                 new int[][] {{n, ho, wo, c}, {n, h, w, c}}, new int[] {1}, (g, t) -> g.upsampleNearestBackward(t[0], t[1]));
     }
 
+    @ParameterizedTest(name = "{0} images per row")
+    @CsvSource({"1", "3"})
+    void addChannelBiasBackward(int repeat) {
+        int rows = 2, h = 5, w = 7, c = 9;
+        compare("addChannelBiasBackward", 1e-5, new float[][] {rnd((long) rows * repeat * h * w * c), rnd(rows * c)},
+                new int[][] {{rows * repeat, h, w, c}, {rows, c}}, new int[] {1}, (g, t) -> g.addChannelBiasBackward(t[0], repeat, t[1]));
+    }
+
     @Test
     void splitChannels() {
         int p = 13, ca = 3, cb = 5;

@@ -9,8 +9,8 @@ import java.util.Map;
 /**
  * The official selection of trainable parameters: every parameter of every module whose name ends with one of the
  * given suffixes (default {@code attn1.to_q}, {@code attn2.to_q}, {@code attn_temp}) — string suffixes on module
- * names, exactly as {@code name.endswith(tuple(trainable_modules))} in train_tuneavideo.py. Any Linear, convolution or
- * norm may train (the tape differentiates whatever is selected); the time embedding's layers may not yet.
+ * names, exactly as {@code name.endswith(tuple(trainable_modules))} in train_tuneavideo.py. Any parameter may train:
+ * the tape differentiates whatever is selected.
  */
 public final class TrainableModules {
     public static final List<String> DEFAULT = List.of("attn1.to_q", "attn2.to_q", "attn_temp");
@@ -23,9 +23,6 @@ public final class TrainableModules {
         Map<String, Param> out = new LinkedHashMap<>();
         for (Param p : params.values()) {
             if (!isTrainable(p.name(), suffixes)) continue;
-            if (p.name().startsWith("time_embedding.") || p.name().contains(".time_emb_proj."))
-                throw new IllegalArgumentException("trainable_modules select '" + p.name()
-                        + "': the time embedding's layers cannot be tuned yet (every other Linear, convolution and norm can)");
             out.put(p.name(), p);
         }
         if (out.isEmpty()) throw new IllegalArgumentException("trainable_modules " + suffixes + " match no module of the UNet");

@@ -20,10 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The tape differentiates whatever is selected, not a hand-written path: a tiny UNet3D tuned on a trainable set no
- * code names (every attn1 projection — to_q, to_k, to_v, to_out.0 — in every transformer, plus both convolutions
- * of the first down resnet), with and without gradient checkpointing, every trainable tensor's gradient of the
- * tuning loss checked against central finite differences. The loss and the differences are formed in float64
+ * The tape differentiates whatever is selected, not a hand-written path: a tiny UNet3D tuned on trainable sets no
+ * code names (every attn1 projection — to_q, to_k, to_v, to_out.0 — in every transformer plus both convolutions
+ * of the first down resnet; the time embedding MLP plus a whole resnet with its norms and time projection), with
+ * and without gradient checkpointing, every trainable tensor's gradient of the tuning loss checked against central
+ * finite differences. The loss and the differences are formed in float64
  * from the CPU backend's F32 forward (there is no F64 backend), so the step is large enough (h = 2e-3) that F32
  * rounding of the loss (about 1e-7 relative) stays well below the differences; the tolerance, 3 % of the larger
  * magnitude plus 2 % of the tensor's largest gradient, is far below what a missing path gives (100 %).
@@ -35,14 +36,24 @@ class TapeGradientCheckTest {
     private static final float H = 2e-3f;
 
     @Test
-    void everyGradientMatchesFiniteDifferences() {
+    void attn1AndOneResnetsConvolutions() {
+        check(SET, 4 * 4 + 4 + 4);  // 4 transformers × (q, k, v, out weight) + out biases + 2 convs × (weight, bias)
+    }
+
+    /** The time embedding's MLP and every parameter of the mid block's first resnet: its norms, convolutions and time projection. */
+    @Test
+    void timeEmbeddingNormsAndAWholeResnet() {
+        check(List.of("time_embedding", "mid_block.resnets.0"), 4 + 10);
+    }
+
+    private static void check(List<String> set, int tensors) {
         Ops ops = Backends.select("cpu");
         Gaussian g = new Gaussian(11);
-        try (UNet3D unet = new UNet3D(ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 5), TrainableModules.matcher(SET));
+        try (UNet3D unet = new UNet3D(ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 5), TrainableModules.matcher(set));
              Tensor x = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor target = g.tensor(FRAMES, LATENT, LATENT, 4);
              Tensor text = g.tensor(1, 77, 16); Tensor t = Tensor.of(new float[] {421f}, 1)) {
-            Map<String, Param> trainable = TrainableModules.select(unet.params().all(), SET);
-            assertEquals(4 * 4 + 4 + 4, trainable.size(), "4 transformers × (q, k, v, out weight) + out biases + 2 convs × (weight, bias): " + trainable.keySet());
+            Map<String, Param> trainable = TrainableModules.select(unet.params().all(), set);
+            assertEquals(tensors, trainable.size(), "trainable tensors: " + trainable.keySet());
             for (Param p : trainable.values()) p.value().makeWritable();
             Map<String, float[]> with = tapeGradients(unet, trainable, x, t, text, target, true);
             Map<String, float[]> without = tapeGradients(unet, trainable, x, t, text, target, false);

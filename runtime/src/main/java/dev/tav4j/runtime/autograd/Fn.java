@@ -576,9 +576,12 @@ public final class Fn implements AutoCloseable {
         Tensor out = reusable(x) ? x : output(x.shape());
         ops.addChannelBias(x, rows, repeat, out);
         record(out, in(x, rows), dY -> {
-            if (needsGrad(rows))
-                throw new UnsupportedOperationException("addChannelBias: the time embedding's layers cannot be trained yet (no per-image channel sum kernel)");
             accumulate(x, dY);
+            if (needsGrad(rows)) {
+                Tensor dRows = gradOf(rows);
+                grad().addChannelBiasBackward(dY, repeat, dRows);
+                accumulate(rows, dRows);
+            }
         });
         return out;
     }
