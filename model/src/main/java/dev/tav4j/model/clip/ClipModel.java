@@ -89,6 +89,9 @@ public final class ClipModel implements AutoCloseable {
 
     private static void requireFolder(Path dir) {
         if (!Files.isDirectory(dir)) throw new ConfigException(dir + ": CLIP folder not found");
+        if (!Files.isRegularFile(dir.resolve("config.json")) && Files.isRegularFile(dir.resolve("model_index.json")))
+            throw new ConfigException(dir + ": a diffusers pipeline folder (model_index.json), not a CLIP model; expected a transformers "
+                    + "CLIPModel folder (config.json, model.safetensors, vocab.json and merges.txt), e.g. openai/clip-vit-large-patch14");
         if (!Files.isRegularFile(dir.resolve("config.json")))
             throw new ConfigException(dir + ": not a CLIP model folder (no config.json); expected a transformers CLIPModel folder "
                     + "(config.json, model.safetensors, vocab.json and merges.txt), e.g. openai/clip-vit-large-patch14");

@@ -39,7 +39,7 @@ class ClipModelTest {
     @Test void refusesWhatIsNotACLIPModel(@TempDir Path tmp) throws IOException {
         assertMessage(() -> ClipModel.check(tmp.resolve("nope")), "nope", "not found");
         // a Stable Diffusion folder: no config.json at its root
-        assertMessage(() -> ClipModel.check(GoldenData.models().resolve("tiny-sd-a")), "tiny-sd-a", "no config.json");
+        assertMessage(() -> ClipModel.check(GoldenData.models().resolve("tiny-sd-a")), "tiny-sd-a", "diffusers pipeline folder", "not a CLIP model");
         // a CLIP text encoder alone
         assertMessage(() -> ClipModel.check(GoldenData.models().resolve("tiny-sd-a/text_encoder")), "not a CLIP model", "CLIPTextModel");
         Path bad = Files.createDirectories(tmp.resolve("bad"));
