@@ -3,8 +3,6 @@ package dev.tav4j.model.clip;
 import dev.tav4j.model.config.ClipTextConfig;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.nn.LayerNorm;
-import dev.tav4j.model.nn.Linear;
-import dev.tav4j.model.nn.MultiHeadAttention;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
@@ -17,16 +15,13 @@ import java.util.List;
 
 /** transformers' CLIPTextModel: token + position embeddings, pre-LN causal transformer, final LayerNorm. */
 public final class ClipTextEncoder implements AutoCloseable {
-    private record Layer(LayerNorm ln1, MultiHeadAttention attn, LayerNorm ln2, Linear fc1, Linear fc2) {}
-
     private final Ops ops;
     private final ClipTextConfig cfg;
     private final ParamStore params;
     private final Tensor tokenEmbedding;
     private final Tensor positionEmbedding;
-    private final List<Layer> layers = new ArrayList<>();
+    private final List<ClipEncoderLayer> layers = new ArrayList<>();
     private final LayerNorm finalNorm;
-    private final Activation act;
 
     public ClipTextEncoder(Ops ops, ClipTextConfig cfg, Weights weights) {
         this.ops = ops;
@@ -36,21 +31,11 @@ public final class ClipTextEncoder implements AutoCloseable {
         String pre = "text_model.";
         tokenEmbedding = params.table(pre + "embeddings.token_embedding.weight", cfg.vocabSize(), d);
         positionEmbedding = params.table(pre + "embeddings.position_embedding.weight", cfg.maxPositions(), d);
-        for (int i = 0; i < cfg.layers(); i++) {
-            String l = pre + "encoder.layers." + i + ".";
-            layers.add(new Layer(
-                    LayerNorm.load(params, l + "layer_norm1", d, cfg.layerNormEps()),
-                    new MultiHeadAttention(
-                            Linear.load(params, l + "self_attn.q_proj", d, d, true),
-                            Linear.load(params, l + "self_attn.k_proj", d, d, true),
-                            Linear.load(params, l + "self_attn.v_proj", d, d, true),
-                            Linear.load(params, l + "self_attn.out_proj", d, d, true), cfg.heads(), AttentionKind.CAUSAL),
-                    LayerNorm.load(params, l + "layer_norm2", d, cfg.layerNormEps()),
-                    Linear.load(params, l + "mlp.fc1", d, cfg.intermediateSize(), true),
-                    Linear.load(params, l + "mlp.fc2", cfg.intermediateSize(), d, true)));
-        }
+        Activation act = ClipEncoderLayer.activation(cfg.hiddenAct());
+        for (int i = 0; i < cfg.layers(); i++)
+            layers.add(ClipEncoderLayer.load(params, pre + "encoder.layers." + i + ".", d, cfg.intermediateSize(), cfg.heads(),
+                    cfg.layerNormEps(), AttentionKind.CAUSAL, act));
         finalNorm = LayerNorm.load(params, pre + "final_layer_norm", d, cfg.layerNormEps());
-        act = cfg.hiddenAct().equals("gelu") ? Activation.GELU : Activation.QUICK_GELU;
     }
 
     public ClipTextConfig config() { return cfg; }
@@ -81,10 +66,7 @@ public final class ClipTextEncoder implements AutoCloseable {
     private Tensor encode(Fn f, int[] ids, int[] positions, int batch, int len) {
         int d = cfg.hiddenSize();
         Tensor x = f.scoped(() -> f.reshape(f.add(f.gatherRows(tokenEmbedding, ids), f.gatherRows(positionEmbedding, positions)), batch, len, d));
-        for (Layer l : layers) {
-            x = f.then(x, in -> f.add(in, l.attn.forward(f, l.ln1.forward(f, in), null, 1, null)));
-            x = f.then(x, in -> f.add(in, l.fc2.forward(f, f.activation(act, l.fc1.forward(f, l.ln2.forward(f, in))))));
-        }
+        for (ClipEncoderLayer l : layers) x = l.forward(f, x);
         return f.then(x, in -> finalNorm.forward(f, in));
     }
 

@@ -60,6 +60,15 @@ public interface Weights extends AutoCloseable {
     }
 
     /**
+     * The weights of a model folder found as transformers and diffusers look for them ({@code model.safetensors} or
+     * {@code diffusion_pytorch_model.safetensors}, sharded with an index, or the .fp16 variants); a ConfigException
+     * saying what the folder holds instead (PyTorch pickles, nothing) when there are none.
+     */
+    static Weights openFolder(String component, Path folder) {
+        return FileWeights.open(component, WeightFiles.find(folder, folder), null);
+    }
+
+    /**
      * {@code primary}'s weights, and for a name it lacks those of {@code base}, opened on first need (a tuned UNet
      * folder in front of its base checkpoint's UNet). Closing closes both.
      */

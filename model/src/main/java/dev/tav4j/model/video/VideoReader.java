@@ -27,6 +27,56 @@ public final class VideoReader {
         return Files.isDirectory(file) ? readFolder(file, sampling) : readVideo(file, sampling);
     }
 
+    /**
+     * Every frame of a video, or every image of a folder (sorted by name), at its own size as 8-bit RGB (FFmpeg's
+     * decoder and colour conversion, no resize): what an evaluation scores. A VideoException naming the file when it
+     * cannot be read or holds no frame.
+     */
+    public static List<BufferedImage> readAll(Path file) {
+        if (!Files.exists(file)) throw new VideoException("video not found: " + file.toAbsolutePath());
+        if (Files.isDirectory(file)) {
+            List<Path> images = images(file);
+            if (images.isEmpty()) throw new VideoException("no .png/.jpg/.jpeg images in folder " + file);
+            List<BufferedImage> frames = new ArrayList<>(images.size());
+            for (Path image : images) frames.addAll(readAllFrames(image, 1));
+            return frames;
+        }
+        if (!Files.isReadable(file)) throw new VideoException("video not readable: " + file.toAbsolutePath());
+        return readAllFrames(file, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Decodes the first frame of a video (or the first image of a folder) and nothing more: a cheap check that
+     * {@link #readAll} can read it, failing with the same VideoException.
+     */
+    public static void probe(Path file) {
+        if (!Files.exists(file)) throw new VideoException("video not found: " + file.toAbsolutePath());
+        if (Files.isDirectory(file)) {
+            List<Path> images = images(file);
+            if (images.isEmpty()) throw new VideoException("no .png/.jpg/.jpeg images in folder " + file);
+            readAllFrames(images.getFirst(), 1);
+        } else {
+            if (!Files.isReadable(file)) throw new VideoException("video not readable: " + file.toAbsolutePath());
+            readAllFrames(file, 1);
+        }
+    }
+
+    /** Up to {@code max} frames of {@code file}, each converted to RGB at the first frame's size. */
+    private static List<BufferedImage> readAllFrames(Path file, int max) {
+        List<BufferedImage> frames = new ArrayList<>();
+        ScaleGraph scaler = null;
+        try (FfmpegSource source = FfmpegSource.open(file)) {
+            while (frames.size() < max && source.next()) {
+                if (scaler == null) scaler = new ScaleGraph(file, source.frame().width(), source.frame().height());
+                frames.add(scaler.scale(source.frame()));
+            }
+        } finally {
+            if (scaler != null) scaler.close();
+        }
+        if (frames.isEmpty()) throw new VideoException(file + " has no decodable video frames");
+        return frames;
+    }
+
     private static VideoClip readVideo(Path file, VideoSampling s) {
         if (!Files.isReadable(file)) throw new VideoException("video not readable: " + file.toAbsolutePath());
         List<BufferedImage> frames = new ArrayList<>(s.frames());

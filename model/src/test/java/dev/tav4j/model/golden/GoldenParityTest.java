@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  */
 public class GoldenParityTest {
     static final double FORWARD_TOL = 1e-4, EDITED_TOL = 1e-3;
-    static final Set<String> OPS = Set.of("tokenize", "text_encode", "vae", "unet3d", "ddim", "train", "pipeline", "lora_merge");
+    static final Set<String> OPS = Set.of("tokenize", "text_encode", "vae", "unet3d", "ddim", "train", "pipeline", "lora_merge", "clip_metrics");
 
     final Ops ops = backend();
 
@@ -81,6 +81,7 @@ public class GoldenParityTest {
                         case "train" -> TrainParity.run(ops, c, Integer.MAX_VALUE, trainTol());
                         case "pipeline" -> PipelineParity.run(ops, c);
                         case "lora_merge" -> LoraMergeParity.run(c);
+                        case "clip_metrics" -> ClipMetricsParity.run(ops, c, forwardTol());
                         default -> Assertions.fail("no runner for op " + c.op());
                     }
                 }
