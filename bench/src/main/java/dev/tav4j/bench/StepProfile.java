@@ -1,33 +1,32 @@
 package dev.tav4j.bench;
 
-import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.KernelProfiler;
+import dev.tav4j.runtime.KernelTiming;
 
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Device time per kernel of one step run eagerly under the {@link KernelProfiler} (a pair of events per launch,
- * GEMM and copy, so never inside a CUDA graph), and the step's wall time. The benches time their steps with
+ * Device time per kernel of one step run eagerly under the backend's {@link KernelTiming} (a pair of events per
+ * launch, GEMM and copy, so never inside a CUDA graph), and the step's wall time. The benches time their steps with
  * profiling off and add one profiled step after them.
  */
-public record StepProfile(List<KernelProfiler.Entry> entries, double stepSeconds) {
+public record StepProfile(List<KernelTiming.Entry> entries, double stepSeconds) {
     /** How many kernels the printed table and the JSON list. */
     static final int TOP = 20;
 
     public static final StepProfile NONE = new StepProfile(List.of(), 0);
 
     /** Runs {@code step} (which must end in a synchronize) with profiling on, then turns it off. */
-    static StepProfile of(CudaOps cuda, Runnable step) {
-        KernelProfiler p = cuda.profile(true);
+    static StepProfile of(KernelTiming timing, Runnable step) {
+        timing.start();
         try {
             long start = System.nanoTime();
             step.run();
             double sec = (System.nanoTime() - start) / 1e9;
-            return new StepProfile(p.entries(), sec);
+            return new StepProfile(timing.stop(), sec);
         } finally {
-            cuda.profile(false);
+            if (timing.running()) timing.stop();
         }
     }
 
@@ -36,17 +35,17 @@ public record StepProfile(List<KernelProfiler.Entry> entries, double stepSeconds
     /** The profile as a table: kernel, calls, total ms, % of the profiled step, mean µs per call. */
     public String table() {
         StringBuilder b = new StringBuilder();
-        double stepMs = stepSeconds * 1e3, kernels = entries.stream().mapToDouble(KernelProfiler.Entry::totalMillis).sum();
+        double stepMs = stepSeconds * 1e3, kernels = entries.stream().mapToDouble(KernelTiming.Entry::totalMillis).sum();
         b.append(String.format(Locale.ROOT, "profiled step: %.1f ms wall, %.1f ms of device time in %d kernels (%d launches)%n",
-                stepMs, kernels, entries.size(), entries.stream().mapToLong(KernelProfiler.Entry::calls).sum()));
+                stepMs, kernels, entries.size(), entries.stream().mapToLong(KernelTiming.Entry::calls).sum()));
         b.append(String.format(Locale.ROOT, "%-34s %7s %10s %7s %10s%n", "kernel", "calls", "total ms", "% step", "µs/call"));
         for (int i = 0; i < Math.min(TOP, entries.size()); i++) {
-            KernelProfiler.Entry e = entries.get(i);
+            KernelTiming.Entry e = entries.get(i);
             b.append(String.format(Locale.ROOT, "%-34s %7d %10.2f %6.1f%% %10.1f%n", e.name(), e.calls(), e.totalMillis(),
                     100 * e.totalMillis() / stepMs, 1e3 * e.totalMillis() / e.calls()));
         }
         if (entries.size() > TOP) {
-            double rest = entries.subList(TOP, entries.size()).stream().mapToDouble(KernelProfiler.Entry::totalMillis).sum();
+            double rest = entries.subList(TOP, entries.size()).stream().mapToDouble(KernelTiming.Entry::totalMillis).sum();
             b.append(String.format(Locale.ROOT, "%-34s %7s %10.2f %6.1f%%%n", "(" + (entries.size() - TOP) + " others)", "", rest, 100 * rest / stepMs));
         }
         return b.toString();

@@ -1,6 +1,5 @@
 package dev.tav4j.bench;
 
-import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -9,7 +8,9 @@ import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.tune.Tuner;
 import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.Backends;
+import dev.tav4j.runtime.KernelTiming;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.StepLoop;
@@ -52,8 +53,8 @@ public final class TuneBench {
      */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing,
                              boolean graphs, boolean profile, PrintStream log) {
-        CudaOps cuda = ops instanceof CudaOps c ? c : null;
-        if (profile && cuda == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
+        KernelTiming timing = ops.kernelTiming().orElse(null);
+        if (profile && timing == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
              Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()),
@@ -94,7 +95,7 @@ public final class TuneBench {
                 StepProfile prof = StepProfile.NONE;
                 if (profile) {
                     tuner.cudaGraphs(false);  // events per kernel: never a graph
-                    prof = StepProfile.of(cuda, () -> {
+                    prof = StepProfile.of(timing, () -> {
                         tuner.step(x, e, frames, new int[] {g.nextInt(1000)}, text);
                         ops.synchronize();
                     });
@@ -122,7 +123,8 @@ public final class TuneBench {
         int frames = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         int latent = args.length > 3 ? Integer.parseInt(args[3]) : 64;
         int steps = args.length > 4 ? Integer.parseInt(args[4]) : 3;
-        Ops ops = Backends.select(backend);
+        // an entry point: the documented switches (-Dtav.cuda.precision, -Dtav.cuda.graphs, …) from this JVM
+        Ops ops = Backends.select(backend, BackendSettings.fromSystem(System::getProperty, System::getenv));
         System.out.println(json(run(ops, cfg, frames, latent, steps, System.out)));
     }
 }

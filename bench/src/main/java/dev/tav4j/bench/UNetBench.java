@@ -1,6 +1,5 @@
 package dev.tav4j.bench;
 
-import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Ddim;
@@ -10,7 +9,9 @@ import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.KernelTiming;
 import dev.tav4j.runtime.HostMemoryPool;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Parallel;
@@ -53,15 +54,15 @@ public final class UNetBench {
      */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, boolean graphs,
                              PrintStream log) {
-        CudaOps cuda = ops instanceof CudaOps c ? c : null;
-        if (profile && cuda == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
-        String precision = cuda == null ? "fp32" : precisionName(cuda.precision());
+        KernelTiming timing = ops.kernelTiming().orElse(null);
+        if (profile && timing == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
+        String precision = precisionName(ops.precision());
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1))) {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
             log.printf(Locale.ROOT, "model: %.1fM parameters, loaded in %.1f s; backend %s (%s), %d threads%n",
                     params / 1e6, (System.nanoTime() - t0) / 1e9, ops.name(), precision, Parallel.THREADS);
-            if (cuda != null) log.println("cuda graphs: " + (graphs ? "on (step 1 eager, step 2 captured, then replayed)" : "off"));
+            if (ops.capturesSteps()) log.println("cuda graphs: " + (graphs ? "on (step 1 eager, step 2 captured, then replayed)" : "off"));
             Gaussian g = new Gaussian(7);
             try (Tensor lat = g.tensor(frames, latent, latent, cfg.inChannels());
                  Tensor txt = g.tensor(1, 77, cfg.crossAttentionDim());
@@ -77,7 +78,7 @@ public final class UNetBench {
                 double sec = (System.nanoTime() - start) / 1e9 / timedSteps;
                 long peakDevice = ops.peakDeviceBytes();
                 long peakHost = HostMemoryPool.GLOBAL.peakLiveBytes();
-                StepProfile prof = !profile ? StepProfile.NONE : StepProfile.of(cuda, () -> {
+                StepProfile prof = !profile ? StepProfile.NONE : StepProfile.of(timing, () -> {
                     oneStep(unet, x, frames, text, 1, false);  // events per kernel: never a graph
                     ops.synchronize();
                 });
@@ -96,11 +97,7 @@ public final class UNetBench {
     }
 
     static String precisionName(DType t) {
-        return switch (t) {
-            case F32 -> "fp32";
-            case BF16 -> "bf16";
-            case F16 -> "fp16";
-        };
+        return BackendSettings.precisionName(t);
     }
 
     public static String json(Result r) {

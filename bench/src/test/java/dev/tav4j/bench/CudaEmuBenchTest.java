@@ -1,15 +1,17 @@
 package dev.tav4j.bench;
 
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
-import dev.tav4j.kernels.cuda.KernelProfiler;
+import dev.tav4j.emulation.EmulatedDeviceApi;
+import dev.tav4j.runtime.BackendSettings;
+import dev.tav4j.runtime.Backends;
+import dev.tav4j.runtime.KernelTiming;
 import dev.tav4j.model.pipeline.RandomWeights;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,12 +27,15 @@ import static org.junit.jupiter.api.Assertions.fail;
  * not tested; which kernels appear, that the steps were captured and that every stage has a figure are.
  */
 class CudaEmuBenchTest {
+    /** The cuda backend over the emulation, as {@code --device cuda-emu} gives it (the library from the build's -Dtav.emu.lib). */
     private static CudaOps emulated() {
-        if (EmulatedDeviceApi.locate() == null) {
-            Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(), EmulatedDeviceApi.unavailableReason());
-            fail(EmulatedDeviceApi.unavailableReason());
+        String p = System.getProperty(BackendSettings.EMULATION_LIBRARY_PROPERTY);
+        Path lib = p == null ? null : Path.of(p);
+        if (EmulatedDeviceApi.locate(lib) == null) {
+            Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(lib), EmulatedDeviceApi.unavailableReason(lib));
+            fail(EmulatedDeviceApi.unavailableReason(lib));
         }
-        return EmulatedBackend.create();
+        return (CudaOps) Backends.select("cuda-emu", BackendSettings.DEFAULTS.withEmulationLibrary(lib));
     }
 
     @Test
@@ -52,12 +57,12 @@ class CudaEmuBenchTest {
             ByteArrayOutputStream log = new ByteArrayOutputStream();
             TuneBench.Result r = TuneBench.run(ops, TinyModels.tiny(), 2, 8, 1, false, true, true, new PrintStream(log, true));
             assertTrue(r.cudaGraphs(), "the timed step was replayed from a graph: " + log);
-            List<String> names = r.profile().entries().stream().map(KernelProfiler.Entry::name).toList();
+            List<String> names = r.profile().entries().stream().map(KernelTiming.Entry::name).toList();
             assertFalse(names.isEmpty());
             for (String want : List.of("conv2d_f32", "attention", "cublas_gemm_f32", "conv2d_bwd_input_f32", "attention_bwd_q",
                     "attention_bwd_kv", "groupnorm_bwd", "cublas_gemm_f32 dX", "cublas_gemm_f32 dW", "adamw_dev_f32", "mse_partial_f32"))
                 assertTrue(names.stream().anyMatch(n -> n.startsWith(want)), want + " missing from the profile " + names);
-            assertEquals(0, ops.profiler() == null ? 0 : 1, "profiling is off again after the profiled step");
+            assertFalse(ops.kernelTiming().orElseThrow().running(), "profiling is off again after the profiled step");
             String table = r.profile().table();
             assertTrue(table.contains("profiled step:") && table.contains("conv2d_bwd_input_f32"), table);
             String json = TuneBench.json(r);

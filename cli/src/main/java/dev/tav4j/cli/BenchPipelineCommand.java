@@ -6,7 +6,6 @@ import dev.tav4j.bench.SideBySide;
 import dev.tav4j.bench.TorchBench;
 import dev.tav4j.bench.TorchScripts;
 import dev.tav4j.bench.WeightsExport;
-import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.Weights;
@@ -92,10 +91,10 @@ final class BenchPipelineCommand implements Callable<Integer> {
             Map<Integer, TorchBench.Result> torch = new LinkedHashMap<>();
             if (python != null) {
                 Path script = torchScript != null ? torchScript : TorchScripts.locate(TorchScripts.BENCH);
-                int threads = torchThreads != null ? torchThreads : ops instanceof CudaOps ? 0 : Parallel.THREADS;
+                int threads = torchThreads != null ? torchThreads : ops.computesOnHost() ? Parallel.THREADS : 0;
                 for (int f : frames)
                     torch.put(f, TorchBench.run(python, script, new TorchBench.Spec(folder, f, latent, steps, warmup,
-                            DeviceOption.precisionOf(ops), ops instanceof CudaOps ? "cuda" : "cpu", threads, stages), System.err));
+                            DeviceOption.precisionOf(ops), ops.computesOnHost() ? "cpu" : "cuda", threads, stages), System.err));
             }
             List<SideBySide.Run> runs = new ArrayList<>();
             for (int f : frames) {

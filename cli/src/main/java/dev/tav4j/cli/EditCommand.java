@@ -91,7 +91,7 @@ final class EditCommand implements Callable<Integer> {
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, tuned, workload(clip));
         ConsoleProgress progress = new ConsoleProgress();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, tuned, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN,
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, tuned, name -> false, device.env().repackCache(), RepackCacheDir.WARN,
                 loraSpecs.stream().map(LoraFile::parse).toList())) {
             t = stage(times, "load checkpoint + tuned UNet", t);
             System.err.println("loaded: " + p.loadTimes());

@@ -67,7 +67,7 @@ final class GenerateCommand implements Callable<Integer> {
         Ops ops = device.open();
         HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
         long t0 = System.nanoTime();
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, unet, name -> false, RepackCacheDir.get(), RepackCacheDir.WARN,
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, unet, name -> false, device.env().repackCache(), RepackCacheDir.WARN,
                 loraSpecs.stream().map(LoraFile::parse).toList())) {
             int s = p.vaeScale();
             int[] shape = {1, p.unet().config().inChannels(), frames, height / s, width / s};

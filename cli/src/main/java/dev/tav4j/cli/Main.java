@@ -1,5 +1,7 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.video.FfmpegLog;
+import dev.tav4j.runtime.HostMemoryPool;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ScopeType;
@@ -16,15 +18,21 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs the command line; returns the exit code (tests call this). */
+    /**
+     * Runs the command line; returns the exit code (tests call this). The process's environment is read here, once
+     * ({@link CliEnvironment}), and handed to the commands and options that need it.
+     */
     public static int run(String... args) {
+        CliEnvironment env = CliEnvironment.read();
+        if (env.ffmpegLog() != null) FfmpegLog.level(env.ffmpegLog());
+        if (env.hostPoolBytes() >= 0) HostMemoryPool.GLOBAL.limitCache(env.hostPoolBytes());
         // a failure in a worker thread is reported like one in the command, never as a bare stack trace
         Thread.setDefaultUncaughtExceptionHandler((thread, ex) -> System.err.println("tav: " + Errors.report(ex, thread.getName())));
         OneLineLogging.install();
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = commandLine(env);
         cl.setExecutionExceptionHandler((ex, cmd, parse) -> {
             cmd.getErr().println("tav: " + Errors.report(ex, null));
-            if (Boolean.getBoolean("tav.debug")) ex.printStackTrace(cmd.getErr());
+            if (env.debug()) ex.printStackTrace(cmd.getErr());
             return 1;
         });
         // a usage error is one line and a pointer to --help (exit 2), not the whole usage text
@@ -39,5 +47,19 @@ public final class Main implements Runnable {
 
     @Override public void run() {
         spec.commandLine().usage(System.out);
+    }
+
+    /** The command line whose commands and options get {@code env}. */
+    static CommandLine commandLine(CliEnvironment env) {
+        return new CommandLine(new Main(), new Factory(env));
+    }
+
+    /** Makes the commands and mixins, giving the environment to those that need it ({@link CliEnvironment.Aware}). */
+    private record Factory(CliEnvironment env) implements CommandLine.IFactory {
+        @Override public <K> K create(Class<K> cls) throws Exception {
+            K o = CommandLine.defaultFactory().create(cls);
+            if (o instanceof CliEnvironment.Aware a) a.environment(env);
+            return o;
+        }
     }
 }

@@ -1,13 +1,12 @@
 package dev.tav4j.cli;
 
-import dev.tav4j.kernels.cuda.CudaOps;
 import dev.tav4j.model.config.ConfigException;
 import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.VideoSampling;
-import dev.tav4j.runtime.Backends;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import picocli.CommandLine.Command;
@@ -40,7 +39,7 @@ final class RunCommand implements Callable<Integer> {
         boolean flag = spec.commandLine().getParseResult().hasMatchedOption("--precision");
         DType precision = precision(c.mixedPrecision(), flag ? device.precision : null, c.at("mixed_precision"));
         TuneLauncher.Plan plan = plan(c, config);
-        return TuneLauncher.execute(plan, () -> open(device.device, precision, flag ? null : c.mixedPrecision()));
+        return TuneLauncher.execute(plan, device.env(), () -> open(device.device, device.settings(precision), flag ? null : c.mixedPrecision()));
     }
 
     /**
@@ -61,7 +60,7 @@ final class RunCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException(key + " '" + mixedPrecision + "' must be no, fp16 or bf16");
         };
         if (flag == null) return fromConfig;
-        DType p = CudaOps.parsePrecision(flag);
+        DType p = BackendSettings.parsePrecision(flag);
         if (p != fromConfig) note("--precision " + flag + " overrides mixed_precision: " + mixedPrecision + " of the config");
         return p;
     }
@@ -72,14 +71,13 @@ final class RunCommand implements Callable<Integer> {
      * fp16) run unchanged everywhere. An explicit {@code --precision} (mixedPrecision null) with the cpu backend is an
      * error, as for every command.
      */
-    static Ops open(String device, DType precision, String mixedPrecision) {
-        Ops ops = Backends.select(device);
-        if (ops instanceof CudaOps cuda) {
-            ops = cuda.withPrecision(precision);
-        } else if (precision != DType.F32 && mixedPrecision == null) {
-            throw new IllegalArgumentException("--precision " + DeviceOption.name(precision) + " needs --device cuda: the " + ops.name()
-                    + " backend computes in fp32 only");
-        } else if (precision != DType.F32) {
+    static Ops open(String device, BackendSettings settings, String mixedPrecision) {
+        DType precision = settings.precision();
+        Ops ops = DeviceOption.select(device, settings);
+        if (ops.precision() != precision) {  // the cpu backend: fp32 whatever was asked
+            if (mixedPrecision == null)
+                throw new IllegalArgumentException("--precision " + DeviceOption.name(precision) + " needs --device cuda: the " + ops.name()
+                        + " backend computes in fp32 only");
             warn("mixed_precision " + mixedPrecision.strip()
                     + " is a CUDA-backend feature: the " + ops.name() + " backend computes in fp32 only, so this run trains in fp32"
                     + " (use --device cuda for " + DeviceOption.name(precision) + " activations with fp32 master weights)");

@@ -60,11 +60,11 @@ final class TuneLauncher {
     private TuneLauncher() {}
 
     static int execute(Plan plan, DeviceOption device) {
-        return execute(plan, device::open);
+        return execute(plan, device.env(), device::open);
     }
 
     /** Runs the plan on the backend {@code backend} opens (after the cheap checks and reading the video). */
-    static int execute(Plan plan, java.util.function.Supplier<Ops> backend) {
+    static int execute(Plan plan, CliEnvironment env, java.util.function.Supplier<Ops> backend) {
         if (plan.steps() < 1) throw new IllegalArgumentException("the number of tuning steps must be at least 1, got " + plan.steps());
         // a merged LoRA changes frozen weights too, which a delta leaves to the base: it would load without them
         if (plan.saveTrainableOnly() && !plan.loras().isEmpty())
@@ -103,7 +103,7 @@ final class TuneLauncher {
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, null, TrainableModules.matcher(plan.settings().trainableModules()),
-                RepackCacheDir.get(), RepackCacheDir.WARN, plan.loras())) {
+                env.repackCache(), RepackCacheDir.WARN, plan.loras())) {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
@@ -112,7 +112,7 @@ final class TuneLauncher {
                     plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules(),
                     mixedPrecisionNote(ops.precision()));
             // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
-            try (CtrlC ignored = new CtrlC(progress)) {
+            try (CtrlC ignored = new CtrlC(progress, env.cancelWaitSeconds())) {
                 TuneJob.Result r;
                 try (Tensor pixels = clip.toPixels()) {
                     progress.mark();
@@ -255,16 +255,16 @@ final class TuneLauncher {
 
     /** While open, Ctrl-C (SIGINT/SIGTERM) cancels the job and waits for it to stop at a step boundary. */
     private static final class CtrlC implements AutoCloseable {
-        private static final long WAIT_SECONDS = Long.getLong("tav.cancelWaitSeconds", 600);
         private final CountDownLatch done = new CountDownLatch(1);
         private final Thread hook;
 
-        CtrlC(ConsoleProgress progress) {
+        /** {@code waitSeconds}: how long the hook waits for the job to stop ({@link CliEnvironment#cancelWaitSeconds()}). */
+        CtrlC(ConsoleProgress progress, long waitSeconds) {
             hook = new Thread(() -> {
                 System.err.println("\ntav: stopping after the current step (files stay complete)…");
                 progress.cancel();
                 try {
-                    done.await(WAIT_SECONDS, TimeUnit.SECONDS);
+                    done.await(waitSeconds, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

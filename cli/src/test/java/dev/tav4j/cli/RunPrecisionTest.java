@@ -1,5 +1,6 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import org.junit.jupiter.api.Test;
@@ -24,10 +25,10 @@ class RunPrecisionTest {
 
     @Test
     void onTheCpuBackendMixedPrecisionFromTheConfigTrainsInFp32() {
-        Ops ops = RunCommand.open("cpu", DType.F16, "fp16");
+        Ops ops = RunCommand.open("cpu", BackendSettings.DEFAULTS.withPrecision(DType.F16), "fp16");
         assertEquals("cpu", ops.name());
         assertEquals(DType.F32, ops.precision());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunCommand.open("cpu", DType.BF16, null));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RunCommand.open("cpu", BackendSettings.DEFAULTS.withPrecision(DType.BF16), null));
         assertTrue(e.getMessage().contains("--precision bf16 needs --device cuda"), e.getMessage());
     }
 

@@ -1,6 +1,7 @@
 package dev.tav4j.model;
 
 import dev.tav4j.runtime.BackendProvider;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.Backends;
 import dev.tav4j.runtime.Ops;
 import org.junit.jupiter.api.Assumptions;
@@ -13,11 +14,13 @@ public final class GpuBackend {
     public static Ops create() {
         BackendProvider cuda = Backends.providers().stream().filter(p -> p.name().equals("cuda")).findFirst()
                 .orElseThrow(() -> new AssertionError("no cuda backend on the class path"));
-        BackendProvider.Availability a = cuda.probe();
+        // the test is the entry point here: the documented switches and library places from this JVM
+        BackendSettings settings = BackendSettings.fromSystem(System::getProperty, System::getenv);
+        BackendProvider.Availability a = cuda.probe(settings);
         if (!a.available()) {
             if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
             Assumptions.abort("no usable CUDA device: " + a.reason());
         }
-        return cuda.create();
+        return cuda.create(settings);
     }
 }

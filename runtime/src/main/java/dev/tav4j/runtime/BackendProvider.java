@@ -1,6 +1,11 @@
 package dev.tav4j.runtime;
 
-/** A backend found through {@link java.util.ServiceLoader}; {@link #probe()} says whether it can run here and why not. */
+import java.util.List;
+
+/**
+ * A backend found through {@link java.util.ServiceLoader}; {@link #probe} says whether it can run here and why not.
+ * Settings come in as a value ({@link BackendSettings}), never from system properties or the environment.
+ */
 public interface BackendProvider {
     /** "cpu", "cuda", … */
     String name();
@@ -8,11 +13,23 @@ public interface BackendProvider {
     /** Higher is preferred by {@code auto}. */
     int priority();
 
-    /** Whether this backend can run on this machine, and a human-readable reason either way. */
-    Availability probe();
+    /** Whether {@code auto} may pick this backend (false for a test-only one such as the host emulation "cuda-emu"). */
+    default boolean selectedByAuto() { return true; }
 
-    /** Creates the backend; only called when {@link #probe()} said it is available. */
-    Ops create();
+    /** Whether this backend can run on this machine with these settings, and a human-readable reason either way. */
+    Availability probe(BackendSettings settings);
+
+    /** {@link #probe(BackendSettings)} with {@link BackendSettings#DEFAULTS}. */
+    default Availability probe() { return probe(BackendSettings.DEFAULTS); }
+
+    /** Creates the backend; only called when {@link #probe} said it is available. */
+    Ops create(BackendSettings settings);
+
+    /** {@link #create(BackendSettings)} with {@link BackendSettings#DEFAULTS}. */
+    default Ops create() { return create(BackendSettings.DEFAULTS); }
+
+    /** What the probe found, one fact per line, for {@code tav info} (empty when there is nothing beyond the reason). */
+    default List<String> details(BackendSettings settings) { return List.of(); }
 
     record Availability(boolean available, String reason) {
         public static Availability yes(String reason) { return new Availability(true, reason); }

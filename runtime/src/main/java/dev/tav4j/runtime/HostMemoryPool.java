@@ -12,17 +12,23 @@ import java.util.Map;
  * memory nobody returns is still reclaimed, never leaked.
  */
 public final class HostMemoryPool {
-    public static final HostMemoryPool GLOBAL = new HostMemoryPool(Long.getLong("tav.hostPoolBytes", 8L << 30));
+    /** The pool host tensors use: up to 8 GiB cached unless an entry point sets another limit ({@link #limitCache}). */
+    public static final HostMemoryPool GLOBAL = new HostMemoryPool(8L << 30);
 
     /** Requests from this size up are checked against the machine's available memory before they are made. */
     private static final long CHECK_ABOVE = 16L << 20;
     private final Map<Long, ArrayDeque<MemorySegment>> free = new HashMap<>();
-    private final long maxCachedBytes;
+    private long maxCachedBytes;
     private long cachedBytes;
     private long liveBytes;
     private long peakLiveBytes;
 
     public HostMemoryPool(long maxCachedBytes) {
+        this.maxCachedBytes = maxCachedBytes;
+    }
+
+    /** Caches at most {@code maxCachedBytes} of returned segments from now on (what is cached beyond it stays until reused). */
+    public synchronized void limitCache(long maxCachedBytes) {
         this.maxCachedBytes = maxCachedBytes;
     }
 

@@ -20,7 +20,8 @@ public final class MemoryAdvice {
 
     static {
         MethodHandle h = null;
-        if (System.getProperty("os.name", "").startsWith("Linux")) {
+        // the advice values are Linux's: /proc/sys/kernel/osrelease exists on Linux only (a platform fact, not a setting)
+        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/sys/kernel/osrelease"))) {
             try {
                 Linker linker = Linker.nativeLinker();
                 h = linker.defaultLookup().find("madvise").map(a -> linker.downcallHandle(a,

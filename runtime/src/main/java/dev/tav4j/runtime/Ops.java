@@ -186,6 +186,20 @@ public interface Ops {
     /** Waits for queued work (no-op on the CPU). */
     default void synchronize() {}
 
+    // ---------------------------------------------------------------- what the backend is, backend-neutral
+
+    /** The settings this backend was made with ({@link BackendProvider#create}); defaults for a backend made without. */
+    default BackendSettings settings() { return BackendSettings.DEFAULTS; }
+
+    /** The device this backend computes on: name, description, memory. */
+    default DeviceInfo deviceInfo() { return DeviceInfo.cpu(); }
+
+    /** Per-kernel device timing, where the backend has kernels of its own to time (cuda); empty otherwise. */
+    default java.util.Optional<KernelTiming> kernelTiming() { return java.util.Optional.empty(); }
+
+    /** The self-check of this backend's kernels against the CPU reference (cuda); empty where there is none. */
+    default java.util.Optional<KernelCheck> kernelCheck() { return java.util.Optional.empty(); }
+
     // ---------------------------------------------------------------- per-step inputs and step capture
 
     /** A new F32 tensor of this backend whatever its storage precision (timesteps, step coefficients). */

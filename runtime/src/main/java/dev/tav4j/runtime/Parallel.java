@@ -5,8 +5,11 @@ import java.util.concurrent.RecursiveAction;
 
 /** Splits index ranges over all cores. Work items are coarse (rows, images, heads), never single elements. */
 public final class Parallel {
-    /** Worker count: -Dtav.threads, else every core. */
-    public static final int THREADS = Integer.getInteger("tav.threads", Runtime.getRuntime().availableProcessors());
+    /**
+     * Worker count: every core the JVM sees. To use fewer, start the JVM with {@code -XX:ActiveProcessorCount=N}
+     * (e.g. {@code TAV_JAVA_OPTS=-XX:ActiveProcessorCount=2 ./tav …}), which also sizes the JVM's own thread pools.
+     */
+    public static final int THREADS = Runtime.getRuntime().availableProcessors();
     private static final ForkJoinPool POOL = THREADS <= 1 ? null : new ForkJoinPool(THREADS);
 
     private Parallel() {}

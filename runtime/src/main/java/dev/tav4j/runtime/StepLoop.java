@@ -1,6 +1,5 @@
 package dev.tav4j.runtime;
 
-import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.runtime.device.StepCaptureException;
 
 /**
@@ -9,17 +8,16 @@ import dev.tav4j.runtime.device.StepCaptureException;
  * {@link StepGraph} and replayed, every later one replayed. The body must take whatever changes between steps
  * from device tensors written before {@link #run()} ({@link Ops#write}).
  *
- * <p>With graphs off ({@link #DISABLE_PROPERTY}, {@code --no-cuda-graphs}) or on a backend that does not capture
- * (cpu), every run is eager. A capture that lacked a cached memory block runs eagerly instead (which caches it) and
- * is tried again at the next run, up to {@link #MAX_CAPTURE_TRIES} times: one eager run is not always enough warm-up,
- * since a step that creates long-lived buffers after its temporaries peaked (a first tuning step creating gradients
- * and optimizer state) leaves fewer cached blocks than its next run needs. If a capture fails because the step did
- * something a graph cannot hold (any other {@link StepCaptureException}) or the driver refused it, the reason is
+ * <p>With graphs off (for this loop, or everywhere by the backend's {@link BackendSettings#cudaGraphs()}:
+ * {@code --no-cuda-graphs}, {@code -Dtav.cuda.graphs=false}) or on a backend that does not capture (cpu), every run is
+ * eager. A capture that lacked a cached memory block runs eagerly instead (which caches it) and is tried again at the
+ * next run, up to {@link #MAX_CAPTURE_TRIES} times: one eager run is not always enough warm-up, since a step that
+ * creates long-lived buffers after its temporaries peaked (a first tuning step creating gradients and optimizer state)
+ * leaves fewer cached blocks than its next run needs. If a capture fails because the step did
+ * something a graph cannot hold or the driver refused it (any other {@link StepCaptureException}), the reason is
  * printed once and the loop goes on eagerly: a capture executes nothing, so no step is lost or run twice.
  */
 public final class StepLoop implements AutoCloseable {
-    /** System property: {@code -Dtav.cuda.graphs=false} turns step capture off everywhere (debugging). */
-    public static final String DISABLE_PROPERTY = "tav.cuda.graphs";
     /** Captures tried before giving up when each lacked a cached block. */
     static final int MAX_CAPTURE_TRIES = 3;
 
@@ -30,16 +28,22 @@ public final class StepLoop implements AutoCloseable {
     private int runs, replays, captureTries;
     private String fallbackReason;
 
-    /** {@code graphs}: capture on backends that can ({@link Ops#capturesSteps()}). */
+    /**
+     * {@code graphs}: capture on backends that can ({@link Ops#capturesSteps()}) and whose settings allow it
+     * ({@link BackendSettings#cudaGraphs()}).
+     */
     public StepLoop(Ops ops, boolean graphs, Runnable body) {
         this.ops = ops;
         this.body = body;
-        this.graphs = graphs && ops.capturesSteps();
+        this.graphs = graphs && ops.capturesSteps() && ops.settings().cudaGraphs();
     }
 
-    /** Whether graphs are on unless asked otherwise: true, or the value of {@link #DISABLE_PROPERTY}. */
+    /**
+     * Whether a loop captures unless its caller says otherwise: true. The backend's settings still turn capture off
+     * everywhere ({@link BackendSettings#cudaGraphs()}, read by the constructor), so callers need not pass them on.
+     */
     public static boolean graphsByDefault() {
-        return !"false".equalsIgnoreCase(System.getProperty(DISABLE_PROPERTY, "true"));
+        return true;
     }
 
     /** Runs the step once (eagerly, by capturing, or by replaying). */
@@ -57,9 +61,8 @@ public final class StepLoop implements AutoCloseable {
         try {
             captureTries++;
             graph = ops.record(body);
-        } catch (StepCaptureException | CudaException e) {
-            if (e instanceof CudaException c && c.isOutOfMemory()) throw c;
-            if (e instanceof StepCaptureException s && s.curedByWarmRun() && captureTries < MAX_CAPTURE_TRIES) {
+        } catch (StepCaptureException e) {
+            if (e.curedByWarmRun() && captureTries < MAX_CAPTURE_TRIES) {
                 body.run();  // caches what the capture lacked; the next run tries again
                 return;
             }

@@ -23,11 +23,13 @@ class StepLoopTest {
     private static final class Script {
         final Deque<RuntimeException> outcomes = new ArrayDeque<>();
         int eager, replays, records;
+        BackendSettings settings = BackendSettings.DEFAULTS;
 
         Ops ops() {
             return (Ops) Proxy.newProxyInstance(Ops.class.getClassLoader(), new Class<?>[] {Ops.class}, (proxy, m, args) -> switch (m.getName()) {
                 case "capturesSteps" -> true;
                 case "name" -> "script";
+                case "settings" -> settings;
                 case "record" -> {
                     records++;
                     RuntimeException e = outcomes.isEmpty() ? null : outcomes.poll();
@@ -47,6 +49,17 @@ class StepLoopTest {
 
     private static StepLoop loop(Script s) {
         return new StepLoop(s.ops(), true, () -> s.eager++);
+    }
+
+    @Test
+    void theBackendsSettingsTurnCaptureOffWhateverTheLoopAsks() {
+        Script s = new Script();
+        s.settings = BackendSettings.DEFAULTS.withCudaGraphs(false);
+        try (StepLoop l = loop(s)) {
+            for (int i = 0; i < 3; i++) l.run();
+            assertEquals(3, s.eager, "every run eager");
+            assertEquals(0, s.records, "nothing recorded");
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.tav4j.bench.ops;
 
 import dev.tav4j.kernels.cpu.CpuOps;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import java.util.Random;
@@ -9,10 +10,14 @@ import java.util.Random;
 final class OpsBenchState {
     private OpsBenchState() {}
 
-    /** The backend named by -Dtav.bench.backend (default cpu). */
+    /**
+     * The backend named by -Dtav.bench.backend (default cpu), set up by the documented switches. The JMH state classes
+     * are this module's entry points, so this is where the process's properties and environment are read.
+     */
     static Ops ops() {
         String name = System.getProperty("tav.bench.backend", "cpu");
-        return name.equals("cpu") ? new CpuOps() : dev.tav4j.runtime.Backends.select(name);
+        return name.equals("cpu") ? new CpuOps()
+                : dev.tav4j.runtime.Backends.select(name, BackendSettings.fromSystem(System::getProperty, System::getenv));
     }
 
     static Tensor rand(Ops ops, long seed, int... shape) {

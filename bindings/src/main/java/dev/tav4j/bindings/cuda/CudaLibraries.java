@@ -32,21 +32,31 @@ public final class CudaLibraries {
         }
     }
 
-    private static final class DriverHolder {
-        static final Loaded DRIVER = load("the CUDA driver (libcuda.so.1)",
-                LibraryLocator.driverCandidates(LibraryLocator.Env.system()), null);
-    }
+    private static LibraryLocator.Env env = LibraryLocator.Env.fixed();
+    private static Loaded driver, cublas;
 
-    private static final class CublasHolder {
-        static final Loaded CUBLAS = load("cuBLAS (libcublas.so)",
-                LibraryLocator.cublasCandidates(LibraryLocator.Env.system()), "libcublasLt");
+    /**
+     * Where the libraries not loaded yet are searched for: the entry point's system properties and environment
+     * ({@link LibraryLocator.Env#of}); until this is called, the loader path and the fixed places only. A library is
+     * loaded once per JVM: a search that found it stays, one that did not is tried again with the new places.
+     */
+    public static synchronized void searchIn(LibraryLocator.Env places) {
+        env = places;
+        if (driver != null && !driver.ok()) driver = null;
+        if (cublas != null && !cublas.ok()) cublas = null;
     }
 
     /** The CUDA driver, searched for on first use. */
-    public static Loaded driver() { return DriverHolder.DRIVER; }
+    public static synchronized Loaded driver() {
+        if (driver == null) driver = load("the CUDA driver (libcuda.so.1)", LibraryLocator.driverCandidates(env), null);
+        return driver;
+    }
 
     /** cuBLAS (with libcublasLt loaded first from the same place), searched for on first use. */
-    public static Loaded cublas() { return CublasHolder.CUBLAS; }
+    public static synchronized Loaded cublas() {
+        if (cublas == null) cublas = load("cuBLAS (libcublas.so)", LibraryLocator.cublasCandidates(env), "libcublasLt");
+        return cublas;
+    }
 
     /**
      * Tries {@code candidates} in order. When {@code companionStem} is given, that library (e.g. libcublasLt) is

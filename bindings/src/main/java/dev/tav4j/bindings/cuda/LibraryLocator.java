@@ -42,24 +42,34 @@ public final class LibraryLocator {
      */
     public record Env(Function<String, String> property, Function<String, String> env,
                       List<Path> driverDirs, List<Path> commonDirs, List<Path> pythonLibRoots) {
-        public static Env system() {
+        /**
+         * The search with the fixed directories of this platform and the Python roots that {@code property}
+         * ({@code user.home}) and {@code env} ({@code VIRTUAL_ENV}, {@code CONDA_PREFIX}) add. Nothing is read from
+         * the process here: the entry point passes what it read (or {@code k -> null} for the fixed places only).
+         */
+        public static Env of(Function<String, String> property, Function<String, String> env) {
             List<Path> roots = new ArrayList<>();
             for (String p : new String[] {"/usr/lib", "/usr/local/lib", "/opt/conda/lib"}) roots.add(Path.of(p));
-            String home = System.getProperty("user.home");
-            if (home != null) roots.add(Path.of(home, ".local", "lib"));
+            String home = property.apply("user.home");
+            if (home != null && !home.isBlank()) roots.add(Path.of(home, ".local", "lib"));
             for (String var : new String[] {"VIRTUAL_ENV", "CONDA_PREFIX"}) {
-                String v = System.getenv(var);
+                String v = env.apply(var);
                 if (v != null && !v.isBlank()) roots.add(Path.of(v, "lib"));
             }
             roots.addAll(glob(Path.of("/opt"), "*").stream()
                     .flatMap(d -> List.of(d.resolve(".venv/lib"), d.resolve("venv/lib"), d.resolve("lib")).stream())
                     .toList());
-            return new Env(System::getProperty, System::getenv,
+            return new Env(property, env,
                     List.of(Path.of("/usr/lib/x86_64-linux-gnu"), Path.of("/usr/local/nvidia/lib64"),
                             Path.of("/usr/lib64"), Path.of("/usr/lib/wsl/lib")),
                     List.of(Path.of("/usr/local/cuda/lib64"), Path.of("/usr/lib/x86_64-linux-gnu"),
                             Path.of("/usr/local/nvidia/lib64"), Path.of("/usr/lib64")),
                     roots);
+        }
+
+        /** The fixed places and the loader path only: no properties, no environment. */
+        public static Env fixed() {
+            return of(k -> null, k -> null);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.tav4j.kernels.cpu;
 
 import dev.tav4j.runtime.BackendProvider;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Parallel;
 
@@ -10,9 +11,10 @@ public final class CpuBackendProvider implements BackendProvider {
 
     @Override public int priority() { return 0; }
 
-    @Override public Availability probe() {
+    @Override public Availability probe(BackendSettings settings) {
         return Availability.yes("pure Java, " + Parallel.THREADS + " threads, Vector API " + Vec.S);
     }
 
-    @Override public Ops create() { return new CpuOps(); }
+    /** The cpu backend; it computes in F32 whatever {@code settings} ask (compare {@link Ops#precision()}). */
+    @Override public Ops create(BackendSettings settings) { return new CpuOps(settings); }
 }

@@ -10,7 +10,20 @@ import dev.tav4j.runtime.Tensor;
  * {@link dev.tav4j.runtime.Parallel}. Each op family lives in its own class; this one only delegates.
  */
 public final class CpuOps implements Ops {
+    private final dev.tav4j.runtime.BackendSettings settings;
     private CpuGradOps grad;
+
+    /** The cpu backend with the default settings. */
+    public CpuOps() {
+        this(dev.tav4j.runtime.BackendSettings.DEFAULTS);
+    }
+
+    /** The cpu backend made with {@code settings}: it computes in F32 whatever they ask; the rest does not apply here. */
+    public CpuOps(dev.tav4j.runtime.BackendSettings settings) {
+        this.settings = settings.withPrecision(dev.tav4j.runtime.DType.F32);
+    }
+
+    @Override public dev.tav4j.runtime.BackendSettings settings() { return settings; }
 
     @Override public String name() { return "cpu"; }
 

@@ -25,11 +25,17 @@ final class CudaLaunch implements AutoCloseable {
     /** Tensor-core families switched off one by one (the self-check does, for a family that failed): they take their fallback. */
     final java.util.EnumSet<TensorCoreFamily> tensorCoresOff = java.util.EnumSet.noneOf(TensorCoreFamily.class);
 
+    /** With the tensor-core kernels on. */
     CudaLaunch(DeviceApi api) {
+        this(api, true);
+    }
+
+    /** {@code tensorCores}: BF16/F16 conv2d and attention on tensor cores ({@code BackendSettings.tensorCores()}). */
+    CudaLaunch(DeviceApi api, boolean tensorCores) {
         this.api = api;
         this.kernels = new CudaKernels(api);
         this.maxGrid = api.emulated() ? 8 : 16384;
-        if (TensorCoreKernels.enabledByDefault()) this.tensorCores = new TensorCoreKernels(api);
+        if (tensorCores) this.tensorCores = new TensorCoreKernels(api);
     }
 
     /** Whether family {@code f} may run on tensor cores (not switched off on its own). */

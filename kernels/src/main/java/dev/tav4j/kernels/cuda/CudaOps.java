@@ -2,15 +2,21 @@ package dev.tav4j.kernels.cuda;
 
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.DeviceInfo;
+import dev.tav4j.runtime.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.GradOps;
+import dev.tav4j.runtime.KernelCheck;
+import dev.tav4j.runtime.KernelTiming;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Tensor;
-import dev.tav4j.runtime.cuda.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.device.DeviceApi;
 
 import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * The CUDA backend, written once against {@link DeviceApi}: the real driver on a GPU, or the host emulation in
@@ -27,11 +33,15 @@ import java.util.Arrays;
  * in that type), {@link #download} always returns F32. Every kernel accumulates in fp32, GEMMs run through
  * cuBLAS with fp32 compute, GroupNorm/LayerNorm statistics and the attention softmax are fp32; only storage
  * is half width. All tensors of one op must share one element type.
+ *
+ * <p>Switches come in one value, {@link BackendSettings}: precision, tensor cores (forward and backward), fused
+ * residuals, CUDA graphs ({@link #settings()} tells the layers above). Nothing here reads system properties.
  */
 public final class CudaOps implements Ops, AutoCloseable {
     private final DeviceApi api;
     private final String name;
     private final DType precision;
+    private final BackendSettings settings;
     private final CudaLaunch l;
     private final CudaLinear linear;
     private final CudaNorm norm;
@@ -39,19 +49,26 @@ public final class CudaOps implements Ops, AutoCloseable {
     private final CudaPointwise pointwise;
     private final CudaStepOps steps;  // step capture and per-step device inputs
     private CudaGradOps gradOps;
-    private boolean fuseResiduals = ResidualFusion.enabledByDefault();  // off: op, then a separate axpby (A/B)
+    private boolean fuseResiduals;  // off: op, then a separate axpby (A/B)
 
-    /** An F32 backend over {@code api}. */
+    /** An F32 backend over {@code api} with the default settings. */
     public CudaOps(DeviceApi api, String name) {
-        this(api, name, DType.F32);
+        this(api, name, BackendSettings.DEFAULTS);
     }
 
-    /** A backend over {@code api} storing activations and weights as {@code precision}. */
+    /** A backend over {@code api} storing activations and weights as {@code precision}, other settings the defaults. */
     public CudaOps(DeviceApi api, String name, DType precision) {
+        this(api, name, BackendSettings.DEFAULTS.withPrecision(precision));
+    }
+
+    /** A backend over {@code api} set up by {@code settings} (precision, tensor cores, fused residuals, CUDA graphs). */
+    public CudaOps(DeviceApi api, String name, BackendSettings settings) {
         this.api = api;
         this.name = name;
-        this.precision = precision;
-        this.l = new CudaLaunch(api);
+        this.settings = settings;
+        this.precision = settings.precision();
+        this.fuseResiduals = settings.fuseResiduals();
+        this.l = new CudaLaunch(api, settings.tensorCores());
         this.linear = new CudaLinear(l);
         this.norm = new CudaNorm(l);
         this.attention = new CudaAttention(l);
@@ -59,7 +76,10 @@ public final class CudaOps implements Ops, AutoCloseable {
         this.steps = new CudaStepOps(api);
     }
 
-    /** Turns the tensor-core kernels of BF16/F16 conv2d and attention, forward and backward, on or off (A/B checks; default on). */
+    /**
+     * Turns the tensor-core kernels of BF16/F16 conv2d and attention, forward and backward, on or off on this instance
+     * (tests' and the self-check's A/B; a run's switch is {@link BackendSettings#tensorCores()}).
+     */
     void useTensorCores(boolean on) {
         l.tensorCores = on ? (l.tensorCores != null ? l.tensorCores : new TensorCoreKernels(api)) : null;
         if (gradOps != null) gradOps.useTensorCores(on);
@@ -79,13 +99,40 @@ public final class CudaOps implements Ops, AutoCloseable {
     /** The tensor-core families switched off one by one. */
     public java.util.Set<TensorCoreFamily> tensorCoresOff() { return java.util.Collections.unmodifiableSet(l.tensorCoresOff); }
 
-    /** Turns the fused residual adds of matmul and conv2d on (default) or off (the unfused sequence, for A/B runs). */
+    /**
+     * Turns the fused residual adds of matmul and conv2d on or off on this instance (tests' A/B; a run's switch is
+     * {@link BackendSettings#fuseResiduals()}).
+     */
     public void fuseResiduals(boolean on) { fuseResiduals = on; }
 
     public DeviceApi device() { return api; }
 
     /** The element type of what {@link #allocate(int...)} and {@link #upload} create. */
-    public DType precision() { return precision; }
+    @Override public DType precision() { return precision; }
+
+    @Override public BackendSettings settings() { return settings; }
+
+    @Override public DeviceInfo deviceInfo() {
+        return new DeviceInfo(api.name(), api.describe(), api.totalBytes(), api.emulated());
+    }
+
+    @Override public Optional<KernelTiming> kernelTiming() {
+        return Optional.of(new KernelTiming() {
+            @Override public void start() { profile(true); }
+
+            @Override public List<Entry> stop() {
+                KernelProfiler p = l.profiler;
+                if (p == null) return List.of();
+                List<Entry> out = p.entries().stream().map(e -> new Entry(e.name(), e.calls(), e.totalMillis())).toList();
+                profile(false);
+                return out;
+            }
+
+            @Override public boolean running() { return l.profiler != null; }
+        });
+    }
+
+    @Override public Optional<KernelCheck> kernelCheck() { return Optional.of(new CudaKernelCheck(this)); }
 
     /**
      * A backend over the same device storing {@code precision} (this one when it already does). Tensors of
@@ -93,19 +140,14 @@ public final class CudaOps implements Ops, AutoCloseable {
      */
     public CudaOps withPrecision(DType precision) {
         if (precision == this.precision) return this;
-        CudaOps o = new CudaOps(api, name, precision);
+        CudaOps o = new CudaOps(api, name, settings.withPrecision(precision));
         o.l.tensorCoresOff.addAll(l.tensorCoresOff);  // a family the self-check switched off stays off
         return o;
     }
 
-    /** Parses "fp32", "bf16", "fp16" (also f32, f16, float32, bfloat16, float16, any case). */
+    /** Parses "fp32", "bf16", "fp16" (also f32, f16, float32, bfloat16, float16, any case): {@link BackendSettings#parsePrecision}. */
     public static DType parsePrecision(String s) {
-        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
-            case "fp32", "f32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "fp16", "f16", "float16", "half" -> DType.F16;
-            default -> throw new IllegalArgumentException("precision must be fp32, bf16 or fp16, got '" + s + "'");
-        };
+        return BackendSettings.parsePrecision(s);
     }
 
     // ---------------------------------------------------------------- profiling and memory figures
@@ -268,7 +310,7 @@ public final class CudaOps implements Ops, AutoCloseable {
     @Override public synchronized GradOps grad() {
         if (gradOps == null) {
             gradOps = new CudaGradOps(l);  // the same launch plumbing: its work shows in this backend's profiler
-            gradOps.useTensorCores(l.tensorCores != null && TensorCoreKernels.backwardEnabledByDefault());
+            gradOps.useTensorCores(l.tensorCores != null && settings.tensorCoresBackward());
         }
         return gradOps;
     }

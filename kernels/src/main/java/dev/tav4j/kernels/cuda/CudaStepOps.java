@@ -1,10 +1,12 @@
 package dev.tav4j.kernels.cuda;
 
+import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.device.DeviceApi;
 import dev.tav4j.runtime.device.DeviceGraph;
+import dev.tav4j.runtime.device.StepCaptureException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,10 +37,18 @@ final class CudaStepOps implements AutoCloseable {
         }
     }
 
-    /** Captures what {@code step} enqueues; the graph runs it at each replay (nothing runs now). */
+    /**
+     * Captures what {@code step} enqueues; the graph runs it at each replay (nothing runs now). A capture the driver
+     * refuses is a {@link StepCaptureException} (the layers above know no driver errors); running out of memory stays
+     * what it is.
+     */
     StepGraph record(Runnable step) {
-        api.beginCapture();
         DeviceGraph g;
+        try {
+            api.beginCapture();
+        } catch (CudaException e) {
+            throw refused(e);
+        }
         try {
             step.run();
             g = api.endCapture();
@@ -48,6 +58,7 @@ final class CudaStepOps implements AutoCloseable {
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             }
+            if (e instanceof CudaException c) throw refused(c);
             throw e;
         }
         return new StepGraph() {
@@ -59,6 +70,10 @@ final class CudaStepOps implements AutoCloseable {
 
             @Override public String toString() { return "StepGraph[" + g.operations() + " operations]"; }
         };
+    }
+
+    private static RuntimeException refused(CudaException e) {
+        return e.isOutOfMemory() ? e : new StepCaptureException("the driver refused the capture: " + e.getMessage(), e);
     }
 
     /** values → an F32 device tensor, one host→device copy (the driver stages pageable memory, so reuse is safe). */

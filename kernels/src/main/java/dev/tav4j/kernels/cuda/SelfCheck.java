@@ -4,6 +4,7 @@ import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
+import dev.tav4j.runtime.KernelCheck;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 
@@ -66,10 +67,15 @@ public final class SelfCheck {
     }
 
     /** The check of one device in one precision; cached: read from the cache rather than run now. */
-    public record Report(String device, String key, DType precision, List<Result> results, boolean cached, double seconds) {
+    public record Report(String device, String key, DType precision, List<Result> results, boolean cached, double seconds)
+            implements KernelCheck.Report {
         public List<Result> failed() { return results.stream().filter(r -> !r.passed()).toList(); }
 
-        public boolean passed() { return failed().isEmpty(); }
+        @Override public boolean passed() { return failed().isEmpty(); }
+
+        @Override public List<String> lines() { return results.stream().map(Result::line).toList(); }
+
+        @Override public int failures() { return failed().size(); }
     }
 
     private static final Ops CPU = new CpuOps();
@@ -88,7 +94,7 @@ public final class SelfCheck {
     public static Report run(CudaOps ops, DType precision) {
         long t0 = System.nanoTime();
         List<Result> results;
-        try (CudaOps c = new CudaOps(ops.device(), ops.name(), precision)) {
+        try (CudaOps c = new CudaOps(ops.device(), ops.name(), precision)) {  // the default switches: every family is checked
             SelfCheck s = new SelfCheck(c, precision);
             s.all();
             results = List.copyOf(s.results);

@@ -4,7 +4,6 @@ import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.device.DeviceApi;
 
-import java.util.Locale;
 
 /**
  * The tensor-core (WMMA, fp32 accumulation) kernels for BF16/F16 storage: conv2d as an implicit GEMM
@@ -19,16 +18,11 @@ import java.util.Locale;
  * kernel whose shared memory exceeds the device's per-block limit ({@link DeviceApi#maxSharedBytesPerBlock}) is not
  * chosen either.
  *
- * <p>Off switch for A/B runs: {@code -Dtav.cuda.tensorCores=false} or {@code TAV_CUDA_TENSOR_CORES=0} (forward and
- * backward); the backward alone: {@code -Dtav.cuda.tensorCores.backward=false} or {@code TAV_CUDA_TENSOR_CORES_BACKWARD=0}.
+ * <p>Off switch for A/B runs: {@code BackendSettings.tensorCores()} (forward and backward; {@code -Dtav.cuda.tensorCores=false}
+ * or {@code TAV_CUDA_TENSOR_CORES=0} at the entry point), the backward alone {@code BackendSettings.tensorCoresBackward()}
+ * ({@code -Dtav.cuda.tensorCores.backward=false} or {@code TAV_CUDA_TENSOR_CORES_BACKWARD=0}); {@link CudaOps} applies them.
  */
 final class TensorCoreKernels {
-    /** System property that turns the tensor-core kernels off ("false"); the environment variable below too ("0"). */
-    static final String PROPERTY = "tav.cuda.tensorCores";
-    static final String ENV = "TAV_CUDA_TENSOR_CORES";
-    /** The backward's own off switch (property "false", environment variable "0"). */
-    static final String BACKWARD_PROPERTY = "tav.cuda.tensorCores.backward";
-    static final String BACKWARD_ENV = "TAV_CUDA_TENSOR_CORES_BACKWARD";
     /** Padded head sizes with a kernel (multiples of 16, the WMMA K step): head size d runs the smallest >= d. */
     static final int[] HEAD_PADS = {16, 32, 48, 64, 80, 128, 160};
     /** Launch geometry of conv_tc.cu and attention_tc.cu. */
@@ -54,28 +48,12 @@ final class TensorCoreKernels {
         }
     }
 
-    /** False when {@link #PROPERTY} says false/0/off or {@link #ENV} does. */
-    static boolean enabledByDefault() {
-        return switchedOn(PROPERTY, ENV);
-    }
-
     /**
-     * Whether the backward's tensor-core kernels (conv input gradient, attention backward) are on: unless the main
-     * switch is off, or {@link #BACKWARD_PROPERTY} / {@link #BACKWARD_ENV} turns just them off (an A/B of the
-     * backward alone, the forward staying on tensor cores).
+     * The initial state of the backward ops' tensor-core kernels: on. {@link CudaOps#grad()} sets them from its
+     * settings right after making the backward ops ({@code BackendSettings.tensorCoresBackward()}), so this is not a switch.
      */
     static boolean backwardEnabledByDefault() {
-        return enabledByDefault() && switchedOn(BACKWARD_PROPERTY, BACKWARD_ENV);
-    }
-
-    private static boolean switchedOn(String property, String env) {
-        String v = System.getProperty(property);
-        if (v == null) v = System.getenv(env);
-        if (v == null) return true;
-        return !switch (v.strip().toLowerCase(Locale.ROOT)) {
-            case "false", "0", "off", "no" -> true;
-            default -> false;
-        };
+        return true;
     }
 
     /** The conv2d_tc launch for output pixels m = N·Ho·Wo, or null when not covered. */

@@ -1,9 +1,10 @@
 package dev.tav4j.kernels.cuda;
 
+import dev.tav4j.emulation.EmulatedDeviceApi;
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Tensor;
-import dev.tav4j.runtime.cuda.DeviceOutOfMemoryException;
+import dev.tav4j.runtime.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.cuda.DevicePool;
 import dev.tav4j.runtime.device.StepCaptureException;
 import org.junit.jupiter.api.Test;
@@ -152,12 +153,12 @@ class CudaStepCaptureTest {
 
     @Test
     void outOfDeviceMemorySaysWhatWasAllocatedHowMuchAndWhatToTry() {
-        if (EmulatedDeviceApi.locate() == null) Emu.ops();  // skips or fails with the build's reason
-        try (EmulatedDeviceApi api = EmulatedDeviceApi.open(8L << 20); CudaOps ops = new CudaOps(api, "cuda-emu")) {
+        try (EmulatedDeviceApi api = Emu.device(8L << 20); CudaOps ops = new CudaOps(api, "cuda-emu")) {
             DevicePool pool = api.pool();
             try (Tensor small = ops.allocate(1024, 1024)) {   // 4 MiB of the 8
                 DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class, () -> ops.allocate(2, 1024, 1024));
                 String m = e.getMessage();
+                assertTrue(m.startsWith("out of cuda-emu device memory for a F32 tensor"), "names the backend: " + m);
                 assertTrue(m.contains("F32 tensor [2, 1024, 1024]") && m.contains("8.0 MiB") && m.contains(DeviceOutOfMemoryException.ADVICE), m);
                 assertTrue(m.contains("4.0 MiB in use"), "says what is in use: " + m);
                 assertEquals(4L << 20, pool.inUseBytes(), "the failed allocation left nothing behind");

@@ -1,8 +1,10 @@
 package dev.tav4j.kernels.cuda;
 
+import dev.tav4j.emulation.EmulatedDeviceApi;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Assumptions;
 
+import java.nio.file.Path;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,12 +22,27 @@ final class Emu {
      */
     static synchronized CudaOps ops() {
         if (ops != null) return ops;
-        if (EmulatedDeviceApi.locate() == null) {
-            Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(), EmulatedDeviceApi.unavailableReason());
-            fail(EmulatedDeviceApi.unavailableReason());
-        }
-        ops = EmulatedBackend.create();
+        ops = new CudaOps(device(), "cuda-emu");
         return ops;
+    }
+
+    /** The library the build made ({@code -Dtav.emu.lib}, set by the kernels module's pom), or null for the default places. */
+    static Path library() {
+        String p = System.getProperty("tav.emu.lib");
+        return p == null ? null : Path.of(p);
+    }
+
+    /** A fresh emulated device (of {@code capBytes}); skips or fails as {@link #ops()} when the library is missing. */
+    static EmulatedDeviceApi device(long capBytes) {
+        if (EmulatedDeviceApi.locate(library()) == null) {
+            Assumptions.assumeFalse(EmulatedDeviceApi.compilerMissing(library()), EmulatedDeviceApi.unavailableReason(library()));
+            fail(EmulatedDeviceApi.unavailableReason(library()));
+        }
+        return EmulatedDeviceApi.open(library(), capBytes);
+    }
+
+    static EmulatedDeviceApi device() {
+        return device(Long.MAX_VALUE);
     }
 
     static float[] random(Random r, int n, float offset) {

@@ -1,6 +1,7 @@
 package dev.tav4j.kernels.cuda;
 
 import dev.tav4j.runtime.BackendProvider;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
 import org.junit.jupiter.api.Assumptions;
 
@@ -15,12 +16,14 @@ final class RealGpu {
 
     static synchronized CudaOps ops() {
         if (cuda == null) {
-            BackendProvider.Availability a = new CudaBackendProvider().probe();
+            // the test is the entry point here: the documented switches and library places from this JVM
+            BackendSettings settings = BackendSettings.fromSystem(System::getProperty, System::getenv).withPrecision(DType.F32);
+            BackendProvider.Availability a = new CudaBackendProvider().probe(settings);
             if (!a.available()) {
                 if (Boolean.getBoolean("tav.gpu.required")) throw new AssertionError("GPU required but CUDA is unusable: " + a.reason());
                 Assumptions.abort("no usable CUDA device: " + a.reason());
             }
-            cuda = CudaBackendProvider.open(DType.F32);
+            cuda = CudaBackendProvider.open(settings);
         }
         return cuda;
     }

@@ -2,6 +2,7 @@ package dev.tav4j.kernels.cuda;
 
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.runtime.AttentionKind;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
@@ -17,6 +18,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -199,9 +201,14 @@ public class TensorCoreAttentionGradTest {
     /** The first attention-backward and attention-forward kernels a backward and a forward of c launched. */
     record Ran(String backward, String forward) {}
 
-    /** One backward and one forward (SELF on q) of c on a {@code dt} backend over rec; tensor cores forced on, or as the switches say. */
+    /** One backward and one forward (SELF on q) of c on a {@code dt} backend over rec; tensor cores forced on, or as the settings say. */
     Ran backwardAndForward(LaunchRecorder rec, DType dt, Case c, boolean forceTensorCores) {
-        try (CudaOps ops = new CudaOps(rec, "recorded", dt)) {
+        return backwardAndForward(rec, BackendSettings.DEFAULTS.withPrecision(dt), c, forceTensorCores);
+    }
+
+    /** As above, on a backend made with {@code settings}. */
+    Ran backwardAndForward(LaunchRecorder rec, BackendSettings settings, Case c, boolean forceTensorCores) {
+        try (CudaOps ops = new CudaOps(rec, "recorded", settings)) {
             if (forceTensorCores) ops.useTensorCores(true);
             run(ops, c);
             int[] sh = c.shapes()[0];
@@ -214,41 +221,38 @@ public class TensorCoreAttentionGradTest {
                 ran.stream().filter(k -> k.startsWith("attention_") && !k.startsWith("attention_bwd")).findFirst().orElseThrow());
     }
 
-    /** Runs body with the system property set to value, then restores it (the switches are read when a backend is made). */
-    static void withProperty(String name, String value, Runnable body) {
-        String old = System.getProperty(name);
-        System.setProperty(name, value);
-        try {
-            body.run();
-        } finally {
-            if (old == null) System.clearProperty(name);
-            else System.setProperty(name, old);
-        }
-    }
-
-    /** -Dtav.cuda.tensorCores=false, read when the backend (and its backward ops) is made, turns the kernels off. */
+    /** The settings' tensor-core switch off (-Dtav.cuda.tensorCores=false at the entry point) turns the kernels off, backward too. */
     @Test
     void offSwitchTurnsThemOff() {
         Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, 16, false);
-        for (String v : new String[] {"false", "true"}) {
-            withProperty(TensorCoreKernels.PROPERTY, v, () -> {
-                String bwd = backwardAndForward(new LaunchRecorder(device()), DType.F16, c, false).backward();
-                assertEquals(v.equals("true"), bwd.startsWith("attention_bwd_tc_"), "-D" + TensorCoreKernels.PROPERTY + "=" + v + " ran " + bwd);
-            });
+        for (boolean on : new boolean[] {false, true}) {
+            BackendSettings s = BackendSettings.DEFAULTS.withPrecision(DType.F16).withTensorCores(on);
+            String bwd = backwardAndForward(new LaunchRecorder(device()), s, c, false).backward();
+            assertEquals(on, bwd.startsWith("attention_bwd_tc_"), "tensorCores " + on + " ran " + bwd);
         }
     }
 
-    /** -Dtav.cuda.tensorCores.backward=false turns the backward's tensor-core kernels off and leaves the forward's on. */
+    /** The backward's own switch off turns the backward's tensor-core kernels off and leaves the forward's on. */
     @Test
     void backwardOffSwitchKeepsTheForwardOnTensorCores() {
         Case c = newCase(r, AttentionKind.SELF, 1, 1, 9, 9, 1, 16, true);
-        for (String v : new String[] {"false", "true"}) {
-            withProperty(TensorCoreKernels.BACKWARD_PROPERTY, v, () -> {
-                Ran ran = backwardAndForward(new LaunchRecorder(device()), DType.F16, c, false);
-                assertEquals(v.equals("true"), ran.backward().startsWith("attention_bwd_tc_"), "backward switch " + v + " ran " + ran.backward());
-                assertTrue(ran.forward().startsWith("attention_tc_"), "the forward stays on tensor cores: " + ran.forward());
-            });
+        for (boolean on : new boolean[] {false, true}) {
+            BackendSettings s = BackendSettings.DEFAULTS.withPrecision(DType.F16).withTensorCoresBackward(on);
+            Ran ran = backwardAndForward(new LaunchRecorder(device()), s, c, false);
+            assertEquals(on, ran.backward().startsWith("attention_bwd_tc_"), "backward switch " + on + " ran " + ran.backward());
+            assertTrue(ran.forward().startsWith("attention_tc_"), "the forward stays on tensor cores: " + ran.forward());
         }
+    }
+
+    /** The documented switches reach the settings from the entry point's properties and environment. */
+    @Test
+    void theDocumentedSwitchesBecomeSettings() {
+        BackendSettings off = BackendSettings.fromSystem(java.util.Map.of("tav.cuda.tensorCores", "false")::get, k -> null);
+        assertFalse(off.tensorCores());
+        BackendSettings env = BackendSettings.fromSystem(k -> null, java.util.Map.of("TAV_CUDA_TENSOR_CORES_BACKWARD", "0")::get);
+        assertTrue(env.tensorCores());
+        assertFalse(env.tensorCoresBackward());
+        assertTrue(BackendSettings.fromSystem(k -> null, k -> null).backwardTensorCores());
     }
 
     /**

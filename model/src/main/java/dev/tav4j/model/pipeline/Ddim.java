@@ -2,10 +2,10 @@ package dev.tav4j.model.pipeline;
 
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.runtime.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.runtime.Tensor;
-import dev.tav4j.runtime.cuda.DeviceOutOfMemoryException;
 
 import java.util.Arrays;
 import java.util.concurrent.CancellationException;

@@ -13,7 +13,6 @@ import dev.tav4j.model.unet.TunedDelta;
 import dev.tav4j.model.unet.UNetLoader;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.runtime.Ops;
-import dev.tav4j.runtime.StepLoop;
 import dev.tav4j.runtime.Tensor;
 
 import java.nio.file.Path;
@@ -32,7 +31,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     private final Vae vae;
     private final UNet3D unet;
     private final SchedulerConfig scheduler;
-    private volatile boolean cudaGraphs = StepLoop.graphsByDefault();
+    private volatile boolean cudaGraphs;
     /** Reopens the UNet's weight files (set by {@link #load}; null for a pipeline built from parts). */
     private java.util.function.Supplier<Weights> unetSource;
     private LoadTimes loadTimes;
@@ -46,6 +45,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
         this.vae = vae;
         this.unet = unet;
         this.scheduler = scheduler;
+        this.cudaGraphs = ops.settings().cudaGraphs();
     }
 
     /**
@@ -159,7 +159,8 @@ public final class TuneAVideoPipeline implements AutoCloseable {
 
     /**
      * Whether inversion and editing capture each denoising step as a CUDA graph and replay it (cuda backend only;
-     * default on unless {@code -Dtav.cuda.graphs=false}). Off launches every op of every step, for debugging.
+     * default: the backend's {@code BackendSettings.cudaGraphs()}, which also turns capture off everywhere). Off
+     * launches every op of every step, for debugging.
      */
     public TuneAVideoPipeline cudaGraphs(boolean on) {
         this.cudaGraphs = on;

@@ -13,9 +13,14 @@ final class Ffmpeg {
     static {
         // FFmpeg logs from native code straight to fd 2 at "info" by default, and even at "error" a damaged file gives
         // lines like "[mov,mp4,… @ 0x…] moov atom not found" next to our own message: every problem reaches callers as
-        // an exception (VideoException), so the log is off. -Dtav.ffmpeg.log=debug (or info, warning, error, …)
-        // brings it back for diagnosis.
-        avutil.av_log_set_level(level(System.getProperty("tav.ffmpeg.log", "quiet")));
+        // an exception (VideoException), so the log is off unless an entry point asks for it (FfmpegLog.level; tav
+        // reads -Dtav.ffmpeg.log=debug, info, warning, error, … for diagnosis).
+        avutil.av_log_set_level(avutil.AV_LOG_QUIET);
+    }
+
+    /** Sets FFmpeg's log level by name (quiet, fatal, error, warning, info, verbose, debug; anything else: quiet). */
+    static void setLevel(String name) {
+        avutil.av_log_set_level(level(name));
     }
 
     /** Loads the natives and sets the log level (quiet unless asked); call before any other FFmpeg function. */
@@ -35,7 +40,7 @@ final class Ffmpeg {
         return new String(buf, 0, n, StandardCharsets.UTF_8) + " (error " + ret + ")";
     }
 
-    /** FFmpeg's log level now (av_log_get_level): AV_LOG_QUIET unless -Dtav.ffmpeg.log asked for more. */
+    /** FFmpeg's log level now (av_log_get_level): AV_LOG_QUIET unless {@link FfmpegLog#level} asked for more. */
     static int logLevel() {
         init();
         return avutil.av_log_get_level();
@@ -57,7 +62,7 @@ final class Ffmpeg {
     }
 
     private static int level(String name) {
-        return switch (name.toLowerCase()) {
+        return switch (name.strip().toLowerCase(java.util.Locale.ROOT)) {
             case "quiet" -> avutil.AV_LOG_QUIET;
             case "fatal" -> avutil.AV_LOG_FATAL;
             case "warning" -> avutil.AV_LOG_WARNING;

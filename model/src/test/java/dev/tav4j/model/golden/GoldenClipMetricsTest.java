@@ -1,7 +1,6 @@
 package dev.tav4j.model.golden;
 
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.runtime.Backends;
 import org.junit.jupiter.api.Test;
@@ -23,7 +22,7 @@ class GoldenClipMetricsTest {
     @Test void clipMetricsCasesOnEmulatedCuda() {
         Emulation.require();
         for (GoldenCase c : GoldenData.cases("clip_metrics")) {
-            try (c; CudaOps ops = EmulatedBackend.create()) {
+            try (c; CudaOps ops = dev.tav4j.model.Emulation.cuda()) {
                 ClipMetricsParity.run(ops, c, GoldenParityTest.FORWARD_TOL);
             }
         }

@@ -1,7 +1,6 @@
 package dev.tav4j.model.golden;
 
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
@@ -26,7 +25,7 @@ class GoldenEmulatedTrainTest {
         List<GoldenCase> cases = GoldenData.cases("train");
         Assertions.assertFalse(cases.isEmpty(), "no golden train case under " + GoldenData.root());
         int steps = Integer.getInteger("tav.emu.train.steps", 1);
-        try (CudaOps ops = EmulatedBackend.create()) {
+        try (CudaOps ops = Emulation.cuda()) {
             for (GoldenCase c : cases) {
                 try (c) {
                     long t0 = System.nanoTime();
@@ -43,7 +42,7 @@ class GoldenEmulatedTrainTest {
         Emulation.require();
         List<GoldenCase> cases = GoldenData.cases("pipeline");
         Assertions.assertFalse(cases.isEmpty(), "no golden pipeline case under " + GoldenData.root());
-        try (CudaOps ops = EmulatedBackend.create()) {
+        try (CudaOps ops = Emulation.cuda()) {
             for (GoldenCase c : cases) {
                 try (c) {
                     long t0 = System.nanoTime();

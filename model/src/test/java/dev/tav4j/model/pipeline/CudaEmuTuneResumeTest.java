@@ -1,7 +1,8 @@
 package dev.tav4j.model.pipeline;
 
+import dev.tav4j.model.Emulation;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.emulation.EmulatedDeviceApi;
 import dev.tav4j.model.clip.ClipTextEncoder;
 import dev.tav4j.model.config.ClipTextConfig;
 import dev.tav4j.model.config.SchedulerConfig;
@@ -47,7 +48,7 @@ class CudaEmuTuneResumeTest {
     }
 
     private static void tune(Path out, boolean resume, int cancelAfter, Path work) {
-        try (EmulatedDeviceApi api = EmulatedDeviceApi.open(); CudaOps ops = new CudaOps(api, "cuda-emu");
+        try (EmulatedDeviceApi api = Emulation.device(); CudaOps ops = new CudaOps(api, "cuda-emu");
              TuneAVideoPipeline p = pipeline(ops, work); Tensor pixels = new Gaussian(9).tensor(FRAMES, PIXELS, PIXELS, 3)) {
             int[] done = {0};
             Progress progress = new Progress() {

@@ -1,14 +1,15 @@
 package dev.tav4j.model.pipeline;
 
+import dev.tav4j.model.Emulation;
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedDeviceApi;
+import dev.tav4j.emulation.EmulatedDeviceApi;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.sched.DdimScheduler;
 import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
-import dev.tav4j.runtime.cuda.DeviceOutOfMemoryException;
+import dev.tav4j.runtime.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.cuda.DevicePool;
 import org.junit.jupiter.api.Test;
 
@@ -66,7 +67,7 @@ class DdimCudaGraphsEmuTest {
             try (UNet3D unet = new UNet3D(c, EmuModels.smallUnet(TEXT_DIM), new RandomWeights("unet", 3))) {
                 cpu = run(c, unet, host, true, new ArrayList<>());
             }
-            try (EmulatedDeviceApi api = EmulatedDeviceApi.open(); CudaOps ops = new CudaOps(api, "cuda-emu");
+            try (EmulatedDeviceApi api = Emulation.device(); CudaOps ops = new CudaOps(api, "cuda-emu");
                  UNet3D unet = new UNet3D(ops, EmuModels.smallUnet(TEXT_DIM), new RandomWeights("unet", 3));
                  Inputs in = host.on(ops)) {
                 graphed = run(ops, unet, in, true, withGraphs);
@@ -96,7 +97,7 @@ class DdimCudaGraphsEmuTest {
         try (Inputs host = Inputs.host()) {
             // measure, on an unlimited emulated device, what the weights and the loop's peak take
             long before, peak;
-            try (EmulatedDeviceApi api = EmulatedDeviceApi.open(); CudaOps ops = new CudaOps(api, "cuda-emu");
+            try (EmulatedDeviceApi api = Emulation.device(); CudaOps ops = new CudaOps(api, "cuda-emu");
                  UNet3D unet = new UNet3D(ops, EmuModels.smallUnet(TEXT_DIM), new RandomWeights("unet", 3));
                  Inputs in = host.on(ops)) {
                 before = api.pool().inUseBytes();
@@ -107,7 +108,7 @@ class DdimCudaGraphsEmuTest {
             }
             // a device with room for the weights but only half of what a step adds: the first step cannot fit
             long cap = before + (peak - before) / 2;
-            try (EmulatedDeviceApi api = EmulatedDeviceApi.open(cap); CudaOps ops = new CudaOps(api, "cuda-emu");
+            try (EmulatedDeviceApi api = Emulation.device(cap); CudaOps ops = new CudaOps(api, "cuda-emu");
                  UNet3D unet = new UNet3D(ops, EmuModels.smallUnet(TEXT_DIM), new RandomWeights("unet", 3));
                  Inputs in = host.on(ops)) {
                 try (Tensor t = ops.allocate(1, 2, 2, 4); Tensor g = ops.allocate(4)) {

@@ -2,7 +2,6 @@ package dev.tav4j.model.tune;
 
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.config.UNetConfig;
@@ -92,7 +91,7 @@ class EmulatedCudaTuneStepTest {
         Run cpu = run(new CpuOps(), trainable);
         long t1 = System.nanoTime();
         Run cuda;
-        try (CudaOps ops = EmulatedBackend.create()) {
+        try (CudaOps ops = Emulation.cuda()) {
             cuda = run(ops, trainable);
         }
         System.out.printf(Locale.ROOT, "two tuning steps: cpu %.1f s, cuda-emu %.1f s%n", (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);

@@ -2,7 +2,6 @@ package dev.tav4j.model.tune;
 
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -52,7 +51,7 @@ class MixedPrecisionTuneTest {
     @BeforeAll
     static void backends() {
         Emulation.require();
-        emu = EmulatedBackend.create();
+        emu = Emulation.cuda();
     }
 
     @AfterAll

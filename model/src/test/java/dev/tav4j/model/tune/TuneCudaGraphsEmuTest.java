@@ -1,7 +1,6 @@
 package dev.tav4j.model.tune;
 
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.SchedulerConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -36,7 +35,7 @@ class TuneCudaGraphsEmuTest {
     @BeforeAll
     static void backend() {
         Emulation.require();
-        emu = EmulatedBackend.create();
+        emu = Emulation.cuda();
     }
 
     @AfterAll

@@ -2,7 +2,6 @@ package dev.tav4j.model.unet;
 
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.runtime.DType;
@@ -33,7 +32,7 @@ class ResidualFusionEmuTest {
     @BeforeAll
     static void open() {
         Emulation.require();
-        emu = EmulatedBackend.create();
+        emu = Emulation.cuda();
     }
 
     @AfterAll

@@ -2,7 +2,6 @@ package dev.tav4j.model.unet;
 
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -43,7 +42,7 @@ class UNetHalfPrecisionEmuTest {
     @BeforeAll
     static void open() {
         Emulation.require();
-        emu = EmulatedBackend.create();
+        emu = Emulation.cuda();
     }
 
     @AfterAll

@@ -2,7 +2,6 @@ package dev.tav4j.model.vae;
 
 import dev.tav4j.kernels.cpu.CpuOps;
 import dev.tav4j.kernels.cuda.CudaOps;
-import dev.tav4j.kernels.cuda.EmulatedBackend;
 import dev.tav4j.model.Emulation;
 import dev.tav4j.model.config.VaeConfig;
 import dev.tav4j.model.pipeline.Gaussian;
@@ -30,7 +29,7 @@ class VaeResidualFusionEmuTest {
     @BeforeAll
     static void open() {
         Emulation.require();
-        emu = EmulatedBackend.create();
+        emu = Emulation.cuda();
     }
 
     @AfterAll

@@ -35,6 +35,7 @@ public final class CudaDeviceApi implements DeviceApi {
     private final String moduleName;
     private final DevicePool pool;
     private final String description;
+    private final String name;
     private final int maxSharedBytes;
     private final ThreadLocal<Boolean> current = new ThreadLocal<>();
     private final ConcurrentHashMap<String, Kernel> kernels = new ConcurrentHashMap<>();
@@ -99,7 +100,8 @@ public final class CudaDeviceApi implements DeviceApi {
         this.maxSharedBytes = CuDriver.attribute(CuDriver.ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device);
         int ccMajor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MAJOR, device);
         int ccMinor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MINOR, device);
-        this.description = CuDriver.deviceName(device) + ", sm_" + ccMajor + ccMinor + ", driver "
+        this.name = CuDriver.deviceName(device);
+        this.description = name + ", sm_" + ccMajor + ccMinor + ", driver "
                 + CudaProbe.version(CuDriver.driverVersion()) + ", " + Bytes.human(CuDriver.totalMemory(device));
     }
 
@@ -130,6 +132,8 @@ public final class CudaDeviceApi implements DeviceApi {
     }
 
     @Override public String describe() { return description; }
+
+    @Override public String name() { return name; }
 
     @Override public boolean emulated() { return false; }
 

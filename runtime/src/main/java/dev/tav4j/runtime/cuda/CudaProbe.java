@@ -4,7 +4,9 @@ import dev.tav4j.bindings.cuda.CuDriver;
 import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.bindings.cuda.CudaLibraries;
 import dev.tav4j.bindings.cuda.Cublas;
+import dev.tav4j.bindings.cuda.LibraryLocator;
 import dev.tav4j.runtime.BackendProvider.Availability;
+import dev.tav4j.runtime.BackendSettings;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -12,12 +14,30 @@ import java.nio.charset.StandardCharsets;
  * the driver version, device 0 (name, compute capability, SMs, memory, shared memory), cuBLAS and its version,
  * and the reason CUDA is unusable when it is (no driver, no device, driver too old for the PTX, compute
  * capability too low, no cuBLAS). Never throws. {@code java ... dev.tav4j.runtime.cuda.CudaProbe} prints it.
+ *
+ * <p>Where the libraries are searched for comes from {@link BackendSettings#libraryEnvironment()} ({@link #searchIn}):
+ * the probe reads no system property or environment variable itself.
  */
 public final class CudaProbe {
     private CudaProbe() {}
 
     /** The availability and the full report (one fact per line). */
     public record Report(Availability availability, String text) {}
+
+    /**
+     * Makes the CUDA libraries that are not loaded yet be searched for where {@code settings} say
+     * ({@link BackendSettings#libraryEnvironment()}: -Dtav.cuda.driver, -Dtav.cublas, CUDA_HOME, Python environments).
+     */
+    public static void searchIn(BackendSettings settings) {
+        var places = settings.libraryEnvironment();
+        CudaLibraries.searchIn(LibraryLocator.Env.of(places::get, places::get));
+    }
+
+    /** {@link #searchIn} {@code settings}, then {@link #probe()}. */
+    public static Report probe(BackendSettings settings) {
+        searchIn(settings);
+        return probe();
+    }
 
     /** Probes against the kernels' PTX if it is on the class path, else against {@link PtxRequirements#DEFAULT}. */
     public static Report probe() {
@@ -110,8 +130,9 @@ public final class CudaProbe {
         return v / 1000 + "." + (v % 1000) / 10;
     }
 
+    /** Prints the report; an entry point, so it reads the documented switches from this process. */
     public static void main(String[] args) {
-        Report rep = probe();
+        Report rep = probe(BackendSettings.fromSystem(System::getProperty, System::getenv));
         System.out.print(rep.text());
         System.exit(rep.availability().available() ? 0 : 3);
     }

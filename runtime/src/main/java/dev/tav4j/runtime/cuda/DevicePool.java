@@ -1,6 +1,7 @@
 package dev.tav4j.runtime.cuda;
 
 import dev.tav4j.bindings.cuda.CudaException;
+import dev.tav4j.runtime.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.device.StepCaptureException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -43,6 +44,7 @@ public final class DevicePool implements AutoCloseable {
     static final long SMALL_LIMIT = 1L << 20;
     static final long LARGE_GRANULE = 2L << 20;
 
+    private final String backend;
     private final Allocator allocator;
     private final TreeMap<Long, ArrayDeque<Long>> free = new TreeMap<>();
     private final Map<Long, Long> live = new HashMap<>();
@@ -52,7 +54,14 @@ public final class DevicePool implements AutoCloseable {
     private Set<Long> touched, takenInCapture;
     private final Set<Reservation> reservations = new HashSet<>();
 
+    /** A pool of the "cuda" backend's device. */
     public DevicePool(Allocator allocator) {
+        this("cuda", allocator);
+    }
+
+    /** {@code backend}: whose device this is, for the out-of-memory message ("cuda", "cuda-emu"). */
+    public DevicePool(String backend, Allocator allocator) {
+        this.backend = backend;
         this.allocator = allocator;
     }
 
@@ -105,7 +114,7 @@ public final class DevicePool implements AutoCloseable {
                 if (!second.isOutOfMemory()) throw second;
                 long f = -1, t = -1;
                 try { f = allocator.freeBytes(); t = allocator.totalBytes(); } catch (RuntimeException ignored) { }
-                throw new DeviceOutOfMemoryException(requested, f, t, reserved, inUse, second.getMessage());
+                throw new DeviceOutOfMemoryException(backend, requested, f, t, reserved, inUse, second.getMessage(), second);
             }
         }
     }

@@ -12,6 +12,9 @@ public interface DeviceApi extends AutoCloseable {
     /** e.g. "NVIDIA H100 80GB HBM3, sm_90, driver 13.0" or "emulated CUDA on the host". */
     String describe();
 
+    /** The device's name as its driver reports it, e.g. "NVIDIA H100 80GB HBM3" (default: {@link #describe()}). */
+    default String name() { return describe(); }
+
     /** Whether this is the host emulation rather than a GPU. */
     boolean emulated();
 

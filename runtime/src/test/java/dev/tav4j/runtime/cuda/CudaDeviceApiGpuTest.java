@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tav4j.bindings.cuda.CudaException;
+import dev.tav4j.runtime.DeviceOutOfMemoryException;
 import dev.tav4j.runtime.device.DeviceApi;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

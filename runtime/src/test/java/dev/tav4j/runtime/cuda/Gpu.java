@@ -20,6 +20,8 @@ final class Gpu {
 
     static synchronized CudaProbe.Report probe() {
         if (report == null) {
+            // the test is the entry point here: the library places (-Dtav.cublas, CUDA_HOME, …) from this JVM
+            CudaProbe.searchIn(dev.tav4j.runtime.BackendSettings.fromSystem(System::getProperty, System::getenv));
             String ptx = new String(CudaDeviceApi.readResource(TEST_PTX), StandardCharsets.US_ASCII);
             report = CudaProbe.probe(PtxRequirements.parse(ptx), "test_kernels.ptx");
             System.out.print(report.text());

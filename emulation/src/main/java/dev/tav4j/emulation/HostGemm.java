@@ -1,4 +1,4 @@
-package dev.tav4j.kernels.cuda;
+package dev.tav4j.emulation;
 
 import dev.tav4j.runtime.device.DeviceApi.GemmType;
 
@@ -44,6 +44,14 @@ final class HostGemm {
         }
     }
 
+    /** float to bfloat16 bits, round to nearest even (as __float2bfloat16 on the device). */
+    private static short bf16(float v) {
+        int f = Float.floatToRawIntBits(v);
+        if ((f & 0x7fffffff) > 0x7f800000) return (short) ((f >>> 16) | 0x40);  // quiet NaN
+        f += 0x7fff + ((f >>> 16) & 1);
+        return (short) (f >>> 16);
+    }
+
     private static float get(MemorySegment s, GemmType t, long addr) {
         return switch (t) {
             case F32 -> s.get(F, addr);
@@ -56,7 +64,7 @@ final class HostGemm {
         switch (t) {
             case F32 -> s.set(F, addr, v);
             case F16 -> s.set(H, addr, Float.floatToFloat16(v));
-            case BF16 -> s.set(H, addr, Bf16.fromFloat(v));
+            case BF16 -> s.set(H, addr, bf16(v));
         }
     }
 }

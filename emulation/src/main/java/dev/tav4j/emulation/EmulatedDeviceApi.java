@@ -1,4 +1,4 @@
-package dev.tav4j.kernels.cuda;
+package dev.tav4j.emulation;
 
 import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.runtime.cuda.DevicePool;
@@ -26,17 +26,22 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * {@link DeviceApi} over the host emulation of the tav4j CUDA kernels: "device" memory is malloc'ed host
  * memory, kernels are the {@code tav_emu_<name>} entries of {@code libtav_emu.so} (the same .cu sources
- * compiled with g++ and native/emu/cuda_emu.h, built by the kernels module into target/emu), and GEMM is a
- * plain Java loop. It exists so the whole CUDA backend runs in CI without a GPU; it is never offered as "cuda".
+ * compiled with g++ and native/emu/cuda_emu.h, built by the kernels module into kernels/target/emu), and GEMM is a
+ * plain Java loop. It exists so the whole CUDA backend runs in CI without a GPU; it is never offered as "cuda",
+ * and it is test support: this module is not in the shipped jars.
  *
  * <p>Memory goes through the same {@link DevicePool} as on a GPU (so caching, step-capture reservations and the
- * out-of-memory path are the real ones), optionally under a cap ({@link #open(long)}) that plays a small device.
+ * out-of-memory path are the real ones), optionally under a cap ({@link #open(Path, long)}) that plays a small device.
  * Step capture records each launch (kernel, grid, a copy of the argument values), GEMM, device copy and memset
  * without running it, and a replay runs the list in order: the semantics of a CUDA graph, checkable in CI.
+ *
+ * <p>The library's place is a value ({@link dev.tav4j.runtime.BackendSettings#emulationLibrary()}, or a test's
+ * {@code -Dtav.emu.lib} read by the test); null means the default places, relative to the working directory.
  */
 public final class EmulatedDeviceApi implements DeviceApi {
-    /** System property naming the library; the Maven build sets it for the tests. */
-    public static final String LIBRARY_PROPERTY = "tav.emu.lib";
+    /** Where the kernels module builds the library, relative to the repository (then a module folder, then a module's own). */
+    static final List<String> DEFAULT_PLACES = List.of("kernels/target/emu/libtav_emu.so", "../kernels/target/emu/libtav_emu.so",
+            "target/emu/libtav_emu.so");
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle MALLOC = LINKER.downcallHandle(LINKER.defaultLookup().find("malloc").orElseThrow(),
@@ -67,7 +72,7 @@ public final class EmulatedDeviceApi implements DeviceApi {
         this.library = library;
         this.lookup = SymbolLookup.libraryLookup(library, arena);
         this.capBytes = capBytes;
-        this.pool = new DevicePool(new DevicePool.Allocator() {
+        this.pool = new DevicePool(EmulatedBackendProvider.NAME, new DevicePool.Allocator() {
             @Override public long alloc(long bytes) { return malloc(bytes); }
             @Override public void free(long ptr) { release(ptr); }
             @Override public void synchronize() {}
@@ -76,29 +81,28 @@ public final class EmulatedDeviceApi implements DeviceApi {
         });
     }
 
-    /** Opens the emulation library found by {@link #locate()}; throws with the reason when there is none. */
-    public static EmulatedDeviceApi open() {
-        return open(Long.MAX_VALUE);
+    /** Opens the library at {@code library} (null: the default places); throws with the reason when there is none. */
+    public static EmulatedDeviceApi open(Path library) {
+        return open(library, Long.MAX_VALUE);
     }
 
     /**
-     * Like {@link #open()}, with a "device" of {@code capBytes}: the pool's driver allocations beyond it fail with
+     * Like {@link #open(Path)}, with a "device" of {@code capBytes}: the pool's driver allocations beyond it fail with
      * CUDA_ERROR_OUT_OF_MEMORY, as cuMemAlloc does on a full GPU.
      */
-    public static EmulatedDeviceApi open(long capBytes) {
-        Path lib = locate();
-        if (lib == null) throw new IllegalStateException(unavailableReason());
+    public static EmulatedDeviceApi open(Path library, long capBytes) {
+        Path lib = locate(library);
+        if (lib == null) throw new IllegalStateException(unavailableReason(library));
         return new EmulatedDeviceApi(lib, capBytes);
     }
 
     /** The caching pool in front of the emulated device's memory. */
     public DevicePool pool() { return pool; }
 
-    /** The library: {@code -Dtav.emu.lib}, else kernels/target/emu/libtav_emu.so from the repository, the kernels module or a sibling module. */
-    public static Path locate() {
-        String prop = System.getProperty(LIBRARY_PROPERTY);
-        if (prop != null) return Files.isRegularFile(Path.of(prop)) ? Path.of(prop) : null;
-        for (String c : new String[] {"target/emu/libtav_emu.so", "kernels/target/emu/libtav_emu.so", "../kernels/target/emu/libtav_emu.so"}) {
+    /** The library: {@code library} when given (null when it is not a file), else the first of the default places that exists. */
+    public static Path locate(Path library) {
+        if (library != null) return Files.isRegularFile(library) ? library.toAbsolutePath() : null;
+        for (String c : DEFAULT_PLACES) {
             if (Files.isRegularFile(Path.of(c))) return Path.of(c).toAbsolutePath();
         }
         return null;
@@ -108,30 +112,35 @@ public final class EmulatedDeviceApi implements DeviceApi {
      * Whether the build recorded that it could not compile the library (no g++): the one case where tests of the
      * emulation are skipped rather than failed, so that a library that should exist but does not fails CI.
      */
-    public static boolean compilerMissing() {
-        return Files.isRegularFile(missingMarker());
+    public static boolean compilerMissing(Path library) {
+        return Files.isRegularFile(missingMarker(library));
     }
 
-    private static Path missingMarker() {
-        String prop = System.getProperty(LIBRARY_PROPERTY);
-        return Path.of(prop != null ? prop : "kernels/target/emu/libtav_emu.so").resolveSibling("libtav_emu.missing");
+    private static Path expected(Path library) {
+        if (library != null) return library;
+        for (String c : DEFAULT_PLACES) if (Files.isDirectory(Path.of(c).getParent())) return Path.of(c);  // built, or the reason why not
+        return Path.of(DEFAULT_PLACES.getFirst());
     }
 
-    /** Why {@link #locate()} found nothing (the build writes the reason next to where the library would be). */
-    public static String unavailableReason() {
-        String prop = System.getProperty(LIBRARY_PROPERTY);
-        Path where = Path.of(prop != null ? prop : "kernels/target/emu/libtav_emu.so");
-        Path missing = missingMarker();
+    private static Path missingMarker(Path library) {
+        return expected(library).resolveSibling("libtav_emu.missing");
+    }
+
+    /** Why {@link #locate} found nothing (the build writes the reason next to where the library would be). */
+    public static String unavailableReason(Path library) {
+        Path missing = missingMarker(library);
         try {
             if (Files.isRegularFile(missing)) return Files.readString(missing).strip();
         } catch (IOException ignored) {
             // fall through to the generic reason
         }
-        return "emulated CUDA library not found at " + where.toAbsolutePath()
-                + " (built by 'mvn -pl kernels generate-resources' when g++ is present, or native/build-emu.sh)";
+        return "emulated CUDA library not found at " + expected(library).toAbsolutePath()
+                + " (built by 'mvn -pl kernels generate-test-resources' when g++ is present, or native/build-emu.sh)";
     }
 
     @Override public String describe() { return "emulated CUDA on the host (" + library + ")"; }
+
+    @Override public String name() { return "emulated CUDA device"; }
 
     @Override public boolean emulated() { return true; }
 
