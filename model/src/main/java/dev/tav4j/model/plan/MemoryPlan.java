@@ -56,6 +56,12 @@ public final class MemoryPlan {
 
         /** The name the benches use for the stage ("tune", "invert", "edit"), and "encode", "decode". */
         public String key() { return key; }
+
+        /** The stage of a bench's name ("tune", "invert", "edit") or "encode", "decode". */
+        public static Stage ofKey(String key) {
+            for (Stage s : values()) if (s.key.equals(key)) return s;
+            throw new IllegalArgumentException("unknown stage '" + key + "'; known: tune, invert, edit, encode, decode");
+        }
     }
 
     /** JVM, code, tokenizer and small buffers beside the tensors (host). */
@@ -64,8 +70,14 @@ public final class MemoryPlan {
     public static final long DEVICE_HEADROOM_BYTES = 256L << 20;
     /** Steps of each loop simulated: eager, captured, replayed (a steady-state step on every backend). */
     static final int LOOP_STEPS = 3;
-    /** Latent pixels (frames × h × w) beyond which a run is refused from a lower bound without simulating. */
-    static final long MAX_LATENT_PIXELS = 8L << 20;
+    /** Latent pixels (frames × h × w) beyond which only a lower bound is given (over a TiB: beyond any machine). */
+    static final long MAX_LATENT_PIXELS = 1L << 30;
+    /**
+     * Latent pixels up to which the VAE encode is simulated as is; above, at fewer frames (and a smaller size) and
+     * scaled up by the pixel ratio (its tensors all grow with frames × pixels), because the encoder's posterior is
+     * split on the host: planning it as is would hold real host memory in proportion to the video.
+     */
+    static final long ENCODE_SIM_PIXELS = 1L << 18;
 
     /** The model's shapes; {@code vae} and {@code text} null: the UNet alone, as the benches run it. */
     public record Models(UNetConfig unet, VaeConfig vae, ClipTextConfig text) {
@@ -76,6 +88,27 @@ public final class MemoryPlan {
 
         public static Models unetOnly(UNetConfig unet) { return new Models(unet, null, null); }
 
+        /**
+         * The shapes of a Stable Diffusion release from the configs built into tav4j for single-file checkpoints:
+         * "sd15" (SD 1.5) or "sd21" (SD 2.1): UNet, VAE and text encoder.
+         */
+        public static Models builtin(String name) {
+            if (!name.equals("sd15") && !name.equals("sd21")) throw new IllegalArgumentException("no built-in configs for '" + name + "' (sd15 or sd21)");
+            String dir = "/dev/tav4j/model/io/builtin/" + name + "/";
+            return new Models(UNetConfig.parse(builtinConfig(dir + "unet/config.json"), "built-in " + name + " unet config"),
+                    VaeConfig.parse(builtinConfig(dir + "vae/config.json"), "built-in " + name + " vae config"),
+                    ClipTextConfig.parse(builtinConfig(dir + "text_encoder/config.json"), "built-in " + name + " text_encoder config"));
+        }
+
+        private static com.fasterxml.jackson.databind.JsonNode builtinConfig(String resource) {
+            try (java.io.InputStream in = MemoryPlan.class.getResourceAsStream(resource)) {
+                if (in == null) throw new IllegalStateException("built-in config " + resource + " missing from the jar");
+                return dev.tav4j.model.config.Json.MAPPER.readTree(in);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("built-in config " + resource + ": " + e.getMessage(), e);
+            }
+        }
+
         public boolean isUnetOnly() { return vae == null; }
 
         /** Pixels per latent pixel along each side (8 for Stable Diffusion; 8 for a UNet alone too). */
@@ -85,9 +118,16 @@ public final class MemoryPlan {
     /**
      * What a command computes: {@code frames} frames of {@code height} × {@code width} pixels, the stages in order,
      * and the tuning settings (trainable modules, gradient checkpointing) when a stage tunes. Stages of a model part
-     * the plan lacks (the VAE of a UNet alone) are left out.
+     * the plan lacks (the VAE of a UNet alone) are left out. {@code trainableAtLoad}: the UNet is loaded knowing its
+     * trainable parameters (tav tune: on a half-precision device their exact fp32 copies are made at load), or not
+     * (the benches: the tuner makes its fp32 masters from the half weights).
      */
-    public record Workload(int frames, int height, int width, List<Stage> stages, TuneSettings tuning) {
+    public record Workload(int frames, int height, int width, List<Stage> stages, TuneSettings tuning, boolean trainableAtLoad) {
+        /** A workload whose UNet is loaded knowing its trainable parameters when it tunes (as tav tune loads it). */
+        public Workload(int frames, int height, int width, List<Stage> stages, TuneSettings tuning) {
+            this(frames, height, width, stages, tuning, stages.contains(Stage.TUNE));
+        }
+
         public Workload {
             if (frames < 1 || height < 1 || width < 1)
                 throw new IllegalArgumentException("the memory plan needs at least one frame of one pixel, got " + frames + " frames of " + width + "x" + height);
@@ -120,14 +160,14 @@ public final class MemoryPlan {
 
         /** tav bench pipeline: the UNet's inversion, editing and tuning steps on latents of latent × latent. */
         public static Workload bench(int frames, int latent, List<Stage> stages, TuneSettings settings) {
-            return new Workload(frames, latent * 8, latent * 8, stages, settings);
+            return new Workload(frames, latent * 8, latent * 8, stages, settings, false);
         }
 
-        public Workload withFrames(int f) { return new Workload(f, height, width, stages, tuning); }
+        public Workload withFrames(int f) { return new Workload(f, height, width, stages, tuning, trainableAtLoad); }
 
-        public Workload withSize(int h, int w) { return new Workload(frames, h, w, stages, tuning); }
+        public Workload withSize(int h, int w) { return new Workload(frames, h, w, stages, tuning, trainableAtLoad); }
 
-        public Workload withTuning(TuneSettings t) { return new Workload(frames, height, width, stages, t); }
+        public Workload withTuning(TuneSettings t) { return new Workload(frames, height, width, stages, t, trainableAtLoad); }
     }
 
     /** The backend: where tensors live, their precision, and whether denoising and tuning steps are captured as CUDA graphs. */
@@ -188,7 +228,8 @@ public final class MemoryPlan {
         int scale = models.vaeScale();
         int h = Math.max(1, work.height() / scale), w = Math.max(1, work.width() / scale);
         PlanOps ops = new PlanOps(backend.target(), backend.precision(), backend.graphs());
-        Predicate<String> trainable = stages.contains(Stage.TUNE) ? TrainableModules.matcher(work.tuning().trainableModules()) : name -> false;
+        Predicate<String> trainable = stages.contains(Stage.TUNE) && work.trainableAtLoad()
+                ? TrainableModules.matcher(work.tuning().trainableModules()) : name -> false;
         ops.resetPeak();
         ClipTextEncoder text = null;
         Vae vae = null;
@@ -214,8 +255,8 @@ public final class MemoryPlan {
                 for (Stage s : stages) {
                     ops.resetPeak();
                     long held = ops.inUse();
-                    run.stage(s);
-                    peaks.add(new StagePeak(s, held, ops.peak()));
+                    long scaled = run.stage(s);
+                    peaks.add(new StagePeak(s, held, scaled >= 0 ? Math.max(scaled, ops.peak()) : ops.peak()));
                 }
                 return new MemoryPlan(models, work, backend, weights, loadPeak, peaks, -1, false);
             } finally {
@@ -257,6 +298,7 @@ public final class MemoryPlan {
         private final int h, w, c;
         private final List<AutoCloseable> held = new ArrayList<>();
         private Tensor latents;  // the current latents [F, h, w, C]
+        private Tensor videoPixels;  // tav edit: the clip on the host, until the inversion
         private Tuner tuner;
 
         Run(PlanOps ops, Models models, Workload work, Backend backend, ClipTextEncoder text, Vae vae, UNet3D unet, int h, int w) {
@@ -272,25 +314,27 @@ public final class MemoryPlan {
             this.c = models.unet().inChannels();
         }
 
-        void stage(Stage s) {
+        /** Runs stage s; returns its peak when it was simulated at a smaller size and scaled up, else -1. */
+        long stage(Stage s) {
             int f = work.frames();
             switch (s) {
                 case ENCODE -> {
-                    // the clip's pixels on the host, uploaded, encoded at once (TuneJob keeps the upload and the
-                    // posterior for the whole job; tav edit keeps the scaled mean only)
-                    Tensor pixels = hostHeld(f, work.height(), work.width(), 3);
-                    Tensor dev = ops.upload(pixels);
-                    Vae.Posterior post = vae.encode(dev);
-                    if (work.stages().contains(Stage.TUNE)) {
-                        held.add(dev);
-                        held.add(post);
-                    } else {
-                        setLatents(ops.allocate(post.mean().shape()));
-                        post.close();
-                        dev.close();
-                        held.remove(pixels);
-                        pixels.close();
+                    if ((long) f * h * w <= ENCODE_SIM_PIXELS) {
+                        encode(f, work.height(), work.width(), true, true);
+                        break;
                     }
+                    // fewer frames (and, for a huge frame, a smaller one), scaled by the pixel ratio
+                    int scale = models.vaeScale();
+                    long hw = (long) h * w;
+                    int f2 = (int) Math.max(1, Math.min(f, ENCODE_SIM_PIXELS / hw));
+                    int k = hw <= ENCODE_SIM_PIXELS ? 1 : (int) Math.ceil(Math.sqrt(hw / (double) ENCODE_SIM_PIXELS));
+                    int h2 = Math.max(scale, work.height() / k / scale * scale), w2 = Math.max(scale, work.width() / k / scale * scale);
+                    double ratio = (double) f * work.height() * work.width() / ((double) f2 * h2 * w2);
+                    long start = ops.inUse();
+                    encode(f2, h2, w2, true, false);
+                    long peak = start + (long) Math.min(Long.MAX_VALUE / 4.0, (ops.peak() - start) * ratio);
+                    encode(f, work.height(), work.width(), false, true);  // what the command keeps after encoding, full size
+                    return peak;
                 }
                 case TUNE -> {
                     Tensor prompt = prompt();
@@ -310,6 +354,8 @@ public final class MemoryPlan {
                         setLatents(Ddim.invert(unet, new DdimScheduler(SchedulerConfig.defaults(), LOOP_STEPS), latents, f, empty,
                                 LOOP_STEPS, Progress.NONE, backend.graphs()));
                     }
+                    if (videoPixels != null) videoPixels.close();
+                    videoPixels = null;
                 }
                 case EDIT -> {
                     if (latents == null) setLatents(uploaded(f, h, w, c));
@@ -331,6 +377,35 @@ public final class MemoryPlan {
                     }
                 }
             }
+            return -1;
+        }
+
+        /**
+         * The clip's pixels on the host, uploaded, encoded at once; TuneJob keeps the pixels, the upload and the
+         * posterior for the whole job, tav edit the scaled mean only. {@code run} false: the posterior is allocated,
+         * not computed; {@code keep} false: nothing is kept.
+         */
+        private void encode(int f, int height, int width, boolean run, boolean keep) {
+            boolean tunes = work.stages().contains(Stage.TUNE);
+            Tensor pixels = ops.hostTensor(f, height, width, 3);
+            Tensor dev = ops.upload(pixels);
+            int s = models.vaeScale(), lat = models.vae().latentChannels();
+            Vae.Posterior post = run ? vae.encode(dev)
+                    : new Vae.Posterior(ops.allocate(f, height / s, width / s, lat), ops.allocate(f, height / s, width / s, lat));
+            if (keep && tunes) {
+                held.add(pixels);
+                held.add(dev);
+                held.add(post);
+                return;
+            }
+            if (keep) {
+                setLatents(ops.allocate(post.mean().shape()));
+                videoPixels = pixels;  // tav edit holds the clip's pixels until the inversion is done
+            } else {
+                pixels.close();
+            }
+            post.close();
+            dev.close();
         }
 
         /** The text embedding of a prompt [1, 77, D]: encoded (a UNet alone: uploaded, as the benches do). */
@@ -347,12 +422,6 @@ public final class MemoryPlan {
             }
         }
 
-        private Tensor hostHeld(int... shape) {
-            Tensor t = ops.hostTensor(shape);
-            held.add(t);
-            return t;
-        }
-
         private void setLatents(Tensor t) {
             if (latents != null && latents != t) latents.close();
             latents = t;
@@ -360,6 +429,7 @@ public final class MemoryPlan {
 
         @Override public void close() {
             if (latents != null) latents.close();
+            if (videoPixels != null) videoPixels.close();
             for (int i = held.size() - 1; i >= 0; i--) {
                 try {
                     held.get(i).close();
