@@ -77,9 +77,9 @@ final class PlanCommand implements Callable<Integer> {
         MemoryPlan.Workload work = workload();
         long free = memory != null ? parseSize(memory) : free(host);
         MemoryPlan plan = MemoryPlan.estimate(models, work, backend).withFree(free);
-        System.out.printf(Locale.ROOT, "memory plan of tav %s: %s, %d frames of %dx%d (latents %dx%d)%s on %s%n", command, describeModel(models),
-                frames, width, height, height / models.vaeScale(), width / models.vaeScale(),
-                work.tuning() != null ? ", gradient checkpointing " + checkpointing : "", backend.describe());
+        System.out.printf(Locale.ROOT, "memory plan of tav %s on %s: %s, %d frames of %dx%d (latents %dx%d)%s%n", command, backend.describe(),
+                describeModel(models), frames, width, height, height / models.vaeScale(), width / models.vaeScale(),
+                work.stages().contains(MemoryPlan.Stage.TUNE) ? ", gradient checkpointing " + checkpointing : "");
         if (models.isUnetOnly() && work.stages().stream().anyMatch(s -> s == MemoryPlan.Stage.ENCODE || s == MemoryPlan.Stage.DECODE))
             System.out.println("(the UNet alone: no VAE or text encoder, so no encoding or decoding)");
         System.out.print(plan.table());

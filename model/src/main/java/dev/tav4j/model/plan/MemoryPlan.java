@@ -514,8 +514,7 @@ public final class MemoryPlan {
         StagePeak s = peakStage();
         StringBuilder b = new StringBuilder("about ").append(fmt(needBytes())).append(" (weights ").append(fmt(weightBytes));
         if (s != null) {
-            long other = s.heldBytes() - weightBytes;
-            if (other > (1L << 20)) b.append(", ").append(s.stage() == Stage.TUNE || work.stages().contains(Stage.TUNE) ? "tuner state and inputs " : "inputs ").append(fmt(other));
+            b.append(heldBeside(s));
             b.append(", activations ").append(fmt(s.activationBytes())).append(" at the ").append(s.stage().label());
         } else {
             b.append(", at load");
@@ -537,11 +536,18 @@ public final class MemoryPlan {
         StringBuilder b = new StringBuilder("not enough ").append(memoryWord()).append(" for this run on ")
                 .append(backend.target() == Target.HOST ? "the cpu" : backend.describe()).append(": about ").append(fmt(needBytes()))
                 .append(" needed (weights ").append(fmt(weightBytes));
-        if (s != null) b.append(", activations for ").append(work.frames()).append(" frames of ").append(work.width()).append('x')
+        if (s != null) b.append(heldBeside(s)).append(", activations for ").append(work.frames()).append(" frames of ").append(work.width()).append('x')
                 .append(work.height()).append(" at the ").append(s.stage().label()).append(' ').append(fmt(s.activationBytes()));
         b.append("), ").append(freeBytes < 0 ? "unknown" : fmt(freeBytes)).append(' ').append(freeWord()).append("; ");
         b.append(String.join(", ", suggestions()));
         return b.toString();
+    }
+
+    /** ", tuner state and inputs N" (or ", inputs N"): what the peak stage holds beside the weights, when over 1 MiB. */
+    private String heldBeside(StagePeak s) {
+        long other = s.heldBytes() - weightBytes;
+        if (other <= (1L << 20)) return "";
+        return (work.stages().contains(Stage.TUNE) && s.stage() != Stage.ENCODE ? ", tuner state and inputs " : ", inputs ") + fmt(other);
     }
 
     /** What to change, each checked against the same free memory. */
