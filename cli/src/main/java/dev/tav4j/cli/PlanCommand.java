@@ -128,7 +128,7 @@ final class PlanCommand implements Callable<Integer> {
                 case "none" -> MemoryPlan.Workload.tune(frames, height, width, settings, false, false);
                 default -> throw new IllegalArgumentException("--validation must be invert, edit or none, got '" + validation + "'");
             };
-            case "bench" -> new MemoryPlan.Workload(frames, height, width, stages.stream().map(MemoryPlan.Stage::ofKey).toList(), settings, false);
+            case "bench" -> MemoryPlan.Workload.bench(frames, height, width, stages.stream().map(MemoryPlan.Stage::ofKey).toList(), settings);
             default -> throw new IllegalArgumentException("COMMAND must be generate, edit, tune or bench, got '" + command + "'");
         };
     }

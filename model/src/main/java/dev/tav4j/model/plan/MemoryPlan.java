@@ -160,7 +160,17 @@ public final class MemoryPlan {
 
         /** tav bench pipeline: the UNet's inversion, editing and tuning steps on latents of latent × latent. */
         public static Workload bench(int frames, int latent, List<Stage> stages, TuneSettings settings) {
-            return new Workload(frames, latent * 8, latent * 8, stages, settings, false);
+            return bench(frames, latent * 8, latent * 8, stages, settings);
+        }
+
+        /**
+         * The same at height × width pixels: the stages in the bench's order (inversion, editing, tuning), each on
+         * inputs of its own, released after it (a plan of a UNet alone runs its stages that way).
+         */
+        public static Workload bench(int frames, int height, int width, List<Stage> stages, TuneSettings settings) {
+            List<Stage> order = List.of(Stage.INVERT, Stage.EDIT, Stage.TUNE).stream().filter(stages::contains).toList();
+            if (order.size() != stages.size()) throw new IllegalArgumentException("the benches run tune, invert and edit, not " + stages);
+            return new Workload(frames, height, width, order, settings, false);
         }
 
         public Workload withFrames(int f) { return new Workload(f, height, width, stages, tuning, trainableAtLoad); }
@@ -257,6 +267,7 @@ public final class MemoryPlan {
                     long held = ops.inUse();
                     long scaled = run.stage(s);
                     peaks.add(new StagePeak(s, held, scaled >= 0 ? Math.max(scaled, ops.peak()) : ops.peak()));
+                    if (models.isUnetOnly()) run.close();  // a bench: each stage on inputs of its own
                 }
                 return new MemoryPlan(models, work, backend, weights, loadPeak, peaks, -1, false);
             } finally {
@@ -299,7 +310,6 @@ public final class MemoryPlan {
         private final List<AutoCloseable> held = new ArrayList<>();
         private Tensor latents;  // the current latents [F, h, w, C]
         private Tensor videoPixels;  // tav edit: the clip on the host, until the inversion
-        private Tuner tuner;
 
         Run(PlanOps ops, Models models, Workload work, Backend backend, ClipTextEncoder text, Vae vae, UNet3D unet, int h, int w) {
             this.ops = ops;
@@ -339,7 +349,7 @@ public final class MemoryPlan {
                 case TUNE -> {
                     Tensor prompt = prompt();
                     held.add(prompt);
-                    tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), work.tuning()).cudaGraphs(backend.graphs());
+                    Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), work.tuning()).cudaGraphs(backend.graphs());
                     held.add(tuner);
                     for (int i = 0; i < LOOP_STEPS; i++) {
                         setLatents(uploaded(f, h, w, c));  // the posterior sample of the step (the last one stays)
@@ -427,9 +437,12 @@ public final class MemoryPlan {
             latents = t;
         }
 
+        /** Releases what the stages hold (the Run may go on with fresh inputs). */
         @Override public void close() {
             if (latents != null) latents.close();
+            latents = null;
             if (videoPixels != null) videoPixels.close();
+            videoPixels = null;
             for (int i = held.size() - 1; i >= 0; i--) {
                 try {
                     held.get(i).close();
@@ -437,6 +450,7 @@ public final class MemoryPlan {
                     throw new IllegalStateException(e);
                 }
             }
+            held.clear();
         }
     }
 
