@@ -17,9 +17,20 @@ import java.util.Locale;
 final class MemoryCheck {
     private MemoryCheck() {}
 
-    /** Plans {@code work} on {@code ops}' backend and refuses it in one line when it cannot fit what is free; prints the plan. */
+    /**
+     * Plans {@code work} on {@code ops}' backend and refuses it in one line when it cannot fit what is free; prints the
+     * plan. A plan that fails for another reason (a model feature the planning backend cannot follow) is reported in
+     * one line and the run goes on unchecked (null): the check must never be what stops a run that would work.
+     */
     static MemoryPlan before(Ops ops, MemoryPlan.Models models, MemoryPlan.Workload work) {
-        MemoryPlan plan = MemoryPlan.estimate(models, work, backend(ops)).withFree(freeBytes(ops)).requireFits();
+        MemoryPlan plan;
+        try {
+            plan = MemoryPlan.estimate(models, work, backend(ops)).withFree(freeBytes(ops));
+        } catch (RuntimeException e) {
+            System.err.println("memory: not planned (" + Errors.describe(e) + "); the run goes on without the check");
+            return null;
+        }
+        plan.requireFits();
         System.err.println("memory: " + plan.line());
         return plan;
     }

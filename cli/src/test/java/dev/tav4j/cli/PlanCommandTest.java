@@ -86,12 +86,35 @@ class PlanCommandTest {
         assertTrue(unknown.line().endsWith("on cuda (fp32), free memory unknown"), unknown.line());
     }
 
-    /** A cuda backend as far as the memory check can tell: device tensors in fp32, steps captured, this much free. */
+    /** A plan that fails for another reason than memory is reported and the run goes on: the check never stops a run that would work. */
+    @Test
+    void aPlanThatCannotBeMadeLetsTheRunGoOn() {
+        MemoryPlan.Models models = MemoryCheck.models(CheckpointDir.open(Tav.tinyModel()), null);
+        Tav.Run r = captureErr(() -> assertEquals(null, MemoryCheck.before(device(-2), models, MemoryPlan.Workload.generate(2, 64, 64))));
+        assertTrue(r.err().startsWith("memory: not planned (") && r.err().contains("the run goes on without the check"), r.err());
+    }
+
+    private static Tav.Run captureErr(Runnable body) {
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            body.run();
+        } finally {
+            System.setErr(old);
+        }
+        return new Tav.Run(0, "", err.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** A cuda backend as far as the memory check can tell: device tensors in fp32, steps captured, this much free (-2: it fails to say). */
     private static Ops device(long free) {
         return (Ops) Proxy.newProxyInstance(Ops.class.getClassLoader(), new Class<?>[]{Ops.class}, (proxy, m, args) -> switch (m.getName()) {
             case "computesOnHost", "capturesSteps" -> m.getName().equals("capturesSteps");
             case "precision" -> DType.F32;
-            case "freeDeviceBytes" -> free;
+            case "freeDeviceBytes" -> {
+                if (free == -2) throw new IllegalStateException("the device cannot say");
+                yield free;
+            }
             case "name" -> "cuda";
             default -> throw new UnsupportedOperationException(m.getName() + ": the memory check needs no kernel");
         });
