@@ -27,8 +27,8 @@ import java.util.List;
  *       gradient — and the weights themselves (the cpu backend adopts the host tensors it loads).</li>
  *   <li>{@link MemoryPlan.Target#DEVICE} (cuda): the real {@link DevicePool} over a fake allocator, so block rounding,
  *       the free lists, and the blocks a captured step (CUDA graph) reserves are the real ones; F32 staging of a
- *       half-precision upload and download; the attention backward's statistics buffer. Other kernel workspaces
- *       (GroupNorm partials, a ones vector) are a few hundred KiB and not counted.</li>
+ *       half-precision upload and download; the grow-only kernel workspaces (GroupNorm partials with a GPU's
+ *       split count, uploaded ids, the grad ops' partials, the attention backward's statistics, a ones vector).</li>
  * </ul>
  */
 final class PlanOps implements Ops, GradOps {
@@ -40,9 +40,13 @@ final class PlanOps implements Ops, GradOps {
     /** DEVICE: the pool; addresses from a counter (nothing is ever touched). */
     private final DevicePool pool;
     private long nextAddress = 1L << 20;
-    /** DEVICE: the cuda backend's grow-only kernel workspaces (DeviceScratch): GroupNorm partials, uploaded ids and timesteps, the grad ops' partials,
-     *  the attention backward's statistics, the gradient table of the norm, the ones vectors of bias gradients. */
-    private final Scratch normScratch = new Scratch(), pointScratch = new Scratch(), gradScratch = new Scratch(), stats = new Scratch(), table = new Scratch();
+    /**
+     * DEVICE: the cuda backend's grow-only kernel workspaces (DeviceScratch): GroupNorm partials, uploaded ids and
+     * timesteps, the grad ops' partials, the attention backward's statistics, the gradient table of the norm, the
+     * ones vectors of bias gradients.
+     */
+    private final Scratch normScratch = new Scratch(), pointScratch = new Scratch(), gradScratch = new Scratch(),
+            stats = new Scratch(), table = new Scratch();
     private final java.util.Map<DType, Scratch> ones = new java.util.EnumMap<>(DType.class);
     private final java.util.Map<DType, Long> onesCount = new java.util.EnumMap<>(DType.class);
 
@@ -82,9 +86,6 @@ final class PlanOps implements Ops, GradOps {
         else hostPeak = hostLive;
     }
 
-    /** Bytes the device pool holds from the driver (in use plus cached); the host's live bytes on the host. */
-    long peakReserved() { return pool != null ? pool.peakReservedBytes() : hostPeak; }
-
     private long take(long bytes) {
         if (pool != null) return pool.take(bytes);
         hostLive += bytes;
@@ -104,7 +105,7 @@ final class PlanOps implements Ops, GradOps {
     }
 
     /** A short-lived buffer of a kernel (allocated and given back within the op). */
-    private void transient_(long bytes) {
+    private void temporary(long bytes) {
         give(take(bytes));
     }
 
@@ -123,7 +124,7 @@ final class PlanOps implements Ops, GradOps {
      */
     Tensor readBack(Tensor t) {
         if (target == MemoryPlan.Target.HOST) return counted(DType.F32, t.shape());
-        if (t.dtype() != DType.F32) transient_(t.size() * 4);
+        if (t.dtype() != DType.F32) temporary(t.size() * 4);
         return new Tensor(new Uncounted(t.size() * 4), 0, DType.F32, true, t.shape());
     }
 
@@ -210,7 +211,7 @@ final class PlanOps implements Ops, GradOps {
 
     /** Small read-backs (a step's loss and norm, the VAE's moments) are real host zeros; a half tensor is converted to F32 first. */
     @Override public Tensor download(Tensor t) {
-        if (target == MemoryPlan.Target.DEVICE && t.dtype() != DType.F32) transient_(t.size() * 4);
+        if (target == MemoryPlan.Target.DEVICE && t.dtype() != DType.F32) temporary(t.size() * 4);
         if (t.size() > (64L << 20))
             throw new UnsupportedOperationException("the memory plan does not read back " + t + " (a host copy of " + t.size() * 4 + " bytes)");
         return Tensor.zeros(t.shape());
@@ -259,14 +260,14 @@ final class PlanOps implements Ops, GradOps {
     /** cuda fuses the residual; the cpu backend runs the unfused default, which needs a temporary when the residual is the output. */
     @Override public void matmul(Tensor a, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         if (target == MemoryPlan.Target.HOST && residual != null && Fusion.requireResidual("matmul", residual, out, true))
-            transient_(out.size() * 4);
+            temporary(out.size() * 4);
     }
 
     /** The cpu convolution works on a zero-padded copy of its input when there is padding. */
     @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out) {
         if (target != MemoryPlan.Target.HOST) return;
         int extra = padBottomRightOnly ? 1 : 2 * padding;
-        if (extra > 0) transient_((long) x.dim(0) * (x.dim(1) + extra) * (x.dim(2) + extra) * x.dim(3) * 4);
+        if (extra > 0) temporary((long) x.dim(0) * (x.dim(1) + extra) * (x.dim(2) + extra) * x.dim(3) * 4);
     }
 
     @Override public void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly,
@@ -311,7 +312,7 @@ final class PlanOps implements Ops, GradOps {
 
     /** cpu: dX = dY · wᵀ through a transposed copy of w. */
     @Override public void matmulBackwardInput(Tensor dY, Tensor w, Tensor dX) {
-        if (target == MemoryPlan.Target.HOST && dX.size() > 0) transient_(w.size() * 4);
+        if (target == MemoryPlan.Target.HOST && dX.size() > 0) temporary(w.size() * 4);
     }
 
     /** cuda: a bias gradient is a GEMM with a vector of ones as long as the rows (grown to at least 4096). */
@@ -339,9 +340,9 @@ final class PlanOps implements Ops, GradOps {
         try {
             if (stride == 1 && !padBottomRightOnly && kh == kw && padding <= kh - 1) {
                 int p = kh - 1 - padding;
-                if (p > 0) transient_((long) dY.dim(0) * (dY.dim(1) + 2L * p) * (dY.dim(2) + 2L * p) * co * 4);
+                if (p > 0) temporary((long) dY.dim(0) * (dY.dim(1) + 2L * p) * (dY.dim(2) + 2L * p) * co * 4);
             } else {
-                transient_((long) dX.dim(0) * (dX.dim(1) + kh - 1) * (dX.dim(2) + kw - 1) * co * 4);
+                temporary((long) dX.dim(0) * (dX.dim(1) + kh - 1) * (dX.dim(2) + kw - 1) * co * 4);
             }
         } finally {
             give(tmp);
