@@ -88,13 +88,13 @@ class MemoryPlanTest {
                 out.put(MemoryPlan.Stage.ENCODE, new long[]{held, peak.getAsLong()});
                 held = live.getAsLong();
                 reset.run();
-                init = p.invert(mean, frames, 3, Progress.NONE);
+                init = p.invert(mean, frames, 2, Progress.NONE);
                 out.put(MemoryPlan.Stage.INVERT, new long[]{held, peak.getAsLong()});
             }
             try (init) {
                 held = live.getAsLong();
                 reset.run();
-                try (Tensor edited = p.edit(init, frames, "a man is skiing", 3, 7.5f, Progress.NONE)) {
+                try (Tensor edited = p.edit(init, frames, "a man is skiing", 2, 7.5f, Progress.NONE)) {
                     out.put(MemoryPlan.Stage.EDIT, new long[]{held, peak.getAsLong()});
                     init.close();
                     held = live.getAsLong();
