@@ -38,6 +38,8 @@ final class BenchCommand implements Runnable {
             boolean graphs = cudaGraphs.on(device);
             Ops ops = device.open();
             int frames = shape.frames, latent = shape.latent;
+            MemoryCheck.before(ops, dev.tav4j.model.plan.MemoryPlan.Models.unetOnly(shape.config()), dev.tav4j.model.plan.MemoryPlan.Workload.bench(
+                    frames, latent, java.util.List.of(dev.tav4j.model.plan.MemoryPlan.Stage.EDIT), null));
             UNetBench.Result r = UNetBench.run(ops, shape.config(), frames, latent, shape.steps, profile, graphs, System.out);
             if (profile) System.out.print(r.profile().table());
             System.out.printf(java.util.Locale.ROOT, "%.3f s per guided step (batch 2, %d frames, %d×%d latents, %s), %.1f TFLOP/s%s; official PyTorch CPU reference: 5.8 s%n",
@@ -60,6 +62,9 @@ final class BenchCommand implements Runnable {
             boolean graphs = cudaGraphs.on(device);
             Ops ops = device.open();
             int frames = shape.frames, latent = shape.latent;
+            MemoryCheck.before(ops, dev.tav4j.model.plan.MemoryPlan.Models.unetOnly(shape.config()), dev.tav4j.model.plan.MemoryPlan.Workload.bench(
+                    frames, latent, java.util.List.of(dev.tav4j.model.plan.MemoryPlan.Stage.TUNE),
+                    dev.tav4j.model.tune.TuneSettings.defaults().withGradientCheckpointing(!noCheckpointing)));
             dev.tav4j.bench.TuneBench.Result r = dev.tav4j.bench.TuneBench.run(ops, shape.config(), frames, latent, shape.steps, !noCheckpointing,
                     graphs, profile, System.out);
             if (profile) System.out.print(r.profile().table());

@@ -10,7 +10,9 @@ import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.pipeline.RandomWeights;
+import dev.tav4j.model.plan.MemoryPlan;
 import dev.tav4j.model.tune.TuneCheckpoint;
+import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Parallel;
 import picocli.CommandLine.Command;
@@ -87,6 +89,8 @@ final class BenchPipelineCommand implements Callable<Integer> {
                     WeightsExport.write(cfg, new RandomWeights("unet", BenchWeightsCommand.SEED), folder);
                 }
             }
+            MemoryCheck.before(ops, MemoryPlan.Models.unetOnly(cfg), MemoryPlan.Workload.bench(java.util.Collections.max(frames), latent,
+                    stages.stream().map(MemoryPlan.Stage::ofKey).toList(), TuneSettings.defaults()));
             // PyTorch first, each run a process of its own, so it finds the device as tav4j has not touched it yet
             Map<Integer, TorchBench.Result> torch = new LinkedHashMap<>();
             if (python != null) {

@@ -1,11 +1,11 @@
 package dev.tav4j.cli;
 
-import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.Progress;
 import dev.tav4j.model.pipeline.SmokeTestModel;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.pipeline.VideoOutput;
+import dev.tav4j.model.plan.MemoryPlan;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.Frames;
 import dev.tav4j.model.video.SyntheticClip;
@@ -41,18 +41,15 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--edit", defaultValue = "a blue ball is bouncing on the beach", description = "Edit prompt (default: ${DEFAULT-VALUE}).") String edit;
     @Mixin DeviceOption device;
 
-    /** The smoke-test model's weights as F32, rounded up (about 3 M parameters). */
-    private static final long SMOKE_WEIGHT_BYTES = 64L << 20;
-
     @Override public Integer call() throws Exception {
         if (size % 8 != 0 || size <= 0) throw new IllegalArgumentException("--size must be a positive multiple of 8, got " + size);
         Checks.shape("--frames", frames, "--size", size, "--size", size);
         Checks.steps("--tune-steps", tuneSteps);
         Checks.steps("--steps", steps);
         Ops ops = device.open();
-        if (ops.computesOnHost()) // the smoke-test model is small; the frames and size decide
-            HostMemoryPlan.of(SmokeTestModel.unetConfig(), SmokeTestModel.vaeConfig(), SMOKE_WEIGHT_BYTES,
-                    new HostMemoryPlan.Workload(frames, size, size, true, true, true)).requireFits();
+        // the smoke-test model is small; the frames and size decide
+        MemoryCheck.before(ops, new MemoryPlan.Models(SmokeTestModel.unetConfig(), SmokeTestModel.vaeConfig(), SmokeTestModel.textConfig()),
+                MemoryPlan.Workload.tune(frames, size, size, TuneSettings.defaults(), true, true));
         Checks.outputFolder("--out", out);
         System.out.println("tav demo: a SMOKE-TEST model with random weights, built in the process, on a generated clip.");
         System.out.println("It shows the whole method running end to end (tune → invert → edit); its edits are not meaningful images.");

@@ -4,10 +4,10 @@ import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
-import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.VideoLayout;
 import dev.tav4j.model.pipeline.VideoOutput;
+import dev.tav4j.model.plan.MemoryPlan;
 import dev.tav4j.model.video.Frames;
 import dev.tav4j.model.video.VideoClip;
 import dev.tav4j.model.video.VideoGrid;
@@ -89,7 +89,7 @@ final class EditCommand implements Callable<Integer> {
             t = stage(times, "read video", t);
         }
         Ops ops = device.open();
-        HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, tuned, workload(clip));
+        MemoryPlan plan = MemoryCheck.before(ops, MemoryCheck.models(ckpt, tuned), workload(clip));
         ConsoleProgress progress = new ConsoleProgress();
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, tuned, name -> false, device.env().repackCache(), RepackCacheDir.WARN,
                 loraSpecs.stream().map(LoraFile::parse).toList())) {
@@ -136,20 +136,20 @@ final class EditCommand implements Callable<Integer> {
         }
         System.out.print("time:\n" + times);
         System.out.printf(Locale.ROOT, "  %-40s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
-        MemoryCheck.after(plan);
+        MemoryCheck.after(plan, ops);
         return 0;
     }
 
     /** What the run computes, known before loading: the clip read, the latents file's shape, or the options. */
-    private HostMemoryPlan.Workload workload(VideoClip clip) {
-        if (clip != null) return new HostMemoryPlan.Workload(clip.frames().size(), height, width, true, true, false);
+    private MemoryPlan.Workload workload(VideoClip clip) {
+        if (clip != null) return MemoryPlan.Workload.edit(clip.frames().size(), height, width, true);
         if (source != null && source.latents != null) {
             try (SafeTensors st = SafeTensors.open(source.latents)) {
                 long[] s = st.info(latentsName(st, source.latents)).shape();
-                if (s.length == 5) return new HostMemoryPlan.Workload((int) s[2], (int) s[3] * 8, (int) s[4] * 8, true, false, false);
+                if (s.length == 5) return MemoryPlan.Workload.edit((int) s[2], (int) s[3] * 8, (int) s[4] * 8, false);
             }
         }
-        return new HostMemoryPlan.Workload(frames, height, width, true, false, false);
+        return MemoryPlan.Workload.edit(frames, height, width, false);
     }
 
     private static long stage(StringBuilder times, String name, long since) {

@@ -4,7 +4,7 @@ import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.pipeline.Gaussian;
-import dev.tav4j.model.pipeline.HostMemoryPlan;
+import dev.tav4j.model.plan.MemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.VideoLayout;
 import dev.tav4j.model.video.Frames;
@@ -65,7 +65,7 @@ final class GenerateCommand implements Callable<Integer> {
         // a wrong file, or latents of another size, fail here (header and configs only), not after loading
         if (start.latents != null) requireLatentsShape(start.latents, latentsShape(ckpt, unet, frames, height, width));
         Ops ops = device.open();
-        HostMemoryPlan plan = MemoryCheck.before(ops, ckpt, unet, new HostMemoryPlan.Workload(frames, height, width, true, false, false));
+        MemoryPlan plan = MemoryCheck.before(ops, MemoryCheck.models(ckpt, unet), MemoryPlan.Workload.generate(frames, height, width));
         long t0 = System.nanoTime();
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, unet, name -> false, device.env().repackCache(), RepackCacheDir.WARN,
                 loraSpecs.stream().map(LoraFile::parse).toList())) {
@@ -80,7 +80,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         System.err.printf("wrote %s (%d frames, %d×%d) in %.1f s%n", out, frames, width, height, (System.nanoTime() - t0) / 1e9);
-        MemoryCheck.after(plan);
+        MemoryCheck.after(plan, ops);
         return 0;
     }
 

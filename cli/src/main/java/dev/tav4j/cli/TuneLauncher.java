@@ -2,9 +2,9 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.LoraFile;
-import dev.tav4j.model.pipeline.HostMemoryPlan;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
+import dev.tav4j.model.plan.MemoryPlan;
 import dev.tav4j.model.tune.TrainableModules;
 import dev.tav4j.model.tune.RunFingerprint;
 import dev.tav4j.model.tune.TuneCheckpoint;
@@ -94,8 +94,10 @@ final class TuneLauncher {
                 throw new IllegalArgumentException("--resume: " + TuneCheckpoint.latest(plan.out()).orElseThrow() + " was tuned in " + p
                         + ", this run would tune in " + run.get("precision") + " (--precision / mixed_precision)");
         }
-        HostMemoryPlan memory = MemoryCheck.before(ops, ckpt, null, new HostMemoryPlan.Workload(clip.frames().size(),
-                plan.sampling().height(), plan.sampling().width(), true, true, true));
+        TuneJob.Validation v = plan.validation();
+        boolean validates = v != null && v.everySteps() > 0 && v.everySteps() <= plan.steps() && !v.prompts().isEmpty();
+        MemoryPlan memory = MemoryCheck.before(ops, MemoryCheck.models(ckpt, null), MemoryPlan.Workload.tune(clip.frames().size(),
+                plan.sampling().height(), plan.sampling().width(), plan.settings(), validates, validates && v.useInvLatent()));
         if (plan.config() != null) keepConfig(plan.config(), plan.out());
         if (!resume)
             TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
@@ -140,7 +142,7 @@ final class TuneLauncher {
                 System.out.print("time:\n" + times);
                 System.out.print(progress.summary());
                 System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
-                MemoryCheck.after(memory);
+                MemoryCheck.after(memory, ops);
             }
         }
         return 0;

@@ -70,7 +70,7 @@ class HardeningCliTest {
 
     @Test
     void everySubcommandsHelpExitsZero() {
-        for (String cmd : List.of("info", "run", "tune", "edit", "generate", "demo", "eval", "bench")) {
+        for (String cmd : List.of("info", "run", "tune", "edit", "generate", "demo", "eval", "plan", "world", "bench")) {
             Tav.Run r = Tav.run(cmd, "--help");
             assertEquals(0, r.code(), cmd + " --help: " + r.all());
             assertTrue(r.out().contains("Usage:"), cmd + ": " + r.out());

@@ -177,6 +177,13 @@ public interface Ops {
         throw new UnsupportedOperationException("the " + name() + " backend has no backward ops (tuning runs on the cpu backend)");
     }
 
+    /**
+     * Bytes of device memory free for new allocations as the device reports them (before a run loads anything: what
+     * the run may use); -1 where tensors live in host memory (cpu) or the backend cannot tell. The memory plan of a
+     * command is checked against it.
+     */
+    default long freeDeviceBytes() { return -1; }
+
     /** Peak bytes of device memory in use since the backend started or {@link #resetPeakDeviceBytes()}; -1 where not tracked (cpu). */
     default long peakDeviceBytes() { return -1; }
 

@@ -169,6 +169,8 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     @Override public void resetPeakDeviceBytes() { api.resetPeakBytes(); }
 
+    @Override public long freeDeviceBytes() { return api.freeBytes(); }
+
     @Override public String name() { return name; }
 
     // ---------------------------------------------------------------- memory

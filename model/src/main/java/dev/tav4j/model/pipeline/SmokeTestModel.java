@@ -38,12 +38,16 @@ public final class SmokeTestModel {
         return new VaeConfig(3, 3, new int[]{16, 32, 32, 32}, 1, 4, 8, 128, 0.18215f);
     }
 
+    /** The text encoder: 2 layers of width 32 over the byte-level vocabulary. */
+    public static ClipTextConfig textConfig() {
+        return new ClipTextConfig(32, 128, 4, 2, 77, 256 * 2 + 2, "quick_gelu", 1e-5f);
+    }
+
     /** Builds the pipeline on {@code ops}; {@code workDir} receives the generated tokenizer files. */
     public static TuneAVideoPipeline build(Ops ops, Path workDir, long seed) {
         Path tokDir = writeByteTokenizer(workDir.resolve("smoke-tokenizer"));
         ClipTokenizer tok = ClipTokenizer.load(tokDir);
-        ClipTextConfig text = new ClipTextConfig(32, 128, 4, 2, 77, 256 * 2 + 2, "quick_gelu", 1e-5f);
-        ClipTextEncoder enc = new ClipTextEncoder(ops, text, new RandomWeights("text_encoder", seed));
+        ClipTextEncoder enc = new ClipTextEncoder(ops, textConfig(), new RandomWeights("text_encoder", seed));
         Vae vae = new Vae(ops, vaeConfig(), new RandomWeights("vae", seed + 1));
         UNet3D unet = UNetLoader.build(ops, unetConfig(), new RandomWeights("unet", seed + 2), null, seed + 3);
         return new TuneAVideoPipeline(ops, tok, enc, vae, unet, SchedulerConfig.defaults());
