@@ -1,7 +1,7 @@
 package dev.tav4j.emulation;
 
 import dev.tav4j.bindings.cuda.CudaException;
-import dev.tav4j.runtime.cuda.DevicePool;
+import dev.tav4j.runtime.device.DevicePool;
 import dev.tav4j.runtime.device.DeviceApi;
 import dev.tav4j.runtime.device.DeviceGraph;
 import dev.tav4j.runtime.device.StepCaptureException;
@@ -78,6 +78,7 @@ public final class EmulatedDeviceApi implements DeviceApi {
             @Override public void synchronize() {}
             @Override public long freeBytes() { return EmulatedDeviceApi.this.freeBytes(); }
             @Override public long totalBytes() { return EmulatedDeviceApi.this.totalBytes(); }
+            @Override public boolean isOutOfMemory(RuntimeException e) { return e instanceof CudaException c && c.isOutOfMemory(); }
         });
     }
 

@@ -1,7 +1,7 @@
 package dev.tav4j.kernels.cuda;
 
 import dev.tav4j.runtime.cuda.CudaDeviceApi;
-import dev.tav4j.runtime.cuda.DevicePool;
+import dev.tav4j.runtime.device.DevicePool;
 import org.junit.jupiter.api.Tag;
 
 /**

@@ -5,7 +5,7 @@ import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.DeviceOutOfMemoryException;
-import dev.tav4j.runtime.cuda.DevicePool;
+import dev.tav4j.runtime.device.DevicePool;
 import dev.tav4j.runtime.device.StepCaptureException;
 import org.junit.jupiter.api.Test;
 

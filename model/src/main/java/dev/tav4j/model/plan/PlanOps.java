@@ -10,7 +10,7 @@ import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.StepGraph;
 import dev.tav4j.runtime.Storage;
 import dev.tav4j.runtime.Tensor;
-import dev.tav4j.runtime.cuda.DevicePool;
+import dev.tav4j.runtime.device.DevicePool;
 
 import java.util.List;
 

@@ -10,7 +10,7 @@ import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import dev.tav4j.runtime.DeviceOutOfMemoryException;
-import dev.tav4j.runtime.cuda.DevicePool;
+import dev.tav4j.runtime.device.DevicePool;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

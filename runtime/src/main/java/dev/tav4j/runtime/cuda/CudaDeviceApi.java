@@ -1,5 +1,6 @@
 package dev.tav4j.runtime.cuda;
 
+import dev.tav4j.runtime.device.Bytes;
 import dev.tav4j.bindings.cuda.CuDriver;
 import dev.tav4j.bindings.cuda.CuMemory;
 import dev.tav4j.bindings.cuda.CuStream;
@@ -7,6 +8,7 @@ import dev.tav4j.bindings.cuda.Cublas;
 import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.bindings.cuda.CublasGemm;
 import dev.tav4j.runtime.device.DeviceApi;
+import dev.tav4j.runtime.device.DevicePool;
 import dev.tav4j.runtime.device.DeviceGraph;
 import dev.tav4j.runtime.device.StepCaptureException;
 import java.io.IOException;
@@ -96,6 +98,7 @@ public final class CudaDeviceApi implements DeviceApi {
             @Override public void synchronize() { CuStream.synchronize(streamForPool); }
             @Override public long freeBytes() { return CuMemory.info().free(); }
             @Override public long totalBytes() { return CuMemory.info().total(); }
+            @Override public boolean isOutOfMemory(RuntimeException e) { return e instanceof CudaException c && c.isOutOfMemory(); }
         });
         this.maxSharedBytes = CuDriver.attribute(CuDriver.ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, device);
         int ccMajor = CuDriver.attribute(CuDriver.ATTR_COMPUTE_CAPABILITY_MAJOR, device);

@@ -1,5 +1,6 @@
 package dev.tav4j.runtime.cuda;
 
+import dev.tav4j.runtime.device.Bytes;
 import dev.tav4j.bindings.cuda.CuDriver;
 import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.bindings.cuda.CudaLibraries;

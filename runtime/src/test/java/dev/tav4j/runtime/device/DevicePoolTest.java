@@ -1,4 +1,4 @@
-package dev.tav4j.runtime.cuda;
+package dev.tav4j.runtime.device;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -20,6 +20,8 @@ class DevicePoolTest {
         long used, next = 0x1000, allocCalls, freeCalls, syncs;
 
         FakeDevice(long capacity) { this.capacity = capacity; }
+
+        @Override public boolean isOutOfMemory(RuntimeException e) { return e instanceof CudaException c && c.isOutOfMemory(); }
 
         @Override public long alloc(long bytes) {
             allocCalls++;

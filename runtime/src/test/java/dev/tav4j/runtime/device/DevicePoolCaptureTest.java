@@ -1,6 +1,5 @@
-package dev.tav4j.runtime.cuda;
+package dev.tav4j.runtime.device;
 
-import dev.tav4j.runtime.device.StepCaptureException;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,8 +1,6 @@
-package dev.tav4j.runtime.cuda;
+package dev.tav4j.runtime.device;
 
-import dev.tav4j.bindings.cuda.CudaException;
 import dev.tav4j.runtime.DeviceOutOfMemoryException;
-import dev.tav4j.runtime.device.StepCaptureException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,6 +36,9 @@ public final class DevicePool implements AutoCloseable {
         long freeBytes();
 
         long totalBytes();
+
+        /** Whether {@code e}, thrown by {@link #alloc}, says the device is out of memory (the pool then trims and retries once). */
+        default boolean isOutOfMemory(RuntimeException e) { return false; }
     }
 
     static final long MIN_BLOCK = 512;
@@ -104,14 +105,14 @@ public final class DevicePool implements AutoCloseable {
         try {
             driverAllocs++;
             return allocator.alloc(size);
-        } catch (CudaException first) {
-            if (!first.isOutOfMemory()) throw first;
+        } catch (RuntimeException first) {
+            if (!allocator.isOutOfMemory(first)) throw first;
             trim();
             try {
                 driverAllocs++;
                 return allocator.alloc(size);
-            } catch (CudaException second) {
-                if (!second.isOutOfMemory()) throw second;
+            } catch (RuntimeException second) {
+                if (!allocator.isOutOfMemory(second)) throw second;
                 long f = -1, t = -1;
                 try { f = allocator.freeBytes(); t = allocator.totalBytes(); } catch (RuntimeException ignored) { }
                 throw new DeviceOutOfMemoryException(backend, requested, f, t, reserved, inUse, second.getMessage(), second);

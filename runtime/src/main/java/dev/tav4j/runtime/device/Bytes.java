@@ -1,10 +1,10 @@
-package dev.tav4j.runtime.cuda;
+package dev.tav4j.runtime.device;
 
 /** Byte counts for people: "1.5 GiB". */
-final class Bytes {
+public final class Bytes {
     private Bytes() {}
 
-    static String human(long bytes) {
+    public static String human(long bytes) {
         if (bytes < 0) return "? bytes";
         String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
         double v = bytes;
