@@ -165,6 +165,10 @@ final class RunCommand implements Callable<Integer> {
         Checks.positive(c.at("max_grad_norm"), c.maxGradNorm());
         if (c.loraRank() != null) {
             Checks.atLeast(c.at("lora_rank"), c.loraRank(), 1);
+            if (c.learningRate() < TuneCommand.LORA_LR)
+                note(c.at("lora_rank") + " with learning_rate " + c.learningRate() + ": LoRA adapters start from zero and learn far more "
+                        + "slowly than the weights at the official rate; " + TuneCommand.LORA_LR + " (tav tune's default with --lora-rank) "
+                        + "followed full tuning's loss on the golden video (docs/tuning.md)");
             if (c.saveTrainableOnly())
                 throw new IllegalArgumentException(c.at("lora_rank") + " with save_trainable_only: a LoRA run saves only its adapters "
                         + "(output_dir/lora.safetensors), which is already the small result; use one of the two");

@@ -28,7 +28,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--height", defaultValue = "512", description = "Frame height, multiple of 8 (default: ${DEFAULT-VALUE}).") int height;
     @Option(names = "--width", defaultValue = "512", description = "Frame width, multiple of 8 (default: ${DEFAULT-VALUE}).") int width;
     @Option(names = "--steps", defaultValue = "500", description = "Tuning steps (default: ${DEFAULT-VALUE}).") int steps;
-    @Option(names = "--lr", defaultValue = "3e-5", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).") float lr;
+    @Option(names = "--lr", description = "AdamW learning rate (default: 3e-5, the official; with --lora-rank 3e-4, see docs/tuning.md).") Float lr;
     @Option(names = "--seed", defaultValue = "33", description = "Seed of the tuning noise (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--checkpoint-every", defaultValue = "0", description = "Save OUT/checkpoint-N every N steps (default: never).") int checkpointEvery;
     @Option(names = "--resume", description = "Continue the latest OUT/checkpoint-N; refused when there is none or it is another run's (other model, video, prompt, seed, size, frames, lr, trainable set, LoRA rank or precision).") boolean resume;
@@ -44,11 +44,16 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--save-trainable-only", description = "Save OUT/unet as a small delta: the tuned tensors and the base checkpoint's hash (tav edit --tuned loads it over that base only; diffusers cannot).") boolean saveTrainableOnly;
     @Mixin DeviceOption device;
 
+    /** The default learning rate of a LoRA run: 10× the official one. */
+    static final float LORA_LR = 3e-4f;
+
     @Override public Integer call() {
         Checks.shape("--frames", frames, "--height", height, "--width", width);
         Checks.atLeast("--rate", rate, 1);
         Checks.atLeast("--start", start, 0);
         Checks.steps("--steps", steps);
+        // LoRA adapters start from zero and move the model far more slowly at the official rate (measured: docs/tuning.md)
+        if (lr == null) lr = loraRank != null ? LORA_LR : 3e-5f;
         Checks.positive("--lr", lr);
         Checks.steps("--validate-steps", validateSteps);
         // only validation samples with DDIM; without it the model folder is not read before the video

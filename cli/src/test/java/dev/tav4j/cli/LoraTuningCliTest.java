@@ -45,7 +45,7 @@ class LoraTuningCliTest {
         // a large learning rate: two steps must change the edit beyond GIF quantisation
         Tav.Run r = tune(out, "--lora-rank", "4", "--steps", "2", "--lr", "1e-2", "--checkpoint-every", "1");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("LoRA rank 4 on"), r.err());
+        assertTrue(r.err().contains("LoRA rank 4 on") && r.err().contains("lr 0.0100"), r.err());
         assertTrue(r.out().contains("LoRA:") && r.out().contains(lora.toString()) && r.out().contains("--lora"), r.out());
         assertFalse(r.out().contains("tuned UNet:"), r.out());
         assertFalse(Files.exists(out.resolve("unet")), "a LoRA run writes no unet/");
@@ -74,7 +74,9 @@ class LoraTuningCliTest {
         assertOneLineError(tune(dir.resolve("a"), "--lora-rank", "0", "--steps", "1"), "--lora-rank must be at least 1, got 0");
         assertOneLineError(tune(dir.resolve("b"), "--lora-rank", "4", "--save-trainable-only", "--steps", "1"), "--save-trainable-only with --lora-rank");
         // tiny-sd-a's smallest adapted layer maps 32 to 32 features
-        assertOneLineError(tune(dir.resolve("c"), "--lora-rank", "33", "--steps", "1"), "lora_rank 33 is larger than trainable module", "at most 32");
+        Tav.Run r = tune(dir.resolve("c"), "--lora-rank", "33", "--steps", "1");
+        assertOneLineError(r, "lora_rank 33 is larger than trainable module", "at most 32");
+        assertTrue(r.err().contains("lr 0.000300"), "a LoRA run's default learning rate is 10× the official: " + r.err());
         assertFalse(Files.exists(dir.resolve("c/lora.safetensors")));
     }
 
@@ -85,6 +87,7 @@ class LoraTuningCliTest {
         Tav.Run r = Tav.run("run", cfg.toString());
         assertEquals(0, r.code(), r.err());
         assertFalse(r.err().contains("ignoring keys"), "lora_rank is known: " + r.err());
+        assertTrue(r.err().contains("lora_rank with learning_rate 3.0E-5"), "a note on the official rate with LoRA: " + r.err());
         assertTrue(Files.isRegularFile(out.resolve("lora.safetensors")));
         assertTrue(Files.isRegularFile(out.resolve("samples/sample-1/a cat is skiing.gif")), "validated with the adapters");
         assertFalse(Files.exists(out.resolve("unet")));
