@@ -8,6 +8,7 @@ import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.VideoLayout;
 import dev.tav4j.model.pipeline.VideoOutput;
 import dev.tav4j.model.plan.MemoryPlan;
+import dev.tav4j.model.tune.LoraTuning;
 import dev.tav4j.model.video.Frames;
 import dev.tav4j.model.video.VideoClip;
 import dev.tav4j.model.video.VideoGrid;
@@ -21,6 +22,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.awt.image.BufferedImage;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,7 +39,7 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "The base checkpoint the model was tuned from: a diffusers folder, or a single-file checkpoint (.safetensors, original LDM layout).") Path model;
     @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.") Path config;
     @Option(names = "--prediction-type", description = "For a single-file --model: epsilon or v (default: the config's).") String predictionType;
-    @Option(names = "--tuned", required = true, description = "The tuning output folder (tav tune --out) or its unet/ folder.") Path tuned;
+    @Option(names = "--tuned", description = "The tuning output folder (tav tune --out) or its unet/ folder; required unless --lora gives the tuning (tav tune --lora-rank: --lora OUT/lora.safetensors).") Path tuned;
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
     @Option(names = "--prompt", required = true, description = "The edit prompt.") String prompt;
     @Option(names = "--steps", defaultValue = "50", description = "Guided DDIM steps (default: ${DEFAULT-VALUE}).") int steps;
@@ -65,6 +67,12 @@ final class EditCommand implements Callable<Integer> {
         requireVideoName(out, "--out");
         if (grid != null) requireVideoName(grid, "--grid");
         if (grid != null && (source == null || source.video == null)) throw new IllegalArgumentException("--grid needs --video (the input to show)");
+        if (tuned == null && loraSpecs.isEmpty())
+            throw new IllegalArgumentException("Missing required option: '--tuned=<tuned>' (or --lora OUT/lora.safetensors for a model tuned with --lora-rank)");
+        if (tuned != null && Files.isDirectory(tuned) && !Files.exists(tuned.resolve("unet")) && !Files.exists(tuned.resolve("config.json"))
+                && Files.isRegularFile(tuned.resolve(LoraTuning.FILE)))
+            throw new IllegalArgumentException("--tuned " + tuned + " holds a LoRA (" + LoraTuning.FILE + ", tuned with --lora-rank), not a tuned UNet: "
+                    + "give it as --lora " + tuned.resolve(LoraTuning.FILE) + " instead of --tuned");
         CheckpointDir ckpt = ModelArgs.open(model, config, predictionType);
         Checks.ddimSteps("--steps", steps, ckpt);
         if (invSteps != null) Checks.ddimSteps("--inv-steps", invSteps, ckpt);
@@ -76,7 +84,7 @@ final class EditCommand implements Callable<Integer> {
             Checks.atLeast("--start", start, 0);
         }
         // a wrong file, or latents the UNet cannot take, fail here (header and configs only), not after loading
-        if (source != null && source.latents != null) requireLatents(source.latents, CheckpointDir.unetFolderConfig(tuned).inChannels());
+        if (source != null && source.latents != null) requireLatents(source.latents, (tuned != null ? CheckpointDir.unetFolderConfig(tuned) : ckpt.unetConfig()).inChannels());
         // both outputs are checked before any work, so neither a bad --out nor a bad --grid costs the compute
         Checks.outputFile("--out", out);
         if (grid != null) Checks.outputFile("--grid", grid);

@@ -113,7 +113,8 @@ final class RunCommand implements Callable<Integer> {
             note("scale_lr: learning rate " + c.learningRate() + " × " + c.trainBatchSize() + " = " + lr);
         }
         TuneSettings settings = new TuneSettings((float) lr, (float) c.adamBeta1(), (float) c.adamBeta2(), (float) c.adamWeightDecay(),
-                (float) c.adamEpsilon(), (float) c.maxGradNorm(), c.trainableModules(), c.gradientCheckpointing());
+                (float) c.adamEpsilon(), (float) c.maxGradNorm(), c.trainableModules(), c.gradientCheckpointing(),
+                c.loraRank() == null ? 0 : c.loraRank());
 
         TuneConfig.TrainData t = c.trainData();
         VideoSampling sampling = new VideoSampling(t.width(), t.height(), t.nSampleFrames(), t.sampleStartIdx(), t.sampleFrameRate());
@@ -160,6 +161,16 @@ final class RunCommand implements Callable<Integer> {
         Checks.finite(c.at("adam_weight_decay"), c.adamWeightDecay());
         Checks.positive(c.at("adam_epsilon"), c.adamEpsilon());
         Checks.positive(c.at("max_grad_norm"), c.maxGradNorm());
+        if (c.loraRank() != null) {
+            Checks.atLeast(c.at("lora_rank"), c.loraRank(), 1);
+            if (c.learningRate() < TuneCommand.LORA_LR)
+                note(c.at("lora_rank") + " with learning_rate " + c.learningRate() + ": LoRA adapters start from zero and learn far more "
+                        + "slowly than the weights at the official rate; " + TuneCommand.LORA_LR + " (tav tune's default with --lora-rank) "
+                        + "followed full tuning's loss on the golden video (docs/tuning.md)");
+            if (c.saveTrainableOnly())
+                throw new IllegalArgumentException(c.at("lora_rank") + " with save_trainable_only: a LoRA run saves only its adapters "
+                        + "(output_dir/lora.safetensors), which is already the small result; use one of the two");
+        }
         TuneConfig.ValidationData v = c.validationData();
         if (!v.prompts().isEmpty()) {  // the official script validates every validation_steps steps (0 would divide by zero)
             Checks.steps(c.at("validation_steps"), c.validationSteps());

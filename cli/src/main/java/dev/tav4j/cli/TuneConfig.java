@@ -21,7 +21,8 @@ import java.util.Map;
  * An official Tune-A-Video training config (configs/*.yaml of the official repository) with the defaults of
  * {@code main(...)} in train_tuneavideo.py for the keys it leaves out. Paths are as written (relative ones resolve
  * against the current directory, as the official script does). tav4j extensions: {@code lora},
- * {@code pretrained_model_config} and {@code prediction_type} (a single-file model's --config and --prediction-type).
+ * {@code pretrained_model_config} and {@code prediction_type} (a single-file model's --config and --prediction-type),
+ * {@code save_trainable_only} and {@code lora_rank} (null when absent: tune the weights).
  */
 record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData, ValidationData validationData,
                   int validationSteps, List<String> trainableModules, int trainBatchSize, int maxTrainSteps,
@@ -31,7 +32,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                   String resumeFromCheckpoint, String mixedPrecision, boolean use8bitAdam,
                   boolean enableXformersMemoryEfficientAttention, Long seed, List<String> unknownKeys,
                   String file, Map<String, Integer> lines, List<dev.tav4j.model.io.LoraFile> loras,
-                  Path pretrainedModelConfig, String predictionType, boolean saveTrainableOnly) {
+                  Path pretrainedModelConfig, String predictionType, boolean saveTrainableOnly, Integer loraRank) {
 
     /** train_data: TuneAVideoDataset's arguments. */
     record TrainData(Path videoPath, String prompt, int width, int height, int nSampleFrames, int sampleStartIdx, int sampleFrameRate) {}
@@ -84,7 +85,7 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
                 c.choice("mixed_precision", "fp16"), c.bool("use_8bit_adam", false),
                 c.bool("enable_xformers_memory_efficient_attention", true), c.optionalLong("seed"), unknown, name, Map.copyOf(lines),
                 c.loras("lora"), c.optionalPath("pretrained_model_config"), c.string("prediction_type", null),
-                c.bool("save_trainable_only", false));
+                c.bool("save_trainable_only", false), c.has("lora_rank") ? c.integer("lora_rank", 0) : null);
         unknown.addAll(c.unknownKeys());
         unknown.addAll(t.unknownKeys());
         unknown.addAll(v.unknownKeys());

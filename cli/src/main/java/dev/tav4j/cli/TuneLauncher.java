@@ -5,6 +5,7 @@ import dev.tav4j.model.io.LoraFile;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
 import dev.tav4j.model.pipeline.TuneJob;
 import dev.tav4j.model.plan.MemoryPlan;
+import dev.tav4j.model.tune.LoraTuning;
 import dev.tav4j.model.tune.TrainableModules;
 import dev.tav4j.model.tune.RunFingerprint;
 import dev.tav4j.model.tune.TuneCheckpoint;
@@ -70,6 +71,9 @@ final class TuneLauncher {
         if (plan.saveTrainableOnly() && !plan.loras().isEmpty())
             throw new IllegalArgumentException("--save-trainable-only with --lora: the LoRA merged into the frozen weights would be lost "
                     + "(a delta holds only the trainable tensors); save the full unet/ instead");
+        if (plan.saveTrainableOnly() && plan.settings().lora())
+            throw new IllegalArgumentException("--save-trainable-only with --lora-rank: a LoRA run saves only its adapters (OUT/"
+                    + LoraTuning.FILE + "), which is already the small result; use one of the two");
         if (!(plan.settings().learningRate() > 0)) throw new IllegalArgumentException("the learning rate must be positive, got " + plan.settings().learningRate());
         ConsoleProgress progress = new ConsoleProgress();
         if (cancelAfterTuneSteps > 0) progress.cancelAfter("tune", cancelAfterTuneSteps);
@@ -103,15 +107,18 @@ final class TuneLauncher {
             TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
                     + "earlier run (latest " + old.getFileName() + "); this run starts at step 0 and replaces them as it reaches them, "
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
-        // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, null, TrainableModules.matcher(plan.settings().trainableModules()),
+        // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights (a LoRA
+        // run's weights stay frozen: its adapters, made after the load, are the trainable parameters)
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, null, plan.settings().lora() ? name -> false
+                        : TrainableModules.matcher(plan.settings().trainableModules()),
                 env.repackCache(), RepackCacheDir.WARN, plan.loras())) {
             t = stage(times, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
                     plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run, plan.saveTrainableOnly());
-            System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, trainable %s)%s%n",
-                    plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(), plan.settings().trainableModules(),
+            System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, %s %s)%s%n",
+                    plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(),
+                    plan.settings().lora() ? "LoRA rank " + plan.settings().loraRank() + " on" : "trainable", plan.settings().trainableModules(),
                     mixedPrecisionNote(ops.precision()));
             // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
             try (CtrlC ignored = new CtrlC(progress, env.cancelWaitSeconds())) {
@@ -134,8 +141,12 @@ final class TuneLauncher {
                     System.out.printf(Locale.ROOT, "  skipped steps:    %d (non-finite gradients: no update; AdamW took %d steps)%s%n",
                             r.skippedSteps(), r.steps() - r.skippedSteps(),
                             ops.precision() == DType.F16 ? String.format(Locale.ROOT, ", final loss scale %.0f", r.lossScale()) : "");
-                System.out.println("  tuned UNet:       " + r.unetDir() + (plan.saveTrainableOnly()
-                        ? " (a delta: it loads only over " + plan.model() + " or a checkpoint with its hash)" : ""));
+                if (r.unetDir() != null)
+                    System.out.println("  tuned UNet:       " + r.unetDir() + (plan.saveTrainableOnly()
+                            ? " (a delta: it loads only over " + plan.model() + " or a checkpoint with its hash)" : ""));
+                if (r.lora() != null)
+                    System.out.println("  LoRA:             " + r.lora() + " (rank " + plan.settings().loraRank()
+                            + ", PEFT names; edit with: tav edit --model " + plan.model() + " --lora " + r.lora() + " ...)");
                 for (Path c : r.checkpoints()) System.out.println("  checkpoint:       " + c);  // this run's, not an old run's
                 for (Path s : r.samples()) System.out.println("  sample:           " + s);
                 if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
@@ -181,6 +192,7 @@ final class TuneLauncher {
         run.put("seed", Long.toString(plan.seed()));
         run.put("lr", Float.toString(plan.settings().learningRate()));
         run.put("trainable", String.join(",", plan.settings().trainableModules()));
+        run.put("lora_rank", Integer.toString(plan.settings().loraRank()));  // 0: the weights tuned
         // a LoRA changes the weights tuned from: resuming with another would mix two models
         if (!plan.loras().isEmpty()) run.put("lora", plan.loras().toString());
         return run;

@@ -23,6 +23,7 @@ public final class ParamStore implements AutoCloseable {
     private final Weights weights;
     private final Map<String, Param> params = new LinkedHashMap<>();
     private final Map<String, Tensor> exact = new LinkedHashMap<>();
+    private final Map<String, Linear> linears = new LinkedHashMap<>();
     private final Predicate<String> trainable;
 
     public ParamStore(Ops ops, Weights weights) {
@@ -49,6 +50,46 @@ public final class ParamStore implements AutoCloseable {
 
     /** Every loaded parameter by checkpoint name, in load order. */
     public Map<String, Param> all() { return params; }
+
+    /** Every Linear layer (1×1 convolutions used as one included) by module name, in load order: where a LoRA adapter can go. */
+    public Map<String, Linear> linears() { return java.util.Collections.unmodifiableMap(linears); }
+
+    /** Records a Linear layer built from this store's parameters (see {@link #linears()}); returns it. */
+    Linear register(Linear l) {
+        linears.put(l.module(), l);
+        return l;
+    }
+
+    /**
+     * Adds a LoRA adapter to Linear {@code module}: A and B given in PyTorch layout on the host (PEFT's
+     * {@code lora_A.weight} [r, in(, 1, 1)] and {@code lora_B.weight} [out, r(, 1, 1)]; closed here), kept as the
+     * parameters {@code module.lora_A.weight} and {@code module.lora_B.weight}, trainable (writable, and exact in fp32
+     * beside a half working copy, as a trainable weight loaded from the checkpoint).
+     */
+    public LoraAdapter addLoraAdapter(String module, Tensor torchA, Tensor torchB) {
+        Linear l = linears.get(module);
+        if (l == null) {
+            torchA.close();
+            torchB.close();
+            throw new IllegalArgumentException("'" + module + "' is not a Linear layer of this model");
+        }
+        int r = torchA.dim(0);
+        Tensor a = keepTransposed(module + ".lora_A.weight", torchA, r, l.in());
+        Tensor b = keepTransposed(module + ".lora_B.weight", torchB, l.out(), r);
+        LoraAdapter adapter = new LoraAdapter(a, b, r);
+        l.attach(adapter);
+        return adapter;
+    }
+
+    /** A trainable parameter given in PyTorch layout [rows, cols(, 1, 1)] (closed here), stored as [cols, rows]. */
+    private Tensor keepTransposed(String name, Tensor torch, int rows, int cols) {
+        int[] s = torch.shape();
+        try (torch) {
+            if (s.length < 2 || s[0] != rows || s[1] != cols || s.length > 2 && (s.length != 4 || s[2] != 1 || s[3] != 1))
+                throw new IllegalArgumentException(name + ": shape " + java.util.Arrays.toString(s) + ", expected [" + rows + ", " + cols + "]");
+            return keep(name, HostLayout.transpose(torch, rows, cols), s, ParamLayout.TRANSPOSED, true);
+        }
+    }
 
     /** A 1D parameter of n elements (bias, norm scale). */
     public Tensor vector(String name, int n) {
@@ -90,7 +131,10 @@ public final class ParamStore implements AutoCloseable {
     }
 
     private Tensor keep(String name, Tensor host, int[] torchShape, ParamLayout layout) {
-        boolean trains = trainable.test(name);
+        return keep(name, host, torchShape, layout, trainable.test(name));
+    }
+
+    private Tensor keep(String name, Tensor host, int[] torchShape, ParamLayout layout, boolean trains) {
         Tensor dev = null;
         try {
             if (ops.precision() != DType.F32 && trains) {
@@ -140,6 +184,7 @@ public final class ParamStore implements AutoCloseable {
     @Override public void close() {
         params.values().forEach(p -> p.value().close());
         params.clear();
+        linears.clear();
         exact.values().forEach(Tensor::close);
         exact.clear();
     }

@@ -7,6 +7,7 @@ import dev.tav4j.model.io.SafeTensorsWriter;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.nn.Param;
 import dev.tav4j.model.sched.NoiseSchedule;
+import dev.tav4j.model.tune.LoraTuning;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.tune.Tuner;
@@ -35,7 +36,8 @@ import java.util.concurrent.CancellationException;
 /**
  * The official train_tuneavideo.py loop on one video: tuning steps, checkpoints every N steps (and resume from the
  * latest), validation every N steps (DDIM inversion of the current latents, then each prompt edited into a GIF and
- * a grid of them), and at the end the tuned UNet in the official layout. Every file appears atomically.
+ * a grid of them), and at the end the tuned UNet in the official layout (a LoRA run: the adapters as a LoRA file,
+ * {@value LoraTuning#FILE}). Every file appears atomically.
  * On a half-precision backend this is mixed-precision tuning ({@link Tuner}): a step with a non-finite gradient
  * is skipped, reported to {@link Progress#event} and counted in {@link Result#skippedSteps()}.
  */
@@ -61,10 +63,11 @@ public final class TuneJob {
 
     /**
      * Where the results are; {@code skippedSteps} steps had a non-finite gradient and changed nothing, and
-     * {@code lossScale} is the loss scale at the end (1 unless fp16).
+     * {@code lossScale} is the loss scale at the end (1 unless fp16). A LoRA run ({@link TuneSettings#loraRank()})
+     * writes {@code lora} ({@value LoraTuning#FILE}) and no unet/ ({@code unetDir} null); a full run the opposite.
      */
     public record Result(int steps, float lastLoss, Path unetDir, List<Path> samples, Path invLatents, int skippedSteps,
-                         float lossScale, List<Path> checkpoints) {}
+                         float lossScale, List<Path> checkpoints, Path lora) {}
 
     private TuneJob() {}
 
@@ -72,6 +75,12 @@ public final class TuneJob {
     public static Result run(TuneAVideoPipeline p, Tensor pixels, Spec spec, Progress progress) {
         Ops ops = p.ops();
         int frames = pixels.dim(0);
+        TuneSettings settings = spec.settings();
+        if (settings.lora() && spec.saveTrainableOnly())
+            throw new IllegalArgumentException("lora_rank with save_trainable_only: a LoRA run saves only its adapters ("
+                    + LoraTuning.FILE + "), which is already the small result; use one of the two");
+        // before anything is computed: a module LoRA cannot adapt, or a rank too large, is refused here
+        if (settings.lora()) LoraTuning.attach(p.unet().params(), settings.loraRank(), settings.trainableModules(), spec.seed());
         mkdirs(spec.outputDir());
         List<Path> samples = new ArrayList<>();
         Path invLatents = null;
@@ -123,9 +132,10 @@ public final class TuneJob {
                         latents = sampler.sample(n.posterior());
                     }
                 }
-                Path unetDir = saveUnet(p, tuner, spec.outputDir(), spec.saveTrainableOnly());
+                Path unetDir = settings.lora() ? null : saveUnet(p, tuner, spec.outputDir(), spec.saveTrainableOnly());
+                Path lora = settings.lora() ? LoraTuning.save(spec.outputDir().resolve(LoraTuning.FILE), tuner) : null;
                 return new Result(tuner.steps(), loss, unetDir, samples, invLatents, tuner.skippedSteps(), tuner.lossScaler().scale(),
-                        List.copyOf(checkpoints));
+                        List.copyOf(checkpoints), lora);
             } finally {
                 if (latents != null) latents.close();
             }

@@ -22,7 +22,7 @@ public final class TrainableModules {
         if (suffixes.isEmpty()) throw new IllegalArgumentException("trainable_modules is empty: nothing to tune");
         Map<String, Param> out = new LinkedHashMap<>();
         for (Param p : params.values()) {
-            if (!isTrainable(p.name(), suffixes)) continue;
+            if (LoraTuning.isAdapter(p.name()) || !isTrainable(p.name(), suffixes)) continue;  // adapters train only in a LoRA run
             out.put(p.name(), p);
         }
         if (out.isEmpty()) throw new IllegalArgumentException("trainable_modules " + suffixes + " match no module of the UNet");

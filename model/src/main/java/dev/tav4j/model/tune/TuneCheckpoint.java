@@ -21,7 +21,8 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * A tuning checkpoint, {@code OUT/checkpoint-N/}: the trainable parameters (their fp32 masters, PyTorch layout),
+ * A tuning checkpoint, {@code OUT/checkpoint-N/}: the trainable parameters (their fp32 masters, PyTorch layout; a
+ * LoRA run's are its adapters, {@code <module>.lora_A.weight} / {@code .lora_B.weight}),
  * AdamW's moments and state.json (step, seed, AdamW's step count, skipped steps, loss scale and growth tracker; a
  * checkpoint without the last four is read as an fp32 run's). Written to a temporary folder and renamed, so a
  * checkpoint folder is always complete.
@@ -121,7 +122,7 @@ public final class TuneCheckpoint {
                 for (Map.Entry<String, Param> e : tuner.trainable().entrySet()) {
                     if (!w.has(e.getKey()))
                         throw new IllegalArgumentException(dir + ": checkpoint does not hold trainable parameter " + e.getKey()
-                                + " (was it written with other trainable_modules?)");
+                                + " (was it written with other trainable_modules or another lora_rank?)");
                     try (Tensor t = w.loadF32(e.getKey())) {
                         Param p = e.getValue();  // into the fp32 master (the parameter itself in fp32)
                         params.assignFromTorchLayout(new Param(p.name(), tuner.master(p.name()), p.torchShape(), p.layout()), t);

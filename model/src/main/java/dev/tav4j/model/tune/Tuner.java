@@ -30,6 +30,9 @@ import java.util.Map;
  * before clipping. Whatever the precision, one reduction over every gradient gives the total norm and tells whether
  * all are finite (one read-back per step); a step with a non-finite gradient is skipped: no parameter, moment or
  * step-count update, the scale backs off, and {@link StepResult#skipped()} says so.
+ *
+ * <p>With {@link TuneSettings#loraRank()} ≥ 1 the trainable parameters are the LoRA adapters of the trainable
+ * modules ({@link LoraTuning}); everything above applies to them unchanged, the modules' own weights stay frozen.
  */
 public final class Tuner implements AutoCloseable {
     /**
@@ -73,7 +76,10 @@ public final class Tuner implements AutoCloseable {
         this.scaler = scaler;
         this.ops = unet.ops();
         this.grad = ops.grad();
-        this.trainable = TrainableModules.select(unet.params().all(), settings.trainableModules());
+        // a LoRA run trains the adapters of the trainable modules (attached before: LoraTuning.attach), not their weights
+        this.trainable = settings.lora()
+                ? LoraTuning.select(unet.params().all(), settings.trainableModules(), settings.loraRank())
+                : TrainableModules.select(unet.params().all(), settings.trainableModules());
         List<Tensor> tensors = trainable.values().stream().map(Param::value).toList();
         this.grads = new Grads(ops, tensors);
         boolean anyHalf = false;

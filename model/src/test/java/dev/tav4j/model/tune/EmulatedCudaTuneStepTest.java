@@ -39,11 +39,11 @@ class EmulatedCudaTuneStepTest {
 
     private record Run(float[] loss, double[] norm, Map<String, float[]> grads, Map<String, float[]> after) {}
 
-    private static Run run(Ops ops, List<String> trainable) {
+    private static Run run(Ops ops, List<String> trainable, int loraRank) {
         UNetConfig cfg = smallUnet();
         Gaussian g = new Gaussian(5);
-        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 3), TrainableModules.matcher(trainable));
-             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults().withTrainableModules(trainable));
+        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 3), loraRank > 0 ? name -> false : TrainableModules.matcher(trainable));
+             Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), attached(unet, trainable, loraRank));
              Tensor lat = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor txt = g.tensor(1, 77, 16);
              Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
             float[] loss = new float[2];
@@ -74,25 +74,40 @@ class EmulatedCudaTuneStepTest {
         }
     }
 
+    /** The settings of the run; with a LoRA rank, the adapters attached first (as TuneJob does). */
+    private static TuneSettings attached(UNet3D unet, List<String> trainable, int loraRank) {
+        if (loraRank > 0) LoraTuning.attach(unet.params(), loraRank, trainable, 17);
+        return TuneSettings.defaults().withTrainableModules(trainable).withLoraRank(loraRank);
+    }
+
     @Test
     void twoStepsMatchTheCpuBackend() {
-        twoSteps(TrainableModules.DEFAULT);
+        twoSteps(TrainableModules.DEFAULT, 0);
+    }
+
+    /**
+     * LoRA tuning (rank 4 on the official trainable modules): only the adapters train, their updates through the
+     * same tape and AdamW on the device. Step 1's A gradients are zero (B starts at zero), step 2's are not.
+     */
+    @Test
+    void twoLoraStepsMatchTheCpuBackend() {
+        twoSteps(TrainableModules.DEFAULT, 4);
     }
 
     /** Another trainable set on the tape: attn1's projections and one resnet's convolutions (weight and norm-free conv gradients on the device). */
     @Test
     void twoStepsOfConvolutionsAndSelfAttentionMatchTheCpuBackend() {
-        twoSteps(TapeGradientCheckTest.SET);
+        twoSteps(TapeGradientCheckTest.SET, 0);
     }
 
-    private static void twoSteps(List<String> trainable) {
+    private static void twoSteps(List<String> trainable, int loraRank) {
         Emulation.require();
         long t0 = System.nanoTime();
-        Run cpu = run(new CpuOps(), trainable);
+        Run cpu = run(new CpuOps(), trainable, loraRank);
         long t1 = System.nanoTime();
         Run cuda;
         try (CudaOps ops = Emulation.cuda()) {
-            cuda = run(ops, trainable);
+            cuda = run(ops, trainable, loraRank);
         }
         System.out.printf(Locale.ROOT, "two tuning steps: cpu %.1f s, cuda-emu %.1f s%n", (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
         for (int s = 0; s < 2; s++) {
@@ -101,6 +116,7 @@ class EmulatedCudaTuneStepTest {
         }
         Assertions.assertEquals(cpu.grads.keySet(), cuda.grads.keySet(), "trainable parameters");
         Assertions.assertFalse(cpu.grads.isEmpty(), "no trainable parameters selected");
+        Assertions.assertEquals(loraRank > 0, cpu.grads.keySet().stream().allMatch(LoraTuning::isAdapter), "LoRA trains the adapters only");
         double worst = 0;
         for (String name : cpu.grads.keySet()) {
             double e = relErr(cuda.grads.get(name), cpu.grads.get(name));

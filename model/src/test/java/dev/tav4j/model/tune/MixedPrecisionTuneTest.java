@@ -183,6 +183,27 @@ class MixedPrecisionTuneTest {
     }
 
     /**
+     * LoRA tuning in bf16: the adapters, made after the load, are trainable parameters like loaded ones: fp32 masters
+     * (A's PEFT init exact, not its bf16 rounding), bf16 working copies that are their masters' rounding after each
+     * step, fp32 gradients and moments; the frozen weights have no master.
+     */
+    @Test
+    void bf16LoraAdaptersGetFp32MastersAndWorkingCopies() {
+        Ops ops = emu.withPrecision(DType.BF16);
+        try (UNet3D unet = new UNet3D(ops, EmulatedCudaTuneStepTest.smallUnet(), new RandomWeights("unet", 3));
+             Inputs in = new Inputs(ops, STEPS)) {
+            LoraTuning.attach(unet.params(), 4, TrainableModules.DEFAULT, 5);
+            try (Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), TuneSettings.defaults().withLoraRank(4))) {
+                for (int s = 0; s < STEPS; s++) Assertions.assertFalse(in.step(tuner, s).skipped());
+                Assertions.assertTrue(tuner.trainable().keySet().stream().allMatch(LoraTuning::isAdapter), tuner.trainable().keySet().toString());
+                checkMastersAndWorkingCopies(ops, tuner);
+                Assertions.assertNull(unet.params().exactF32("down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight"),
+                        "a frozen weight keeps no fp32 copy");
+            }
+        }
+    }
+
+    /**
      * fp16 with GradScaler's defaults but a growth interval of 1: a finite step grows the scale, a step whose gradient
      * holds an Inf (injected after the backward) is skipped without touching parameters, masters, working copies or
      * AdamW's state and halves the scale, the next finite step grows it again; a huge scale overflows fp16 by itself.

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TapeGradientCheckTest {
     static final List<String> SET = List.of("attn1.to_q", "attn1.to_k", "attn1.to_v", "attn1.to_out.0",
             "down_blocks.0.resnets.0.conv1", "down_blocks.0.resnets.0.conv2");
-    private static final int FRAMES = 3, LATENT = 8;
+    static final int FRAMES = 3, LATENT = 8;
     private static final float H = 2e-3f;
 
     @Test
@@ -90,7 +90,7 @@ class TapeGradientCheckTest {
     }
 
     /** The tuning loss's gradients (MSE against target, as the tuner forms it) on a tape. */
-    private static Map<String, float[]> tapeGradients(UNet3D unet, Map<String, Param> trainable, Tensor x, Tensor t, Tensor text,
+    static Map<String, float[]> tapeGradients(UNet3D unet, Map<String, Param> trainable, Tensor x, Tensor t, Tensor text,
                                                       Tensor target, boolean checkpointing) {
         Ops ops = unet.ops();
         Map<String, float[]> out = new java.util.LinkedHashMap<>();
@@ -105,7 +105,7 @@ class TapeGradientCheckTest {
         return out;
     }
 
-    private static double loss(UNet3D unet, Tensor x, Tensor t, Tensor text, Tensor target) {
+    static double loss(UNet3D unet, Tensor x, Tensor t, Tensor text, Tensor target) {
         try (Tensor pred = unet.forward(x, FRAMES, t, text)) {
             double s = 0;
             for (long i = 0; i < pred.size(); i++) {
