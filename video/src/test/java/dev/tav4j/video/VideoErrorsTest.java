@@ -1,5 +1,8 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
+import dev.tav4j.model.video.SyntheticClip;
+import dev.tav4j.model.video.VideoException;
+import dev.tav4j.model.video.VideoSampling;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
