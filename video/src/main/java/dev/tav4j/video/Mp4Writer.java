@@ -14,9 +14,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Writes frames as an H.264 MP4 (yuv420p, libx264 at CRF 18 from the bytedeco -gpl FFmpeg build; the
- * BSD-licensed OpenH264 encoder, then MPEG-4 Part 2, when a build lacks it). The file appears atomically: it is
- * encoded under a temporary name in the same folder, then moved.
+ * Writes frames as an H.264 MP4 (yuv420p) with the BSD-licensed OpenH264 encoder of the bytedeco LGPL FFmpeg build
+ * the video module depends on; libx264 at CRF 18 instead when a -gpl build is put on the class path, MPEG-4 Part 2
+ * when a build has neither. The file appears atomically: it is encoded under a temporary name in the same folder,
+ * then moved.
  */
 public final class Mp4Writer {
     private Mp4Writer() {}
