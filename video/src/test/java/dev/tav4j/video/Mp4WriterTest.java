@@ -50,6 +50,21 @@ class Mp4WriterTest {
     }
 
     @Test
+    void mpeg4FallbackForABuildWithoutH264() throws Exception {
+        // what a build with neither libx264 nor OpenH264 writes: MPEG-4 Part 2 at qscale 2, still an .mp4 FFmpeg reads
+        List<BufferedImage> frames = SyntheticClip.movingBall(6, 64, 48);
+        Path file = dir.resolve("mpeg4.mp4");
+        Mp4Writer.write(file, frames, 8, "mpeg4");
+        assertEquals("mp4v", Mp4Boxes.read(file).sampleEntry());
+        VideoClip back = VideoReader.read(file, new VideoSampling(64, 48, 6, 0, 1));
+        assertEquals(6, back.sourceFrameCount());
+        for (int i = 0; i < 6; i++) assertTrue(VideoReaderTest.meanAbs(frames.get(i), back.frames().get(i)) < 4, "frame " + i);
+        var e = assertThrows(java.io.IOException.class, () -> Mp4Writer.write(dir.resolve("none.mp4"), frames, 8, "no-such-encoder"));
+        assertTrue(e.getMessage().contains("no no-such-encoder encoder"), e.getMessage());
+        assertNoLeftovers();
+    }
+
+    @Test
     void overwritesAtomically() throws Exception {
         Path file = dir.resolve("out.mp4");
         Files.writeString(file, "old");
