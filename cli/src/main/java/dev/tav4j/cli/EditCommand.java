@@ -12,7 +12,7 @@ import dev.tav4j.model.tune.LoraTuning;
 import dev.tav4j.model.video.Frames;
 import dev.tav4j.model.video.VideoClip;
 import dev.tav4j.model.video.VideoGrid;
-import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.video.VideoReader;
 import dev.tav4j.model.video.VideoSampling;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;

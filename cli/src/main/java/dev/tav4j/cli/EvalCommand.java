@@ -6,7 +6,7 @@ import dev.tav4j.model.clip.ClipImageProcessor;
 import dev.tav4j.model.clip.ClipMetrics;
 import dev.tav4j.model.clip.ClipModel;
 import dev.tav4j.model.config.Json;
-import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.video.VideoReader;
 import dev.tav4j.runtime.Ops;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

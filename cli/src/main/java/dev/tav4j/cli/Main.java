@@ -1,6 +1,6 @@
 package dev.tav4j.cli;
 
-import dev.tav4j.model.video.FfmpegLog;
+import dev.tav4j.video.FfmpegLog;
 import dev.tav4j.runtime.HostMemoryPool;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

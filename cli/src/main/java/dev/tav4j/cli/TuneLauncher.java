@@ -11,7 +11,7 @@ import dev.tav4j.model.tune.RunFingerprint;
 import dev.tav4j.model.tune.TuneCheckpoint;
 import dev.tav4j.model.tune.TuneSettings;
 import dev.tav4j.model.video.VideoClip;
-import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.video.VideoReader;
 import dev.tav4j.model.video.VideoSampling;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;

@@ -5,7 +5,7 @@ import dev.tav4j.model.clip.ClipMetrics;
 import dev.tav4j.model.clip.ClipModel;
 import dev.tav4j.model.config.Json;
 import dev.tav4j.model.video.GifWriter;
-import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.video.VideoReader;
 import dev.tav4j.runtime.Backends;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

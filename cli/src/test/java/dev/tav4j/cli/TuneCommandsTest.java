@@ -6,7 +6,7 @@ import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.io.SafeTensors;
 import dev.tav4j.model.io.Weights;
 import dev.tav4j.model.video.VideoClip;
-import dev.tav4j.model.video.VideoReader;
+import dev.tav4j.video.VideoReader;
 import dev.tav4j.model.video.VideoSampling;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Test;

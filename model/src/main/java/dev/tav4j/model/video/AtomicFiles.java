@@ -6,16 +6,19 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 
-/** Outputs that appear whole or not at all: written under a hidden temporary name beside the target, then moved. */
-final class AtomicFiles {
+/**
+ * Outputs that appear whole or not at all: written under a hidden temporary name beside the target, then moved. Public
+ * for the video module's MP4 writer; GIF and MP4 outputs share it.
+ */
+public final class AtomicFiles {
     private AtomicFiles() {}
 
     /** What writes the temporary file (created by the writer itself, so it gets the usual permissions). */
-    interface Body {
+    public interface Body {
         void write(Path tmp) throws IOException;
     }
 
-    static void write(Path file, Body body) throws IOException {
+    public static void write(Path file, Body body) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = dir.resolve("." + file.getFileName() + "." + UUID.randomUUID().toString().substring(0, 8) + ".part");

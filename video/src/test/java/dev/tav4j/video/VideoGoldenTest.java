@@ -1,7 +1,9 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
 import dev.tav4j.model.golden.GoldenCase;
 import dev.tav4j.model.golden.GoldenData;
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoSampling;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,8 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
+
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoException;
+import dev.tav4j.model.video.VideoSampling;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;

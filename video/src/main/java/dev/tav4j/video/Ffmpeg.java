@@ -1,5 +1,6 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
+import dev.tav4j.model.video.VideoException;
 import org.bytedeco.ffmpeg.global.avcodec;
 import org.bytedeco.ffmpeg.global.avutil;
 
@@ -44,15 +45,6 @@ final class Ffmpeg {
     static int logLevel() {
         init();
         return avutil.av_log_get_level();
-    }
-
-    /**
-     * A JavaCV exception's message without its hint to call FFmpegLogCallback.set(), which is not for a tav user
-     * (tav's own switch is -Dtav.ffmpeg.log=info).
-     */
-    static String message(Exception e) {
-        String m = String.valueOf(e.getMessage());
-        return m.replace(" (For more details, make sure FFmpegLogCallback.set() has been called.)", "");
     }
 
     /** Whether this FFmpeg build has an encoder called {@code name} (e.g. "libx264"). */

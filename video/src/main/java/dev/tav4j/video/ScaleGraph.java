@@ -1,5 +1,6 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
+import dev.tav4j.model.video.VideoException;
 import org.bytedeco.ffmpeg.avfilter.AVFilterContext;
 import org.bytedeco.ffmpeg.avfilter.AVFilterGraph;
 import org.bytedeco.ffmpeg.avfilter.AVFilterInOut;

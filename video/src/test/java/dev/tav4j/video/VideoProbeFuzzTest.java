@@ -1,7 +1,10 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.tav4j.model.fuzz.Fuzzing;
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoException;
+import dev.tav4j.model.video.VideoSampling;
 
 import java.nio.file.Path;
 

@@ -1,4 +1,4 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,5 +1,7 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoSampling;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

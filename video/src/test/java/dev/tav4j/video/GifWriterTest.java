@@ -1,5 +1,9 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
+import dev.tav4j.model.video.GifWriter;
+import dev.tav4j.model.video.SyntheticClip;
+import dev.tav4j.model.video.VideoClip;
+import dev.tav4j.model.video.VideoSampling;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

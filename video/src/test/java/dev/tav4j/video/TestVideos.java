@@ -1,4 +1,4 @@
-package dev.tav4j.model.video;
+package dev.tav4j.video;
 
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
