@@ -16,6 +16,7 @@ module dev.tav4j.model {
     exports dev.tav4j.model.io;
     exports dev.tav4j.model.nn;
     exports dev.tav4j.model.pipeline;
+    exports dev.tav4j.model.plan;
     exports dev.tav4j.model.sched;
     exports dev.tav4j.model.text;
     exports dev.tav4j.model.tune;
