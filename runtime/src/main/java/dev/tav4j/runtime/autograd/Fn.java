@@ -648,6 +648,14 @@ public final class Fn implements AutoCloseable {
         return out;
     }
 
+    /**
+     * A new tensor of the backend held by the current scope, contents unspecified, for a kernel the caller runs on it
+     * (e.g. the noisy latents of a diffusion step, formed with device coefficients): a constant to the tape.
+     */
+    public Tensor empty(int... shape) {
+        return output(shape);
+    }
+
     /** A constant tensor of {@code shape} filled with {@code value} (no gradient). */
     public Tensor full(float value, int... shape) {
         Tensor out = output(shape);
