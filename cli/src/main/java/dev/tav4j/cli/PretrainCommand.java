@@ -59,11 +59,12 @@ final class PretrainCommand implements Callable<Integer> {
         }
         if (steps != null) cfg = cfg.withSteps(Checks.atLeast("--steps", steps, 1), steps);
         if (checkpointEvery != null) cfg = cfg.withCheckpointEvery(Checks.atLeast("--checkpoint-every", checkpointEvery, 1));
+        String command = "tav pretrain --out " + out + " --stage " + stage + (steps != null ? " --steps " + steps : "") + " --seed " + seed
+                + (config != null ? " --config " + config : " --preset " + preset) + (resume ? " --resume" : "") + " --device " + device;
+        Pretrain.Options options = new Pretrain.Options(out, st, cfg, seed, resume, !device.noCudaGraphs, command);
+        Pretrain.preflight(options);  // a wrong folder is one line before a device is opened
         Ops ops = device.open();
         ConsoleProgress progress = new ConsoleProgress();
-        String command = "tav pretrain --out " + out + " --stage " + stage + (steps != null ? " --steps " + steps : "") + " --seed " + seed
-                + (config != null ? " --config " + config : " --preset " + preset) + " --device " + device;
-        Pretrain.Options options = new Pretrain.Options(out, st, cfg, seed, resume, !device.noCudaGraphs, command);
         long t0 = System.nanoTime();
         List<Pretrain.StageResult> results = new ArrayList<>();
         try (CtrlC ignored = new CtrlC(progress, device.env().cancelWaitSeconds())) {

@@ -91,7 +91,42 @@ public final class Pretrain {
         cfg.check();
     }
 
+    /**
+     * Checks, before anything is computed or written, that {@code options} can run: the folder is new or empty or holds
+     * this run (seed and sizes), a UNet stage alone finds a trained VAE, and a stage with checkpoints runs only with
+     * {@code resume}. Throws {@link IllegalStateException} saying what to do.
+     */
+    public static void preflight(Options o) {
+        o.config().check();
+        Path file = o.out().resolve("pretrain.json");
+        if (Files.isRegularFile(file)) {
+            JsonNode m = Json.read(file);
+            PretrainConfig had = PretrainConfig.fromJson(m.path("config"));
+            if (m.path("seed").asLong() != o.seed() || !had.architectureKey().equals(o.config().architectureKey()))
+                throw new IllegalStateException(o.out() + " holds another pretraining run (seed " + m.path("seed").asLong()
+                        + ", sizes " + had.architectureKey() + "): choose another --out");
+        } else if (Files.exists(o.out())) {
+            try (var s = Files.list(o.out())) {
+                if (s.findAny().isPresent())
+                    throw new IllegalStateException(o.out() + " exists and is not a tav pretrain folder: choose a new or empty --out");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        if (o.stage() == Stage.UNET && !Files.isRegularFile(o.out().resolve("vae/config.json")))
+            throw new IllegalStateException(o.out() + " has no trained VAE (vae/config.json): run --stage vae (or all) first");
+        if (!o.resume()) {
+            for (String stage : o.stage() == Stage.ALL ? List.of(VAE, UNET) : List.of(o.stage() == Stage.VAE ? VAE : UNET)) {
+                Optional<Path> last = TrainCheckpoint.latest(o.out().resolve("checkpoints").resolve(stage));
+                if (last.isPresent())
+                    throw new IllegalStateException(o.out() + " already has " + stage + " checkpoints (" + last.get().getFileName()
+                            + "): pass --resume to continue that run, or choose another --out");
+            }
+        }
+    }
+
     public List<StageResult> run() {
+        preflight(o);
         ObjectNode manifest = openManifest();
         List<StageResult> results = new ArrayList<>();
         try (ClipTextEncoder text = new ClipTextEncoder(ops, cfg.text(), new RandomWeights("text_encoder", o.seed()))) {
@@ -103,8 +138,6 @@ public final class Pretrain {
             record(manifest, r);
         }
         if (o.stage() != Stage.VAE) {
-            if (!Files.isRegularFile(o.out().resolve("vae/config.json")))
-                throw new IllegalStateException(o.out() + " has no trained VAE (vae/config.json): run --stage vae (or all) first");
             StageResult r = trainUnet();
             r = new StageResult(r.stage(), r.parameters(), r.fromStep(), r.toStep(), r.firstLoss(), r.lastLoss(), r.secondsPerStep(),
                     r.written(), unetSamples());
@@ -233,9 +266,7 @@ public final class Pretrain {
         Path dir = o.out().resolve("checkpoints").resolve(stage);
         Optional<Path> last = TrainCheckpoint.latest(dir);
         if (last.isPresent()) {
-            if (!o.resume())
-                throw new IllegalStateException(o.out() + " already has " + stage + " checkpoints (" + last.get().getFileName()
-                        + "): pass --resume to continue that run, or choose another --out");
+            if (!o.resume()) throw new IllegalStateException(o.out() + " already has " + stage + " checkpoints: pass --resume");
             JsonNode state = TrainCheckpoint.restore(last.get(), t);
             if (!cfg.architectureKey().equals(PretrainConfig.fromJson(state.path("config")).architectureKey()) || state.path("seed").asLong() != o.seed())
                 throw new IllegalStateException(last.get() + " was written by another run (seed or configuration differ)");
@@ -306,27 +337,17 @@ public final class Pretrain {
         Path file = manifestFile();
         ObjectNode m;
         if (Files.isRegularFile(file)) {
-            m = (ObjectNode) Json.read(file);
-            PretrainConfig had = PretrainConfig.fromJson(m.path("config"));
-            if (m.path("seed").asLong() != o.seed() || !had.architectureKey().equals(cfg.architectureKey()))
-                throw new IllegalStateException(o.out() + " holds another pretraining run (seed " + m.path("seed").asLong()
-                        + ", " + had + "): choose another --out");
+            m = (ObjectNode) Json.read(file);  // preflight checked that it is this run
         } else {
-            try (var s = Files.exists(o.out()) ? Files.list(o.out()) : java.util.stream.Stream.<Path>empty()) {
-                if (s.findAny().isPresent())
-                    throw new IllegalStateException(o.out() + " exists and is not a tav pretrain folder: choose a new or empty --out");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
             m = Json.MAPPER.createObjectNode();
             m.put("what", "a small Stable Diffusion (VAE, frozen random CLIP text encoder on CLIP's BPE, UNet3D) trained from scratch "
                     + "on tav4j's procedural world by tav pretrain; see docs/pretrain.md");
             m.put("seed", o.seed());
+            m.set("config", cfg.toJson());
+            m.put("text_encoder", "CLIPTextModel, random and frozen: RandomWeights(\"text_encoder\", seed)");
             m.putObject("stages");
         }
-        m.set("config", cfg.toJson());
-        m.put("command", o.command());
-        m.put("text_encoder", "CLIPTextModel, random and frozen: RandomWeights(\"text_encoder\", seed)");
+        (m.get("commands") instanceof com.fasterxml.jackson.databind.node.ArrayNode a ? a : m.putArray("commands")).add(o.command());
         PretrainedFolder.writeJson(file, m);
         return m;
     }
@@ -334,6 +355,7 @@ public final class Pretrain {
     private void record(ObjectNode m, StageResult r) {
         ObjectNode s = ((ObjectNode) m.get("stages")).putObject(r.stage());
         s.put("steps", r.toStep());
+        s.put("seed", o.seed());
         s.put("parameters", r.parameters());
         if (Double.isFinite(r.lastLoss())) s.put("final_loss", r.lastLoss());
         if (Double.isFinite(r.secondsPerStep())) s.put("seconds_per_step", r.secondsPerStep());
