@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (new or empty, or one this command made: see --resume).") Path out;
     @Option(names = "--stage", defaultValue = "all", description = "vae, unet (needs the VAE in --out) or all (default: ${DEFAULT-VALUE}).") String stage;
-    @Option(names = "--steps", description = "Steps of each stage run (default: the preset's, 1500 VAE and 4000 UNet steps for full).") Integer steps;
+    @Option(names = "--steps", description = "Steps of each stage run (default: the preset's, 2500 VAE and 7000 UNet steps for full).") Integer steps;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the initial weights, the data and every random draw (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--resume", description = "Continue from the newest checkpoint of each stage in --out (the same seed and sizes).") boolean resume;
     @Option(names = "--preset", defaultValue = "full", description = "Model sizes: full (about two hours on two CPU cores) or tiny (test scale: 32×32, a minute) (default: ${DEFAULT-VALUE}).")
@@ -74,7 +74,10 @@ final class PretrainCommand implements Callable<Integer> {
             return 130;
         }
         for (Pretrain.StageResult r : results) {
-            System.out.printf(Locale.ROOT, "%s: %,d parameters, steps %d→%d, loss %.4f (first tenth) → %.4f (last tenth), %.2f s/step%n",
+            if (r.fromStep() == r.toStep())
+                System.out.printf(Locale.ROOT, "%s: %,d parameters, already trained to step %d (folder and samples written again)%n",
+                        r.stage(), r.parameters(), r.toStep());
+            else System.out.printf(Locale.ROOT, "%s: %,d parameters, steps %d→%d, loss %.4f (first tenth) → %.4f (last tenth), %.2f s/step%n",
                     r.stage(), r.parameters(), r.fromStep(), r.toStep(), r.firstLoss(), r.lastLoss(), r.secondsPerStep());
             if (r.samples() != null) System.out.println("  samples: " + r.samples());
         }

@@ -48,7 +48,7 @@ public record PretrainConfig(int size, int frames, int[] vaeChannels, int vaeGro
     /** The full run: ~2 h on two CPU cores (docs/pretrain.md). */
     public static PretrainConfig defaults() {
         return new PretrainConfig(64, 4, new int[]{16, 32, 64, 64}, 8, new int[]{64, 96, 128}, 2, 8, 4, 64, 2, 4,
-                8, 2, 2000, 4000, 1e-3f, 5e-4f, 100, 1e-4f, 0.1f, 250);
+                8, 2, 2500, 7000, 1e-3f, 5e-4f, 100, 1e-4f, 0.1f, 250);
     }
 
     /** The same topology at test scale (32×32 frames, 4 frames, narrow layers). */
