@@ -11,7 +11,7 @@ using tav::st;
 
 #define TAV_FOR(i, n) for (long i = global_thread(); i < (n); i += grid_threads())
 
-enum { ACT_SILU = 0, ACT_GELU = 1, ACT_QUICK_GELU = 2 };
+enum { ACT_SILU = 0, ACT_GELU = 1, ACT_QUICK_GELU = 2, ACT_EXP = 3 };
 
 namespace tav {
 
@@ -21,11 +21,24 @@ __device__ __forceinline__ void axpby(const T* x, const T* y, T* out, float a, f
     TAV_FOR(i, n) st(out, i, a * ld(x, i) + b * ld(y, i));
 }
 
+// out = x * y element-wise; out may alias x or y.
+template <typename T>
+__device__ __forceinline__ void mul(const T* x, const T* y, T* out, long n) {
+    TAV_FOR(i, n) st(out, i, ld(x, i) * ld(y, i));
+}
+
+// out[i] = value[0] (a device scalar broadcast: the gradient of a sum, a loss scale).
+template <typename T>
+__device__ __forceinline__ void fill_from(const T* value, T* out, long n) {
+    const T v = value[0];
+    TAV_FOR(i, n) out[i] = v;
+}
+
 template <typename T>
 __device__ __forceinline__ void activation(const T* x, T* out, int act, long n) {
     TAV_FOR(i, n) {
         float v = ld(x, i);
-        st(out, i, act == ACT_SILU ? silu(v) : act == ACT_GELU ? gelu(v) : quick_gelu(v));
+        st(out, i, act == ACT_SILU ? silu(v) : act == ACT_GELU ? gelu(v) : act == ACT_EXP ? expf(v) : quick_gelu(v));
     }
 }
 
@@ -173,6 +186,10 @@ __device__ __forceinline__ void layernorm(const T* x, const T* gamma, const T* b
         tav::axpby<T>(x, y, out, a, b, n);                                                                   \
     }                                                                                                        \
     TAV_EXPORT(axpby_##TN)                                                                                   \
+    extern "C" __global__ void mul_##TN(const T* x, const T* y, T* out, long n) { tav::mul<T>(x, y, out, n); } \
+    TAV_EXPORT(mul_##TN)                                                                                     \
+    extern "C" __global__ void fill_from_##TN(const T* value, T* out, long n) { tav::fill_from<T>(value, out, n); } \
+    TAV_EXPORT(fill_from_##TN)                                                                               \
     extern "C" __global__ void activation_##TN(const T* x, T* out, int act, long n) {                        \
         tav::activation<T>(x, out, act, n);                                                                  \
     }                                                                                                        \

@@ -52,13 +52,14 @@ namespace tavg {
 using tav::ld;
 using tav::st;
 
-// dx = dy act'(x) for SILU (0), exact GELU (1), QUICK_GELU (2); dx may alias dy.
+// dx = dy act'(x) for SILU (0), exact GELU (1), QUICK_GELU (2), EXP (3); dx may alias dy.
 template <typename T>
 __device__ __forceinline__ void activation_bwd(const T* x, const T* dy, T* dx, int act, long n) {
     TAVG_FOR(i, n) {
         float v = ld(x, i), d;
         if (act == 0) d = sigmoid_product_grad(v, 1.0f);
         else if (act == 1) d = normal_cdf(v) + v * normal_pdf(v);
+        else if (act == 3) d = expf(v);
         else d = sigmoid_product_grad(v, 1.702f);
         st(dx, i, ld(dy, i) * d);
     }
@@ -251,6 +252,29 @@ extern "C" __global__ void __launch_bounds__(256) mse_final(const double* partia
     if (threadIdx.x == 0) out[0] = (float)(s / (double)n);
 }
 TAV_EXPORT(mse_final)
+
+// The sum of every element (Ops.sum: a loss term that stays on the device). Stage 1: each thread sums in double over
+// a grid-stride range, each block in a fixed tree -> partials; stage 2: one block adds the partials in a fixed order
+// and rounds once to T -> out[0]. The grid is chosen from n alone, so the result does not depend on the device.
+#define TAV_SUM(T, TN)                                                                                        \
+    extern "C" __global__ void __launch_bounds__(256) sum_partial_##TN(const T* x, double* partials, long n) { \
+        __shared__ double sh[32];                                                                             \
+        double s = 0.0;                                                                                       \
+        TAVG_FOR(i, n) s += (double)tav::ld(x, i);                                                            \
+        s = tavg::block_sum_d(s, sh);                                                                         \
+        if (threadIdx.x == 0) partials[blockIdx.x] = s;                                                       \
+    }                                                                                                         \
+    TAV_EXPORT(sum_partial_##TN)                                                                              \
+    extern "C" __global__ void __launch_bounds__(256) sum_final_##TN(const double* partials, int count, T* out) { \
+        __shared__ double sh[32];                                                                             \
+        double s = sum_partials(partials, count, sh);                                                         \
+        if (threadIdx.x == 0) tav::st(out, 0, (float)s);                                                      \
+    }                                                                                                         \
+    TAV_EXPORT(sum_final_##TN)
+
+TAV_SUM(float, f32)
+TAV_SUM(f16, f16)
+TAV_SUM(bf16, bf16)
 
 // Clipping on the device (torch clip_grad_norm_ after GradScaler.unscale_), one thread: from the squared total norm
 // of the scaled gradients sq, norm = sqrt(sq) / scale; clip = min(1, maxNorm / (norm + 1e-6)) in double, rounded

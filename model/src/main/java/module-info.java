@@ -10,6 +10,8 @@ module dev.tav4j.model {
     requires transitive com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.yaml;
     requires java.logging;
+    requires java.management;
+    requires jdk.management;
 
     exports dev.tav4j.model.clip;
     exports dev.tav4j.model.config;
@@ -17,6 +19,7 @@ module dev.tav4j.model {
     exports dev.tav4j.model.nn;
     exports dev.tav4j.model.pipeline;
     exports dev.tav4j.model.plan;
+    exports dev.tav4j.model.pretrain;
     exports dev.tav4j.model.sched;
     exports dev.tav4j.model.text;
     exports dev.tav4j.model.tune;

@@ -10,7 +10,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "tav", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "tav4j 0.1.0",
         description = "Tune-A-Video on the JVM: text-driven video editing with Stable Diffusion (CPU and CUDA backends).",
         subcommands = {InfoCommand.class, RunCommand.class, TuneCommand.class, EditCommand.class, GenerateCommand.class,
-                DemoCommand.class, EvalCommand.class, WorldCommand.class, PlanCommand.class, BenchCommand.class, DoctorCommand.class})
+                DemoCommand.class, EvalCommand.class, WorldCommand.class, PretrainCommand.class, PlanCommand.class, BenchCommand.class,
+                DoctorCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

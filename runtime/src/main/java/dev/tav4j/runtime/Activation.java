@@ -7,5 +7,7 @@ public enum Activation {
     /** The exact (erf) GELU of PyTorch's default. */
     GELU,
     /** CLIP's x · sigmoid(1.702 x). */
-    QUICK_GELU
+    QUICK_GELU,
+    /** e^x (the VAE posterior's standard deviation exp(logvar / 2) and its KL divergence when training a VAE). */
+    EXP
 }

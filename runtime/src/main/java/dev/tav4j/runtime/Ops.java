@@ -157,6 +157,27 @@ public interface Ops {
         }
     }
 
+    /** out = x ⊙ y, element-wise over equal shapes; out may alias x or y. */
+    void mul(Tensor x, Tensor y, Tensor out);
+
+    /**
+     * out [1] = the sum of every element of x, accumulated in double in a fixed order and rounded once to out's type
+     * (a loss term computed without leaving the device). out has x's element type.
+     */
+    void sum(Tensor x, Tensor out);
+
+    /** Sets every element of out to {@code value}. */
+    void fill(float value, Tensor out);
+
+    /**
+     * Sets every element of out to value[0], a one-element tensor of this backend of out's type (a device scalar
+     * broadcast, e.g. the gradient of {@link #sum}), with nothing read back to the host.
+     */
+    void fill(Tensor value, Tensor out);
+
+    /** Splits x [..., Ca + Cb] along the last dimension into a [..., Ca] and b [..., Cb] (the inverse of {@link #concatChannels}). */
+    void splitChannels(Tensor x, Tensor a, Tensor b);
+
     /** out[n, h, w, c] = x[n, h, w, c] + rows[n / repeat, c]: adds a per-image channel vector. out may alias x. */
     void addChannelBias(Tensor x, Tensor rows, int repeat, Tensor out);
 

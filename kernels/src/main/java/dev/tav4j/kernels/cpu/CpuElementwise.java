@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
-/** Point-wise ops: activations, GEGLU, axpby and per-image channel bias; vectorised, parallel over chunks. */
+/** Point-wise ops: activations, GEGLU, axpby, products, fills, the sum and per-image channel bias; vectorised, parallel over chunks. */
 final class CpuElementwise {
     /** Elements per parallel work item. */
     private static final int CHUNK = 1 << 14;
@@ -39,6 +39,7 @@ final class CpuElementwise {
                     case SILU -> VMath.silu(v);
                     case GELU -> VMath.gelu(v);
                     case QUICK_GELU -> VMath.quickGelu(v);
+                    case EXP -> VMath.exp(v);
                 };
                 Vec.store(v, os, i, m);
             }
@@ -86,6 +87,59 @@ final class CpuElementwise {
                 Vec.store(Vec.load(xs, i, m).mul(a).add(Vec.load(ys, i, m).mul(b)), os, i, m);
             }
         });
+    }
+
+    static void mul(Tensor x, Tensor y, Tensor out) {
+        String op = "mul";
+        Check.host(op, "x", x);
+        Check.host(op, "y", y);
+        Check.host(op, "out", out);
+        Check.sameShape(op, "x", x, "y", y);
+        Check.sameShape(op, "x", x, "out", out);
+        MemorySegment xs = x.segment(), ys = y.segment(), os = out.segment();
+        long n = x.size();
+        chunks(n, (lo, hi) -> {
+            long end = Math.min(n, (long) hi * CHUNK);
+            for (long i = (long) lo * CHUNK; i < end; i += VL) {
+                VectorMask<Float> m = Vec.head((int) Math.min(VL, end - i));
+                Vec.store(Vec.load(xs, i, m).mul(Vec.load(ys, i, m)), os, i, m);
+            }
+        });
+    }
+
+    /** out[0] = Σ x in double: per chunk of CHUNK elements in order, then the chunks in order (deterministic). */
+    static void sum(Tensor x, Tensor out) {
+        String op = "sum";
+        Check.host(op, "x", x);
+        Check.host(op, "out", out);
+        Check.that(out.size() == 1, op + ": out must hold one element, got " + out);
+        MemorySegment xs = x.segment();
+        long n = x.size();
+        int items = (int) ((n + CHUNK - 1) / CHUNK);
+        double[] part = new double[items];
+        Parallel.forRange(items, 1, (lo, hi) -> {
+            for (int it = lo; it < hi; it++) {
+                long i1 = Math.min(n, (long) (it + 1) * CHUNK);
+                double s = 0;
+                for (long i = (long) it * CHUNK; i < i1; i++) s += Vec.get(xs, i);
+                part[it] = s;
+            }
+        });
+        double s = 0;
+        for (double p : part) s += p;
+        out.set(0, (float) s);
+    }
+
+    static void fill(float value, Tensor out) {
+        Check.host("fill", "out", out);
+        MemorySegment os = out.segment();
+        for (long i = 0, n = out.size(); i < n; i++) Vec.set(os, i, value);
+    }
+
+    static void fill(Tensor value, Tensor out) {
+        Check.host("fill", "value", value);
+        Check.that(value.size() == 1, "fill: value must hold one element, got " + value);
+        fill(value.get(0), out);
     }
 
     static void addChannelBias(Tensor x, Tensor rows, int repeat, Tensor out) {

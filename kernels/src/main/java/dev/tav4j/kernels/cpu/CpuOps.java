@@ -89,6 +89,16 @@ public final class CpuOps implements Ops {
 
     @Override public void concatChannels(Tensor a, Tensor b, Tensor out) { CpuLayout.concatChannels(a, b, out); }
 
+    @Override public void splitChannels(Tensor x, Tensor a, Tensor b) { CpuLayoutGrad.splitChannels(x, a, b); }
+
+    @Override public void mul(Tensor x, Tensor y, Tensor out) { CpuElementwise.mul(x, y, out); }
+
+    @Override public void sum(Tensor x, Tensor out) { CpuElementwise.sum(x, out); }
+
+    @Override public void fill(float value, Tensor out) { CpuElementwise.fill(value, out); }
+
+    @Override public void fill(Tensor value, Tensor out) { CpuElementwise.fill(value, out); }
+
     @Override public void permute(Tensor x, int[] perm, Tensor out) { CpuLayout.permute(x, perm, out); }
 
     @Override public void gatherRows(Tensor table, int[] ids, Tensor out) { CpuLayout.gatherRows(table, ids, out); }

@@ -39,6 +39,7 @@ final class CpuPointwiseGrad {
                     case SILU -> sigmoidDerivProduct(v, 1f);
                     case QUICK_GELU -> sigmoidDerivProduct(v, 1.702f);
                     case GELU -> geluDeriv(v);
+                    case EXP -> VMath.exp(v);
                 };
                 Vec.store(Vec.load(ys, i, m).mul(d), os, i, m);
             }

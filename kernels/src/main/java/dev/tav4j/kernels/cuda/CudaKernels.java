@@ -16,7 +16,7 @@ final class CudaKernels {
 
     /** The kernels of one storage type. */
     static final class Typed {
-        final Kernel axpby, activation, geglu, addChannelBias, fillRows, fillRowsResidual, concatChannels, permute, gatherRows,
+        final Kernel axpby, mul, fill, fillFrom, sumPartial, sumFinal, activation, geglu, addChannelBias, fillRows, fillRowsResidual, concatChannels, permute, gatherRows,
                 upsampleNearest, timestepEmbedding, ddimStep, layerNorm, groupNormPartial, groupNormApply, conv2d;
         /** f32 → this type and back; null for F32. */
         final Kernel fromF32, toF32;
@@ -26,6 +26,11 @@ final class CudaKernels {
         private Typed(DeviceApi api, DType t) {
             String s = "_" + suffix(t);
             axpby = Kernel.lookup(api, "axpby" + s, "PPPFFL");
+            mul = Kernel.lookup(api, "mul" + s, "PPPL");
+            fill = Kernel.lookup(api, "fill" + s, "PFL");
+            fillFrom = Kernel.lookup(api, "fill_from" + s, "PPL");
+            sumPartial = Kernel.lookup(api, "sum_partial" + s, "PPL");
+            sumFinal = Kernel.lookup(api, "sum_final" + s, "PIP");
             activation = Kernel.lookup(api, "activation" + s, "PPIL");
             geglu = Kernel.lookup(api, "geglu" + s, "PPLI");
             addChannelBias = Kernel.lookup(api, "add_channel_bias" + s, "PPPLILI");

@@ -285,6 +285,16 @@ public final class CudaOps implements Ops, AutoCloseable {
 
     @Override public void concatChannels(Tensor a, Tensor b, Tensor out) { pointwise.concatChannels(a, b, out); }
 
+    @Override public void splitChannels(Tensor x, Tensor a, Tensor b) { grad().splitChannels(x, a, b); }
+
+    @Override public void mul(Tensor x, Tensor y, Tensor out) { pointwise.mul(x, y, out); }
+
+    @Override public void sum(Tensor x, Tensor out) { pointwise.sum(x, out); }
+
+    @Override public void fill(float value, Tensor out) { pointwise.fill(value, out); }
+
+    @Override public void fill(Tensor value, Tensor out) { pointwise.fill(value, out); }
+
     @Override public void permute(Tensor x, int[] perm, Tensor out) { pointwise.permute(x, perm, out); }
 
     @Override public void gatherRows(Tensor table, int[] ids, Tensor out) { pointwise.gatherRows(table, ids, out); }

@@ -13,11 +13,13 @@ import java.util.Arrays;
 
 /**
  * The element-wise and data-movement ops (elementwise.cu): GEGLU, activations, nearest upsampling, the timestep
- * embedding, axpby, the fused DDIM step, the per-image channel bias, channel concatenation, permutes and row
+ * embedding, axpby, products, fills, the sum of all elements, the fused DDIM step, the per-image channel bias, channel concatenation, permutes and row
  * gathers. Each is one grid-stride launch; the two that take host arrays (timesteps, token ids) copy them into a
  * reused device scratch buffer through a reused host staging buffer first.
  */
 final class CudaPointwise implements AutoCloseable {
+    /** Blocks of the first stage of {@link #sum}: fixed by the element count alone, so sums do not depend on the device. */
+    private static final int SUM_BLOCKS = 256;
     private final CudaLaunch l;
     private final DeviceScratch scratch;
     private final Arena stagingArena = Arena.ofShared();
@@ -68,6 +70,35 @@ final class CudaPointwise implements AutoCloseable {
             throw new IllegalArgumentException("axpby: x " + Arrays.toString(x.shape()) + ", y " + Arrays.toString(y.shape()) + ", out " + Arrays.toString(out.shape()) + " differ in size");
         sameType("axpby", x, y, out);
         l.elementwise(k(x).axpby, x.size(), l.args.reset().ptr(ptr(x)).ptr(ptr(y)).ptr(ptr(out)).f32(a).f32(b).i64(x.size()));
+    }
+
+    void mul(Tensor x, Tensor y, Tensor out) {
+        if (!Arrays.equals(x.shape(), y.shape()) || !Arrays.equals(x.shape(), out.shape()))
+            throw new IllegalArgumentException("mul: x " + Arrays.toString(x.shape()) + ", y " + Arrays.toString(y.shape()) + ", out " + Arrays.toString(out.shape()) + " must have the same shape");
+        sameType("mul", x, y, out);
+        l.elementwise(k(x).mul, x.size(), l.args.reset().ptr(ptr(x)).ptr(ptr(y)).ptr(ptr(out)).i64(x.size()));
+    }
+
+    void fill(float value, Tensor out) {
+        l.elementwise(k(out).fill, out.size(), l.args.reset().ptr(ptr(out)).f32(value).i64(out.size()));
+    }
+
+    void fill(Tensor value, Tensor out) {
+        if (value.size() != 1) throw new IllegalArgumentException("fill: value must hold one element, got " + Arrays.toString(value.shape()));
+        sameType("fill", value, out);
+        l.elementwise(k(out).fillFrom, out.size(), l.args.reset().ptr(ptr(value)).ptr(ptr(out)).i64(out.size()));
+    }
+
+    /** Two fixed-order stages (partials in double over a grid fixed by the size, one final block); nothing read back. */
+    void sum(Tensor x, Tensor out) {
+        if (out.size() != 1) throw new IllegalArgumentException("sum: out must hold one element, got " + Arrays.toString(out.shape()));
+        sameType("sum", x, out);
+        int blocks = (int) Math.max(1, Math.min(SUM_BLOCKS, (x.size() + 255) / 256));
+        long part = scratch.get(8L * SUM_BLOCKS);  // one size always: never grows inside a captured step
+        l.args.reset().ptr(ptr(x)).ptr(part).i64(x.size());
+        l.grid(k(x).sumPartial, blocks, 1, 256);
+        l.args.reset().ptr(part).i32(blocks).ptr(ptr(out));
+        l.grid(k(x).sumFinal, 1, 1, 256);
     }
 
     void ddimStep(Tensor x, Tensor eps, float alpha, float alphaPrev, Tensor out) {

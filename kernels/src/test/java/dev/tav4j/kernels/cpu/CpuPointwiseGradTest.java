@@ -28,6 +28,7 @@ class CpuPointwiseGradTest {
             case SILU -> x -> x / (1 + Math.exp(-x));
             case QUICK_GELU -> x -> x / (1 + Math.exp(-1.702 * x));
             case GELU -> CpuPointwiseGradTest::gelu;
+            case EXP -> Math::exp;
         };
     }
 

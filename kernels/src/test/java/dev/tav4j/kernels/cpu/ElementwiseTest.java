@@ -24,6 +24,7 @@ class ElementwiseTest {
             case SILU -> x / (1 + Math.exp(-x));
             case GELU -> gelu(x);
             case QUICK_GELU -> x / (1 + Math.exp(-1.702 * x));
+            case EXP -> Math.exp(x);
         };
     }
 
@@ -65,6 +66,30 @@ class ElementwiseTest {
         Tensor out = Tensor.host(rows, d);
         ops.geglu(x, out);
         assertClose("geglu", ref, out, 1e-6);
+    }
+
+    @Test
+    void mulSumAndFill() {
+        Random rnd = new Random(5);
+        Tensor x = rand(rnd, 3, 37), y = rand(rnd, 3, 37), out = Tensor.host(3, 37);
+        double[] ref = new double[111];
+        for (int i = 0; i < 111; i++) ref[i] = (double) x.get(i) * y.get(i);
+        ops.mul(x, y, out);
+        assertClose("mul", ref, out, 1e-7);
+        ops.mul(x, y, y);
+        assertClose("mul in place", ref, y, 1e-7);
+        // the sum over several chunks, in double: exact to the float rounding of the total
+        int n = 40_000 + 17;
+        Tensor big = rand(rnd, n), s = Tensor.host(1);
+        double want = 0;
+        for (int i = 0; i < n; i++) want += big.get(i);
+        ops.sum(big, s);
+        org.junit.jupiter.api.Assertions.assertEquals((float) want, s.get(0), Math.ulp((float) want));
+        ops.fill(2.5f, out);
+        for (int i = 0; i < 111; i++) org.junit.jupiter.api.Assertions.assertEquals(2.5f, out.get(i));
+        ops.fill(s, out);
+        for (int i = 0; i < 111; i++) org.junit.jupiter.api.Assertions.assertEquals(s.get(0), out.get(i));
+        assertThrows(IllegalArgumentException.class, () -> ops.sum(big, out));
     }
 
     @Test

@@ -93,6 +93,38 @@ class FnGradientTest {
                 (f, t) -> f.addChannelBias(f.reshape(f.timestepEmbedding(new float[] {3f, 9f, 70f, 700f, 1f, 2f}, 3 * 4, true, 0f), 6, 2, 2, 3), t[0][0], 3)));
     }
 
+    /** The loss ops: products (a square too), scaling, the sum to a scalar, a channel split (one part unused too), constants. */
+    @Test
+    void productsSumsSplitsAndConstants() {
+        check(c("mul", s(d(3, 4), d(3, 4)), s(), (f, t) -> f.mul(t[0][0], t[0][1])));
+        check(c("square", s(d(2, 5)), s(), (f, t) -> f.mul(t[0][0], t[0][0])));
+        check(c("mul by a constant", s(d(2, 5)), s(), (f, t) -> f.mul(f.full(-1.5f, 2, 5), t[0][0])));
+        check(c("scale", s(d(3, 4)), s(), (f, t) -> f.scale(-0.6f, t[0][0])));
+        check(c("sum", s(d(2, 3, 5)), s(), (f, t) -> f.sum(t[0][0])));
+        check(c("split", s(d(2, 3, 5)), s(), (f, t) -> {
+            Tensor[] p = f.splitChannels(t[0][0], 2);
+            return f.concatChannels(p[1], f.scale(3f, p[0]));
+        }));
+        check(c("split, first part unused", s(d(2, 3, 5)), s(), (f, t) -> f.splitChannels(t[0][0], 3)[1]));
+        check(c("split, second part unused", s(d(2, 3, 5)), s(), (f, t) -> f.splitChannels(t[0][0], 1)[0]));
+    }
+
+    /**
+     * The VAE's training loss in miniature: moments split into mean and log-variance, z = mean + exp(logvar / 2)·ε, a
+     * linear "decoder", then MSE + β·KL summed to one scalar; gradients of the moments, ε and the decoder.
+     */
+    @Test
+    void reparameterisedKlLoss() {
+        check(c("VAE loss", s(d(2, 3, 8), d(2, 3, 4), d(2, 3, 6)), s(d(4, 6), d(6)), (f, t) -> {
+            Tensor[] ml = f.splitChannels(t[0][0], 4);
+            // the fresh term first: axpby may write into its first operand in inference (the finite differences)
+            Tensor z = f.add(f.mul(f.activation(Activation.EXP, f.scale(0.5f, ml[1])), t[0][1]), ml[0]);
+            Tensor diff = f.axpby(1f, f.linear(z, t[1][0], t[1][1], null), -1f, t[0][2]);
+            Tensor kl = f.sum(f.axpby(1f, f.add(f.mul(ml[0], ml[0]), f.activation(Activation.EXP, ml[1])), -1f, ml[1]));
+            return f.axpby(1f / 36, f.sum(f.mul(diff, diff)), 0.05f, kl);
+        }));
+    }
+
     /** A small block: an input used three times (q, k, v of self-attention), a residual, norms and a checkpoint, with and without recomputation. */
     @Test
     void composedBlockWithAndWithoutCheckpointing() {

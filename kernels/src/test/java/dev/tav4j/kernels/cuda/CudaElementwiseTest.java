@@ -32,6 +32,7 @@ class CudaElementwiseTest {
                 case SILU -> v / (1 + Math.exp(-v));
                 case GELU -> Ref.gelu(v);
                 case QUICK_GELU -> v / (1 + Math.exp(-1.702 * v));
+                case EXP -> Math.exp(v);
             };
         }
         try (Tensor t = up(x, 7, 11, 13)) {

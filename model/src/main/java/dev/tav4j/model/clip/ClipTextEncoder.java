@@ -40,6 +40,9 @@ public final class ClipTextEncoder implements AutoCloseable {
 
     public ClipTextConfig config() { return cfg; }
 
+    /** Every parameter by its transformers name (for saving). */
+    public ParamStore params() { return params; }
+
     /** ids: batch × length token ids → last_hidden_state [batch, length, hidden] (new tensor on the backend). */
     public Tensor encode(int[][] ids) {
         int b = ids.length, len = ids[0].length, d = cfg.hiddenSize();

@@ -304,6 +304,15 @@ final class PlanOps implements Ops, GradOps {
 
     @Override public void concatChannels(Tensor a, Tensor b, Tensor out) {}
 
+    // the pretrainer's loss ops: outputs only (the cuda sum's partials are a few KiB; pretraining is not planned yet)
+    @Override public void mul(Tensor x, Tensor y, Tensor out) {}
+
+    @Override public void sum(Tensor x, Tensor out) {}
+
+    @Override public void fill(float value, Tensor out) {}
+
+    @Override public void fill(Tensor value, Tensor out) {}
+
     @Override public void permute(Tensor x, int[] perm, Tensor out) {}
 
     @Override public void gatherRows(Tensor table, int[] ids, Tensor out) { pointScratch.get(4L * Math.max(ids.length, 1)); }

@@ -99,6 +99,25 @@ public final class ClipTokenizer {
         return new ClipTokenizer(vocab, ranks, START, END, END, pad, DEFAULT_MAX_LENGTH);
     }
 
+    /**
+     * Writes the built-in vocabulary and merges ({@link #builtin}) as a diffusers {@code tokenizer/} folder that
+     * {@link #load} reads back as the same tokenizer: vocab.json, merges.txt, special_tokens_map.json (pad {@code pad})
+     * and tokenizer_config.json (77 tokens).
+     */
+    public static void writeBuiltin(Path dir, String pad) {
+        try {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("vocab.json"), BuiltinBpe.text("vocab.json"), java.nio.charset.StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("merges.txt"), BuiltinBpe.text("merges.txt"), java.nio.charset.StandardCharsets.UTF_8);
+            Files.writeString(dir.resolve("special_tokens_map.json"), "{\"bos_token\": \"" + START + "\", \"eos_token\": \"" + END
+                    + "\", \"unk_token\": \"" + END + "\", \"pad_token\": \"" + pad + "\"}\n");
+            Files.writeString(dir.resolve("tokenizer_config.json"), "{\"model_max_length\": " + DEFAULT_MAX_LENGTH
+                    + ", \"tokenizer_class\": \"CLIPTokenizer\", \"do_lower_case\": true}\n");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the tokenizer to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     private static String special(String key, String dflt, JsonNode map, Path mapFile, JsonNode config,
                                   Path configFile, Map<String, Integer> vocab, Path vocabFile) {
         String token = ClipTokenizerFiles.specialToken(map, key, mapFile);

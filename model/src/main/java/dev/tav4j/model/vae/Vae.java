@@ -41,9 +41,17 @@ public final class Vae implements AutoCloseable {
     private final Conv2d decOut;
 
     public Vae(Ops ops, VaeConfig cfg, Weights weights) {
+        this(ops, cfg, weights, name -> false);
+    }
+
+    /**
+     * As above; the parameters {@code trainable} selects are writable copies (and exact fp32 copies on a
+     * half-precision backend: the masters of mixed-precision training), as {@link ParamStore} says.
+     */
+    public Vae(Ops ops, VaeConfig cfg, Weights weights, java.util.function.Predicate<String> trainable) {
         this.ops = ops;
         this.cfg = cfg;
-        this.params = new ParamStore(ops, weights);
+        this.params = new ParamStore(ops, weights, trainable);
         int[] ch = cfg.blockOutChannels();
         int g = cfg.normNumGroups(), lat = cfg.latentChannels(), nb = ch.length;
         encIn = Conv2d.load(params, "encoder.conv_in", cfg.inChannels(), ch[0], 3, 1, 1);
@@ -89,6 +97,9 @@ public final class Vae implements AutoCloseable {
 
     public Ops ops() { return ops; }
 
+    /** Every parameter by its diffusers name (for training and saving). */
+    public ParamStore params() { return params; }
+
     /** The diagonal Gaussian posterior: mean and log-variance (clamped to [-30, 20]), each [N, h, w, latent]. */
     public record Posterior(Tensor mean, Tensor logvar) implements AutoCloseable {
         @Override public void close() { mean.close(); logvar.close(); }
@@ -100,12 +111,15 @@ public final class Vae implements AutoCloseable {
         if (pixels.dim(1) % f8 != 0 || pixels.dim(2) % f8 != 0)
             throw new IllegalArgumentException("VAE encode: image size " + pixels.dim(1) + "×" + pixels.dim(2) + " is not a multiple of " + f8);
         try (Fn f = Fn.inference(ops)) {
-            return Posteriors.split(ops, encode(f, pixels), cfg.latentChannels());
+            return Posteriors.split(ops, encoder(f, pixels), cfg.latentChannels());
         }
     }
 
-    /** The encoder: the moments [N, h, w, 2·latent] (mean and log-variance side by side). */
-    private Tensor encode(Fn f, Tensor pixels) {
+    /**
+     * The encoder on {@code f} (inference, or a training step's tape): the moments [N, h, w, 2·latent], mean and
+     * log-variance side by side (not clamped; the result belongs to f).
+     */
+    public Tensor encoder(Fn f, Tensor pixels) {
         Tensor x = encIn.forward(f, pixels);
         for (Stage s : down) {
             for (VaeResnet r : s.resnets) x = f.then(x, in -> r.forward(f, in));
@@ -120,11 +134,12 @@ public final class Vae implements AutoCloseable {
     /** latents [N, h, w, latent] (already divided by the scaling factor) → images [N, 8h, 8w, 3]. */
     public Tensor decode(Tensor z) {
         try (Fn f = Fn.inference(ops)) {
-            return f.detach(decode(f, z));
+            return f.detach(decoder(f, z));
         }
     }
 
-    private Tensor decode(Fn f, Tensor z) {
+    /** The decoder on {@code f}: latents [N, h, w, latent] → images [N, 8h, 8w, 3] (the result belongs to f). */
+    public Tensor decoder(Fn f, Tensor z) {
         Tensor x = f.scoped(() -> decIn.forward(f, postQuant.forward(f, z)));
         x = f.then(x, in -> decMid1.forward(f, in));
         x = f.then(x, in -> decAttn.forward(f, in));

@@ -603,6 +603,92 @@ public final class Fn implements AutoCloseable {
         return axpby(1f, x, 1f, y);
     }
 
+    /** a·x (a new tensor: x may still be read). */
+    public Tensor scale(float a, Tensor x) {
+        Tensor out = output(x.shape());
+        ops.axpby(a, x, 0f, x, out);
+        record(out, in(x), dOut -> accumulate(x, scaled(a, dOut)));
+        return out;
+    }
+
+    /** x ⊙ y over equal shapes (x and y may be the same tensor: x²). */
+    public Tensor mul(Tensor x, Tensor y) {
+        y.requireShape("mul: y", x.shape());
+        Tensor out = output(x.shape());
+        ops.mul(x, y, out);
+        boolean dx = needsGrad(x), dy = needsGrad(y);
+        record(out, in(x, y), dOut -> {
+            if (dx) {
+                Tensor g = gradOf(x);
+                ops.mul(dOut, y, g);
+                accumulate(x, g);
+            }
+            if (dy) {
+                Tensor g = gradOf(y);
+                ops.mul(dOut, x, g);
+                accumulate(y, g);
+            }
+        }, dx && dy ? new Tensor[]{x, y} : dx ? new Tensor[]{y} : new Tensor[]{x});
+        return out;
+    }
+
+    /**
+     * The sum of every element of x as a tensor [1] on the backend (a loss term: nothing is read back); its gradient
+     * is dOut[0] in every element.
+     */
+    public Tensor sum(Tensor x) {
+        Tensor out = output(1);
+        ops.sum(x, out);
+        int[] shape = x.shape();
+        record(out, in(x), dOut -> {
+            Tensor g = output(shape);
+            ops.fill(dOut, g);
+            accumulate(x, g);
+        });
+        return out;
+    }
+
+    /**
+     * A new tensor of the backend held by the current scope, contents unspecified, for a kernel the caller runs on it
+     * (e.g. the noisy latents of a diffusion step, formed with device coefficients): a constant to the tape.
+     */
+    public Tensor empty(int... shape) {
+        return output(shape);
+    }
+
+    /** A constant tensor of {@code shape} filled with {@code value} (no gradient). */
+    public Tensor full(float value, int... shape) {
+        Tensor out = output(shape);
+        ops.fill(value, out);
+        return out;
+    }
+
+    /**
+     * Splits x [..., C] along the last dimension into a [..., ca] and b [..., C − ca] (e.g. the VAE encoder's moments
+     * into mean and log-variance). Both belong to the current scope. The gradient of x gathers each part's gradient
+     * into its channels (zeros where a part received none).
+     */
+    public Tensor[] splitChannels(Tensor x, int ca) {
+        int c = x.dim(-1);
+        if (ca <= 0 || ca >= c) throw new IllegalArgumentException("splitChannels: " + ca + " of the " + c + " channels of x " + x);
+        int[] sa = lastDim(x, ca), sb = lastDim(x, c - ca), sx = x.shape();
+        Tensor a = output(sa), b = output(sb);
+        ops.splitChannels(x, a, b);
+        record(a, in(x), dA -> {
+            Tensor zeros = output(sb), g = output(sx);
+            ops.fill(0f, zeros);
+            ops.concatChannels(dA, zeros, g);
+            accumulate(x, g);
+        });
+        record(b, in(x), dB -> {
+            Tensor zeros = output(sa), g = output(sx);
+            ops.fill(0f, zeros);
+            ops.concatChannels(zeros, dB, g);
+            accumulate(x, g);
+        });
+        return new Tensor[]{a, b};
+    }
+
     private Tensor scaled(float a, Tensor g) {
         if (a == 1f) return g;
         Tensor t = gradOf(g);
