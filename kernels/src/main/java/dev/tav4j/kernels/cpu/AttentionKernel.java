@@ -6,6 +6,7 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * One (image, head, query range) of attention. Keys and values of the head are transposed into per-thread
@@ -37,8 +38,7 @@ final class AttentionKernel {
         }
         AttentionMath.zeroTail(kt, hs, lp, keys);
         AttentionMath.zeroTail(vt, hs, lp, keys);
-        float[] inv = new float[QB];
-        int[] limit = new int[QB];
+        float[] inv = Scratch.floats(4, QB);
         for (int qi = q0; qi < q1; qi += QB) {
             int nq = Math.min(QB, q1 - qi);
             int end = 0;
@@ -46,12 +46,14 @@ final class AttentionKernel {
                 int row = qi + Math.min(r, nq - 1);
                 long src = qBase + (long) row * c + col;
                 for (int i = 0; i < hs; i++) qb[r * hs + i] = Vec.get(qs, src + i) * scale;
-                limit[r] = causal ? Math.min(keys, row + 1) : keys;
-                end = Math.max(end, limit[r]);
+                end = Math.max(end, causal ? Math.min(keys, row + 1) : keys);
             }
             int jEnd = Vec.roundUp(end, 2 * VL);
             AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);  // scores
-            for (int r = 0; r < QB; r++) inv[r] = softmax(sc, r * lp, limit[r], jEnd);
+            for (int r = 0; r < QB; r++) {
+                int row = qi + Math.min(r, nq - 1);
+                inv[r] = softmax(sc, r * lp, causal ? Math.min(keys, row + 1) : keys, jEnd);
+            }
             AttentionMath.timesTInto(vt, lp, hs, sc, jEnd, inv, os, qBase + (long) qi * c + col, c, nq);  // P·V / Σ
         }
     }
@@ -65,10 +67,11 @@ final class AttentionKernel {
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector d = FloatVector.fromArray(S, sc, at + j).sub(mv);
-            FloatVector e = VMath.exp(d);
+            FloatVector e = d.lanewise(VectorOperators.EXP);
             e.intoArray(sc, at + j);
             sum = sum.add(e);
         }
-        return 1f / Vec.sum(sum);
+        for (VectorShuffle<Float> rot : Vec.ROTATE) sum = sum.add(sum.rearrange(rot));
+        return 1f / sum.lane(0);
     }
 }

@@ -1,11 +1,12 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.F;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The vector building blocks of attention, forward ({@link AttentionKernel}) and backward ({@link
@@ -101,30 +102,49 @@ final class AttentionMath {
                 a3 = w3.fma(tv, a3);
                 b3 = w3.fma(uv, b3);
             }
-            store(dst, base + i, c, nq, factor, a0, a1, a2, a3);
-            store(dst, base + i + 1, c, nq, factor, b0, b1, b2, b3);
-        }
-        for (; i < hs; i++) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            int ti = i * lp;
-            for (int j = 0; j < jEnd; j += VL) {
-                FloatVector tv = FloatVector.fromArray(S, t, ti + j);
-                a0 = FloatVector.fromArray(S, w, j).fma(tv, a0);
-                a1 = FloatVector.fromArray(S, w, lp + j).fma(tv, a1);
-                a2 = FloatVector.fromArray(S, w, 2 * lp + j).fma(tv, a2);
-                a3 = FloatVector.fromArray(S, w, 3 * lp + j).fma(tv, a3);
+            for (VectorShuffle<Float> rot : Vec.ROTATE) { // lane sums (Vec.ROTATE's tree), each in lane 0
+                a0 = a0.add(a0.rearrange(rot));
+                a1 = a1.add(a1.rearrange(rot));
+                a2 = a2.add(a2.rearrange(rot));
+                a3 = a3.add(a3.rearrange(rot));
+                b0 = b0.add(b0.rearrange(rot));
+                b1 = b1.add(b1.rearrange(rot));
+                b2 = b2.add(b2.rearrange(rot));
+                b3 = b3.add(b3.rearrange(rot));
             }
-            store(dst, base + i, c, nq, factor, a0, a1, a2, a3);
+            long at = base + i;
+            dst.set(F, at << 2, a0.lane(0) * factor[0]);
+            dst.set(F, (at + 1) << 2, b0.lane(0) * factor[0]);
+            if (nq > 1) { dst.set(F, (at + c) << 2, a1.lane(0) * factor[1]); dst.set(F, (at + c + 1) << 2, b1.lane(0) * factor[1]); }
+            if (nq > 2) { dst.set(F, (at + 2L * c) << 2, a2.lane(0) * factor[2]); dst.set(F, (at + 2L * c + 1) << 2, b2.lane(0) * factor[2]); }
+            if (nq > 3) { dst.set(F, (at + 3L * c) << 2, a3.lane(0) * factor[3]); dst.set(F, (at + 3L * c + 1) << 2, b3.lane(0) * factor[3]); }
         }
+        if (i < hs) timesTIntoLast(t, lp, i, w, jEnd, factor, dst, base, c, nq);
     }
 
-    /** dst[at + r·c] = factor[r] · Σ lanes of the r-th sum, for r &lt; nq. */
-    private static void store(MemorySegment dst, long at, int c, int nq, float[] factor, FloatVector a0, FloatVector a1,
-                              FloatVector a2, FloatVector a3) {
-        Vec.set(dst, at, Vec.sum(a0) * factor[0]);
-        if (nq > 1) Vec.set(dst, at + c, Vec.sum(a1) * factor[1]);
-        if (nq > 2) Vec.set(dst, at + 2L * c, Vec.sum(a2) * factor[2]);
-        if (nq > 3) Vec.set(dst, at + 3L * c, Vec.sum(a3) * factor[3]);
+    /** {@link #timesTInto} for the last output i of an odd head size. */
+    private static void timesTIntoLast(float[] t, int lp, int i, float[] w, int jEnd, float[] factor, MemorySegment dst,
+                                       long base, int c, int nq) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        int ti = i * lp;
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector tv = FloatVector.fromArray(S, t, ti + j);
+            a0 = FloatVector.fromArray(S, w, j).fma(tv, a0);
+            a1 = FloatVector.fromArray(S, w, lp + j).fma(tv, a1);
+            a2 = FloatVector.fromArray(S, w, 2 * lp + j).fma(tv, a2);
+            a3 = FloatVector.fromArray(S, w, 3 * lp + j).fma(tv, a3);
+        }
+        for (VectorShuffle<Float> rot : Vec.ROTATE) {
+            a0 = a0.add(a0.rearrange(rot));
+            a1 = a1.add(a1.rearrange(rot));
+            a2 = a2.add(a2.rearrange(rot));
+            a3 = a3.add(a3.rearrange(rot));
+        }
+        long at = base + i;
+        dst.set(F, at << 2, a0.lane(0) * factor[0]);
+        if (nq > 1) dst.set(F, (at + c) << 2, a1.lane(0) * factor[1]);
+        if (nq > 2) dst.set(F, (at + 2L * c) << 2, a2.lane(0) * factor[2]);
+        if (nq > 3) dst.set(F, (at + 3L * c) << 2, a3.lane(0) * factor[3]);
     }
 
     /**

@@ -7,6 +7,7 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The query side of the attention backward for one (image, head, query range): per block of queries, the score
@@ -36,8 +37,8 @@ final class CpuAttentionGradQuery {
         }
         AttentionMath.zeroTail(kt, hs, lp, keys);
         AttentionMath.zeroTail(vt, hs, lp, keys);
-        int[] limit = new int[QB];
-        float[] scales = {scale, scale, scale, scale};  // QB rows, one factor each
+        float[] scales = Scratch.floats(6, QB);  // QB rows, one factor each
+        java.util.Arrays.fill(scales, 0, QB, scale);
         for (int qi = q0; qi < q1; qi += QB) {
             int nq = Math.min(QB, q1 - qi);
             int end = 0;
@@ -48,8 +49,7 @@ final class CpuAttentionGradQuery {
                     qb[r * hs + i] = Vec.get(qs, src + i) * scale;
                     ob[r * hs + i] = Vec.get(dos, src + i);
                 }
-                limit[r] = causal ? Math.min(keys, row + 1) : keys;
-                end = Math.max(end, limit[r]);
+                end = Math.max(end, causal ? Math.min(keys, row + 1) : keys);
             }
             int jEnd = Vec.roundUp(end, VL);
             AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);
@@ -59,7 +59,7 @@ final class CpuAttentionGradQuery {
                     java.util.Arrays.fill(sc, r * lp, r * lp + jEnd, 0f);
                     continue;
                 }
-                softmaxGrad(sc, dp, r * lp, limit[r], jEnd, lse, dd, stat + qi + r);
+                softmaxGrad(sc, dp, r * lp, causal ? Math.min(keys, qi + r + 1) : keys, jEnd, lse, dd, stat + qi + r);
             }
             AttentionMath.timesTInto(kt, lp, hs, sc, jEnd, scales, dqs, qBase + (long) qi * c + col, c, nq);
         }
@@ -81,8 +81,12 @@ final class CpuAttentionGradQuery {
             sum = sum.add(e);
             esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
         }
-        float total = Vec.sum(sum), inv = 1f / total;
-        float d = Vec.sum(esum) * inv;
+        for (VectorShuffle<Float> rot : Vec.ROTATE) { // lane sums by Vec.ROTATE's tree, in lane 0
+            sum = sum.add(sum.rearrange(rot));
+            esum = esum.add(esum.rearrange(rot));
+        }
+        float total = sum.lane(0), inv = 1f / total;
+        float d = esum.lane(0) * inv;
         FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector p = FloatVector.fromArray(S, sc, at + j).mul(iv);
