@@ -6,7 +6,6 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * One (image, head, query range) of attention. Keys and values of the head are transposed into per-thread
@@ -62,16 +61,17 @@ final class AttentionKernel {
     private static float softmax(float[] sc, int at, int limit, int jEnd) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < jEnd; j += VL) mx = mx.max(FloatVector.fromArray(S, sc, at + j));
-        float m = mx.reduceLanes(VectorOperators.MAX);
+        for (int j = 0; j < jEnd; j += VL) mx = FloatVector.fromArray(S, sc, at + j).max(mx);
+        float m = Vec.ZERO.blend(mx, Vec.ALL).reduceLanes(VectorOperators.MAX);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector d = FloatVector.fromArray(S, sc, at + j).sub(mv);
             FloatVector e = d.lanewise(VectorOperators.EXP);
             e.intoArray(sc, at + j);
-            sum = sum.add(e);
+            sum = e.add(sum);
         }
-        for (VectorShuffle<Float> rot : Vec.ROTATE) sum = sum.add(sum.rearrange(rot));
-        return 1f / sum.lane(0);
+        float[] lanes = Scratch.floats(5, VL);
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
+        return 1f / Vec.sumLanes(lanes, 0);
     }
 }

@@ -6,7 +6,6 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The vector building blocks of attention, forward ({@link AttentionKernel}) and backward ({@link
@@ -54,29 +53,32 @@ final class AttentionMath {
                 a3 = k0.fma(r, a3);
                 b3 = k1.fma(r, b3);
             }
-            a0.intoArray(out, j);
-            b0.intoArray(out, j + VL);
-            a1.intoArray(out, lp + j);
-            b1.intoArray(out, lp + j + VL);
-            a2.intoArray(out, 2 * lp + j);
-            b2.intoArray(out, 2 * lp + j + VL);
-            a3.intoArray(out, 3 * lp + j);
-            b3.intoArray(out, 3 * lp + j + VL);
+            Vec.ZERO.blend(a0, Vec.ALL).intoArray(out, j);
+            Vec.ZERO.blend(b0, Vec.ALL).intoArray(out, j + VL);
+            Vec.ZERO.blend(a1, Vec.ALL).intoArray(out, lp + j);
+            Vec.ZERO.blend(b1, Vec.ALL).intoArray(out, lp + j + VL);
+            Vec.ZERO.blend(a2, Vec.ALL).intoArray(out, 2 * lp + j);
+            Vec.ZERO.blend(b2, Vec.ALL).intoArray(out, 2 * lp + j + VL);
+            Vec.ZERO.blend(a3, Vec.ALL).intoArray(out, 3 * lp + j);
+            Vec.ZERO.blend(b3, Vec.ALL).intoArray(out, 3 * lp + j + VL);
         }
-        for (; j < jEnd; j += VL) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0, ti = j; i < hs; i++, ti += lp) {
-                FloatVector kv = FloatVector.fromArray(S, t, ti);
-                a0 = kv.fma(FloatVector.broadcast(S, rows[i]), a0);
-                a1 = kv.fma(FloatVector.broadcast(S, rows[hs + i]), a1);
-                a2 = kv.fma(FloatVector.broadcast(S, rows[2 * hs + i]), a2);
-                a3 = kv.fma(FloatVector.broadcast(S, rows[3 * hs + i]), a3);
-            }
-            a0.intoArray(out, j);
-            a1.intoArray(out, lp + j);
-            a2.intoArray(out, 2 * lp + j);
-            a3.intoArray(out, 3 * lp + j);
+        if (j < jEnd) rowsTimesTLast(t, lp, hs, rows, out, j);
+    }
+
+    /** {@link #rowsTimesT} for the last single vector of keys at j. */
+    private static void rowsTimesTLast(float[] t, int lp, int hs, float[] rows, float[] out, int j) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0, ti = j; i < hs; i++, ti += lp) {
+            FloatVector kv = FloatVector.fromArray(S, t, ti);
+            a0 = kv.fma(FloatVector.broadcast(S, rows[i]), a0);
+            a1 = kv.fma(FloatVector.broadcast(S, rows[hs + i]), a1);
+            a2 = kv.fma(FloatVector.broadcast(S, rows[2 * hs + i]), a2);
+            a3 = kv.fma(FloatVector.broadcast(S, rows[3 * hs + i]), a3);
         }
+        Vec.ZERO.blend(a0, Vec.ALL).intoArray(out, j);
+        Vec.ZERO.blend(a1, Vec.ALL).intoArray(out, lp + j);
+        Vec.ZERO.blend(a2, Vec.ALL).intoArray(out, 2 * lp + j);
+        Vec.ZERO.blend(a3, Vec.ALL).intoArray(out, 3 * lp + j);
     }
 
     /**
@@ -85,6 +87,7 @@ final class AttentionMath {
      */
     static void timesTInto(float[] t, int lp, int hs, float[] w, int jEnd, float[] factor, MemorySegment dst, long base,
                            int c, int nq) {
+        float[] sums = PAIR.get();
         int i = 0;
         for (; i + 1 < hs; i += 2) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -102,24 +105,33 @@ final class AttentionMath {
                 a3 = w3.fma(tv, a3);
                 b3 = w3.fma(uv, b3);
             }
-            for (VectorShuffle<Float> rot : Vec.ROTATE) { // lane sums (Vec.ROTATE's tree), each in lane 0
-                a0 = a0.add(a0.rearrange(rot));
-                a1 = a1.add(a1.rearrange(rot));
-                a2 = a2.add(a2.rearrange(rot));
-                a3 = a3.add(a3.rearrange(rot));
-                b0 = b0.add(b0.rearrange(rot));
-                b1 = b1.add(b1.rearrange(rot));
-                b2 = b2.add(b2.rearrange(rot));
-                b3 = b3.add(b3.rearrange(rot));
-            }
-            long at = base + i;
-            dst.set(F, at << 2, a0.lane(0) * factor[0]);
-            dst.set(F, (at + 1) << 2, b0.lane(0) * factor[0]);
-            if (nq > 1) { dst.set(F, (at + c) << 2, a1.lane(0) * factor[1]); dst.set(F, (at + c + 1) << 2, b1.lane(0) * factor[1]); }
-            if (nq > 2) { dst.set(F, (at + 2L * c) << 2, a2.lane(0) * factor[2]); dst.set(F, (at + 2L * c + 1) << 2, b2.lane(0) * factor[2]); }
-            if (nq > 3) { dst.set(F, (at + 3L * c) << 2, a3.lane(0) * factor[3]); dst.set(F, (at + 3L * c + 1) << 2, b3.lane(0) * factor[3]); }
+            Vec.ZERO.blend(a0, Vec.ALL).intoArray(sums, 0);
+            Vec.ZERO.blend(b0, Vec.ALL).intoArray(sums, VL);
+            Vec.ZERO.blend(a1, Vec.ALL).intoArray(sums, 2 * VL);
+            Vec.ZERO.blend(b1, Vec.ALL).intoArray(sums, 3 * VL);
+            Vec.ZERO.blend(a2, Vec.ALL).intoArray(sums, 4 * VL);
+            Vec.ZERO.blend(b2, Vec.ALL).intoArray(sums, 5 * VL);
+            Vec.ZERO.blend(a3, Vec.ALL).intoArray(sums, 6 * VL);
+            Vec.ZERO.blend(b3, Vec.ALL).intoArray(sums, 7 * VL);
+            storePair(sums, factor, dst, base + i, c, nq);
         }
         if (i < hs) timesTIntoLast(t, lp, i, w, jEnd, factor, dst, base, c, nq);
+    }
+
+    /** Per-thread room for the eight accumulators of a pair of outputs. */
+    private static final ThreadLocal<float[]> PAIR = ThreadLocal.withInitial(() -> new float[8 * VL]);
+
+    /**
+     * dst[at + r·c] = Σ lanes of accumulator 2r · factor[r] and dst[at + r·c + 1] = Σ lanes of accumulator 2r + 1 ·
+     * factor[r], for r &lt; nq: the lane sums by {@link Vec#sumLanes}'s tree, in scalar code (a tree of vector
+     * rotations would carry vectors around a loop, which C2 does not always keep in registers), and the scalar
+     * stores to the segment (~700 IR nodes each) out of the vector method.
+     */
+    private static void storePair(float[] sums, float[] factor, MemorySegment dst, long at, int c, int nq) {
+        for (int r = 0; r < nq; r++, at += c) {
+            dst.set(F, at << 2, Vec.sumLanes(sums, 2 * r * VL) * factor[r]);
+            dst.set(F, (at + 1) << 2, Vec.sumLanes(sums, (2 * r + 1) * VL) * factor[r]);
+        }
     }
 
     /** {@link #timesTInto} for the last output i of an odd head size. */
@@ -134,17 +146,13 @@ final class AttentionMath {
             a2 = FloatVector.fromArray(S, w, 2 * lp + j).fma(tv, a2);
             a3 = FloatVector.fromArray(S, w, 3 * lp + j).fma(tv, a3);
         }
-        for (VectorShuffle<Float> rot : Vec.ROTATE) {
-            a0 = a0.add(a0.rearrange(rot));
-            a1 = a1.add(a1.rearrange(rot));
-            a2 = a2.add(a2.rearrange(rot));
-            a3 = a3.add(a3.rearrange(rot));
-        }
+        float[] sums = PAIR.get();
+        Vec.ZERO.blend(a0, Vec.ALL).intoArray(sums, 0);
+        Vec.ZERO.blend(a1, Vec.ALL).intoArray(sums, VL);
+        Vec.ZERO.blend(a2, Vec.ALL).intoArray(sums, 2 * VL);
+        Vec.ZERO.blend(a3, Vec.ALL).intoArray(sums, 3 * VL);
         long at = base + i;
-        dst.set(F, at << 2, a0.lane(0) * factor[0]);
-        if (nq > 1) dst.set(F, (at + c) << 2, a1.lane(0) * factor[1]);
-        if (nq > 2) dst.set(F, (at + 2L * c) << 2, a2.lane(0) * factor[2]);
-        if (nq > 3) dst.set(F, (at + 3L * c) << 2, a3.lane(0) * factor[3]);
+        for (int r = 0; r < nq; r++, at += c) dst.set(F, at << 2, Vec.sumLanes(sums, r * VL) * factor[r]);
     }
 
     /**

@@ -7,7 +7,6 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The query side of the attention backward for one (image, head, query range): per block of queries, the score
@@ -72,21 +71,20 @@ final class CpuAttentionGradQuery {
     private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < jEnd; j += VL) mx = mx.max(FloatVector.fromArray(S, sc, at + j));
-        float m = mx.reduceLanes(VectorOperators.MAX);
+        for (int j = 0; j < jEnd; j += VL) mx = FloatVector.fromArray(S, sc, at + j).max(mx);
+        float m = Vec.ZERO.blend(mx, Vec.ALL).reduceLanes(VectorOperators.MAX);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S), esum = sum;
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
             e.intoArray(sc, at + j);
-            sum = sum.add(e);
+            sum = e.add(sum);
             esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
         }
-        for (VectorShuffle<Float> rot : Vec.ROTATE) { // lane sums by Vec.ROTATE's tree, in lane 0
-            sum = sum.add(sum.rearrange(rot));
-            esum = esum.add(esum.rearrange(rot));
-        }
-        float total = sum.lane(0), inv = 1f / total;
-        float d = esum.lane(0) * inv;
+        float[] lanes = Scratch.floats(7, 2 * VL);
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
+        Vec.ZERO.blend(esum, Vec.ALL).intoArray(lanes, VL);
+        float total = Vec.sumLanes(lanes, 0), inv = 1f / total;
+        float d = Vec.sumLanes(lanes, VL) * inv;
         FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector p = FloatVector.fromArray(S, sc, at + j).mul(iv);

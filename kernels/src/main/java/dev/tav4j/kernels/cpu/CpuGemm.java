@@ -158,14 +158,14 @@ final class CpuGemm {
                 c31 = v.fma(b1, c31);
             }
         }
-        c00.intoArray(acc, 0);
-        c01.intoArray(acc, VL);
-        c10.intoArray(acc, NR);
-        c11.intoArray(acc, NR + VL);
-        c20.intoArray(acc, 2 * NR);
-        c21.intoArray(acc, 2 * NR + VL);
-        c30.intoArray(acc, 3 * NR);
-        c31.intoArray(acc, 3 * NR + VL);
+        Vec.ZERO.blend(c00, Vec.ALL).intoArray(acc, 0);
+        Vec.ZERO.blend(c01, Vec.ALL).intoArray(acc, VL);
+        Vec.ZERO.blend(c10, Vec.ALL).intoArray(acc, NR);
+        Vec.ZERO.blend(c11, Vec.ALL).intoArray(acc, NR + VL);
+        Vec.ZERO.blend(c20, Vec.ALL).intoArray(acc, 2 * NR);
+        Vec.ZERO.blend(c21, Vec.ALL).intoArray(acc, 2 * NR + VL);
+        Vec.ZERO.blend(c30, Vec.ALL).intoArray(acc, 3 * NR);
+        Vec.ZERO.blend(c31, Vec.ALL).intoArray(acc, 3 * NR + VL);
     }
 
     /** C[row r][0, NR) = acc[r] for the MR rows of a full tile. */

@@ -93,8 +93,8 @@ final class CpuGroupNorm {
         int full = c / VL * VL;
         for (int c0 = 0; c0 < full; c0 += VL) {
             FloatVector s = FloatVector.zero(S);
-            for (long r = r0; r < r1; r++) s = s.add(FloatVector.fromMemorySegment(S, xs, (base + r * c + c0) << 2, NATIVE));
-            s.intoArray(acc, c0);
+            for (long r = r0; r < r1; r++) s = FloatVector.fromMemorySegment(S, xs, (base + r * c + c0) << 2, NATIVE).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(acc, c0);
         }
         for (int ch = full; ch < c; ch++) {
             float s = 0f;
@@ -113,7 +113,7 @@ final class CpuGroupNorm {
                 FloatVector d = FloatVector.fromMemorySegment(S, xs, (base + r * c + c0) << 2, NATIVE).sub(m);
                 s = d.fma(d, s);
             }
-            s.intoArray(acc, c0);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(acc, c0);
         }
         for (int ch = full; ch < c; ch++) {
             float s = 0f, m = mu[ch];

@@ -182,11 +182,11 @@ final class CpuGroupNormGradPasses {
             for (int p = 0, i = c0; p < rows; p++, i += cp) {
                 FloatVector xh = FloatVector.fromArray(S, xb, i).sub(m).mul(r);
                 FloatVector g = FloatVector.fromArray(S, yb, i).mul(f);
-                s = s.add(g);
+                s = g.add(s);
                 s2 = g.fma(xh, s2);
             }
-            s.intoArray(acc, c0);
-            s2.intoArray(acc2, c0);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(acc, c0);
+            Vec.ZERO.blend(s2, Vec.ALL).intoArray(acc2, c0);
         }
     }
 
@@ -216,11 +216,11 @@ final class CpuGroupNormGradPasses {
                 FloatVector a = xh.fma(gav, bev);
                 FloatVector sig = one.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
                 FloatVector g = FloatVector.fromArray(S, yb, i).mul(sig.mul(a.mul(sig.neg().add(1f)).add(1f))).mul(f);
-                s = s.add(g);
+                s = g.add(s);
                 s2 = g.fma(xh, s2);
             }
-            s.intoArray(acc, c0);
-            s2.intoArray(acc2, c0);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(acc, c0);
+            Vec.ZERO.blend(s2, Vec.ALL).intoArray(acc2, c0);
         }
     }
 

@@ -51,8 +51,8 @@ final class CpuLayoutGrad {
             FloatVector s = FloatVector.zero(Vec.S);
             for (int oy = oy0; oy < oy1; oy++)
                 for (int ox = ox0; ox < ox1; ox++)
-                    s = s.add(FloatVector.fromMemorySegment(Vec.S, ys, (((base + oy) * wo + ox) * c + c0) << 2, Vec.NATIVE));
-            s.intoMemorySegment(xs, (dst + c0) << 2, Vec.NATIVE);
+                    s = FloatVector.fromMemorySegment(Vec.S, ys, (((base + oy) * wo + ox) * c + c0) << 2, Vec.NATIVE).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoMemorySegment(xs, (dst + c0) << 2, Vec.NATIVE);
         }
         for (int ch = full; ch < c; ch++) {
             float s = 0f;

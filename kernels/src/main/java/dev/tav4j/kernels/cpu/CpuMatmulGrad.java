@@ -84,8 +84,8 @@ final class CpuMatmulGrad {
         int full = n / VL * VL;
         for (int c0 = 0; c0 < full; c0 += VL) {
             FloatVector s = FloatVector.zero(S);
-            for (int r = r0; r < r1; r++) s = s.add(FloatVector.fromMemorySegment(S, dy, ((long) r * n + c0) << 2, NATIVE));
-            s.intoArray(part, at + c0);
+            for (int r = r0; r < r1; r++) s = FloatVector.fromMemorySegment(S, dy, ((long) r * n + c0) << 2, NATIVE).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(part, at + c0);
         }
         for (int j = full; j < n; j++) {
             float s = 0f;

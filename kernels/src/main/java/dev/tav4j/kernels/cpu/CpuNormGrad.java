@@ -174,8 +174,8 @@ final class CpuNormGrad {
     private static void rowStatistics(float[] x, int d, float eps, float[] lanes) {
         int dp = Vec.roundUp(d, VL);
         FloatVector s = FloatVector.zero(S);
-        for (int c0 = 0; c0 < dp; c0 += VL) s = s.add(FloatVector.fromArray(S, x, c0));
-        s.intoArray(lanes, 0);
+        for (int c0 = 0; c0 < dp; c0 += VL) s = FloatVector.fromArray(S, x, c0).add(s);
+        Vec.ZERO.blend(s, Vec.ALL).intoArray(lanes, 0);
         float mean = (float) (sumLanes(lanes) / d);
         FloatVector mu = FloatVector.broadcast(S, mean);
         FloatVector q = FloatVector.zero(S);
@@ -183,7 +183,7 @@ final class CpuNormGrad {
             FloatVector dv = FloatVector.fromArray(S, x, c0).sub(mu, S.indexInRange(c0, d));
             q = dv.fma(dv, q);
         }
-        q.intoArray(lanes, 0);
+        Vec.ZERO.blend(q, Vec.ALL).intoArray(lanes, 0);
         float rstd = (float) (1.0 / Math.sqrt(sumLanes(lanes) / d + (double) eps));
         lanes[0] = mean;
         lanes[1] = rstd;
@@ -198,12 +198,12 @@ final class CpuNormGrad {
         for (int c0 = 0; c0 < dp; c0 += VL) {
             FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
             FloatVector g = FloatVector.fromArray(S, y, c0).mul(FloatVector.fromArray(S, ga, c0));
-            s1 = s1.add(g, S.indexInRange(c0, d));
+            s1 = g.add(s1).blend(s1, S.indexInRange(c0, d).not()); // s1 + g where in range
             s2 = g.fma(xh, s2);
         }
-        s1.intoArray(lanes, 0);
+        Vec.ZERO.blend(s1, Vec.ALL).intoArray(lanes, 0);
         FloatVector m1 = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
-        s2.intoArray(lanes, 0);
+        Vec.ZERO.blend(s2, Vec.ALL).intoArray(lanes, 0);
         FloatVector m2 = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
         for (int c0 = 0; c0 < dp; c0 += VL) {
             FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
@@ -284,15 +284,15 @@ final class CpuNormGrad {
             MemorySegment.copy(xs, Vec.F, base << 2, x, 0, d);
             MemorySegment.copy(ys, Vec.F, base << 2, y, 0, d);
             FloatVector s = FloatVector.zero(S);
-            for (int c0 = 0; c0 < dp; c0 += VL) s = s.add(FloatVector.fromArray(S, x, c0));
-            s.intoArray(lanes, 0);
+            for (int c0 = 0; c0 < dp; c0 += VL) s = FloatVector.fromArray(S, x, c0).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(lanes, 0);
             FloatVector mu = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
             FloatVector q = FloatVector.zero(S);
             for (int c0 = 0; c0 < dp; c0 += VL) {
                 FloatVector dv = FloatVector.fromArray(S, x, c0).sub(mu, S.indexInRange(c0, d));
                 q = dv.fma(dv, q);
             }
-            q.intoArray(lanes, 0);
+            Vec.ZERO.blend(q, Vec.ALL).intoArray(lanes, 0);
             FloatVector rs = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(sumLanes(lanes) / d + (double) eps)));
             for (int c0 = 0; c0 < dp; c0 += VL) {
                 FloatVector dy = FloatVector.fromArray(S, y, c0);

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -19,24 +19,26 @@ import jdk.incubator.vector.VectorSpecies;
  * method) never run in a main loop: tiles and vectors that do not fill go through small per-thread arrays. And
  * no branch that depends on the data sits inside a vector loop, so that C2's first compilation, made before the
  * process has met its edge shapes, is the one that stays.
+ *
+ * <p>A vector loop's accumulator never receives a call: C2 decides how to dispatch a Vector API call while it parses,
+ * when a value carried around a loop is only known as a {@code FloatVector}, so {@code acc.add(x)} or {@code
+ * acc.intoArray(…)} would be dispatched on the JDK's type profile, which any other use of the Vector API in the
+ * process (another species) makes polymorphic: then the species is no longer a constant, the intrinsic fails and the
+ * vectors are boxed. So a loop writes {@code acc = x.add(acc)} or {@code acc = a.fma(b, acc)} (the same IEEE
+ * operations: addition and max are commutative) and, after the loop, {@code ZERO.blend(acc, ALL).intoArray(…)}.
+ * ({@code KernelAllocationProbe … pollute} checks this.)
  */
 final class Vec {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     /**
-     * Rotations by VL/2, VL/4, …, 1 lanes: {@code for (var r : ROTATE) v = v.add(v.rearrange(r))} leaves in lane 0
-     * the sum of the lanes by a fixed pairwise tree. FloatVector.reduceLanes(ADD) leaves the order open and the
-     * JIT's intrinsic and the interpreter's fallback do differ, which would make results depend on when a loop got
-     * compiled; this keeps every run bit-for-bit repeatable. {@link #sumLanes} is the same tree over an array.
+     * Zero and an all-true mask: {@code ZERO.blend(acc, ALL)} is acc, bit for bit, as a value whose exact class C2
+     * knows (see the class comment: an accumulator after its loop).
      */
-    @SuppressWarnings("unchecked")
-    static final VectorShuffle<Float>[] ROTATE = java.util.stream.IntStream
-            .iterate(VL / 2, h -> h >= 1, h -> h >> 1)
-            .mapToObj(h -> VectorShuffle.fromOp(S, i -> (i + h) % VL))
-            .toArray(VectorShuffle[]::new);
+    static final FloatVector ZERO = FloatVector.zero(S);
+    static final VectorMask<Float> ALL = S.maskAll(true);
 
     private Vec() {}
 
@@ -49,8 +51,13 @@ final class Vec {
     }
 
     /**
-     * The sum of lanes[at .. at + VL) by the pairwise tree of {@link #ROTATE} (lane i + lane i + h, halving h): the
-     * same additions in the same order, so bit-identical to the vector form. Overwrites the lanes.
+     * The sum of lanes[at .. at + VL) by a fixed pairwise tree (lane i + lane i + h for h = VL/2, VL/4, …, 1), as
+     * the kernels always summed a vector's lanes (before, with vector rotations; the same additions in the same
+     * order). FloatVector.reduceLanes(ADD) leaves the order open and the JIT's intrinsic and the interpreter's
+     * fallback do differ, which would make results depend on when a loop got compiled; this keeps every run
+     * bit-for-bit repeatable. A kernel stores its accumulator with intoArray and sums here: a tree of rotations in
+     * the kernel would carry a vector around a loop, which C2 does not always keep in a register. Overwrites the
+     * lanes.
      */
     static float sumLanes(float[] lanes, int at) {
         for (int h = VL >> 1; h >= 1; h >>= 1)
