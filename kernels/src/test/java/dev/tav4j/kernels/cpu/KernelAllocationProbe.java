@@ -174,6 +174,36 @@ final class KernelAllocationProbe implements AutoCloseable {
         add("adamW", edge, () -> grads.adamW(p, gr, m, v, 1f, 1e-9f, 0.9f, 0.999f, 0.01f, 1e-8f, 3), p, gr, m, v);
     }
 
+    /**
+     * Runs the Vector API's shared methods on every other float species (add, fma, max, blend, loads, stores,
+     * lane sums), so that the JDK's own type profiles, which C2 consults wherever it does not know a vector's
+     * exact class, are polymorphic before any kernel runs: as in a process where other code uses the Vector API.
+     * Returns a checksum so that nothing is dead code.
+     */
+    static float pollute(int rounds) {
+        float[] a = new float[64], b = new float[64];
+        java.util.Arrays.fill(a, 1.5f);
+        float sink = 0;
+        for (int r = 0; r < rounds; r++)
+            for (jdk.incubator.vector.VectorSpecies<Float> sp : List.of(jdk.incubator.vector.FloatVector.SPECIES_64,
+                    jdk.incubator.vector.FloatVector.SPECIES_128, jdk.incubator.vector.FloatVector.SPECIES_256,
+                    jdk.incubator.vector.FloatVector.SPECIES_512, jdk.incubator.vector.FloatVector.SPECIES_MAX)) {
+                jdk.incubator.vector.FloatVector acc = jdk.incubator.vector.FloatVector.zero(sp), mx = acc;
+                for (int i = 0; i + sp.length() <= a.length; i += sp.length()) {
+                    jdk.incubator.vector.FloatVector v = jdk.incubator.vector.FloatVector.fromArray(sp, a, i);
+                    acc = acc.add(v);
+                    acc = v.fma(v, acc);
+                    mx = mx.max(v);
+                    acc = acc.mul(0.5f).sub(v).div(2f).neg().abs();
+                    acc = acc.blend(v, sp.indexInRange(0, 1));
+                }
+                acc.intoArray(b, 0);
+                mx.intoArray(b, 0);
+                sink += acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD) + mx.lane(0) + b[0];
+            }
+        return sink;
+    }
+
     /** Runs every case {@code calls} times, full-tile cases first, then the edge cases. */
     void warm(int calls) {
         for (boolean edge : new boolean[] {false, true})
@@ -213,7 +243,8 @@ final class KernelAllocationProbe implements AutoCloseable {
     /**
      * Warms every case (full shapes first, then edges), measures each, gives the cases that still allocate one
      * more warm-up (the JIT may not have reached them yet) and measures those again; prints every figure and
-     * exits with 1 when a kernel still allocates. Args: warm-up calls per case (300), measured calls (20); or
+     * exits with 1 when a kernel still allocates. Args: warm-up calls per case (300), measured calls (20), and
+     * {@code pollute} to run the Vector API on other species first ({@link #pollute}); or
      * {@code fingerprint [times]}. Run it with -Xbatch and scaled-down compile thresholds for a quick, repeatable
      * warm-up (as {@code SteadyStateAllocationTest} does).
      */
@@ -223,6 +254,8 @@ final class KernelAllocationProbe implements AutoCloseable {
             return;
         }
         int warm = args.length > 0 ? Integer.parseInt(args[0]) : 300, calls = args.length > 1 ? Integer.parseInt(args[1]) : 20;
+        boolean pollute = args.length > 2 && args[2].equals("pollute");
+        if (pollute) System.out.printf(Locale.ROOT, "other species first (checksum %.1f)%n", pollute(20000));
         List<Result> bad = new ArrayList<>();
         try (KernelAllocationProbe p = new KernelAllocationProbe()) {
             long t0 = System.nanoTime();
