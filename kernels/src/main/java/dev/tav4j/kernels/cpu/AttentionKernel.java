@@ -37,8 +37,7 @@ final class AttentionKernel {
         }
         AttentionMath.zeroTail(kt, hs, lp, keys);
         AttentionMath.zeroTail(vt, hs, lp, keys);
-        float[] inv = new float[QB];
-        int[] limit = new int[QB];
+        float[] inv = Scratch.floats(4, QB);
         for (int qi = q0; qi < q1; qi += QB) {
             int nq = Math.min(QB, q1 - qi);
             int end = 0;
@@ -46,12 +45,14 @@ final class AttentionKernel {
                 int row = qi + Math.min(r, nq - 1);
                 long src = qBase + (long) row * c + col;
                 for (int i = 0; i < hs; i++) qb[r * hs + i] = Vec.get(qs, src + i) * scale;
-                limit[r] = causal ? Math.min(keys, row + 1) : keys;
-                end = Math.max(end, limit[r]);
+                end = Math.max(end, causal ? Math.min(keys, row + 1) : keys);
             }
             int jEnd = Vec.roundUp(end, 2 * VL);
             AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);  // scores
-            for (int r = 0; r < QB; r++) inv[r] = softmax(sc, r * lp, limit[r], jEnd);
+            for (int r = 0; r < QB; r++) {
+                int row = qi + Math.min(r, nq - 1);
+                inv[r] = softmax(sc, r * lp, causal ? Math.min(keys, row + 1) : keys, jEnd);
+            }
             AttentionMath.timesTInto(vt, lp, hs, sc, jEnd, inv, os, qBase + (long) qi * c + col, c, nq);  // P·V / Σ
         }
     }
@@ -60,15 +61,17 @@ final class AttentionKernel {
     private static float softmax(float[] sc, int at, int limit, int jEnd) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < jEnd; j += VL) mx = mx.max(FloatVector.fromArray(S, sc, at + j));
-        float m = mx.reduceLanes(VectorOperators.MAX);
+        for (int j = 0; j < jEnd; j += VL) mx = FloatVector.fromArray(S, sc, at + j).max(mx);
+        float m = Vec.ZERO.blend(mx, Vec.ALL).reduceLanes(VectorOperators.MAX);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector d = FloatVector.fromArray(S, sc, at + j).sub(mv);
-            FloatVector e = VMath.exp(d);
+            FloatVector e = d.lanewise(VectorOperators.EXP);
             e.intoArray(sc, at + j);
-            sum = sum.add(e);
+            sum = e.add(sum);
         }
-        return 1f / Vec.sum(sum);
+        float[] lanes = Scratch.floats(5, VL);
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
+        return 1f / Vec.sumLanes(lanes, 0);
     }
 }

@@ -1,11 +1,11 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.F;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The vector building blocks of attention, forward ({@link AttentionKernel}) and backward ({@link
@@ -53,29 +53,32 @@ final class AttentionMath {
                 a3 = k0.fma(r, a3);
                 b3 = k1.fma(r, b3);
             }
-            a0.intoArray(out, j);
-            b0.intoArray(out, j + VL);
-            a1.intoArray(out, lp + j);
-            b1.intoArray(out, lp + j + VL);
-            a2.intoArray(out, 2 * lp + j);
-            b2.intoArray(out, 2 * lp + j + VL);
-            a3.intoArray(out, 3 * lp + j);
-            b3.intoArray(out, 3 * lp + j + VL);
+            Vec.ZERO.blend(a0, Vec.ALL).intoArray(out, j);
+            Vec.ZERO.blend(b0, Vec.ALL).intoArray(out, j + VL);
+            Vec.ZERO.blend(a1, Vec.ALL).intoArray(out, lp + j);
+            Vec.ZERO.blend(b1, Vec.ALL).intoArray(out, lp + j + VL);
+            Vec.ZERO.blend(a2, Vec.ALL).intoArray(out, 2 * lp + j);
+            Vec.ZERO.blend(b2, Vec.ALL).intoArray(out, 2 * lp + j + VL);
+            Vec.ZERO.blend(a3, Vec.ALL).intoArray(out, 3 * lp + j);
+            Vec.ZERO.blend(b3, Vec.ALL).intoArray(out, 3 * lp + j + VL);
         }
-        for (; j < jEnd; j += VL) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            for (int i = 0, ti = j; i < hs; i++, ti += lp) {
-                FloatVector kv = FloatVector.fromArray(S, t, ti);
-                a0 = kv.fma(FloatVector.broadcast(S, rows[i]), a0);
-                a1 = kv.fma(FloatVector.broadcast(S, rows[hs + i]), a1);
-                a2 = kv.fma(FloatVector.broadcast(S, rows[2 * hs + i]), a2);
-                a3 = kv.fma(FloatVector.broadcast(S, rows[3 * hs + i]), a3);
-            }
-            a0.intoArray(out, j);
-            a1.intoArray(out, lp + j);
-            a2.intoArray(out, 2 * lp + j);
-            a3.intoArray(out, 3 * lp + j);
+        if (j < jEnd) rowsTimesTLast(t, lp, hs, rows, out, j);
+    }
+
+    /** {@link #rowsTimesT} for the last single vector of keys at j. */
+    private static void rowsTimesTLast(float[] t, int lp, int hs, float[] rows, float[] out, int j) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0, ti = j; i < hs; i++, ti += lp) {
+            FloatVector kv = FloatVector.fromArray(S, t, ti);
+            a0 = kv.fma(FloatVector.broadcast(S, rows[i]), a0);
+            a1 = kv.fma(FloatVector.broadcast(S, rows[hs + i]), a1);
+            a2 = kv.fma(FloatVector.broadcast(S, rows[2 * hs + i]), a2);
+            a3 = kv.fma(FloatVector.broadcast(S, rows[3 * hs + i]), a3);
         }
+        Vec.ZERO.blend(a0, Vec.ALL).intoArray(out, j);
+        Vec.ZERO.blend(a1, Vec.ALL).intoArray(out, lp + j);
+        Vec.ZERO.blend(a2, Vec.ALL).intoArray(out, 2 * lp + j);
+        Vec.ZERO.blend(a3, Vec.ALL).intoArray(out, 3 * lp + j);
     }
 
     /**
@@ -84,6 +87,7 @@ final class AttentionMath {
      */
     static void timesTInto(float[] t, int lp, int hs, float[] w, int jEnd, float[] factor, MemorySegment dst, long base,
                            int c, int nq) {
+        float[] sums = PAIR.get();
         int i = 0;
         for (; i + 1 < hs; i += 2) {
             FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -101,30 +105,54 @@ final class AttentionMath {
                 a3 = w3.fma(tv, a3);
                 b3 = w3.fma(uv, b3);
             }
-            store(dst, base + i, c, nq, factor, a0, a1, a2, a3);
-            store(dst, base + i + 1, c, nq, factor, b0, b1, b2, b3);
+            Vec.ZERO.blend(a0, Vec.ALL).intoArray(sums, 0);
+            Vec.ZERO.blend(b0, Vec.ALL).intoArray(sums, VL);
+            Vec.ZERO.blend(a1, Vec.ALL).intoArray(sums, 2 * VL);
+            Vec.ZERO.blend(b1, Vec.ALL).intoArray(sums, 3 * VL);
+            Vec.ZERO.blend(a2, Vec.ALL).intoArray(sums, 4 * VL);
+            Vec.ZERO.blend(b2, Vec.ALL).intoArray(sums, 5 * VL);
+            Vec.ZERO.blend(a3, Vec.ALL).intoArray(sums, 6 * VL);
+            Vec.ZERO.blend(b3, Vec.ALL).intoArray(sums, 7 * VL);
+            storePair(sums, factor, dst, base + i, c, nq);
         }
-        for (; i < hs; i++) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            int ti = i * lp;
-            for (int j = 0; j < jEnd; j += VL) {
-                FloatVector tv = FloatVector.fromArray(S, t, ti + j);
-                a0 = FloatVector.fromArray(S, w, j).fma(tv, a0);
-                a1 = FloatVector.fromArray(S, w, lp + j).fma(tv, a1);
-                a2 = FloatVector.fromArray(S, w, 2 * lp + j).fma(tv, a2);
-                a3 = FloatVector.fromArray(S, w, 3 * lp + j).fma(tv, a3);
-            }
-            store(dst, base + i, c, nq, factor, a0, a1, a2, a3);
+        if (i < hs) timesTIntoLast(t, lp, i, w, jEnd, factor, dst, base, c, nq);
+    }
+
+    /** Per-thread room for the eight accumulators of a pair of outputs. */
+    private static final ThreadLocal<float[]> PAIR = ThreadLocal.withInitial(() -> new float[8 * VL]);
+
+    /**
+     * dst[at + r·c] = Σ lanes of accumulator 2r · factor[r] and dst[at + r·c + 1] = Σ lanes of accumulator 2r + 1 ·
+     * factor[r], for r &lt; nq: the lane sums by {@link Vec#sumLanes}'s tree, in scalar code (a tree of vector
+     * rotations would carry vectors around a loop, which C2 does not always keep in registers), and the scalar
+     * stores to the segment (~700 IR nodes each) out of the vector method.
+     */
+    private static void storePair(float[] sums, float[] factor, MemorySegment dst, long at, int c, int nq) {
+        for (int r = 0; r < nq; r++, at += c) {
+            dst.set(F, at << 2, Vec.sumLanes(sums, 2 * r * VL) * factor[r]);
+            dst.set(F, (at + 1) << 2, Vec.sumLanes(sums, (2 * r + 1) * VL) * factor[r]);
         }
     }
 
-    /** dst[at + r·c] = factor[r] · Σ lanes of the r-th sum, for r &lt; nq. */
-    private static void store(MemorySegment dst, long at, int c, int nq, float[] factor, FloatVector a0, FloatVector a1,
-                              FloatVector a2, FloatVector a3) {
-        Vec.set(dst, at, Vec.sum(a0) * factor[0]);
-        if (nq > 1) Vec.set(dst, at + c, Vec.sum(a1) * factor[1]);
-        if (nq > 2) Vec.set(dst, at + 2L * c, Vec.sum(a2) * factor[2]);
-        if (nq > 3) Vec.set(dst, at + 3L * c, Vec.sum(a3) * factor[3]);
+    /** {@link #timesTInto} for the last output i of an odd head size. */
+    private static void timesTIntoLast(float[] t, int lp, int i, float[] w, int jEnd, float[] factor, MemorySegment dst,
+                                       long base, int c, int nq) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        int ti = i * lp;
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector tv = FloatVector.fromArray(S, t, ti + j);
+            a0 = FloatVector.fromArray(S, w, j).fma(tv, a0);
+            a1 = FloatVector.fromArray(S, w, lp + j).fma(tv, a1);
+            a2 = FloatVector.fromArray(S, w, 2 * lp + j).fma(tv, a2);
+            a3 = FloatVector.fromArray(S, w, 3 * lp + j).fma(tv, a3);
+        }
+        float[] sums = PAIR.get();
+        Vec.ZERO.blend(a0, Vec.ALL).intoArray(sums, 0);
+        Vec.ZERO.blend(a1, Vec.ALL).intoArray(sums, VL);
+        Vec.ZERO.blend(a2, Vec.ALL).intoArray(sums, 2 * VL);
+        Vec.ZERO.blend(a3, Vec.ALL).intoArray(sums, 3 * VL);
+        long at = base + i;
+        for (int r = 0; r < nq; r++, at += c) dst.set(F, at << 2, Vec.sumLanes(sums, r * VL) * factor[r]);
     }
 
     /**

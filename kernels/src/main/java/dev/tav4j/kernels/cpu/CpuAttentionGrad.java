@@ -37,7 +37,8 @@ final class CpuAttentionGrad {
         int hs = c / heads;
         boolean causal = kind == AttentionKind.CAUSAL;
         int keys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
-        float[] lse = new float[n * heads * lq], dd = new float[n * heads * lq];
+        // per row of q and head: log-sum-exp and D, all written by the query phase before the key phase reads them
+        float[] lse = Workspace.floats(0, n * heads * lq), dd = Workspace.floats(1, n * heads * lq);
         MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), dos = dOut.segment(), dqs = dQ.segment();
         long imageQ = (long) lq * c, imageK = (long) lk * c;
 

@@ -78,7 +78,7 @@ final class CpuAttentionGradKey {
             p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(dp, at + j);
         }
         if (j < valid) { // the vector holding the boundary
-            VectorMask<Float> m = Vec.head(valid - j);
+            VectorMask<Float> m = S.indexInRange(0, valid - j);
             FloatVector p = FloatVector.fromArray(S, sc, at + j).sub(lv).lanewise(VectorOperators.EXP);
             p = FloatVector.zero(S).blend(p, m);
             p.intoArray(sc, at + j);

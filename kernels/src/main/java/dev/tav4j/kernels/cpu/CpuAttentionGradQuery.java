@@ -36,8 +36,8 @@ final class CpuAttentionGradQuery {
         }
         AttentionMath.zeroTail(kt, hs, lp, keys);
         AttentionMath.zeroTail(vt, hs, lp, keys);
-        int[] limit = new int[QB];
-        float[] scales = {scale, scale, scale, scale};  // QB rows, one factor each
+        float[] scales = Scratch.floats(6, QB);  // QB rows, one factor each
+        java.util.Arrays.fill(scales, 0, QB, scale);
         for (int qi = q0; qi < q1; qi += QB) {
             int nq = Math.min(QB, q1 - qi);
             int end = 0;
@@ -48,8 +48,7 @@ final class CpuAttentionGradQuery {
                     qb[r * hs + i] = Vec.get(qs, src + i) * scale;
                     ob[r * hs + i] = Vec.get(dos, src + i);
                 }
-                limit[r] = causal ? Math.min(keys, row + 1) : keys;
-                end = Math.max(end, limit[r]);
+                end = Math.max(end, causal ? Math.min(keys, row + 1) : keys);
             }
             int jEnd = Vec.roundUp(end, VL);
             AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);
@@ -59,7 +58,7 @@ final class CpuAttentionGradQuery {
                     java.util.Arrays.fill(sc, r * lp, r * lp + jEnd, 0f);
                     continue;
                 }
-                softmaxGrad(sc, dp, r * lp, limit[r], jEnd, lse, dd, stat + qi + r);
+                softmaxGrad(sc, dp, r * lp, causal ? Math.min(keys, qi + r + 1) : keys, jEnd, lse, dd, stat + qi + r);
             }
             AttentionMath.timesTInto(kt, lp, hs, sc, jEnd, scales, dqs, qBase + (long) qi * c + col, c, nq);
         }
@@ -72,17 +71,20 @@ final class CpuAttentionGradQuery {
     private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < jEnd; j += VL) mx = mx.max(FloatVector.fromArray(S, sc, at + j));
-        float m = mx.reduceLanes(VectorOperators.MAX);
+        for (int j = 0; j < jEnd; j += VL) mx = FloatVector.fromArray(S, sc, at + j).max(mx);
+        float m = Vec.ZERO.blend(mx, Vec.ALL).reduceLanes(VectorOperators.MAX);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S), esum = sum;
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
             e.intoArray(sc, at + j);
-            sum = sum.add(e);
+            sum = e.add(sum);
             esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
         }
-        float total = Vec.sum(sum), inv = 1f / total;
-        float d = Vec.sum(esum) * inv;
+        float[] lanes = Scratch.floats(7, 2 * VL);
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
+        Vec.ZERO.blend(esum, Vec.ALL).intoArray(lanes, VL);
+        float total = Vec.sumLanes(lanes, 0), inv = 1f / total;
+        float d = Vec.sumLanes(lanes, VL) * inv;
         FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector p = FloatVector.fromArray(S, sc, at + j).mul(iv);

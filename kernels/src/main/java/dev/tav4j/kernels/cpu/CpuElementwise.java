@@ -1,5 +1,8 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.F;
+import static dev.tav4j.kernels.cpu.Vec.NATIVE;
+import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import dev.tav4j.runtime.Activation;
@@ -7,9 +10,12 @@ import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
-/** Point-wise ops: activations, GEGLU, axpby, products, fills, the sum and per-image channel bias; vectorised, parallel over chunks. */
+/**
+ * Point-wise ops: activations, GEGLU, axpby, products, fills, the sum and per-image channel bias; vectorised, parallel over chunks. The
+ * activations run {@link VMath}'s array kernels on blocks copied through per-thread buffers; the plain arithmetic
+ * runs on the segments, with each range's last partial vector through a small array.
+ */
 final class CpuElementwise {
     /** Elements per parallel work item. */
     private static final int CHUNK = 1 << 14;
@@ -30,20 +36,23 @@ final class CpuElementwise {
         if (act == null) throw new IllegalArgumentException(op + ": act is null");
         MemorySegment xs = x.segment(), os = out.segment();
         long n = x.size();
-        chunks(n, (lo, hi) -> {
-            long end = Math.min(n, (long) hi * CHUNK);
-            for (long i = (long) lo * CHUNK; i < end; i += VL) {
-                VectorMask<Float> m = Vec.head((int) Math.min(VL, end - i));
-                FloatVector v = Vec.load(xs, i, m);
-                v = switch (act) {
-                    case SILU -> VMath.silu(v);
-                    case GELU -> VMath.gelu(v);
-                    case QUICK_GELU -> VMath.quickGelu(v);
-                    case EXP -> VMath.exp(v);
-                };
-                Vec.store(v, os, i, m);
+        chunks(n, (lo, hi) -> activationBlocks(act, xs, os, (long) lo * CHUNK, Math.min(n, (long) hi * CHUNK)));
+    }
+
+    /** out = act(x) over [from, to), in blocks copied through a per-thread buffer. */
+    private static void activationBlocks(Activation act, MemorySegment xs, MemorySegment os, long from, long to) {
+        float[] buf = Scratch.floats(0, VMath.BLOCK);
+        for (long i = from; i < to; i += VMath.BLOCK) {
+            int len = (int) Math.min(VMath.BLOCK, to - i);
+            MemorySegment.copy(xs, F, i << 2, buf, 0, len);
+            switch (act) {
+                case SILU -> VMath.silu(buf, buf, len);
+                case GELU -> VMath.gelu(buf, buf, len);
+                case QUICK_GELU -> VMath.quickGelu(buf, buf, len);
+                case EXP -> VMath.exp(buf, buf, len);
             }
-        });
+            MemorySegment.copy(buf, 0, os, F, i << 2, len);
+        }
     }
 
     static void geglu(Tensor x, Tensor out) {
@@ -60,12 +69,16 @@ final class CpuElementwise {
         int rows = (int) (x.size() / d2);
         MemorySegment xs = x.segment(), os = out.segment();
         Parallel.forRange(rows, Math.max(1, CHUNK / d), (lo, hi) -> {
+            float[] ab = Scratch.floats(0, VMath.BLOCK), gb = Scratch.floats(1, VMath.BLOCK);
             for (int r = lo; r < hi; r++) {
                 long a = (long) r * d2, o = (long) r * d;
-                for (int c = 0; c < d; c += VL) {
-                    VectorMask<Float> m = Vec.head(d - c);
-                    FloatVector y = Vec.load(xs, a + c, m).mul(VMath.gelu(Vec.load(xs, a + d + c, m)));
-                    Vec.store(y, os, o + c, m);
+                for (int c = 0; c < d; c += VMath.BLOCK) {
+                    int len = Math.min(VMath.BLOCK, d - c);
+                    MemorySegment.copy(xs, F, (a + d + c) << 2, gb, 0, len);
+                    MemorySegment.copy(xs, F, (a + c) << 2, ab, 0, len);
+                    VMath.gelu(gb, gb, len);
+                    VMath.mul(ab, gb, len);
+                    MemorySegment.copy(ab, 0, os, F, (o + c) << 2, len);
                 }
             }
         });
@@ -80,13 +93,24 @@ final class CpuElementwise {
         Check.sameShape(op, "x", x, "out", out);
         MemorySegment xs = x.segment(), ys = y.segment(), os = out.segment();
         long n = x.size();
-        chunks(n, (lo, hi) -> {
-            long end = Math.min(n, (long) hi * CHUNK);
-            for (long i = (long) lo * CHUNK; i < end; i += VL) {
-                VectorMask<Float> m = Vec.head((int) Math.min(VL, end - i));
-                Vec.store(Vec.load(xs, i, m).mul(a).add(Vec.load(ys, i, m).mul(b)), os, i, m);
-            }
-        });
+        chunks(n, (lo, hi) -> axpby(a, xs, b, ys, os, (long) lo * CHUNK, Math.min(n, (long) hi * CHUNK)));
+    }
+
+    /** out = a·x + b·y over [from, to): whole vectors in place, the last partial one through a per-thread array. */
+    private static void axpby(float a, MemorySegment xs, float b, MemorySegment ys, MemorySegment os, long from, long to) {
+        long full = from + (to - from) / VL * VL;
+        for (long i = from; i < full; i += VL) {
+            FloatVector x = FloatVector.fromMemorySegment(S, xs, i << 2, NATIVE);
+            FloatVector y = FloatVector.fromMemorySegment(S, ys, i << 2, NATIVE);
+            x.mul(a).add(y.mul(b)).intoMemorySegment(os, i << 2, NATIVE);
+        }
+        int rem = (int) (to - full);
+        if (rem == 0) return;
+        float[] t = Scratch.floats(0, 2 * VL);
+        Vec.tailIn(xs, full, rem, t, 0);
+        Vec.tailIn(ys, full, rem, t, VL);
+        FloatVector.fromArray(S, t, 0).mul(a).add(FloatVector.fromArray(S, t, VL).mul(b)).intoArray(t, 0);
+        Vec.tailOut(t, 0, rem, os, full);
     }
 
     static void mul(Tensor x, Tensor y, Tensor out) {
@@ -98,13 +122,24 @@ final class CpuElementwise {
         Check.sameShape(op, "x", x, "out", out);
         MemorySegment xs = x.segment(), ys = y.segment(), os = out.segment();
         long n = x.size();
-        chunks(n, (lo, hi) -> {
-            long end = Math.min(n, (long) hi * CHUNK);
-            for (long i = (long) lo * CHUNK; i < end; i += VL) {
-                VectorMask<Float> m = Vec.head((int) Math.min(VL, end - i));
-                Vec.store(Vec.load(xs, i, m).mul(Vec.load(ys, i, m)), os, i, m);
-            }
-        });
+        chunks(n, (lo, hi) -> mul(xs, ys, os, (long) lo * CHUNK, Math.min(n, (long) hi * CHUNK)));
+    }
+
+    /** out = x·y over [from, to): whole vectors in place, the last partial one through a per-thread array. */
+    private static void mul(MemorySegment xs, MemorySegment ys, MemorySegment os, long from, long to) {
+        long full = from + (to - from) / VL * VL;
+        for (long i = from; i < full; i += VL) {
+            FloatVector x = FloatVector.fromMemorySegment(S, xs, i << 2, NATIVE);
+            FloatVector y = FloatVector.fromMemorySegment(S, ys, i << 2, NATIVE);
+            x.mul(y).intoMemorySegment(os, i << 2, NATIVE);
+        }
+        int rem = (int) (to - full);
+        if (rem == 0) return;
+        float[] t = Scratch.floats(0, 2 * VL);
+        Vec.tailIn(xs, full, rem, t, 0);
+        Vec.tailIn(ys, full, rem, t, VL);
+        FloatVector.fromArray(S, t, 0).mul(FloatVector.fromArray(S, t, VL)).intoArray(t, 0);
+        Vec.tailOut(t, 0, rem, os, full);
     }
 
     /** out[0] = Σ x in double: per chunk of CHUNK elements in order, then the chunks in order (deterministic). */
@@ -159,13 +194,27 @@ final class CpuElementwise {
         int items = (int) ((total + rowsPerItem - 1) / rowsPerItem);
         Parallel.forRange(items, 1, (lo, hi) -> {
             long r1 = Math.min(total, (long) hi * rowsPerItem);
-            for (long r = (long) lo * rowsPerItem; r < r1; r++) {
-                long bias = r / perImage / repeat * c, i = r * c;
-                for (int c0 = 0; c0 < c; c0 += VL) {
-                    VectorMask<Float> m = Vec.head(c - c0);
-                    Vec.store(Vec.load(xs, i + c0, m).add(Vec.load(rs, bias + c0, m)), os, i + c0, m);
-                }
-            }
+            addBiasRows(xs, rs, os, (long) lo * rowsPerItem, r1, c, perImage * repeat);
         });
+    }
+
+    /** out[r] = x[r] + rows[r / perRow] for rows [r0, r1) of C channels; each row's last partial vector through t. */
+    private static void addBiasRows(MemorySegment xs, MemorySegment rs, MemorySegment os, long r0, long r1, int c,
+                                    long perRow) {
+        int full = c / VL * VL, rem = c - full;
+        float[] t = Scratch.floats(0, 2 * VL);
+        for (long r = r0; r < r1; r++) {
+            long bias = r / perRow * c, i = r * c;
+            for (int c0 = 0; c0 < full; c0 += VL) {
+                FloatVector x = FloatVector.fromMemorySegment(S, xs, (i + c0) << 2, NATIVE);
+                x.add(FloatVector.fromMemorySegment(S, rs, (bias + c0) << 2, NATIVE)).intoMemorySegment(os, (i + c0) << 2, NATIVE);
+            }
+            if (rem > 0) {
+                Vec.tailIn(xs, i + full, rem, t, 0);
+                Vec.tailIn(rs, bias + full, rem, t, VL);
+                FloatVector.fromArray(S, t, 0).add(FloatVector.fromArray(S, t, VL)).intoArray(t, 0);
+                Vec.tailOut(t, 0, rem, os, i + full);
+            }
+        }
     }
 }

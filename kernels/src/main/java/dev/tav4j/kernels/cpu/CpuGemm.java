@@ -1,19 +1,22 @@
 package dev.tav4j.kernels.cpu;
 
 import static dev.tav4j.kernels.cpu.Vec.F;
+import static dev.tav4j.kernels.cpu.Vec.NATIVE;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import dev.tav4j.runtime.Parallel;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * Blocked single-precision GEMM: C[M, N] = A · B (+ bias), B [K, N] row-major. Rows of A are located through
  * {@link Rows} and K may be split into runs that read A at different shifts, which is how a convolution runs
  * as an implicit GEMM straight over its (padded) input. B is packed once per call into zero-padded panels of
- * {@link #NR} columns; a register-blocked micro-kernel computes {@link #MR} × NR tiles over the whole K.
+ * {@link #NR} columns; a register-blocked micro-kernel computes {@link #MR} × NR tiles over the whole K. Its loop
+ * has no mask and no branch: tiles on the bottom and right edges compute in full (B's padding is zero, missing
+ * rows repeat row 0) and only their store differs.
  */
 final class CpuGemm {
     // 4 rows × 2 vectors (8 accumulators) measured fastest: an 8-row tile made C2 spill its vectors (10× slower)
@@ -60,6 +63,7 @@ final class CpuGemm {
         int items = ceilDiv(rowGroups, gpb) * pgs;
 
         Parallel.forRange(items, 1, (lo, hi) -> {
+            float[] acc = Scratch.floats(0, MR * NR);
             for (int item = lo; item < hi; item++) {
                 int g0 = item / pgs * fgpb, g1 = Math.min(rowGroups, g0 + fgpb);
                 int p0 = item % pgs * fppg, p1 = Math.min(panels, p0 + fppg);
@@ -71,8 +75,10 @@ final class CpuGemm {
                     long a3 = nrows > 3 ? rows.offset(r0 + 3) : a0;
                     for (int p = p0; p < p1; p++) {
                         int ncols = Math.min(NR, n - p * NR);
-                        tile(a, a0, a1, a2, a3, runs, bp, p * k * NR, biasBase + p * NR, c,
-                                (long) r0 * n + (long) p * NR, n, nrows, ncols);
+                        long cIdx = (long) r0 * n + (long) p * NR;
+                        tile(a, a0, a1, a2, a3, runs, bp, p * k * NR, biasBase + p * NR, acc);
+                        if (nrows == MR && ncols == NR) storeFull(acc, c, cIdx, n);
+                        else storeEdge(acc, c, cIdx, n, nrows, ncols);
                     }
                 }
             }
@@ -92,13 +98,8 @@ final class CpuGemm {
         Parallel.forRange(panels, Math.max(1, 4096 / Math.max(1, k)), (lo, hi) -> {
             for (int p = lo; p < hi; p++) {
                 int col = p * NR, ncols = Math.min(NR, n - col);
-                VectorMask<Float> m0 = Vec.head(Math.min(ncols, VL)), m1 = Vec.head(Math.max(0, ncols - VL));
-                int dst = p * k * NR;
-                long src = col;
-                for (int kk = 0; kk < k; kk++, dst += NR, src += n) {
-                    Vec.load(b, src, m0).intoArray(bp, dst);
-                    Vec.load(b, src + VL, m1).intoArray(bp, dst + VL);
-                }
+                if (ncols == NR) packFull(b, col, k, n, bp, p * k * NR);
+                else packEdge(b, col, ncols, k, n, bp, p * k * NR);
             }
         });
         int biasBase = panels * k * NR;
@@ -106,9 +107,31 @@ final class CpuGemm {
         return bp;
     }
 
-    /** One MR × NR tile of C over the whole K; rows past nrows repeat row 0 and are not stored. */
+    /** bp[dst + kk·NR + j] = B[kk, col + j] for a panel of NR columns inside B. */
+    private static void packFull(MemorySegment b, int col, int k, int n, float[] bp, int dst) {
+        long src = (long) col << 2, step = (long) n << 2;
+        for (int kk = 0; kk < k; kk++, dst += NR, src += step) {
+            FloatVector.fromMemorySegment(S, b, src, NATIVE).intoArray(bp, dst);
+            FloatVector.fromMemorySegment(S, b, src + VL * 4L, NATIVE).intoArray(bp, dst + VL);
+        }
+    }
+
+    /** The last panel, ncols &lt; NR columns: copied, the rest of each row zero. */
+    private static void packEdge(MemorySegment b, int col, int ncols, int k, int n, float[] bp, int dst) {
+        long src = (long) col << 2, step = (long) n << 2;
+        for (int kk = 0; kk < k; kk++, dst += NR, src += step) {
+            MemorySegment.copy(b, F, src, bp, dst, ncols);
+            Arrays.fill(bp, dst + ncols, dst + NR, 0f);
+        }
+    }
+
+    /**
+     * The micro-kernel: one MR × NR tile of C over the whole K into acc [MR][NR] (rows past the matrix repeat row 0).
+     * Full and edge tiles run the same code; only where acc goes afterwards differs ({@link #storeFull}, {@link
+     * #storeEdge}), so the FMA loop has no branch and no mask.
+     */
     private static void tile(MemorySegment a, long a0, long a1, long a2, long a3, Runs runs, float[] bp, int pBase,
-                             int biasIdx, MemorySegment c, long cIdx, int n, int nrows, int ncols) {
+                             int biasIdx, float[] acc) {
         FloatVector c00 = FloatVector.fromArray(S, bp, biasIdx), c01 = FloatVector.fromArray(S, bp, biasIdx + VL);
         FloatVector c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
         long[] shift = runs.shift();
@@ -135,19 +158,26 @@ final class CpuGemm {
                 c31 = v.fma(b1, c31);
             }
         }
-        if (ncols == NR) {
-            Vec.store(c00, c, cIdx);
-            Vec.store(c01, c, cIdx + VL);
-            if (nrows > 1) { Vec.store(c10, c, cIdx + n); Vec.store(c11, c, cIdx + n + VL); }
-            if (nrows > 2) { Vec.store(c20, c, cIdx + 2L * n); Vec.store(c21, c, cIdx + 2L * n + VL); }
-            if (nrows > 3) { Vec.store(c30, c, cIdx + 3L * n); Vec.store(c31, c, cIdx + 3L * n + VL); }
-        } else {
-            VectorMask<Float> m0 = Vec.head(Math.min(ncols, VL)), m1 = Vec.head(Math.max(0, ncols - VL));
-            Vec.store(c00, c, cIdx, m0);
-            Vec.store(c01, c, cIdx + VL, m1);
-            if (nrows > 1) { Vec.store(c10, c, cIdx + n, m0); Vec.store(c11, c, cIdx + n + VL, m1); }
-            if (nrows > 2) { Vec.store(c20, c, cIdx + 2L * n, m0); Vec.store(c21, c, cIdx + 2L * n + VL, m1); }
-            if (nrows > 3) { Vec.store(c30, c, cIdx + 3L * n, m0); Vec.store(c31, c, cIdx + 3L * n + VL, m1); }
+        Vec.ZERO.blend(c00, Vec.ALL).intoArray(acc, 0);
+        Vec.ZERO.blend(c01, Vec.ALL).intoArray(acc, VL);
+        Vec.ZERO.blend(c10, Vec.ALL).intoArray(acc, NR);
+        Vec.ZERO.blend(c11, Vec.ALL).intoArray(acc, NR + VL);
+        Vec.ZERO.blend(c20, Vec.ALL).intoArray(acc, 2 * NR);
+        Vec.ZERO.blend(c21, Vec.ALL).intoArray(acc, 2 * NR + VL);
+        Vec.ZERO.blend(c30, Vec.ALL).intoArray(acc, 3 * NR);
+        Vec.ZERO.blend(c31, Vec.ALL).intoArray(acc, 3 * NR + VL);
+    }
+
+    /** C[row r][0, NR) = acc[r] for the MR rows of a full tile. */
+    private static void storeFull(float[] acc, MemorySegment c, long cIdx, int n) {
+        for (int r = 0; r < MR; r++, cIdx += n) {
+            FloatVector.fromArray(S, acc, r * NR).intoMemorySegment(c, cIdx << 2, NATIVE);
+            FloatVector.fromArray(S, acc, r * NR + VL).intoMemorySegment(c, (cIdx + VL) << 2, NATIVE);
         }
+    }
+
+    /** The rows and columns of acc that lie inside C, for a tile on the bottom or right edge. */
+    private static void storeEdge(float[] acc, MemorySegment c, long cIdx, int n, int nrows, int ncols) {
+        for (int r = 0; r < nrows; r++) MemorySegment.copy(acc, r * NR, c, F, (cIdx + (long) r * n) << 2, ncols);
     }
 }

@@ -1,10 +1,12 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.NATIVE;
+import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import dev.tav4j.runtime.Parallel;
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.FloatVector;
 
 /** Small parallel helpers shared by the backward passes: blocked transposes and in-place accumulation. */
 final class CpuGradSupport {
@@ -37,13 +39,23 @@ final class CpuGradSupport {
     static void accumulate(MemorySegment acc, MemorySegment add, long n) {
         int chunk = 1 << 14;
         int items = (int) ((n + chunk - 1) / chunk);
-        Parallel.forRange(items, 1, (lo, hi) -> {
-            long end = Math.min(n, (long) hi * chunk);
-            for (long i = (long) lo * chunk; i < end; i += VL) {
-                VectorMask<Float> m = Vec.head((int) Math.min(VL, end - i));
-                Vec.store(Vec.load(acc, i, m).add(Vec.load(add, i, m)), acc, i, m);
-            }
-        });
+        Parallel.forRange(items, 1, (lo, hi) -> add(acc, add, (long) lo * chunk, Math.min(n, (long) hi * chunk)));
+    }
+
+    /** acc += add over [from, to): whole vectors in place, the last partial one through a per-thread array. */
+    private static void add(MemorySegment acc, MemorySegment add, long from, long to) {
+        long full = from + (to - from) / VL * VL;
+        for (long i = from; i < full; i += VL) {
+            FloatVector a = FloatVector.fromMemorySegment(S, acc, i << 2, NATIVE);
+            a.add(FloatVector.fromMemorySegment(S, add, i << 2, NATIVE)).intoMemorySegment(acc, i << 2, NATIVE);
+        }
+        int rem = (int) (to - full);
+        if (rem == 0) return;
+        float[] t = Scratch.floats(0, 2 * VL);
+        Vec.tailIn(acc, full, rem, t, 0);
+        Vec.tailIn(add, full, rem, t, VL);
+        FloatVector.fromArray(S, t, 0).add(FloatVector.fromArray(S, t, VL)).intoArray(t, 0);
+        Vec.tailOut(t, 0, rem, acc, full);
     }
 
     /** Leading element count of a tensor whose last dimension is d (0 when d is 0). */

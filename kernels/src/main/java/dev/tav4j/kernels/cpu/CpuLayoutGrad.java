@@ -7,7 +7,6 @@ import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /** Backward of the data-movement ops (nearest upsampling, channel concat) and the squared norm of a tensor. */
 final class CpuLayoutGrad {
@@ -35,18 +34,32 @@ final class CpuLayoutGrad {
                 int oy0 = ceilDiv((long) iy * ho, h), oy1 = ceilDiv((long) (iy + 1) * ho, h);
                 for (int ix = 0; ix < w; ix++) {
                     int ox0 = ceilDiv((long) ix * wo, w), ox1 = ceilDiv((long) (ix + 1) * wo, w);
-                    long dst = ((long) row * w + ix) * c;
-                    for (int c0 = 0; c0 < c; c0 += VL) {
-                        VectorMask<Float> m = Vec.head(c - c0);
-                        FloatVector s = FloatVector.zero(Vec.S);
-                        for (int oy = oy0; oy < oy1; oy++)
-                            for (int ox = ox0; ox < ox1; ox++)
-                                s = s.add(Vec.load(ys, (((long) img * ho + oy) * wo + ox) * c + c0, m));
-                        Vec.store(s, xs, dst + c0, m);
-                    }
+                    sumPixels(ys, (long) img * ho, oy0, oy1, wo, ox0, ox1, c, xs, ((long) row * w + ix) * c);
                 }
             }
         });
+    }
+
+    /**
+     * dst[0, C) = Σ dY[image row base + oy, ox, :] over oy ∈ [oy0, oy1), ox ∈ [ox0, ox1) in that order, in float: whole
+     * vectors of channels, then the channels past the last whole vector one by one (the same additions, lane by lane).
+     */
+    private static void sumPixels(MemorySegment ys, long base, int oy0, int oy1, int wo, int ox0, int ox1, int c,
+                                  MemorySegment xs, long dst) {
+        int full = c / VL * VL;
+        for (int c0 = 0; c0 < full; c0 += VL) {
+            FloatVector s = FloatVector.zero(Vec.S);
+            for (int oy = oy0; oy < oy1; oy++)
+                for (int ox = ox0; ox < ox1; ox++)
+                    s = FloatVector.fromMemorySegment(Vec.S, ys, (((base + oy) * wo + ox) * c + c0) << 2, Vec.NATIVE).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoMemorySegment(xs, (dst + c0) << 2, Vec.NATIVE);
+        }
+        for (int ch = full; ch < c; ch++) {
+            float s = 0f;
+            for (int oy = oy0; oy < oy1; oy++)
+                for (int ox = ox0; ox < ox1; ox++) s += Vec.get(ys, ((base + oy) * wo + ox) * c + ch);
+            Vec.set(xs, dst + ch, s);
+        }
     }
 
     private static int ceilDiv(long a, int b) {

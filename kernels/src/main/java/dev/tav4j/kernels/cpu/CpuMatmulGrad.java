@@ -1,5 +1,7 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.NATIVE;
+import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import dev.tav4j.runtime.Parallel;
@@ -7,7 +9,6 @@ import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * Backward of matmul: dX = dY · wᵀ through the forward GEMM with w transposed once per call; dW += xᵀ · dY
@@ -64,26 +65,32 @@ final class CpuMatmulGrad {
     static void biasGrad(MemorySegment dy, int m, int n, MemorySegment db) {
         int blocks = (m + BIAS_BLOCK - 1) / BIAS_BLOCK;
         int np = Vec.roundUp(n, VL);
-        float[] part = new float[blocks * np];
+        float[] part = Workspace.floats(0, blocks * np); // every column < n of every block is written below
         Parallel.forRange(blocks, 1, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                int r0 = b * BIAS_BLOCK, r1 = Math.min(m, r0 + BIAS_BLOCK);
-                for (int c0 = 0; c0 < n; c0 += VL) {
-                    FloatVector s = FloatVector.zero(Vec.S);
-                    if (c0 + VL <= n) {
-                        for (int r = r0; r < r1; r++) s = s.add(Vec.load(dy, (long) r * n + c0));
-                    } else {
-                        VectorMask<Float> mask = Vec.head(n - c0);
-                        for (int r = r0; r < r1; r++) s = s.add(Vec.load(dy, (long) r * n + c0, mask));
-                    }
-                    s.intoArray(part, b * np + c0);
-                }
-            }
+            for (int b = lo; b < hi; b++) columnSums(dy, b * BIAS_BLOCK, Math.min(m, (b + 1) * BIAS_BLOCK), n, part, b * np);
         });
         for (int j = 0; j < n; j++) {
             double s = 0;
             for (int b = 0; b < blocks; b++) s += part[b * np + j];
             Vec.set(db, j, (float) (Vec.get(db, j) + s));
+        }
+    }
+
+    /**
+     * part[at + j] = Σ_{r0 ≤ r &lt; r1} dY[r, j] in float, rows in order: whole vectors of columns, then the columns
+     * past the last whole vector one by one (the same float additions, lane by lane).
+     */
+    private static void columnSums(MemorySegment dy, int r0, int r1, int n, float[] part, int at) {
+        int full = n / VL * VL;
+        for (int c0 = 0; c0 < full; c0 += VL) {
+            FloatVector s = FloatVector.zero(S);
+            for (int r = r0; r < r1; r++) s = FloatVector.fromMemorySegment(S, dy, ((long) r * n + c0) << 2, NATIVE).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(part, at + c0);
+        }
+        for (int j = full; j < n; j++) {
+            float s = 0f;
+            for (int r = r0; r < r1; r++) s += Vec.get(dy, (long) r * n + j);
+            part[at + j] = s;
         }
     }
 }

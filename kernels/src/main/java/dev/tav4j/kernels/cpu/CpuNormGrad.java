@@ -1,5 +1,6 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.NATIVE;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
@@ -9,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Backward of GroupNorm (statistics pooled over frames, optional SiLU after the affine) and LayerNorm, affine
@@ -134,39 +134,82 @@ final class CpuNormGrad {
         if (x.size() == 0) return;
         int rows = CpuGradSupport.rows(x.size(), d, op);
         MemorySegment xs = x.segment(), ys = dY.segment(), os = dX.segment(), gs = gamma.segment();
-        Parallel.forRange(rows, Math.max(1, 8192 / d), (lo, hi) -> {
-            for (int r = lo; r < hi; r++) {
-                long base = (long) r * d;
-                FloatVector s = FloatVector.zero(S);
-                for (int c0 = 0; c0 < d; c0 += VL) s = s.add(Vec.load(xs, base + c0, Vec.head(d - c0)));
-                float mean = (float) (sumLanes(s) / d);
-                FloatVector mu = FloatVector.broadcast(S, mean);
-                FloatVector q = FloatVector.zero(S);
-                for (int c0 = 0; c0 < d; c0 += VL) {
-                    VectorMask<Float> m = Vec.head(d - c0);
-                    FloatVector dv = Vec.load(xs, base + c0, m).sub(mu, m);
-                    q = dv.fma(dv, q);
-                }
-                float rstd = (float) (1.0 / Math.sqrt(sumLanes(q) / d + (double) eps));
-                FloatVector rs = FloatVector.broadcast(S, rstd);
-                FloatVector s1 = FloatVector.zero(S), s2 = s1;
-                for (int c0 = 0; c0 < d; c0 += VL) {
-                    VectorMask<Float> m = Vec.head(d - c0);
-                    FloatVector xh = Vec.load(xs, base + c0, m).sub(mu).mul(rs);
-                    FloatVector g = Vec.load(ys, base + c0, m).mul(Vec.load(gs, c0, m));
-                    s1 = s1.add(g, m);
-                    s2 = g.fma(xh, s2);
-                }
-                FloatVector m1 = FloatVector.broadcast(S, (float) (sumLanes(s1) / d));
-                FloatVector m2 = FloatVector.broadcast(S, (float) (sumLanes(s2) / d));
-                for (int c0 = 0; c0 < d; c0 += VL) {
-                    VectorMask<Float> m = Vec.head(d - c0);
-                    FloatVector xh = Vec.load(xs, base + c0, m).sub(mu).mul(rs);
-                    FloatVector g = Vec.load(ys, base + c0, m).mul(Vec.load(gs, c0, m));
-                    Vec.store(g.sub(m1).sub(xh.mul(m2)).mul(rs), os, base + c0, m);
-                }
+        Parallel.forRange(rows, Math.max(1, 8192 / d), (lo, hi) -> layerNormRows(xs, ys, os, gs, d, eps, lo, hi));
+    }
+
+    /**
+     * LayerNorm backward over rows [lo, hi). Each row (x and dy) is copied into zero-padded per-thread arrays, so
+     * that every pass runs whole vectors from arrays with one loop body; the two masked operations of the sums
+     * (which must leave the padding out) take a mask that is all-true except on the last vector. The statistics
+     * and the gradient are two vector methods, the second entered through a handle ({@link Vec#alone}): together
+     * they would pass C2's inlining budget.
+     */
+    private static void layerNormRows(MemorySegment xs, MemorySegment ys, MemorySegment os, MemorySegment gs, int d,
+                                      float eps, int lo, int hi) {
+        int dp = Vec.roundUp(d, VL);
+        float[] ga = Scratch.floats(0, dp), x = Scratch.floats(1, dp), y = Scratch.floats(2, dp);
+        float[] o = Scratch.floats(3, dp), lanes = Scratch.floats(4, VL);
+        Vec.padded(gs, d, ga);
+        java.util.Arrays.fill(x, d, dp, 0f);
+        java.util.Arrays.fill(y, d, dp, 0f);
+        for (int r = lo; r < hi; r++) {
+            long base = (long) r * d;
+            MemorySegment.copy(xs, Vec.F, base << 2, x, 0, d);
+            MemorySegment.copy(ys, Vec.F, base << 2, y, 0, d);
+            rowStatistics(x, d, eps, lanes);
+            try {
+                rowGradient.invokeExact(x, y, ga, d, lanes[0], lanes[1], lanes, o);
+            } catch (Throwable t) {
+                throw Vec.rethrow(t);
             }
-        });
+            MemorySegment.copy(o, 0, os, Vec.F, base << 2, d);
+        }
+    }
+
+    private static java.lang.invoke.MethodHandle rowGradient = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
+            "rowGradient", float[].class, float[].class, float[].class, int.class, float.class, float.class,
+            float[].class, float[].class);
+
+    /** The row's mean and rstd into lanes[0], lanes[1] (x zero-padded to whole vectors). */
+    private static void rowStatistics(float[] x, int d, float eps, float[] lanes) {
+        int dp = Vec.roundUp(d, VL);
+        FloatVector s = FloatVector.zero(S);
+        for (int c0 = 0; c0 < dp; c0 += VL) s = FloatVector.fromArray(S, x, c0).add(s);
+        Vec.ZERO.blend(s, Vec.ALL).intoArray(lanes, 0);
+        float mean = (float) (sumLanes(lanes) / d);
+        FloatVector mu = FloatVector.broadcast(S, mean);
+        FloatVector q = FloatVector.zero(S);
+        for (int c0 = 0; c0 < dp; c0 += VL) {
+            FloatVector dv = FloatVector.fromArray(S, x, c0).sub(mu, S.indexInRange(c0, d));
+            q = dv.fma(dv, q);
+        }
+        Vec.ZERO.blend(q, Vec.ALL).intoArray(lanes, 0);
+        float rstd = (float) (1.0 / Math.sqrt(sumLanes(lanes) / d + (double) eps));
+        lanes[0] = mean;
+        lanes[1] = rstd;
+    }
+
+    /** o = rstd·(g − mean(g) − x̂·mean(g·x̂)) for one row, g = γ·dy, x̂ = (x − mean)·rstd; lanes as room for sums. */
+    private static void rowGradient(float[] x, float[] y, float[] ga, int d, float mean, float rstd, float[] lanes,
+                                    float[] o) {
+        int dp = Vec.roundUp(d, VL);
+        FloatVector mu = FloatVector.broadcast(S, mean), rs = FloatVector.broadcast(S, rstd);
+        FloatVector s1 = FloatVector.zero(S), s2 = s1;
+        for (int c0 = 0; c0 < dp; c0 += VL) {
+            FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
+            FloatVector g = FloatVector.fromArray(S, y, c0).mul(FloatVector.fromArray(S, ga, c0));
+            s1 = g.add(s1).blend(s1, S.indexInRange(c0, d).not()); // s1 + g where in range
+            s2 = g.fma(xh, s2);
+        }
+        Vec.ZERO.blend(s1, Vec.ALL).intoArray(lanes, 0);
+        FloatVector m1 = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
+        Vec.ZERO.blend(s2, Vec.ALL).intoArray(lanes, 0);
+        FloatVector m2 = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
+        for (int c0 = 0; c0 < dp; c0 += VL) {
+            FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
+            FloatVector g = FloatVector.fromArray(S, y, c0).mul(FloatVector.fromArray(S, ga, c0));
+            g.sub(m1).sub(xh.mul(m2)).mul(rs).intoArray(o, c0);
+        }
     }
 
     /** Rows the LayerNorm affine gradient sums in float before adding them in double. */
@@ -193,7 +236,7 @@ final class CpuNormGrad {
         if (x.size() == 0 || (dGamma == null && dBeta == null)) return;
         int rows = CpuGradSupport.rows(x.size(), d, op);
         int chunks = Math.max(1, Math.min(LN_MAX_CHUNKS, (rows + LN_RUN - 1) / LN_RUN));
-        double[] p1 = new double[chunks * d], p2 = new double[chunks * d];
+        double[] p1 = Workspace.zeroedDoubles(0, chunks * d), p2 = Workspace.zeroedDoubles(1, chunks * d);
         MemorySegment xs = x.segment(), ys = dY.segment();
         boolean wantGamma = dGamma != null;
         Parallel.forRange(chunks, 1, (lo, hi) -> {
@@ -205,32 +248,8 @@ final class CpuNormGrad {
                     int b1 = Math.min(r1, b0 + LN_RUN);
                     Arrays.fill(a1, 0, dp, 0f);
                     Arrays.fill(a2, 0, dp, 0f);
-                    for (int r = b0; r < b1; r++) {
-                        long base = (long) r * d;
-                        FloatVector mu = null, rs = null;
-                        if (wantGamma) {
-                            FloatVector s = FloatVector.zero(S);
-                            for (int c0 = 0; c0 < d; c0 += VL) s = s.add(Vec.load(xs, base + c0, Vec.head(d - c0)));
-                            float mean = (float) (sumLanes(s) / d);
-                            mu = FloatVector.broadcast(S, mean);
-                            FloatVector q = FloatVector.zero(S);
-                            for (int c0 = 0; c0 < d; c0 += VL) {
-                                VectorMask<Float> m = Vec.head(d - c0);
-                                FloatVector dv = Vec.load(xs, base + c0, m).sub(mu, m);
-                                q = dv.fma(dv, q);
-                            }
-                            rs = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(sumLanes(q) / d + (double) eps)));
-                        }
-                        for (int c0 = 0; c0 < d; c0 += VL) {
-                            VectorMask<Float> m = Vec.head(d - c0);
-                            FloatVector dy = Vec.load(ys, base + c0, m);
-                            FloatVector.fromArray(S, a1, c0).add(dy).intoArray(a1, c0);
-                            if (wantGamma) {
-                                FloatVector xh = Vec.load(xs, base + c0, m).sub(mu).mul(rs);
-                                dy.fma(xh, FloatVector.fromArray(S, a2, c0)).intoArray(a2, c0);
-                            }
-                        }
-                    }
+                    if (wantGamma) affineRun(xs, ys, d, eps, b0, b1, a1, a2);
+                    else betaRun(ys, d, b0, b1, a1);
                     int pb = chunk * d;
                     for (int j = 0; j < d; j++) {
                         p1[pb + j] += a1[j];
@@ -250,10 +269,56 @@ final class CpuNormGrad {
         }
     }
 
-    /** Sum of the lanes in double. */
-    static double sumLanes(FloatVector v) {
+    /**
+     * Rows [b0, b1): a1 += dy and a2 += dy·x̂ per column, in float, rows in order, x̂ recomputed per row as {@link
+     * #layerNorm} does; each row copied into zero-padded per-thread arrays first (see {@link #layerNormRows}).
+     */
+    private static void affineRun(MemorySegment xs, MemorySegment ys, int d, float eps, int b0, int b1, float[] a1,
+                                  float[] a2) {
+        int dp = Vec.roundUp(d, VL);
+        float[] x = Scratch.floats(2, dp), y = Scratch.floats(3, dp), lanes = Scratch.floats(4, VL);
+        java.util.Arrays.fill(x, d, dp, 0f);
+        java.util.Arrays.fill(y, d, dp, 0f);
+        for (int r = b0; r < b1; r++) {
+            long base = (long) r * d;
+            MemorySegment.copy(xs, Vec.F, base << 2, x, 0, d);
+            MemorySegment.copy(ys, Vec.F, base << 2, y, 0, d);
+            FloatVector s = FloatVector.zero(S);
+            for (int c0 = 0; c0 < dp; c0 += VL) s = FloatVector.fromArray(S, x, c0).add(s);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(lanes, 0);
+            FloatVector mu = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
+            FloatVector q = FloatVector.zero(S);
+            for (int c0 = 0; c0 < dp; c0 += VL) {
+                FloatVector dv = FloatVector.fromArray(S, x, c0).sub(mu, S.indexInRange(c0, d));
+                q = dv.fma(dv, q);
+            }
+            Vec.ZERO.blend(q, Vec.ALL).intoArray(lanes, 0);
+            FloatVector rs = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(sumLanes(lanes) / d + (double) eps)));
+            for (int c0 = 0; c0 < dp; c0 += VL) {
+                FloatVector dy = FloatVector.fromArray(S, y, c0);
+                FloatVector.fromArray(S, a1, c0).add(dy).intoArray(a1, c0);
+                FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
+                dy.fma(xh, FloatVector.fromArray(S, a2, c0)).intoArray(a2, c0);
+            }
+        }
+    }
+
+    /** Rows [b0, b1): a1 += dy per column (dBeta alone). */
+    private static void betaRun(MemorySegment ys, int d, int b0, int b1, float[] a1) {
+        int dp = Vec.roundUp(d, VL);
+        float[] y = Scratch.floats(3, dp);
+        java.util.Arrays.fill(y, d, dp, 0f);
+        for (int r = b0; r < b1; r++) {
+            MemorySegment.copy(ys, Vec.F, ((long) r * d) << 2, y, 0, d);
+            for (int c0 = 0; c0 < dp; c0 += VL)
+                FloatVector.fromArray(S, a1, c0).add(FloatVector.fromArray(S, y, c0)).intoArray(a1, c0);
+        }
+    }
+
+    /** Sum of VL lanes in double, in lane order. */
+    static double sumLanes(float[] lanes) {
         double s = 0;
-        for (int i = 0; i < VL; i++) s += v.lane(i);
+        for (int i = 0; i < VL; i++) s += lanes[i];
         return s;
     }
 }

@@ -1,5 +1,6 @@
 package dev.tav4j.kernels.cpu;
 
+import static dev.tav4j.kernels.cpu.Vec.F;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
@@ -8,14 +9,10 @@ import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /** Backward of the point-wise ops: activations and GEGLU (exact erf GELU derivative), vectorised, parallel. */
 final class CpuPointwiseGrad {
     private static final int CHUNK = 1 << 14;
-    private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
-    private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
 
     private CpuPointwiseGrad() {}
 
@@ -30,58 +27,44 @@ final class CpuPointwiseGrad {
         MemorySegment xs = x.segment(), ys = dY.segment(), os = dX.segment();
         long n = x.size();
         int items = (int) ((n + CHUNK - 1) / CHUNK);
-        Parallel.forRange(items, 1, (lo, hi) -> {
-            long end = Math.min(n, (long) hi * CHUNK);
-            for (long i = (long) lo * CHUNK; i < end; i += VL) {
-                VectorMask<Float> m = Vec.head((int) Math.min(VL, end - i));
-                FloatVector v = Vec.load(xs, i, m);
-                FloatVector d = switch (act) {
-                    case SILU -> sigmoidDerivProduct(v, 1f);
-                    case QUICK_GELU -> sigmoidDerivProduct(v, 1.702f);
-                    case GELU -> geluDeriv(v);
-                    case EXP -> VMath.exp(v);
-                };
-                Vec.store(Vec.load(ys, i, m).mul(d), os, i, m);
-            }
-        });
+        Parallel.forRange(items, 1, (lo, hi) -> blocks(act, xs, ys, os, (long) lo * CHUNK, Math.min(n, (long) hi * CHUNK)));
     }
 
-    /** d/dx of x·σ(k·x) = σ(kx)·(1 + kx·(1 − σ(kx))). */
-    static FloatVector sigmoidDerivProduct(FloatVector x, float k) {
-        FloatVector kx = x.mul(k);
-        FloatVector s = FloatVector.broadcast(S, 1f).div(kx.neg().lanewise(VectorOperators.EXP).add(1f));
-        return s.mul(kx.mul(s.neg().add(1f)).add(1f));
+    /** dX = dY · act'(x) over [from, to), in blocks copied through per-thread buffers. */
+    private static void blocks(Activation act, MemorySegment xs, MemorySegment ys, MemorySegment os, long from, long to) {
+        float[] xb = Scratch.floats(0, VMath.BLOCK), yb = Scratch.floats(1, VMath.BLOCK);
+        float k = act == Activation.QUICK_GELU ? 1.702f : 1f;
+        for (long i = from; i < to; i += VMath.BLOCK) {
+            int len = (int) Math.min(VMath.BLOCK, to - i);
+            MemorySegment.copy(xs, F, i << 2, xb, 0, len);
+            MemorySegment.copy(ys, F, i << 2, yb, 0, len);
+            if (act == Activation.GELU) geluDeriv(xb, len); // xb becomes the derivative
+            else if (act == Activation.EXP) VMath.exp(xb, xb, len); // exp' = exp
+            else VMath.sigmoidDerivProduct(xb, k, xb, len);
+            VMath.mul(yb, xb, len);
+            MemorySegment.copy(yb, 0, os, F, i << 2, len);
+        }
     }
 
-    /** gelu'(x) = Φ(x) + x·φ(x). */
-    static FloatVector geluDeriv(FloatVector x) {
-        return x.mul(pdf(x)).add(cdf(x));
+    private static java.lang.invoke.MethodHandle geluDeriv = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
+            "geluDerivLoop", float[].class, int.class);
+
+    /** x[i] = gelu'(x[i]), compiled alone ({@link Vec#alone}). */
+    private static void geluDeriv(float[] x, int n) {
+        try {
+            geluDeriv.invokeExact(x, n);
+        } catch (Throwable t) {
+            throw Vec.rethrow(t);
+        }
     }
 
-    /** φ(x) = exp(−x²/2)/√(2π). */
-    static FloatVector pdf(FloatVector x) {
-        return x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
-    }
-
-    /**
-     * Φ(x) = ½·erfc(−x/√2), erfc from the Chebyshev fit of Numerical Recipes (fractional error below 1.2e-7),
-     * the same approximation as the forward GELU.
-     */
-    static FloatVector cdf(FloatVector x) {
-        FloatVector u = x.mul(INV_SQRT2);
-        FloatVector z = u.abs();
-        FloatVector t = FloatVector.broadcast(S, 1f).div(z.fma(0.5f, 1f));
-        FloatVector p = t.fma(0.17087277f, -0.82215223f);
-        p = p.fma(t, FloatVector.broadcast(S, 1.48851587f));
-        p = p.fma(t, FloatVector.broadcast(S, -1.13520398f));
-        p = p.fma(t, FloatVector.broadcast(S, 0.27886807f));
-        p = p.fma(t, FloatVector.broadcast(S, -0.18628806f));
-        p = p.fma(t, FloatVector.broadcast(S, 0.09678418f));
-        p = p.fma(t, FloatVector.broadcast(S, 0.37409196f));
-        p = p.fma(t, FloatVector.broadcast(S, 1.00002368f));
-        p = p.fma(t, FloatVector.broadcast(S, -1.26551223f));
-        FloatVector halfErfc = t.mul(z.mul(z).neg().add(p).lanewise(VectorOperators.EXP)).mul(0.5f); // ½·erfc(|u|)
-        return halfErfc.neg().add(1f).blend(halfErfc, u.lt(0f));
+    /** x[i] = gelu'(x[i]) = x·φ(x) + Φ(x). */
+    private static void geluDerivLoop(float[] x, int n) {
+        float[] p = Scratch.floats(2, VMath.BLOCK), c = Scratch.floats(3, VMath.BLOCK);
+        VMath.pdf(x, p, n);
+        VMath.cdf(x, c, n);
+        for (int i = 0; i < n; i += VL)
+            FloatVector.fromArray(S, x, i).mul(FloatVector.fromArray(S, p, i)).add(FloatVector.fromArray(S, c, i)).intoArray(x, i);
     }
 
     static void geglu(Tensor x, Tensor dY, Tensor dX) {
@@ -100,17 +83,33 @@ final class CpuPointwiseGrad {
         int rows = CpuGradSupport.rows(x.size(), d2, op);
         MemorySegment xs = x.segment(), ys = dY.segment(), os = dX.segment();
         Parallel.forRange(rows, Math.max(1, CHUNK / d), (lo, hi) -> {
+            float[] ab = Scratch.floats(0, VMath.BLOCK), gb = Scratch.floats(1, VMath.BLOCK);
+            float[] yb = Scratch.floats(2, VMath.BLOCK), phi = Scratch.floats(3, VMath.BLOCK);
+            float[] pdf = Scratch.floats(4, VMath.BLOCK);
             for (int r = lo; r < hi; r++) {
                 long a = (long) r * d2, o = (long) r * d;
-                for (int c = 0; c < d; c += VL) {
-                    VectorMask<Float> m = Vec.head(d - c);
-                    FloatVector av = Vec.load(xs, a + c, m), gate = Vec.load(xs, a + d + c, m);
-                    FloatVector dy = Vec.load(ys, o + c, m);
-                    FloatVector phi = cdf(gate);
-                    Vec.store(dy.mul(gate.mul(phi)), os, a + c, m);
-                    Vec.store(dy.mul(av).mul(gate.mul(pdf(gate)).add(phi)), os, a + d + c, m);
+                for (int c = 0; c < d; c += VMath.BLOCK) {
+                    int len = Math.min(VMath.BLOCK, d - c);
+                    MemorySegment.copy(xs, F, (a + c) << 2, ab, 0, len);
+                    MemorySegment.copy(xs, F, (a + d + c) << 2, gb, 0, len);
+                    MemorySegment.copy(ys, F, (o + c) << 2, yb, 0, len);
+                    VMath.cdf(gb, phi, len);
+                    VMath.pdf(gb, pdf, len);
+                    gegluGrads(ab, gb, yb, phi, pdf, len);
+                    MemorySegment.copy(ab, 0, os, F, (a + c) << 2, len);
+                    MemorySegment.copy(pdf, 0, os, F, (a + d + c) << 2, len);
                 }
             }
         });
+    }
+
+    /** a ← dA = dy·(g·Φ(g)) and pdf ← dG = dy·a·(g·φ(g) + Φ(g)), from a, g, dy, phi = Φ(g) and pdf = φ(g). */
+    private static void gegluGrads(float[] a, float[] g, float[] dy, float[] phi, float[] pdf, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector av = FloatVector.fromArray(S, a, i), gate = FloatVector.fromArray(S, g, i);
+            FloatVector y = FloatVector.fromArray(S, dy, i), p = FloatVector.fromArray(S, phi, i);
+            y.mul(av).mul(gate.mul(FloatVector.fromArray(S, pdf, i)).add(p)).intoArray(pdf, i);
+            y.mul(gate.mul(p)).intoArray(a, i);
+        }
     }
 }

@@ -5,7 +5,7 @@ package dev.tav4j.kernels.cpu;
  * Each kernel uses its own slot numbers; a slot's contents are only meaningful within one work item.
  */
 final class Scratch {
-    static final int SLOTS = 8;
+    static final int SLOTS = 12; // the GroupNorm backward uses 10
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
 
     private Scratch() {}
