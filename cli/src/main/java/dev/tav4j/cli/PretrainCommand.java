@@ -38,6 +38,8 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Model sizes and schedules from a JSON object (the \"config\" of a pretrain.json) instead of --preset.")
     Path config;
     @Option(names = "--checkpoint-every", description = "Steps between resumable checkpoints (default: the preset's, 250 for full).") Integer checkpointEvery;
+    @Option(names = "--save-precision", defaultValue = "fp32", description = "How the folder's weights are stored: fp32, or fp16/bf16 "
+            + "for a folder half the size (checkpoints stay fp32) (default: ${DEFAULT-VALUE}).") String savePrecision;
     @Mixin DeviceOption device;
 
     @Override public Integer call() {
@@ -57,11 +59,17 @@ final class PretrainCommand implements Callable<Integer> {
             cfg = PretrainConfig.fromJson(n.has("config") ? n.get("config") : n);
             cfg.check();
         }
+        dev.tav4j.runtime.DType saved = switch (savePrecision.toLowerCase(Locale.ROOT)) {
+            case "fp32" -> dev.tav4j.runtime.DType.F32;
+            case "fp16" -> dev.tav4j.runtime.DType.F16;
+            case "bf16" -> dev.tav4j.runtime.DType.BF16;
+            default -> throw new IllegalArgumentException("--save-precision must be fp32, fp16 or bf16, got '" + savePrecision + "'");
+        };
         if (steps != null) cfg = cfg.withSteps(Checks.atLeast("--steps", steps, 1), steps);
         if (checkpointEvery != null) cfg = cfg.withCheckpointEvery(Checks.atLeast("--checkpoint-every", checkpointEvery, 1));
         String command = "tav pretrain --out " + out + " --stage " + stage + (steps != null ? " --steps " + steps : "") + " --seed " + seed
-                + (config != null ? " --config " + config : " --preset " + preset) + (resume ? " --resume" : "") + " --device " + device;
-        Pretrain.Options options = new Pretrain.Options(out, st, cfg, seed, resume, !device.noCudaGraphs, command);
+                + (config != null ? " --config " + config : " --preset " + preset) + (resume ? " --resume" : "") + " --save-precision " + savePrecision + " --device " + device;
+        Pretrain.Options options = new Pretrain.Options(out, st, cfg, seed, resume, !device.noCudaGraphs, command, saved);
         Pretrain.preflight(options);  // a wrong folder is one line before a device is opened
         Ops ops = device.open();
         ConsoleProgress progress = new ConsoleProgress();

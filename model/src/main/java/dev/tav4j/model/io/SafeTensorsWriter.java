@@ -24,13 +24,14 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Writes host F32 tensors as a safetensors file, in the order given, with the header padded with spaces to a
+ * Writes host F32 tensors as a safetensors file (stored as F32, or rounded to F16/BF16 on the way out), in the order given, with the header padded with spaces to a
  * multiple of 8 bytes as the reference library does. Atomic: the bytes go to a temporary file in the same folder,
  * which is then moved over {@code file}; on any failure nothing is left behind and an existing file is untouched.
  */
 public final class SafeTensorsWriter {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfFloat F32_LE = F32.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int CHUNK_FLOATS = 1 << 18; // 1 MiB per write
 
     private SafeTensorsWriter() {}
@@ -42,7 +43,7 @@ public final class SafeTensorsWriter {
             requireHostF32(file, e.getKey(), t);
             shapes.put(e.getKey(), t.shape());
         }
-        write(file, shapes, tensors::get, false, metadata);
+        write(file, shapes, tensors::get, false, DType.F32, metadata);
     }
 
     /**
@@ -51,12 +52,21 @@ public final class SafeTensorsWriter {
      * layout at once doubled the peak memory of saving). Each produced tensor must be host F32 of the given shape.
      */
     public static void writeEach(Path file, Map<String, int[]> shapes, Function<String, Tensor> produce, Map<String, String> metadata) {
-        write(file, shapes, produce, true, metadata);
+        write(file, shapes, produce, true, DType.F32, metadata);
+    }
+
+    /**
+     * As {@link #writeEach(Path, Map, Function, Map)}, stored as {@code stored}: F32 as is, F16 or BF16 rounded to
+     * nearest even (what PyTorch's {@code .half()}/{@code .bfloat16()} do), for checkpoints shipped at half the size.
+     */
+    public static void writeEach(Path file, Map<String, int[]> shapes, Function<String, Tensor> produce, DType stored,
+                                 Map<String, String> metadata) {
+        write(file, shapes, produce, true, stored, metadata);
     }
 
     private static void write(Path file, Map<String, int[]> shapes, Function<String, Tensor> produce, boolean close,
-                              Map<String, String> metadata) {
-        byte[] header = header(file, shapes, metadata);
+                              DType stored, Map<String, String> metadata) {
+        byte[] header = header(file, shapes, stored, metadata);
         Path dir = file.toAbsolutePath().getParent();
         Path tmp = null;
         try {
@@ -78,8 +88,16 @@ public final class SafeTensorsWriter {
                         MemorySegment src = t.segment();
                         for (long i = 0, n = t.size(); i < n; i += CHUNK_FLOATS) {
                             int m = (int) Math.min(CHUNK_FLOATS, n - i);
-                            MemorySegment.copy(src, F32, i * 4, bufSeg, F32_LE, 0, m);
-                            writeFully(ch, buf.clear().limit(m * 4));
+                            switch (stored) {
+                                case F32 -> MemorySegment.copy(src, F32, i * 4, bufSeg, F32_LE, 0, m);
+                                case F16 -> {
+                                    for (int j = 0; j < m; j++) bufSeg.set(I16_LE, 2L * j, Float.floatToFloat16(src.getAtIndex(F32, i + j)));
+                                }
+                                case BF16 -> {
+                                    for (int j = 0; j < m; j++) bufSeg.set(I16_LE, 2L * j, toBf16(src.getAtIndex(F32, i + j)));
+                                }
+                            }
+                            writeFully(ch, buf.clear().limit(m * stored.bytes()));
                         }
                     } finally {
                         if (close && t != null) t.close();
@@ -94,6 +112,13 @@ public final class SafeTensorsWriter {
         } finally {
             if (tmp != null) try { Files.deleteIfExists(tmp); } catch (IOException ignored) { /* best effort */ }
         }
+    }
+
+    /** float → bfloat16, round to nearest even; NaN stays a (quiet) NaN. */
+    static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 
     private static void requireHostF32(Path file, String name, Tensor t) {
@@ -115,6 +140,10 @@ public final class SafeTensorsWriter {
 
     /** The JSON header, space-padded to a multiple of 8 bytes. */
     static byte[] header(Path file, Map<String, int[]> shapes, Map<String, String> metadata) {
+        return header(file, shapes, DType.F32, metadata);
+    }
+
+    static byte[] header(Path file, Map<String, int[]> shapes, DType stored, Map<String, String> metadata) {
         ObjectNode root = Json.MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = root.putObject("__metadata__");
@@ -125,14 +154,14 @@ public final class SafeTensorsWriter {
             String name = e.getKey();
             if (name.equals("__metadata__")) throw new SafeTensorsException(file + ": '__metadata__' cannot name a tensor");
             ObjectNode o = root.putObject(name);
-            o.put("dtype", "F32");
+            o.put("dtype", stored.name());
             ArrayNode s = o.putArray("shape");
             long elements = 1;
             for (int d : e.getValue()) {
                 s.add(d);
                 elements *= d;
             }
-            long bytes = elements * 4;
+            long bytes = elements * stored.bytes();
             o.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }

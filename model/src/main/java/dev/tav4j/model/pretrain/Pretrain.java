@@ -18,6 +18,7 @@ import dev.tav4j.model.unet.UNetLoader;
 import dev.tav4j.model.vae.PosteriorSampler;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.model.world.Sample;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 
@@ -67,8 +68,15 @@ public final class Pretrain {
      * @param resume     continue from the newest checkpoint of each stage (else a stage with checkpoints is refused)
      * @param cudaGraphs capture each step as a CUDA graph where the backend can
      * @param command    the command line, recorded in pretrain.json
+     * @param saved      how the folder's weights are stored: F32, or F16/BF16 for a folder half the size (the
+     *                   checkpoints, which resume from, are F32 always)
      */
-    public record Options(Path out, Stage stage, PretrainConfig config, long seed, boolean resume, boolean cudaGraphs, String command) {}
+    public record Options(Path out, Stage stage, PretrainConfig config, long seed, boolean resume, boolean cudaGraphs, String command,
+                          DType saved) {
+        public Options(Path out, Stage stage, PretrainConfig config, long seed, boolean resume, boolean cudaGraphs, String command) {
+            this(out, stage, config, seed, resume, cudaGraphs, command, DType.F32);
+        }
+    }
 
     /** What a stage did: steps run now (from {@code fromStep} to {@code toStep}), mean losses of the first and last tenth, wall time per step. */
     public record StageResult(String stage, long parameters, int fromStep, int toStep, double firstLoss, double lastLoss,
@@ -130,7 +138,7 @@ public final class Pretrain {
         ObjectNode manifest = openManifest();
         List<StageResult> results = new ArrayList<>();
         try (ClipTextEncoder text = new ClipTextEncoder(ops, cfg.text(), new RandomWeights("text_encoder", o.seed()))) {
-            PretrainedFolder.writeFixedParts(o.out(), text);
+            PretrainedFolder.writeFixedParts(o.out(), text, o.saved());
         }
         if (o.stage() != Stage.UNET) {
             StageResult r = trainVae();
@@ -162,7 +170,7 @@ public final class Pretrain {
             });
             float scaling = scalingFactor(vae);
             log.accept(String.format(Locale.ROOT, "vae: latent scaling factor %.5f (1 / std of posterior samples of 64 unseen stills)", scaling));
-            PretrainedFolder.writeVae(o.out(), cfg.vae(scaling), vae.params(), t);
+            PretrainedFolder.writeVae(o.out(), cfg.vae(scaling), vae.params(), t, o.saved());
             Path png = o.out().resolve("samples/vae-reconstructions.png");
             double psnr = PretrainSamples.vae(ops, vae, data, 8, png);
             String samples = String.format(Locale.ROOT, "%s: 8 unseen stills above, their reconstructions below, PSNR %.1f dB", o.out().relativize(png), psnr);
@@ -230,7 +238,7 @@ public final class Pretrain {
                     batch.scalars(DiffusionObjective.TIMESTEPS, ts);
                     return batch;
                 });
-                PretrainedFolder.writeUnet(o.out(), unet.config(), unet.params(), t);
+                PretrainedFolder.writeUnet(o.out(), unet.config(), unet.params(), t, o.saved());
                 return new StageResult(r.stage(), r.parameters(), r.fromStep(), r.toStep(), r.firstLoss(), r.lastLoss(), r.secondsPerStep(),
                         o.out().resolve("unet"), null);
             }

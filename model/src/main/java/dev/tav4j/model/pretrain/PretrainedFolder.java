@@ -13,6 +13,7 @@ import dev.tav4j.model.io.SafeTensorsWriter;
 import dev.tav4j.model.nn.Param;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.model.text.ClipTokenizer;
+import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Tensor;
 
 import java.io.IOException;
@@ -33,7 +34,7 @@ public final class PretrainedFolder {
     private PretrainedFolder() {}
 
     /** model_index.json, tokenizer/, scheduler/ and text_encoder/ (the frozen text encoder's weights). */
-    public static void writeFixedParts(Path out, ClipTextEncoder text) {
+    public static void writeFixedParts(Path out, ClipTextEncoder text, DType stored) {
         ObjectNode index = Json.MAPPER.createObjectNode();
         index.put("_class_name", "TuneAVideoPipeline");
         index.put("_diffusers_version", "0.11.1");
@@ -45,23 +46,23 @@ public final class PretrainedFolder {
         writeJson(out.resolve("model_index.json"), index);
         ClipTokenizer.writeBuiltin(out.resolve("tokenizer"), "<|endoftext|>");
         writeJson(out.resolve("scheduler/scheduler_config.json"), scheduler(SchedulerConfig.defaults()));
-        writeJson(out.resolve("text_encoder/config.json"), textConfig(text.config()));
-        writeWeights(out.resolve("text_encoder/model.safetensors"), text.params(), null);
+        writeJson(out.resolve("text_encoder/config.json"), textConfig(text.config(), stored));
+        writeWeights(out.resolve("text_encoder/model.safetensors"), text.params(), null, stored);
     }
 
     /** vae/config.json and its weights (the trainer's fp32 masters when given, else the parameters themselves). */
-    public static void writeVae(Path out, VaeConfig cfg, ParamStore params, Trainer trainer) {
+    public static void writeVae(Path out, VaeConfig cfg, ParamStore params, Trainer trainer, DType stored) {
         writeJson(out.resolve("vae/config.json"), vaeConfig(cfg));
-        writeWeights(out.resolve("vae/diffusion_pytorch_model.safetensors"), params, trainer);
+        writeWeights(out.resolve("vae/diffusion_pytorch_model.safetensors"), params, trainer, stored);
     }
 
     /** unet/config.json (a UNet3DConditionModel: the loader takes its temporal layers as stored) and its weights. */
-    public static void writeUnet(Path out, UNetConfig cfg, ParamStore params, Trainer trainer) {
+    public static void writeUnet(Path out, UNetConfig cfg, ParamStore params, Trainer trainer, DType stored) {
         writeJson(out.resolve("unet/config.json"), UNetConfigJson.tuned(cfg));
-        writeWeights(out.resolve("unet/diffusion_pytorch_model.safetensors"), params, trainer);
+        writeWeights(out.resolve("unet/diffusion_pytorch_model.safetensors"), params, trainer, stored);
     }
 
-    private static void writeWeights(Path file, ParamStore params, Trainer trainer) {
+    private static void writeWeights(Path file, ParamStore params, Trainer trainer, DType stored) {
         Map<String, int[]> shapes = new LinkedHashMap<>();
         for (Param p : params.all().values()) shapes.put(p.name(), p.torchShape());
         mkdirs(file.getParent());
@@ -69,7 +70,7 @@ public final class PretrainedFolder {
             Param p = params.all().get(name);
             Tensor value = trainer != null ? trainer.master(name) : p.value();
             return params.toTorchLayout(p, value);
-        }, Map.of("format", "pt"));
+        }, stored, Map.of("format", "pt"));
     }
 
     static ObjectNode scheduler(SchedulerConfig s) {
@@ -87,7 +88,7 @@ public final class PretrainedFolder {
         return n;
     }
 
-    static ObjectNode textConfig(ClipTextConfig c) {
+    static ObjectNode textConfig(ClipTextConfig c, DType stored) {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.putArray("architectures").add("CLIPTextModel");
         n.put("model_type", "clip_text_model");
@@ -103,7 +104,7 @@ public final class PretrainedFolder {
         n.put("bos_token_id", 49406);
         n.put("eos_token_id", 49407);
         n.put("pad_token_id", 1);
-        n.put("torch_dtype", "float32");
+        n.put("torch_dtype", switch (stored) { case F32 -> "float32"; case F16 -> "float16"; case BF16 -> "bfloat16"; });
         return n;
     }
 

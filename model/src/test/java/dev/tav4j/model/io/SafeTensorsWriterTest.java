@@ -162,4 +162,29 @@ class SafeTensorsWriterTest {
         Path plain = Files.createFile(dir.resolve("plain"));  // what the umask gives a new file
         assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(file));
     }
+
+    @Test
+    void halfPrecisionIsRoundedToNearestEvenAndReadBack() throws IOException {
+        float[] v = {1f, -2.5f, 1f + 0x1p-11f, 1f + 0x1p-11f + 0x1p-20f, 65504f, 1e-8f, 3.14159265f, -0f, 1f + 0x1p-8f, 1f + 0x1p-8f + 0x1p-9f};
+        for (dev.tav4j.runtime.DType d : new dev.tav4j.runtime.DType[]{dev.tav4j.runtime.DType.F16, dev.tav4j.runtime.DType.BF16}) {
+            Path f = tmp.resolve(d + ".safetensors");
+            SafeTensorsWriter.writeEach(f, Map.of("x", new int[]{v.length}), name -> Tensor.of(v.clone(), v.length), d, Map.of());
+            assertEquals(8 + SafeTensorsWriter.header(f, Map.of("x", new int[]{v.length}), d, Map.of()).length + 2L * v.length, Files.size(f));
+            try (SafeTensors st = SafeTensors.open(f); Tensor x = st.loadF32("x")) {
+                float[] got = x.toArray();
+                for (int i = 0; i < v.length; i++) {
+                    float want = d == dev.tav4j.runtime.DType.F16 ? Float.float16ToFloat(Float.floatToFloat16(v[i]))
+                            : Float.intBitsToFloat((Float.floatToRawIntBits(v[i]) + 0x7FFF + ((Float.floatToRawIntBits(v[i]) >>> 16) & 1)) & 0xFFFF0000);
+                    assertEquals(want, got[i], 0f, d + " element " + i);
+                }
+                if (d == dev.tav4j.runtime.DType.F16) {
+                    assertEquals(1f, got[2], 0f, "a tie rounds to even (down)");
+                    assertEquals(1f + 0x1p-10f, got[3], 0f, "above the tie rounds up");
+                } else {
+                    assertEquals(1f, got[8], 0f, "a BF16 tie rounds to even (down)");
+                    assertEquals(1f + 0x1p-7f, got[9], 0f, "above the BF16 tie rounds up");
+                }
+            }
+        }
+    }
 }

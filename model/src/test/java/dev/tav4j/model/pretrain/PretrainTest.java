@@ -235,4 +235,38 @@ class PretrainTest {
             }
         }
     }
+
+    @Test
+    void aFinishedRunResumedWithF16WritesAHalfSizeFolderThatGeneratesAlike(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("model");
+        new Pretrain(CPU, new Pretrain.Options(out, Pretrain.Stage.ALL, TINY.withSteps(3, 3), 0, false, false, "test"), Progress.NONE, s -> {}).run();
+        float[] f32 = sample(out);
+        long unet32 = java.nio.file.Files.size(out.resolve("unet/diffusion_pytorch_model.safetensors"));
+        List<Pretrain.StageResult> again = new Pretrain(CPU, new Pretrain.Options(out, Pretrain.Stage.ALL, TINY.withSteps(3, 3), 0, true, false,
+                "test", dev.tav4j.runtime.DType.F16), Progress.NONE, s -> {}).run();
+        assertEquals(List.of(3, 3), again.stream().map(Pretrain.StageResult::fromStep).toList(), "nothing trained again");
+        long unet16 = java.nio.file.Files.size(out.resolve("unet/diffusion_pytorch_model.safetensors"));
+        assertTrue(unet16 < 0.55 * unet32, "F16 weights take half the bytes (the header stays): " + unet16 + " vs " + unet32);
+        assertTrue(java.nio.file.Files.readString(out.resolve("text_encoder/config.json")).contains("\"float16\""));
+        float[] f16 = sample(out);
+        double num = 0, den = 0;
+        for (int i = 0; i < f32.length; i++) {
+            num += (f16[i] - f32[i]) * (double) (f16[i] - f32[i]);
+            den += f32[i] * (double) f32[i];
+        }
+        // F16 keeps 11 significant bits (relative rounding 2^-11 ≈ 5e-4 per weight); 3 guided steps and the decoder stay within 1e-2
+        assertTrue(Math.sqrt(num / den) < 1e-2, "relative RMS difference F16 vs F32 " + Math.sqrt(num / den));
+        assertTrue(num > 0, "the F16 folder was really rewritten");
+    }
+
+    private static float[] sample(Path folder) {
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(CPU, folder, null)) {
+            int f = TINY.frames(), lat = TINY.latentSize();
+            try (Tensor init = new Gaussian(1).tensor(f, lat, lat, 4); Tensor x = CPU.upload(init);
+                 Tensor z = p.edit(x, f, "a red circle is moving right on a blue background", 3, 7.5f, Progress.NONE);
+                 Tensor video = p.decode(z)) {
+                return video.toArray();
+            }
+        }
+    }
 }
