@@ -1,6 +1,7 @@
 package dev.tav4j.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tav4j.kernels.cpu.CpuFmaPeak;
 import dev.tav4j.model.config.Json;
 
 import java.util.List;
@@ -9,8 +10,10 @@ import java.util.Optional;
 
 /**
  * The report of {@code tav bench pipeline}: per stage tav4j's ms per step, achieved TFLOP/s and fraction of the
- * device's peak, peak memory, the PyTorch figures beside them and the ratio PyTorch / tav4j (above 1: tav4j is
- * faster); then the whole official man-skiing run projected from the per-step times.
+ * device's peak, peak memory, the PyTorch figures beside them (its fraction of the same peak for the same FLOPs) and
+ * the ratio PyTorch / tav4j (above 1: tav4j is faster); then the whole official man-skiing run projected from the
+ * per-step times. On the CPU the peak is the fp32 FMA peak measured on the machine ({@link CpuFmaPeak}); on a GPU
+ * it is the data sheet's ({@link DevicePeaks}).
  */
 public final class SideBySide {
     /** The man-skiing config: 500 tuning steps; 50 inversion and 50 guided steps per edit. */
@@ -18,22 +21,34 @@ public final class SideBySide {
     /** validation_steps 100 → 5 validations, each one inversion and 4 prompts. */
     static final int VALIDATIONS = 5, PROMPTS = 4;
 
-    /** One frame count: tav4j's result and, when asked, PyTorch's. */
-    public record Run(PipelineBench.Result tav, TorchBench.Result torch) {}
+    /** One frame count: tav4j's result, PyTorch's when asked, and the CPU's measured FMA peak on the cpu backend (else null). */
+    public record Run(PipelineBench.Result tav, TorchBench.Result torch, CpuFmaPeak.Peak cpu) {
+        public Run(PipelineBench.Result tav, TorchBench.Result torch) {
+            this(tav, torch, null);
+        }
+
+        /** The peak in TFLOP/s that applies to this run, if known. */
+        Optional<Double> peakTflops() {
+            if (tav.backend().equals("cpu")) return Optional.ofNullable(cpu).map(c -> c.gflopsAll() / 1e3);
+            return DevicePeaks.of(tav.device()).map(p -> p.tflops(tav.precision()));
+        }
+    }
 
     private SideBySide() {}
 
     public static String table(String model, Run run) {
         PipelineBench.Result t = run.tav();
-        Optional<DevicePeaks.Peak> peak = DevicePeaks.of(t.device());
+        Optional<Double> peak = run.peakTflops();
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%s (%.1fM parameters), %d frames, %d×%d latents (%d×%d pixels), %s; tav4j: %s on %s%s%n",
                 model, t.params() / 1e6, t.frames(), t.latent(), t.latent(), 8 * t.latent(), 8 * t.latent(), t.precision(), t.backend(),
-                t.device(), peak.map(p -> String.format(Locale.ROOT, ", peak %.1f TFLOP/s %s", p.tflops(t.precision()), t.precision())).orElse("")));
+                t.device(), peak.map(p -> String.format(Locale.ROOT, ", peak %.3g TFLOP/s %s%s", p, t.precision(),
+                        run.cpu() != null ? " (measured FMA peak)" : "")).orElse("")));
+        if (run.cpu() != null) b.append("CPU: ").append(run.cpu().describe()).append('\n');
         if (run.torch() != null)
             b.append(String.format(Locale.ROOT, "PyTorch %s on %s (eager, SDPA)%n", run.torch().torchVersion(), run.torch().device()));
-        b.append(String.format(Locale.ROOT, "%-20s %10s %8s %7s %15s %11s %12s %14s%n", "stage", "tav4j ms", "TFLOP/s", "% peak",
-                "tav4j mem", "PyTorch ms", "PyTorch mem", "PyTorch/tav4j"));
+        b.append(String.format(Locale.ROOT, "%-20s %10s %8s %7s %15s %11s %8s %12s %14s%n", "stage", "tav4j ms", "TFLOP/s", "% peak",
+                "tav4j mem", "PyTorch ms", "% peak", "PyTorch mem", "PyTorch/tav4j"));
         for (String name : PipelineBench.STAGES) {
             PipelineBench.Stage s = t.stage(name);
             if (s == null) continue;
@@ -43,9 +58,9 @@ public final class SideBySide {
                         p == null ? "" : String.format(Locale.ROOT, "  PyTorch %.1f ms", p.msPerStep())));
                 continue;
             }
-            b.append(String.format(Locale.ROOT, "%-20s %10.1f %8.3g %7s %15s %11s %12s %14s%n", label(name), s.msPerStep(), s.tflops(),
-                    peakFraction(t, s).map(f -> String.format(Locale.ROOT, "%.1f%%", 100 * f)).orElse(t.backend().equals("cpu") ? "n/a" : "unknown"),
-                    memory(s), p == null ? "-" : String.format(Locale.ROOT, "%.1f", p.msPerStep()),
+            b.append(String.format(Locale.ROOT, "%-20s %10.1f %8.3g %7s %15s %11s %8s %12s %14s%n", label(name), s.msPerStep(), s.tflops(),
+                    percent(peakFraction(run, s)), memory(s), p == null ? "-" : String.format(Locale.ROOT, "%.1f", p.msPerStep()),
+                    p == null ? "-" : percent(torchPeakFraction(run, s)),
                     p == null ? "-" : p.peakBytes() < 0 ? "n/a" : gib(p.peakBytes()),
                     p == null ? "-" : String.format(Locale.ROOT, "%.2f", p.msPerStep() / s.msPerStep())));
         }
@@ -71,10 +86,21 @@ public final class SideBySide {
         return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
     }
 
-    /** Achieved / peak for the stage's precision; empty on the CPU or an unknown GPU. */
-    static Optional<Double> peakFraction(PipelineBench.Result t, PipelineBench.Stage s) {
-        if (t.backend().equals("cpu") || !s.ok()) return Optional.empty();
-        return DevicePeaks.of(t.device()).map(p -> s.tflops() / p.tflops(t.precision()));
+    /** Achieved / peak for the stage's precision; empty where the peak is unknown (a GPU not in the table, a CPU not measured). */
+    static Optional<Double> peakFraction(Run run, PipelineBench.Stage s) {
+        if (!s.ok()) return Optional.empty();
+        return run.peakTflops().map(p -> s.tflops() / p);
+    }
+
+    /** PyTorch's fraction of the same peak: the same FLOPs (one model, one step) in PyTorch's time. */
+    static Optional<Double> torchPeakFraction(Run run, PipelineBench.Stage s) {
+        TorchBench.Stage p = run.torch() == null ? null : run.torch().stage(s.name());
+        if (p == null || !(p.msPerStep() > 0)) return Optional.empty();
+        return run.peakTflops().map(peak -> s.gflopPerStep() / p.msPerStep() / peak);
+    }
+
+    private static String percent(Optional<Double> f) {
+        return f.map(v -> String.format(Locale.ROOT, "%.1f%%", 100 * v)).orElse("unknown");
     }
 
     /** Seconds of the projected run: kind 1 = tune + one edit, kind 2 = as the official script runs the config. */
@@ -125,6 +151,17 @@ public final class SideBySide {
             tav.put("device", t.device());
             tav.put("precision", t.precision());
             tav.put("params_millions", t.params() / 1e6);
+            if (run.cpu() != null) {
+                CpuFmaPeak.Peak c = run.cpu();
+                ObjectNode cpu = r.putObject("cpu");
+                cpu.put("model", c.model());
+                cpu.put("flags", c.flags());
+                cpu.put("fp32_lanes", c.lanes());
+                cpu.put("threads", c.threads());
+                num(cpu, "fma_peak_gflops", c.gflopsAll());
+                num(cpu, "fma_peak_gflops_one_thread", c.gflopsOne());
+            }
+            ObjectNode torchFraction = run.torch() != null ? r.putObject("torch_peak_fraction") : null;
             ObjectNode stages = tav.putObject("stages");
             ObjectNode ratio = r.putObject("ratio_torch_over_tav4j");
             for (PipelineBench.Stage s : t.stages()) {
@@ -132,7 +169,8 @@ public final class SideBySide {
                 num(o, "ms_per_step", s.msPerStep());
                 num(o, "gflop_per_step", s.gflopPerStep());
                 num(o, "tflops", s.ok() ? s.tflops() : Double.NaN);
-                num(o, "peak_fraction", peakFraction(t, s).orElse(Double.NaN));
+                num(o, "peak_fraction", peakFraction(run, s).orElse(Double.NaN));
+                if (run.torch() != null) num(torchFraction, s.name(), torchPeakFraction(run, s).orElse(Double.NaN));
                 if (s.peakDeviceBytes() >= 0) o.put("peak_device_bytes", s.peakDeviceBytes()); else o.putNull("peak_device_bytes");
                 if (s.peakHostBytes() >= 0) o.put("peak_host_bytes", s.peakHostBytes()); else o.putNull("peak_host_bytes");
                 if (s.error() != null) o.put("error", s.error());

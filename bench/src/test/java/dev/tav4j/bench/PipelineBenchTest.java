@@ -43,6 +43,15 @@ class PipelineBenchTest {
         assertTrue(json.contains("\"tune\":{\"ms_per_step\":") && json.contains("\"torch\":null"), json);
         String table = SideBySide.table("tiny", new SideBySide.Run(r, null));
         assertTrue(table.contains("tuning step") && table.contains("guided editing step") && table.contains("man-skiing"), table);
+        assertTrue(table.contains("unknown"), "no peak measured: the fraction is unknown, not made up: " + table);
+        // with a measured CPU peak of 1 TFLOP/s the fraction is the achieved TFLOP/s itself
+        var peak = new dev.tav4j.kernels.cpu.CpuFmaPeak.Peak("Test CPU", "avx2 fma", 8, 2, 500, 1000);
+        SideBySide.Run run = new SideBySide.Run(r, null, peak);
+        String measured = SideBySide.table("tiny", run);
+        assertTrue(measured.contains("CPU: Test CPU (avx2 fma; 8 fp32 lanes)"), measured);
+        assertTrue(measured.contains(String.format(java.util.Locale.ROOT, "%.1f%%", 100 * r.stage("tune").tflops())), measured);
+        String withCpu = SideBySide.json("tiny", List.of(run));
+        assertTrue(withCpu.contains("\"cpu\":{\"model\":\"Test CPU\"") && withCpu.contains("\"fma_peak_gflops\":1000.0"), withCpu);
     }
 
     @Test

@@ -100,11 +100,14 @@ final class BenchPipelineCommand implements Callable<Integer> {
                     torch.put(f, TorchBench.run(python, script, new TorchBench.Spec(folder, f, latent, steps, warmup,
                             DeviceOption.precisionOf(ops), ops.computesOnHost() ? "cpu" : "cuda", threads, stages), System.err));
             }
+            // the yardstick of the CPU's "% peak": measured here, after PyTorch and before tav4j, on the threads both use
+            dev.tav4j.kernels.cpu.CpuFmaPeak.Peak cpu = ops.computesOnHost() ? dev.tav4j.kernels.cpu.CpuFmaPeak.measure(Parallel.THREADS, 300) : null;
+            if (cpu != null) System.err.println("CPU: " + cpu.describe());
             List<SideBySide.Run> runs = new ArrayList<>();
             for (int f : frames) {
                 try (Weights w = folder != null ? CheckpointDir.unetFolder(folder) : new RandomWeights("unet", BenchWeightsCommand.SEED)) {
                     PipelineBench.Result r = PipelineBench.run(ops, cfg, w, new PipelineBench.Spec(f, latent, steps, warmup, stages), System.err);
-                    SideBySide.Run run = new SideBySide.Run(r, torch.get(f));
+                    SideBySide.Run run = new SideBySide.Run(r, torch.get(f), cpu);
                     runs.add(run);
                     System.out.print(SideBySide.table(name, run));
                     System.out.println();
