@@ -3,7 +3,7 @@ prints max|got − ref| / max|ref| per output: this is how we know the PyTorch s
 
     python check_golden.py [GOLDEN_DIR]      # default $TAV_GOLDEN, else ../../../shared/golden
 
-Exit status 1 when an error is over the tolerance (1e-4, DESIGN.md's bound for forward tensors; fp32 lands ~1e-6)."""
+Exit status 1 when an error is over the tolerance (1e-4, the bound for forward tensors of docs/semantics.md; fp32 lands ~1e-6)."""
 
 import json
 import os

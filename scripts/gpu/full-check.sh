@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check in device-tool calls of under 10 minutes each (see docs/gpu.md, "Runbook"). Run on the device machine
+# The GPU check in device-tool calls of under 10 minutes each (see docs/gpu.md, "Checking a GPU machine"). Run on the device machine
 # from the repository root with `carry: [".gpu"]`; writes logs under $OUT (default .gpu/out).
 #   .gpu/full-check.sh tests     every gpu-tagged test of the package (golden set as packed), tav info, tav generate
 #   .gpu/full-check.sh forward   bench unet, SD 1.5 shapes: fp32, bf16 with tensor cores / fused residuals / CUDA graphs on and off

@@ -9,7 +9,7 @@ public final class BenchModels {
     private BenchModels() {}
 
     /**
-     * DESIGN.md's CPU anchor: the SD topology at 37M parameters — channels 64/128/256/256, 8 heads, 32 groups,
+     * The CPU anchor of docs/performance.md: the SD topology at 37M parameters — channels 64/128/256/256, 8 heads, 32 groups,
      * cross-attention dim 256.
      */
     public static UNetConfig cpuAnchor() {

@@ -22,7 +22,7 @@ import java.util.Locale;
 /**
  * Times one-shot tuning steps ({@link Tuner#step}: add_noise, forward with the activations the backward needs,
  * backward into the trainable parameters, clipping, AdamW) of a UNet3D on random weights, on any backend. The
- * official figure DESIGN.md compares with: 10.3 s per step on PyTorch CPU (2 threads) for the CPU anchor model.
+ * official figure docs/performance.md compares with: 10.3 s per step on PyTorch CPU (2 threads) for the CPU anchor model.
  * One warm-up step first (JIT, device memory, kernel loading); the timed steps end with a synchronize.
  */
 public final class TuneBench {

@@ -22,7 +22,7 @@ import java.util.Locale;
 
 /**
  * Times guided denoising steps (batch 2: unconditional + conditional) of a UNet3D on random weights: the
- * figure DESIGN.md compares with the official code (5.8 s per step on PyTorch CPU, 2 threads). On the cuda
+ * figure docs/performance.md compares with the official code (5.8 s per step on PyTorch CPU, 2 threads). On the cuda
  * backend it also reports the peak device memory of the timed steps (weights included) and, when asked, one
  * more step under the kernel profiler (device time per kernel; the timed steps run with profiling off).
  */

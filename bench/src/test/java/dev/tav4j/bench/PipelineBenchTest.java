@@ -69,7 +69,7 @@ class PipelineBenchTest {
     @Test
     void flopCountKeepsTheForwardFigureOfTheUNetBenchAndPeaksKnowTheH100() {
         UNetConfig sd = BenchModels.sd15();
-        // SD 1.5 at 64×64 latents: the 2D UNet is about 0.7–0.8 TFLOP per image (DESIGN.md: ≈ 0.8); the inflation adds
+        // SD 1.5 at 64×64 latents: the 2D UNet is about 0.7–0.8 TFLOP per image (docs/performance.md: ≈ 0.8); the inflation adds
         // the temporal attention's four projections per transformer and sparse-causal attention's doubled keys
         double perImage = FlopCount.unetForward(sd, 1, 64) / 1e12;
         assertTrue(perImage > 0.75 && perImage < 1.05, "TFLOP per image " + perImage);

@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * TAV_TORCH_PYTHON (e.g. /work/venv-torch/bin/python); skipped otherwise.
  */
 class TorchParityTest {
-    /** Both in float32 on the CPU with different summation orders; the golden forward bound of DESIGN.md. */
+    /** Both in float32 on the CPU with different summation orders; the golden forward bound of docs/semantics.md. */
     static final double TOLERANCE = 1e-4;
 
     @Test

@@ -22,7 +22,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--frames", defaultValue = "8") int frames;
         @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
         @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
-        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes).") String model;
+        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, the CPU anchor of docs/performance.md) or sd15 (real SD 1.5 shapes).") String model;
 
         UNetConfig config() { return BenchModels.named(model); }
     }

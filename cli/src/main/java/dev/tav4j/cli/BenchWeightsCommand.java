@@ -19,7 +19,7 @@ final class BenchWeightsCommand implements Callable<Integer> {
     /** The seed of the benches' random weights (UNetBench, TuneBench, PipelineBench). */
     static final long SEED = 1;
 
-    @Option(names = "--model", defaultValue = "sd15", description = "anchor (37M, DESIGN.md's CPU anchor) or sd15 (real SD 1.5 shapes, 3.4 GiB) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "sd15", description = "anchor (37M, the CPU anchor of docs/performance.md) or sd15 (real SD 1.5 shapes, 3.4 GiB) (default: ${DEFAULT-VALUE}).")
     String model;
     @Option(names = "--out", required = true, description = "The folder to write (new, or one written by this command).")
     Path out;

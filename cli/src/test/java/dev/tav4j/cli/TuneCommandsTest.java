@@ -173,7 +173,7 @@ class TuneCommandsTest {
      * The same UNet: untouched weights bit for bit; tuned ones within 1e-6 of the largest weight on all but 0.1 % of
      * elements, none further than 4 learning rates. Two identical runs already differ there: the CPU backend's EXP may
      * differ in the last bit between JIT tiers, and AdamW turns a near-zero gradient into ±lr, so a few elements of
-     * e.g. attn_temp.to_out.0.bias differ by ~1e-6 after one step (the DESIGN's rule for tuned parameters). A resume
+     * e.g. attn_temp.to_out.0.bias differ by ~1e-6 after one step (the rule for tuned parameters of docs/semantics.md). A resume
      * that lost the optimizer state, the parameters or the steps' noise moves most tuned elements by ~lr (3e-5).
      */
     static void assertSameWeights(Path a, Path b, double lr) {

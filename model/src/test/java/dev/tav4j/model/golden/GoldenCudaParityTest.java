@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * The forward golden cases (tokenize, text_encode, vae, unet3d, ddim) on the CUDA backend, with the CPU
- * tolerances of DESIGN.md: the kernels store and compute in fp32. Skipped with the probe's reason where no
+ * tolerances of docs/semantics.md: the kernels store and compute in fp32. Skipped with the probe's reason where no
  * usable device is found (failed with {@code -Dtav.gpu.required=true}).
  */
 @Tag("gpu")

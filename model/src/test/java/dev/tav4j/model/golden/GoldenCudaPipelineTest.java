@@ -7,7 +7,7 @@ import java.util.Set;
 /**
  * The golden "pipeline" case on a real GPU in fp32: real man-skiing frames → VAE posterior samples → three tuning
  * steps (CudaOps + CudaGradOps) → DDIM inversion → guided editing (captured as CUDA graphs from step 2 on) → decoded
- * video, with the CPU tolerances of DESIGN.md (the kernels store and accumulate in fp32). Needs the golden "train"
+ * video, with the CPU tolerances of docs/semantics.md (the kernels store and accumulate in fp32). Needs the golden "train"
  * set of the GPU package ({@code TAV_GPU_GOLDEN=train scripts/gpu/package.sh}). Skipped or failed as
  * {@link GoldenCudaParityTest}.
  */

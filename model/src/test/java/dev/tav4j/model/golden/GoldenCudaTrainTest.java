@@ -6,7 +6,7 @@ import java.util.Set;
 
 /**
  * The golden "train" case on a real GPU: forward and backward on the CUDA backend (CudaOps + CudaGradOps, fp32),
- * with the CPU tolerances of DESIGN.md. Skipped with the probe's reason where no usable device is found (failed
+ * with the CPU tolerances of docs/semantics.md. Skipped with the probe's reason where no usable device is found (failed
  * with {@code -Dtav.gpu.required=true}).
  */
 @Tag("gpu")

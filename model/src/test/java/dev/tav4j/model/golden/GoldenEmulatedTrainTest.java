@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * The golden "train" case on the CUDA backend over the host emulation of its kernels, so the backward path of
  * the GPU backend (CudaGradOps, the *_grad.cu kernels, the GEMM transposes) is held to the official numbers in
- * CI, with the tolerances of DESIGN.md. By default the first step (loss, grad_norm, every clipped gradient: the
+ * CI, with the tolerances of docs/semantics.md. By default the first step (loss, grad_norm, every clipped gradient: the
  * whole backward), about 100 s on 2 cores since the emulation switches fibers without system calls;
  * {@code -Dtav.emu.train.steps=3} runs the whole case (three AdamW steps, about 5 minutes). The "pipeline" case
  * (tuning, DDIM inversion, guided editing, decoding) runs too, about 5.5 minutes on 2 idle cores; {@code

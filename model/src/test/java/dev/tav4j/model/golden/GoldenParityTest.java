@@ -28,7 +28,7 @@ import java.util.stream.Stream;
 
 /**
  * The golden parity suite: every case under the golden root whose op this engine runs, checked against the
- * official implementation's numbers with the tolerances of DESIGN.md on the CPU backend. A case of a known op
+ * official implementation's numbers with the tolerances of docs/semantics.md ("Golden data and parity targets") on the CPU backend. A case of a known op
  * that cannot be run fails; cases of other ops are listed as not part of this suite.
  */
 public class GoldenParityTest {
@@ -52,7 +52,7 @@ public class GoldenParityTest {
         return EDITED_TOL;
     }
 
-    /** Tolerances of the train case (DESIGN.md's fp32 ones here). */
+    /** Tolerances of the train case (the fp32 ones of docs/semantics.md here). */
     TrainParity.Tolerances trainTol() {
         return TrainParity.Tolerances.FP32;
     }

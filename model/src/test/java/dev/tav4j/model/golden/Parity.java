@@ -8,11 +8,11 @@ import java.util.Locale;
 
 /**
  * Compares computed tensors with golden references and prints one line per tensor. The error of a forward
- * tensor is max|got − ref| / max|ref| (the DESIGN.md measure); tuned parameters use the fraction of elements
+ * tensor is max|got − ref| / max|ref| (the measure of docs/semantics.md); tuned parameters use the fraction of elements
  * further than an absolute tolerance.
  */
 public final class Parity {
-    /** DESIGN.md: tuned parameters within 5e-6 absolute on all but 0.1 % of elements. */
+    /** docs/semantics.md: tuned parameters within 5e-6 absolute on all but 0.1 % of elements. */
     public static final double PARAM_ABS = 5e-6, PARAM_FRACTION = 1e-3;
 
     private Parity() {}
@@ -75,7 +75,7 @@ public final class Parity {
             this.fraction = fraction;
         }
 
-        /** The DESIGN.md rule for tuned parameters. */
+        /** The rule for tuned parameters (docs/semantics.md). */
         public static Tally params(String label) { return new Tally(label, PARAM_ABS, PARAM_FRACTION); }
 
         public Tally add(String name, Tensor got, Tensor ref) {

@@ -28,7 +28,7 @@ final class TrainParity {
      * {@code paramMaxAbs} is finite, every element within it.
      */
     record Tolerances(double scalar, double grad, double paramAbs, double paramFraction, double paramMaxAbs) {
-        /** DESIGN.md's fp32 targets. */
+        /** The fp32 targets of docs/semantics.md. */
         static final Tolerances FP32 = new Tolerances(SCALAR_TOL, GRAD_TOL, Parity.PARAM_ABS, Parity.PARAM_FRACTION, Double.POSITIVE_INFINITY);
     }
 

@@ -85,7 +85,7 @@ class DdimCudaGraphsEmuTest {
             assertTrue(withGraphs.get(STEPS + i) > 0, "editing step " + (i + 1) + " replays a graph");
         }
         assertTrue(without.stream().allMatch(b -> b == 0), "--no-cuda-graphs captures nothing: " + without);
-        // cuda (fp32 kernels) vs the cpu reference: DESIGN's forward tolerance 1e-4, over 3 + 3 steps of a tiny model
+        // cuda (fp32 kernels) vs the cpu reference: the forward target 1e-4 of docs/semantics.md, over 3 + 3 steps of a tiny model
         double ei = relErr(graphed[0], cpu[0]), ee = relErr(graphed[1], cpu[1]);
         System.out.printf(Locale.ROOT, "graphs: inverted rel-err vs cpu %.1e, edited %.1e; identical to uncaptured%n", ei, ee);
         assertTrue(ei <= 1e-4 && ee <= 1e-4, "vs cpu: inverted " + ei + ", edited " + ee);

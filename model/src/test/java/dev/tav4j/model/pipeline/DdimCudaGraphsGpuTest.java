@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * DDIM inversion and guided editing on a real GPU with every step after the first replayed from a captured CUDA
  * graph, against the same loops launched op by op and against the cpu backend. Expected: identical to the
  * uncaptured loops (same kernels, arguments and order; cuBLAS is asked for the same GEMMs), asserted within 1e-6
- * relative in case cuBLAS picks another algorithm inside a capture; within DESIGN's 1e-4 of the cpu backend.
+ * relative in case cuBLAS picks another algorithm inside a capture; within 1e-4 of the cpu backend (docs/semantics.md).
  */
 @Tag("gpu")
 class DdimCudaGraphsGpuTest {

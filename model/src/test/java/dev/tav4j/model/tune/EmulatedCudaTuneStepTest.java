@@ -25,7 +25,7 @@ import java.util.TreeMap;
  * which the golden train case holds to the official numbers. This is the model-level check of CudaGradOps that
  * fits a CI run: the golden case itself takes far longer than 2 minutes in the emulation (every CUDA thread is
  * a fiber), see GoldenEmulatedTrainTest, and runs on a real GPU in GoldenCudaTrainTest.
- * Tolerances as DESIGN.md's: loss and grad norm 1e-4 relative, raw gradients of step 1 1e-4 (max error over max
+ * Tolerances as docs/semantics.md's: loss and grad norm 1e-4 relative, raw gradients of step 1 1e-4 (max error over max
  * value per tensor), parameters after step 2 within 5e-6 absolute on all but 0.1 % of elements.
  */
 class EmulatedCudaTuneStepTest {

@@ -41,7 +41,7 @@ class GradientCheckpointingTest {
         assertEquals(a[0], b[0], 1e-6f * Math.abs(a[0]));
         assertEquals(a[1], b[1], 1e-6f * Math.abs(a[1]));
         // the same arithmetic in the same order, up to the last-bit EXP rounding between JIT tiers, which AdamW can
-        // turn into ±lr on near-zero gradients: DESIGN.md's rule for tuned parameters
+        // turn into ±lr on near-zero gradients: the rule for tuned parameters of docs/semantics.md
         Parity.Tally tally = Parity.Tally.params("checkpointing on vs off");
         for (String name : with.keySet()) {
             try (Tensor p = with.get(name); Tensor q = without.get(name)) {
