@@ -43,8 +43,15 @@ public final class PipelineBench {
     static final int DDIM_STEPS = 50;
     static final float GUIDANCE = 12.5f;
 
-    /** What to run: latents frames × latent × latent, {@code steps} timed steps after {@code warmup}, these stages. */
-    public record Spec(int frames, int latent, int steps, int warmup, List<String> stages) {
+    /**
+     * What to run: latents frames × latent × latent, {@code steps} timed steps after {@code warmup}, these stages; with
+     * {@code profile}, one more step of each stage under the backend's {@link dev.tav4j.runtime.KernelTiming}.
+     */
+    public record Spec(int frames, int latent, int steps, int warmup, List<String> stages, boolean profile) {
+        public Spec(int frames, int latent, int steps, int warmup, List<String> stages) {
+            this(frames, latent, steps, warmup, stages, false);
+        }
+
         public Spec {
             if (frames < 1 || latent < 1) throw new IllegalArgumentException("frames and latent must be at least 1, got " + frames + " and " + latent);
             if (steps < 1 || warmup < 0 || steps + warmup > DDIM_STEPS)
@@ -62,7 +69,12 @@ public final class PipelineBench {
      * @param peakHostBytes   host tensor memory at the peak of the timed steps
      * @param error           why the stage did not run, or null
      */
-    public record Stage(String name, double msPerStep, double gflopPerStep, long peakDeviceBytes, long peakHostBytes, String error) {
+    public record Stage(String name, double msPerStep, double gflopPerStep, long peakDeviceBytes, long peakHostBytes, String error,
+                        StepProfile profile) {
+        public Stage(String name, double msPerStep, double gflopPerStep, long peakDeviceBytes, long peakHostBytes, String error) {
+            this(name, msPerStep, gflopPerStep, peakDeviceBytes, peakHostBytes, error, StepProfile.NONE);
+        }
+
         public boolean ok() { return error == null; }
 
         public double tflops() { return gflopPerStep / msPerStep; }
@@ -78,6 +90,9 @@ public final class PipelineBench {
     private PipelineBench() {}
 
     public static Result run(Ops ops, UNetConfig cfg, Weights weights, Spec spec, PrintStream log) {
+        if (spec.profile() && ops.kernelTiming().isEmpty())
+            throw new IllegalArgumentException("--profile needs a backend with kernel timing (cuda, or a host backend wrapped by HostOpTiming); "
+                    + ops.name() + " has none");
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, weights)) {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
@@ -133,7 +148,16 @@ public final class PipelineBench {
                 ops.synchronize();
                 // capturing backends: what n steps cost beyond the first w (the eager step and the capture)
                 double ms = Math.max(0, System.nanoTime() - t1 - warmOnly) / 1e6 / spec.steps();
-                return new Stage(name, ms, gflop, ops.peakDeviceBytes(), HostMemoryPool.GLOBAL.peakLiveBytes(), null);
+                long peakDevice = ops.peakDeviceBytes(), peakHost = HostMemoryPool.GLOBAL.peakLiveBytes();
+                StepProfile profile = StepProfile.NONE;
+                if (spec.profile()) {
+                    dev.tav4j.runtime.KernelTiming timing = ops.kernelTiming().orElseThrow();
+                    profile = StepProfile.of(timing, () -> {
+                        r.run(1);
+                        ops.synchronize();
+                    });
+                }
+                return new Stage(name, ms, gflop, peakDevice, peakHost, null, profile);
             }
         } catch (RuntimeException e) {
             String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();

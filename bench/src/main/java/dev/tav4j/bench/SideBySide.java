@@ -174,6 +174,12 @@ public final class SideBySide {
                 if (s.peakDeviceBytes() >= 0) o.put("peak_device_bytes", s.peakDeviceBytes()); else o.putNull("peak_device_bytes");
                 if (s.peakHostBytes() >= 0) o.put("peak_host_bytes", s.peakHostBytes()); else o.putNull("peak_host_bytes");
                 if (s.error() != null) o.put("error", s.error());
+                if (!s.profile().isEmpty()) {
+                    o.put("profiled_step_ms", s.profile().stepSeconds() * 1e3);
+                    var prof = o.putArray("profile");
+                    for (var e : s.profile().entries())
+                        prof.addObject().put("kernel", e.name()).put("calls", e.calls()).put("ms", e.totalMillis());
+                }
                 if (run.torch() != null) num(ratio, s.name(), ms(run.torch(), s.name()) / (s.ok() ? s.msPerStep() : Double.NaN));
             }
             ObjectNode proj = r.putObject("projected_seconds");

@@ -36,7 +36,7 @@ public record StepProfile(List<KernelTiming.Entry> entries, double stepSeconds) 
     public String table() {
         StringBuilder b = new StringBuilder();
         double stepMs = stepSeconds * 1e3, kernels = entries.stream().mapToDouble(KernelTiming.Entry::totalMillis).sum();
-        b.append(String.format(Locale.ROOT, "profiled step: %.1f ms wall, %.1f ms of device time in %d kernels (%d launches)%n",
+        b.append(String.format(Locale.ROOT, "profiled step: %.1f ms wall, %.1f ms timed in %d kernels (%d launches)%n",
                 stepMs, kernels, entries.size(), entries.stream().mapToLong(KernelTiming.Entry::calls).sum()));
         b.append(String.format(Locale.ROOT, "%-34s %7s %10s %7s %10s%n", "kernel", "calls", "total ms", "% step", "µs/call"));
         for (int i = 0; i < Math.min(TOP, entries.size()); i++) {

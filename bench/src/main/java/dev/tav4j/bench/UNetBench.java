@@ -43,7 +43,7 @@ public final class UNetBench {
         return run(ops, cfg, frames, latent, timedSteps, false, log);
     }
 
-    /** As {@link #run(Ops, UNetConfig, int, int, int, PrintStream)}; {@code profile} adds one profiled step (cuda only). */
+    /** As {@link #run(Ops, UNetConfig, int, int, int, PrintStream)}; {@code profile} adds one profiled step (cuda, or a host backend wrapped by {@link HostOpTiming}). */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, PrintStream log) {
         return run(ops, cfg, frames, latent, timedSteps, profile, StepLoop.graphsByDefault(), log);
     }
@@ -55,7 +55,8 @@ public final class UNetBench {
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, boolean graphs,
                              PrintStream log) {
         KernelTiming timing = ops.kernelTiming().orElse(null);
-        if (profile && timing == null) throw new IllegalArgumentException("--profile times CUDA kernels; the " + ops.name() + " backend has none");
+        if (profile && timing == null) throw new IllegalArgumentException("--profile needs a backend with kernel timing (cuda, or a host backend wrapped by HostOpTiming); "
+                + ops.name() + " has none");
         String precision = precisionName(ops.precision());
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1))) {

@@ -55,6 +55,27 @@ class PipelineBenchTest {
     }
 
     @Test
+    void aHostBackendWrappedForTimingProfilesEachStageByOp() {
+        Ops timed = HostOpTiming.wrap(ops);
+        PipelineBench.Result r = PipelineBench.run(timed, TinyModels.tiny(), new RandomWeights("unet", 1),
+                new PipelineBench.Spec(2, 8, 1, 0, List.of("tune", "edit"), true), new PrintStream(new ByteArrayOutputStream()));
+        for (PipelineBench.Stage s : r.stages()) {
+            assertNull(s.error(), s.name() + ": " + s.error());
+            StepProfile p = s.profile();
+            List<String> names = p.entries().stream().map(dev.tav4j.runtime.KernelTiming.Entry::name).toList();
+            assertTrue(names.contains("matmul") && names.contains("attention") && names.contains("conv2d"), s.name() + ": " + names);
+            double opsMs = p.entries().stream().mapToDouble(dev.tav4j.runtime.KernelTiming.Entry::totalMillis).sum();
+            assertTrue(opsMs > 0 && opsMs <= p.stepSeconds() * 1e3 * 1.01, s.name() + ": " + opsMs + " ms of ops in a " + p.stepSeconds() + " s step");
+        }
+        assertTrue(r.stage("tune").profile().entries().stream().anyMatch(e -> e.name().startsWith("grad.")),
+                "the backward's ops are timed too: " + r.stage("tune").profile().entries());
+        assertTrue(SideBySide.json("tiny", List.of(new SideBySide.Run(r, null))).contains("\"profile\":[{\"kernel\":"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PipelineBench.run(ops, TinyModels.tiny(),
+                new RandomWeights("unet", 1), new PipelineBench.Spec(1, 8, 1, 0, List.of("edit"), true), new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(e.getMessage().contains("kernel timing"), e.getMessage());
+    }
+
+    @Test
     void onlyTheAskedStagesRunAndBadSpecsAreRefused() {
         PipelineBench.Result r = PipelineBench.run(ops, TinyModels.tiny(), new RandomWeights("unet", 1),
                 new PipelineBench.Spec(1, 8, 1, 0, List.of("edit")), new PrintStream(new ByteArrayOutputStream()));

@@ -30,13 +30,14 @@ final class BenchCommand implements Runnable {
     @Command(name = "unet", description = "Seconds per guided denoising step (batch 2) of a UNet3D on random weights.")
     static final class Unet implements Callable<Integer> {
         @Mixin Shape shape;
-        @Option(names = "--profile", description = "After the timed steps, one more step with device time per kernel (cuda only).") boolean profile;
+        @Option(names = "--profile", description = "After the timed steps, one more step with the time per kernel: device time per CUDA kernel, or wall time per op on the cpu.") boolean profile;
         @Mixin CudaGraphsOption cudaGraphs;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
             boolean graphs = cudaGraphs.on(device);
             Ops ops = device.open();
+            if (profile && ops.computesOnHost()) ops = dev.tav4j.bench.HostOpTiming.wrap(ops);
             int frames = shape.frames, latent = shape.latent;
             MemoryCheck.before(ops, dev.tav4j.model.plan.MemoryPlan.Models.unetOnly(shape.config()), dev.tav4j.model.plan.MemoryPlan.Workload.bench(
                     frames, latent, java.util.List.of(dev.tav4j.model.plan.MemoryPlan.Stage.EDIT), null));
@@ -54,13 +55,14 @@ final class BenchCommand implements Runnable {
     static final class Tune implements Callable<Integer> {
         @Mixin Shape shape;
         @Option(names = "--no-checkpointing", description = "Keep every intermediate instead of recomputing each block in the backward.") boolean noCheckpointing;
-        @Option(names = "--profile", description = "After the timed steps, one more step (eager) with device time per kernel: forward, backward, clipping, AdamW (cuda only).") boolean profile;
+        @Option(names = "--profile", description = "After the timed steps, one more step (eager) with the time per kernel (forward, backward, clipping, AdamW): device time per CUDA kernel, or wall time per op on the cpu.") boolean profile;
         @Mixin CudaGraphsOption cudaGraphs;
         @Mixin DeviceOption device;
 
         @Override public Integer call() {
             boolean graphs = cudaGraphs.on(device);
             Ops ops = device.open();
+            if (profile && ops.computesOnHost()) ops = dev.tav4j.bench.HostOpTiming.wrap(ops);
             int frames = shape.frames, latent = shape.latent;
             MemoryCheck.before(ops, dev.tav4j.model.plan.MemoryPlan.Models.unetOnly(shape.config()), dev.tav4j.model.plan.MemoryPlan.Workload.bench(
                     frames, latent, java.util.List.of(dev.tav4j.model.plan.MemoryPlan.Stage.TUNE),

@@ -58,14 +58,17 @@ final class BenchPipelineCommand implements Callable<Integer> {
     Integer torchThreads;
     @Option(names = "--stages", split = ",", defaultValue = "tune,invert,edit", description = "Stages to run (default: ${DEFAULT-VALUE}).")
     List<String> stages;
+    @Option(names = "--profile", description = "After each stage's timed steps, one more step with the time per kernel: device time per CUDA kernel, or wall time per op on the cpu.")
+    boolean profile;
     @Option(names = "--json", description = "Also write the JSON result to this file.")
     Path json;
     @Mixin DeviceOption device;
 
     @Override public Integer call() throws Exception {
-        for (int f : frames) new PipelineBench.Spec(f, latent, steps, warmup, stages); // bad values fail before anything runs
+        for (int f : frames) new PipelineBench.Spec(f, latent, steps, warmup, stages, profile); // bad values fail before anything runs
         if (python != null) System.err.println("PyTorch " + TorchBench.probe(python) + " found by " + python);
-        Ops ops = device.open();
+        Ops opened = device.open();
+        Ops ops = profile && opened.computesOnHost() ? dev.tav4j.bench.HostOpTiming.wrap(opened) : opened;
         Path temp = null;
         try {
             Path folder = unet;
@@ -106,11 +109,13 @@ final class BenchPipelineCommand implements Callable<Integer> {
             List<SideBySide.Run> runs = new ArrayList<>();
             for (int f : frames) {
                 try (Weights w = folder != null ? CheckpointDir.unetFolder(folder) : new RandomWeights("unet", BenchWeightsCommand.SEED)) {
-                    PipelineBench.Result r = PipelineBench.run(ops, cfg, w, new PipelineBench.Spec(f, latent, steps, warmup, stages), System.err);
+                    PipelineBench.Result r = PipelineBench.run(ops, cfg, w, new PipelineBench.Spec(f, latent, steps, warmup, stages, profile), System.err);
                     SideBySide.Run run = new SideBySide.Run(r, torch.get(f), cpu);
                     runs.add(run);
                     System.out.print(SideBySide.table(name, run));
                     System.out.println();
+                    for (PipelineBench.Stage s : r.stages())
+                        if (!s.profile().isEmpty()) System.out.print(s.name() + ", " + s.profile().table() + "\n");
                 }
             }
             String out = SideBySide.json(name, runs);
