@@ -18,6 +18,7 @@ import dev.tav4j.model.video.SyntheticClip;
 import dev.tav4j.model.video.VideoGrid;
 import dev.tav4j.model.world.Sample;
 import dev.tav4j.model.world.WorldMetrics;
+import dev.tav4j.model.world.WorldPrompt;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import picocli.CommandLine.Command;
@@ -162,8 +163,8 @@ final class DemoCommand implements Callable<Integer> {
                 method, out.resolve(".tune"), clock);
         clock.rest("loading, VAE encode and decode, saving", System.nanoTime() - t);
         t = System.nanoTime();
-        List<BufferedImage> source = enlarge(src.video().toImages());
-        VideoOutput.write(out.resolve("source.gif"), source, 4);
+        List<BufferedImage> plain = enlarge(src.video().toImages()), source = labelled(plain, "source");
+        VideoOutput.write(out.resolve("source.gif"), plain, 4);
         List<List<BufferedImage>> all = new ArrayList<>(List.of(source));
         System.out.printf(Locale.ROOT, "%-11s %-62s %9s %9s %10s  %s%n", "edit", "prompt", "edit acc", "motion", "bg consist", "recognised");
         ObjectNode json = Json.MAPPER.createObjectNode();
@@ -178,7 +179,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < edits.size(); i++) {
             WorldEdits.Edit e = edits.get(i);
             WorldMetrics.Scores sc = o.scores().get(i);
-            List<BufferedImage> edited = enlarge(o.edits().get(i).toImages());
+            List<BufferedImage> edited = labelled(enlarge(o.edits().get(i).toImages()), e.kind().word() + " → " + changedTo(e));
             all.add(edited);
             Path gif = out.resolve("edit-" + e.kind().word() + ".gif");
             VideoOutput.write(gif, VideoGrid.sideBySide(List.of(source, edited)), 4);
@@ -194,7 +195,7 @@ final class DemoCommand implements Callable<Integer> {
             r.put("background_consistency", sc.backgroundConsistency());
             r.put("recognised", seen);
         }
-        all.add(enlarge(o.reconstruction().toImages()));
+        all.add(labelled(enlarge(o.reconstruction().toImages()), "reconstruction"));
         VideoOutput.write(out.resolve("demo.gif"), VideoGrid.sideBySide(all), 4);
         Files.writeString(out.resolve("metrics.json"), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n");
         clock.add("writing GIFs", System.nanoTime() - t);
@@ -203,6 +204,45 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("wrote " + out.resolve("demo.gif") + " (source | shape | colour | background | reconstruction), "
                 + "edit-*.gif (source | edit), source.gif, metrics.json");
         return 0;
+    }
+
+    /** The new value an edit asks for: "circle", "red" (the shape's or the background's colour). */
+    private static String changedTo(WorldEdits.Edit e) {
+        WorldPrompt p = WorldPrompt.parse(e.prompt());
+        return switch (e.kind()) {
+            case SHAPE -> word(p.shape());
+            case COLOUR -> word(p.colour());
+            case BACKGROUND -> word(p.backgroundColour());
+        };
+    }
+
+    /**
+     * Each frame over a strip naming it, so the GIF says which clip is which edit. Where the platform draws no text
+     * (no fonts on a bare server), the frames come back unlabelled: the file names and the printed table still say it.
+     */
+    static List<BufferedImage> labelled(List<BufferedImage> frames, String label) {
+        try {
+            List<BufferedImage> out = new ArrayList<>();
+            for (BufferedImage f : frames) {
+                BufferedImage im = new BufferedImage(f.getWidth(), f.getHeight() + 20, BufferedImage.TYPE_INT_RGB);
+                java.awt.Graphics2D g = im.createGraphics();
+                try {
+                    g.drawImage(f, 0, 0, null);
+                    g.setColor(java.awt.Color.WHITE);
+                    g.fillRect(0, f.getHeight(), f.getWidth(), 20);
+                    g.setColor(java.awt.Color.BLACK);
+                    g.setFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 13));
+                    g.setRenderingHint(java.awt.RenderingHints.KEY_TEXT_ANTIALIASING, java.awt.RenderingHints.VALUE_TEXT_ANTIALIAS_OFF);
+                    g.drawString(label, 4, f.getHeight() + 15);
+                } finally {
+                    g.dispose();
+                }
+                out.add(im);
+            }
+            return out;
+        } catch (RuntimeException | java.awt.AWTError | LinkageError e) {
+            return frames;
+        }
     }
 
     private static String word(Object o) {
