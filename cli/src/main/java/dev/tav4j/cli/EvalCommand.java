@@ -157,8 +157,8 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + dir + ": " + Errors.describe(e), e);
         }
         Ops ops = device.open();
-        System.err.printf(Locale.ROOT, "tav eval --world: %d held-out clips of %d frames of %dx%d, %d variants, model %s%n",
-                clips, frames, size, size, rows.size(), dir);
+        System.err.printf(Locale.ROOT, "tav eval --world: %d held-out clip%s of %d frames of %dx%d, %d variants, model %s%n",
+                clips, clips == 1 ? "" : "s", frames, size, size, rows.size(), dir);
         System.err.printf(Locale.ROOT, "method: tuning %d steps at lr %s, DDIM %d steps, guidance %s%n",
                 method.tuneSteps(), method.learningRate(), method.steps(), method.guidance());
         Path work = Files.createTempDirectory("tav-eval-world");

@@ -98,7 +98,7 @@ public final class WorldEvalOutput {
         double psnrMax = 10;
         for (WorldEval.Summary s : rows)
             if (Double.isFinite(s.psnr().mean())) psnrMax = Math.max(psnrMax, s.psnr().mean() + (Double.isFinite(s.psnr().sd()) ? s.psnr().sd() : 0));
-        psnrMax = Math.ceil(psnrMax / 5) * 5;
+        psnrMax = Math.ceil(psnrMax / 4) * 4;  // whole-number ticks at quarters
         List<Panel> panels = List.of(
                 new Panel("edit accuracy ↑", WorldEval.Summary::editAccuracy, 1, "%.2f"),
                 new Panel("motion fidelity ↑", WorldEval.Summary::motionFidelity, 1, "%.2f"),
@@ -112,7 +112,7 @@ public final class WorldEvalOutput {
                 + "font-family=\"sans-serif\" font-size=\"12\">%n", width, height, width, height));
         b.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", width, height));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"24\" font-size=\"16\" font-weight=\"bold\">Tune-A-Video ablations on the world: "
-                + "%d held-out clips of %d frames</text>%n", left, s.clips(), s.frames()));
+                + "%d held-out clip%s of %d frames</text>%n", left, s.clips(), s.clips() == 1 ? "" : "s", s.frames()));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"44\" fill=\"#555\">tuning %d steps at lr %s, DDIM %d steps, guidance %s, seed %d; "
                         + "bars: mean, whiskers: ± 1 s.d. over clips</text>%n", left, s.method().tuneSteps(), s.method().learningRate(),
                 s.method().steps(), s.method().guidance(), s.seed()));
