@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tav4j.model.config.Json;
 import dev.tav4j.model.eval.WorldEdits;
 import dev.tav4j.model.eval.WorldEval;
-import dev.tav4j.model.io.CheckpointDir;
 import dev.tav4j.model.pipeline.Progress;
 import dev.tav4j.model.pipeline.SmokeTestModel;
 import dev.tav4j.model.pipeline.TuneAVideoPipeline;
@@ -137,18 +136,14 @@ final class DemoCommand implements Callable<Integer> {
         Checks.steps("--tune-steps", tune);
         Checks.steps("--steps", ddim);
         int frameSize;
-        CheckpointDir ckpt;
         try {
             frameSize = WorldEval.frameSize(dir);
-            ckpt = CheckpointDir.open(dir);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("--model " + dir + ": " + Errors.describe(e), e);
         }
         WorldEval.Method method = WorldEval.Method.defaults().withTuneSteps(tune).withSteps(ddim);  // defaults: WORLD_*
-        Checks.shape("--frames", frames, "--size", frameSize, "--size", frameSize);
         Ops ops = device.open();
-        MemoryCheck.before(ops, new MemoryPlan.Models(ckpt.unetConfig(), ckpt.vaeConfig(), ckpt.textConfig()),
-                MemoryPlan.Workload.tune(frames, frameSize, frameSize, WorldEval.tuneSettings(WorldEval.Variant.FULL, method), true, true));
+        WorldModel.checkFits(ops, dir, frames, frameSize, WorldEval.tuneSettings(WorldEval.Variant.FULL, method));
         Checks.outputFolder("--out", out);
         Sample src = WorldEval.source(frameSize, frames, seed, 0);
         List<WorldEdits.Edit> edits = WorldEdits.all(src.scene(), seed);

@@ -157,6 +157,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--model " + dir + ": " + Errors.describe(e), e);
         }
         Ops ops = device.open();
+        WorldModel.checkFits(ops, dir, frames, size, WorldEval.tuneSettings(WorldEval.Variant.FULL, method));
         System.err.printf(Locale.ROOT, "tav eval --world: %d held-out clip%s of %d frames of %dx%d, %d variants, model %s%n",
                 clips, clips == 1 ? "" : "s", frames, size, size, rows.size(), dir);
         System.err.printf(Locale.ROOT, "method: tuning %d steps at lr %s, DDIM %d steps, guidance %s%n",

@@ -1,5 +1,10 @@
 package dev.tav4j.cli;
 
+import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.plan.MemoryPlan;
+import dev.tav4j.model.tune.TuneSettings;
+import dev.tav4j.runtime.Ops;
+
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +28,17 @@ final class WorldModel {
         throw new IllegalArgumentException("no shipped world model: " + FOLDER + " not found in " + Path.of("").toAbsolutePath()
                 + (besideJar != null && !besideJar.equals(here) ? " nor at " + besideJar : "")
                 + "; pass --model DIR (a folder written by 'tav pretrain'), or train one with './tav pretrain --out " + FOLDER + "'");
+    }
+
+    /**
+     * The clips of a world run fit, before any compute: frames the host can hold (Checks.shape), and one tuning run
+     * with inversion the backend can hold (MemoryCheck) — the largest step of tav demo and of each row of tav eval --world.
+     */
+    static void checkFits(Ops ops, Path dir, int frames, int size, TuneSettings settings) {
+        Checks.shape("--frames", frames, "the model's frame height", size, "width", size);
+        CheckpointDir c = CheckpointDir.open(dir);
+        MemoryCheck.before(ops, new MemoryPlan.Models(c.unetConfig(), c.vaeConfig(), c.textConfig()),
+                MemoryPlan.Workload.tune(frames, size, size, settings, true, true));
     }
 
     private static boolean isModel(Path p) {

@@ -56,6 +56,7 @@ class WorldEvalCommandTest {
         refused(Tav.run("eval", "--world", "--model", m, "--variants", "full,full"), "--variants", "twice");
         refused(Tav.run("eval", "--world", "--model", m, "--clips", "0"), "--clips");
         refused(Tav.run("eval", "--world", "--model", m, "--frames", "1"), "--frames");
+        refused(Tav.run("eval", "--world", "--model", m, "--frames", "100000000"), "not enough memory", "--frames");
         refused(Tav.run("eval", "--world", "--model", m, "--tune-steps", "0"), "--tune-steps");
         refused(Tav.run("eval", "--world", "--model", m, "--guidance", "0.5"), "--guidance");
         refused(Tav.run("eval", "--world", "--model", m, "--chart", tmp.resolve("c.png").toString()), "--chart", "SVG");
@@ -96,6 +97,7 @@ class WorldEvalCommandTest {
         refused(Tav.run("demo", "--model", model.toString(), "--size", "64", "--out", out.toString()), "--size", "--smoke-test");
         refused(Tav.run("demo", "--model", model.toString(), "--tune-steps", "0", "--out", out.toString()), "--tune-steps");
         refused(Tav.run("demo", "--model", model.toString(), "--frames", "1", "--out", out.toString()), "--frames");
+        refused(Tav.run("demo", "--model", model.toString(), "--frames", "100000000", "--out", out.toString()), "not enough memory", "--frames");
         assertFalse(Files.exists(out), "nothing written");
     }
 
