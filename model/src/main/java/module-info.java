@@ -15,6 +15,7 @@ module dev.tav4j.model {
 
     exports dev.tav4j.model.clip;
     exports dev.tav4j.model.config;
+    exports dev.tav4j.model.eval;
     exports dev.tav4j.model.io;
     exports dev.tav4j.model.nn;
     exports dev.tav4j.model.pipeline;

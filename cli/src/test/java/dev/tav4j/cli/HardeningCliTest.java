@@ -152,8 +152,8 @@ class HardeningCliTest {
         refusedUpFront(edit(dir.resolve("b.gif"), "--height", "80000", "--width", "80000"), "not enough memory");
         refusedUpFront(tune(dir.resolve("t"), "--height", "80000", "--width", "80000"), "not enough memory");
         refusedUpFront(tune(dir.resolve("t"), "--frames", "100000"), "100000");
-        refusedUpFront(Tav.run("demo", "--out", dir.resolve("d").toString(), "--frames", "100000"), "not enough memory");
-        refusedUpFront(Tav.run("demo", "--out", dir.resolve("d").toString(), "--size", "80000"), "not enough memory");
+        refusedUpFront(Tav.run("demo", "--smoke-test", "--out", dir.resolve("d").toString(), "--frames", "100000"), "not enough memory");
+        refusedUpFront(Tav.run("demo", "--smoke-test", "--out", dir.resolve("d").toString(), "--size", "80000"), "not enough memory");
         Path cfg = Files.writeString(dir.resolve("c.yaml"), String.join("\n",
                 "pretrained_model_path: " + Tav.tinyModel(), "output_dir: " + dir.resolve("r"),
                 "train_data:", "  video_path: " + Tav.video("man-skiing.mp4"), "  prompt: a man is skiing",
@@ -167,7 +167,7 @@ class HardeningCliTest {
     @Test
     void demoWithZeroTuneStepsIsRefusedLeavingNothing(@TempDir Path dir) {
         Path out = dir.resolve("demo");
-        refusedUpFront(Tav.run("demo", "--out", out.toString(), "--tune-steps", "0"), "--tune-steps", "at least 1");
+        refusedUpFront(Tav.run("demo", "--smoke-test", "--out", out.toString(), "--tune-steps", "0"), "--tune-steps", "at least 1");
         assertFalse(Files.exists(out));
     }
 

@@ -79,6 +79,20 @@ class FnGradientTest {
         }
     }
 
+    /**
+     * Full spatio-temporal self-attention as the UNet's FULL variant builds it: one input x [B·F, L, C] gives the
+     * queries and, viewed as [B, F·L, C], the keys and values of CROSS attention (gradients meet through the reshape).
+     */
+    @Test
+    void fullAttentionThroughAReshapedView() {
+        int b = 2, frames = 3, l = 2, dim = 8;
+        check(c("full attention", s(d(b * frames, l, dim)), s(d(dim, dim)), (f, t) -> {
+            Tensor h = f.linear(t[0][0], t[1][0], null, null);
+            Tensor video = f.reshape(h, b, frames * l, dim);
+            return f.attention(AttentionKind.CROSS, frames, 2, 0.35f, h, video, video);
+        }));
+    }
+
     @Test
     void pointwiseAndLayout() {
         check(c("geglu", s(d(3, 8)), s(), (f, t) -> f.geglu(t[0][0])));

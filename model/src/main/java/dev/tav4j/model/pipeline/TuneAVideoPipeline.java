@@ -11,6 +11,7 @@ import dev.tav4j.model.text.ClipTokenizer;
 import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.model.unet.TunedDelta;
 import dev.tav4j.model.unet.UNetLoader;
+import dev.tav4j.model.unet.UNetVariant;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
@@ -95,6 +96,13 @@ public final class TuneAVideoPipeline implements AutoCloseable {
     /** As above, from an opened checkpoint, with LoRA files merged at load. */
     public static TuneAVideoPipeline load(Ops ops, CheckpointDir checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
                                           Path repackCache, java.util.function.Consumer<String> warn, java.util.List<LoraFile> loras) {
+        return load(ops, checkpoint, tunedUnet, trainable, repackCache, warn, loras, UNetVariant.DEFAULT);
+    }
+
+    /** As above, the UNet built with the attention of {@code variant} (an ablation, {@link UNetVariant}). */
+    public static TuneAVideoPipeline load(Ops ops, CheckpointDir checkpoint, Path tunedUnet, java.util.function.Predicate<String> trainable,
+                                          Path repackCache, java.util.function.Consumer<String> warn, java.util.List<LoraFile> loras,
+                                          UNetVariant variant) {
         CheckpointDir plain = checkpoint;
         if (tunedUnet != null) TunedDelta.requireBase(plain, tunedUnet);  // before anything is loaded
         Lora lora = Lora.read(loras);
@@ -113,7 +121,7 @@ public final class TuneAVideoPipeline implements AutoCloseable {
                 vae = new Vae(ops, ckpt.vaeConfig(), w);
             }
             long t2 = System.nanoTime();
-            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, trainable, lora);
+            UNet3D unet = UNetLoader.load(ops, ckpt, tunedUnet, null, 0, trainable, lora, variant);
             long t3 = System.nanoTime();
             TuneAVideoPipeline p = new TuneAVideoPipeline(ops, tok, text, vae, unet, ckpt.schedulerConfig());
             // reopened for exact frozen weights, which then carry the LoRA too (temporal ones come from the model)

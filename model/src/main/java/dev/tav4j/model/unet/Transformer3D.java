@@ -12,10 +12,11 @@ import dev.tav4j.runtime.autograd.Fn;
  */
 record Transformer3D(GroupNorm norm, Linear projIn, TransformerBlock block, Linear projOut) {
 
-    static Transformer3D load(ParamStore p, String prefix, int channels, int contextDim, int heads, int groups, boolean linearProjection) {
+    static Transformer3D load(ParamStore p, String prefix, int channels, int contextDim, int heads, int groups, boolean linearProjection,
+                              UNetVariant variant) {
         Linear in = linearProjection ? Linear.load(p, prefix + ".proj_in", channels, channels, true)
                 : Linear.loadConv1x1(p, prefix + ".proj_in", channels, channels);
-        TransformerBlock b = TransformerBlock.load(p, prefix + ".transformer_blocks.0", channels, contextDim, heads);
+        TransformerBlock b = TransformerBlock.load(p, prefix + ".transformer_blocks.0", channels, contextDim, heads, variant);
         Linear out = linearProjection ? Linear.load(p, prefix + ".proj_out", channels, channels, true)
                 : Linear.loadConv1x1(p, prefix + ".proj_out", channels, channels);
         return new Transformer3D(GroupNorm.load(p, prefix + ".norm", channels, groups, 1e-6f), in, b, out);

@@ -24,6 +24,7 @@ public final class UNet3D implements AutoCloseable {
     private final Ops ops;
     private final UNetConfig cfg;
     private final ParamStore params;
+    private final UNetVariant variant;
     final Linear time1, time2;
     final Conv2d convIn;
     final List<UNetBlocks.Down> down = new ArrayList<>();
@@ -43,7 +44,13 @@ public final class UNet3D implements AutoCloseable {
      * values on the device ({@link ParamStore#exactF32}): the master weights of mixed-precision tuning.
      */
     public UNet3D(Ops ops, UNetConfig cfg, Weights weights, java.util.function.Predicate<String> trainable) {
+        this(ops, cfg, weights, trainable, UNetVariant.DEFAULT);
+    }
+
+    /** As above, with the attention of an ablation ({@link UNetVariant}; DEFAULT is Tune-A-Video's). */
+    public UNet3D(Ops ops, UNetConfig cfg, Weights weights, java.util.function.Predicate<String> trainable, UNetVariant variant) {
         this.ops = ops;
+        this.variant = java.util.Objects.requireNonNull(variant, "variant");
         this.cfg = cfg;
         this.params = new ParamStore(ops, weights, trainable);
         int[] ch = cfg.blockOutChannels();
@@ -62,7 +69,7 @@ public final class UNet3D implements AutoCloseable {
             for (int j = 0; j < cfg.layersPerBlock(); j++) {
                 rs.add(ResnetBlock3D.load(params, b + ".resnets." + j, j == 0 ? prev : ch[i], ch[i], tDim, groups, eps));
                 if (cfg.downHasAttention(i))
-                    at.add(Transformer3D.load(params, b + ".attentions." + j, ch[i], ctx, cfg.heads()[i], groups, lin));
+                    at.add(Transformer3D.load(params, b + ".attentions." + j, ch[i], ctx, cfg.heads()[i], groups, lin, variant));
             }
             Conv2d ds = i == nb - 1 ? null : Conv2d.load(params, b + ".downsamplers.0.conv", ch[i], ch[i], 3, 2, cfg.downsamplePadding());
             down.add(new UNetBlocks.Down(rs, at, ds));
@@ -71,7 +78,7 @@ public final class UNet3D implements AutoCloseable {
         int top = ch[nb - 1];
         mid = new UNetBlocks.Mid(
                 ResnetBlock3D.load(params, "mid_block.resnets.0", top, top, tDim, groups, eps),
-                Transformer3D.load(params, "mid_block.attentions.0", top, ctx, cfg.heads()[nb - 1], groups, lin),
+                Transformer3D.load(params, "mid_block.attentions.0", top, ctx, cfg.heads()[nb - 1], groups, lin, variant),
                 ResnetBlock3D.load(params, "mid_block.resnets.1", top, top, tDim, groups, eps));
         prev = top;
         for (int i = 0; i < nb; i++) {
@@ -86,7 +93,7 @@ public final class UNet3D implements AutoCloseable {
                 int rin = j == 0 ? prev : out;
                 rs.add(ResnetBlock3D.load(params, b + ".resnets." + j, rin + skip, out, tDim, groups, eps));
                 if (cfg.upHasAttention(i))
-                    at.add(Transformer3D.load(params, b + ".attentions." + j, out, ctx, heads, groups, lin));
+                    at.add(Transformer3D.load(params, b + ".attentions." + j, out, ctx, heads, groups, lin, variant));
             }
             Conv2d us = i == nb - 1 ? null : Conv2d.load(params, b + ".upsamplers.0.conv", out, out, 3, 1, 1);
             up.add(new UNetBlocks.Up(rs, at, us));
@@ -101,6 +108,9 @@ public final class UNet3D implements AutoCloseable {
     public Ops ops() { return ops; }
 
     public ParamStore params() { return params; }
+
+    /** How the transformers attend over the frames (fixed at build). */
+    public UNetVariant variant() { return variant; }
 
     /**
      * One forward pass. sample [B·F, h, w, in] (channels-last), timesteps one per batch item, text

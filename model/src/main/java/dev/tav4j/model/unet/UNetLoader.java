@@ -37,16 +37,22 @@ public final class UNetLoader {
 
     /** As above, with {@code lora} merged into the UNet's weights (over a tuned UNet too: whatever UNet is loaded). */
     public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> trainable, Lora lora) {
+        return load(ops, ckpt, tuned, temporalInit, seed, trainable, lora, UNetVariant.DEFAULT);
+    }
+
+    /** As above, the UNet built with the attention of {@code variant} (an ablation; DEFAULT is the method's). */
+    public static UNet3D load(Ops ops, CheckpointDir ckpt, Path tuned, Path temporalInit, long seed, Predicate<String> trainable, Lora lora,
+                              UNetVariant variant) {
         if (tuned != null) {
             UNetConfig base = ckpt.unetConfig();
             try (Weights w = tunedWeights(ckpt, tuned)) {
                 UNetConfig cfg = CheckpointDir.unetFolderConfig(tuned);
                 requireCompatible(base, cfg, tuned);
-                return build(ops, cfg, w, temporalInit, seed, trainable, lora);
+                return build(ops, cfg, w, temporalInit, seed, trainable, lora, variant);
             }
         }
         try (Weights w = ckpt.weights("unet")) {
-            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, trainable, lora);
+            return build(ops, ckpt.unetConfig(), w, temporalInit, seed, trainable, lora, variant);
         }
     }
 
@@ -74,15 +80,21 @@ public final class UNetLoader {
      * wrappers made here are not closed: they would close {@code w}, which is the caller's.
      */
     public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> trainable, Lora lora) {
-        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, lora.apply(w), trainable);
+        return build(ops, cfg, w, temporalInit, seed, trainable, lora, UNetVariant.DEFAULT);
+    }
+
+    /** As above, with the attention of {@code variant}. */
+    public static UNet3D build(Ops ops, UNetConfig cfg, Weights w, Path temporalInit, long seed, Predicate<String> trainable, Lora lora,
+                               UNetVariant variant) {
+        if (cfg.is3D() || hasTemporal(w)) return new UNet3D(ops, cfg, lora.apply(w), trainable, variant);
         if (temporalInit != null) {
             try (Weights t = Weights.open("unet temporal layers", temporalInit)) {
-                return new UNet3D(ops, cfg, lora.apply(new UnionWeights(w, t)), trainable);
+                return new UNet3D(ops, cfg, lora.apply(new UnionWeights(w, t)), trainable, variant);
             }
         }
         Map<String, Tensor> fresh = TemporalInit.fresh(cfg, seed);
         try {
-            return new UNet3D(ops, cfg, lora.apply(new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh))), trainable);
+            return new UNet3D(ops, cfg, lora.apply(new UnionWeights(w, Weights.of("unet temporal layers (fresh init)", fresh))), trainable, variant);
         } finally {
             fresh.values().forEach(Tensor::close);
         }

@@ -9,6 +9,7 @@ import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.unet.UNet3D;
+import dev.tav4j.model.unet.UNetVariant;
 import dev.tav4j.runtime.Ops;
 import dev.tav4j.runtime.Tensor;
 import org.junit.jupiter.api.Assertions;
@@ -39,10 +40,10 @@ class EmulatedCudaTuneStepTest {
 
     private record Run(float[] loss, double[] norm, Map<String, float[]> grads, Map<String, float[]> after) {}
 
-    private static Run run(Ops ops, List<String> trainable, int loraRank) {
+    private static Run run(Ops ops, List<String> trainable, int loraRank, UNetVariant variant) {
         UNetConfig cfg = smallUnet();
         Gaussian g = new Gaussian(5);
-        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 3), loraRank > 0 ? name -> false : TrainableModules.matcher(trainable));
+        try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 3), loraRank > 0 ? name -> false : TrainableModules.matcher(trainable), variant);
              Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()), attached(unet, trainable, loraRank));
              Tensor lat = g.tensor(FRAMES, LATENT, LATENT, 4); Tensor txt = g.tensor(1, 77, 16);
              Tensor x = ops.upload(lat); Tensor text = ops.upload(txt)) {
@@ -100,14 +101,27 @@ class EmulatedCudaTuneStepTest {
         twoSteps(TapeGradientCheckTest.SET, 0);
     }
 
+    /**
+     * The full-attention ablation (tav eval --world): attn1 is CROSS attention over the video's tokens viewed as
+     * [B, F·L, C], its k and v projections trained through that view.
+     */
+    @Test
+    void twoStepsWithFullSpatioTemporalAttentionMatchTheCpuBackend() {
+        twoSteps(TapeGradientCheckTest.SET, 0, UNetVariant.DEFAULT.withFrameAttention(UNetVariant.FrameAttention.FULL));
+    }
+
     private static void twoSteps(List<String> trainable, int loraRank) {
+        twoSteps(trainable, loraRank, UNetVariant.DEFAULT);
+    }
+
+    private static void twoSteps(List<String> trainable, int loraRank, UNetVariant variant) {
         Emulation.require();
         long t0 = System.nanoTime();
-        Run cpu = run(new CpuOps(), trainable, loraRank);
+        Run cpu = run(new CpuOps(), trainable, loraRank, variant);
         long t1 = System.nanoTime();
         Run cuda;
         try (CudaOps ops = Emulation.cuda()) {
-            cuda = run(ops, trainable, loraRank);
+            cuda = run(ops, trainable, loraRank, variant);
         }
         System.out.printf(Locale.ROOT, "two tuning steps: cpu %.1f s, cuda-emu %.1f s%n", (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
         for (int s = 0; s < 2; s++) {

@@ -1,0 +1,60 @@
+package dev.tav4j.cli;
+
+import dev.tav4j.model.io.CheckpointDir;
+import dev.tav4j.model.plan.MemoryPlan;
+import dev.tav4j.model.tune.TuneSettings;
+import dev.tav4j.runtime.Ops;
+
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The shipped world model, {@value #FOLDER} at the repository root (docs/pretrain.md trains it): the default
+ * {@code --model} of {@code tav demo} and {@code tav eval --world}. Looked for in the current folder, then beside the
+ * jar's checkout (cli/target/tav.jar → ../../models/world-sd), so a fresh clone finds it from anywhere once committed.
+ */
+final class WorldModel {
+    static final String FOLDER = "models/world-sd";
+
+    private WorldModel() {}
+
+    /** The folder, or an IllegalArgumentException (one line) saying where it was looked for and how to get it. */
+    static Path resolve() {
+        Path here = Path.of(FOLDER).toAbsolutePath().normalize();
+        if (isModel(here)) return here;
+        Path besideJar = besideJar();
+        if (besideJar != null && isModel(besideJar)) return besideJar;
+        throw new IllegalArgumentException("no shipped world model: " + FOLDER + " not found in " + Path.of("").toAbsolutePath()
+                + (besideJar != null && !besideJar.equals(here) ? " nor at " + besideJar : "")
+                + "; pass --model DIR (a folder written by 'tav pretrain'), or train one with './tav pretrain --out " + FOLDER + "'");
+    }
+
+    /**
+     * The clips of a world run fit, before any compute: frames the host can hold (Checks.shape), and one tuning run
+     * with inversion the backend can hold (MemoryCheck) — the largest step of tav demo and of each row of tav eval --world.
+     */
+    static void checkFits(Ops ops, Path dir, int frames, int size, TuneSettings settings) {
+        Checks.shape("--frames", frames, "the model's frame height", size, "width", size);
+        CheckpointDir c = CheckpointDir.open(dir);
+        MemoryCheck.before(ops, new MemoryPlan.Models(c.unetConfig(), c.vaeConfig(), c.textConfig()),
+                MemoryPlan.Workload.tune(frames, size, size, settings, true, true));
+    }
+
+    private static boolean isModel(Path p) {
+        return Files.isRegularFile(p.resolve("model_index.json")) && Files.isDirectory(p.resolve("unet"));
+    }
+
+    /** models/world-sd of the checkout the running jar (or classes folder) was built in: two folders up from it. */
+    private static Path besideJar() {
+        try {
+            var src = WorldModel.class.getProtectionDomain().getCodeSource();
+            if (src == null) return null;
+            Path p = Path.of(src.getLocation().toURI()).toAbsolutePath();  // …/cli/target/tav.jar or …/cli/target/classes
+            Path root = p.getParent() == null || p.getParent().getParent() == null ? null : p.getParent().getParent().getParent();
+            return root == null ? null : root.resolve(FOLDER).normalize();
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+}
