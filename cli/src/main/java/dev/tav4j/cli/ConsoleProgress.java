@@ -4,6 +4,7 @@ import dev.tav4j.model.pipeline.Progress;
 
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -110,8 +111,9 @@ final class ConsoleProgress implements Progress {
             timing = false;
             if (open != null) err.println();
             open = null;
-            err.println(firstStepLine(stage, ProcessHandle.current().info().startInstant().orElse(null),
-                    ManagementFactory.getRuntimeMXBean().getStartTime(), System.currentTimeMillis()));
+            ProcessHandle.Info self = ProcessHandle.current().info();
+            err.println(firstStepLine(stage, self.startInstant().orElse(null), ManagementFactory.getRuntimeMXBean().getStartTime(),
+                    System.currentTimeMillis(), self.totalCpuDuration().orElse(null)));
         }
         double rate = r.steps / Math.max(r.seconds, 1e-9);
         int width = 24, done = (int) ((long) width * Math.min(step, total) / Math.max(1, total));
@@ -143,16 +145,19 @@ final class ConsoleProgress implements Progress {
     }
 
     /**
-     * "timing: first STAGE step done after X s (the process started at 0, the JVM at Y s)": X from the process's start
-     * (the launcher script's, as it execs java), Y the JVM's own start time; without a process start time, X from the
-     * JVM's start.
+     * "timing: first STAGE step done after X s (the process started at 0, the JVM at Y s; Z s of CPU)": X from the
+     * process's start (the launcher script's, as it execs java), Y the JVM's own start time, Z the CPU time of all the
+     * process's threads so far (less sensitive than X to other work on the machine); without a process start time, X
+     * from the JVM's start.
      */
-    static String firstStepLine(String stage, Instant processStart, long jvmStartMillis, long nowMillis) {
+    static String firstStepLine(String stage, Instant processStart, long jvmStartMillis, long nowMillis, Duration cpu) {
+        String cpuText = cpu == null ? "" : String.format(Locale.ROOT, "; %.2f s of CPU", cpu.toMillis() / 1e3);
         if (processStart == null)
-            return String.format(Locale.ROOT, "timing: first %s step done %.2f s after the JVM started", stage, (nowMillis - jvmStartMillis) / 1e3);
+            return String.format(Locale.ROOT, "timing: first %s step done %.2f s after the JVM started (%s)", stage,
+                    (nowMillis - jvmStartMillis) / 1e3, cpuText.isEmpty() ? "no process start time" : cpuText.substring(2));
         long p = processStart.toEpochMilli();
-        return String.format(Locale.ROOT, "timing: first %s step done %.2f s after the process started (the JVM started at %.2f s)",
-                stage, (nowMillis - p) / 1e3, Math.max(0, jvmStartMillis - p) / 1e3);
+        return String.format(Locale.ROOT, "timing: first %s step done %.2f s after the process started (the JVM started at %.2f s%s)",
+                stage, (nowMillis - p) / 1e3, Math.max(0, jvmStartMillis - p) / 1e3, cpuText);
     }
 
     static String duration(double seconds) {

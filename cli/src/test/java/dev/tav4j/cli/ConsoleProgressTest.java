@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 
 class ConsoleProgressTest {
@@ -54,9 +55,11 @@ class ConsoleProgressTest {
 
     @Test void timingCountsFromTheProcessStartAndSaysWhenTheJvmStarted() {
         Instant process = Instant.ofEpochMilli(1_000_000);
+        assertEquals("timing: first edit step done 2.50 s after the process started (the JVM started at 0.25 s; 3.10 s of CPU)",
+                ConsoleProgress.firstStepLine("edit", process, 1_000_250, 1_002_500, Duration.ofMillis(3100)));
         assertEquals("timing: first edit step done 2.50 s after the process started (the JVM started at 0.25 s)",
-                ConsoleProgress.firstStepLine("edit", process, 1_000_250, 1_002_500));
-        assertEquals("timing: first edit step done 2.25 s after the JVM started",
-                ConsoleProgress.firstStepLine("edit", null, 1_000_250, 1_002_500));
+                ConsoleProgress.firstStepLine("edit", process, 1_000_250, 1_002_500, null));
+        assertEquals("timing: first edit step done 2.25 s after the JVM started (3.10 s of CPU)",
+                ConsoleProgress.firstStepLine("edit", null, 1_000_250, 1_002_500, Duration.ofMillis(3100)));
     }
 }
