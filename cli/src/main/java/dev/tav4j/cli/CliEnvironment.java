@@ -19,9 +19,11 @@ import java.util.function.Function;
  * @param cancelWaitSeconds how long Ctrl-C waits for a tuning job to stop at a step boundary ({@code -Dtav.cancelWaitSeconds})
  * @param ffmpegLog         FFmpeg's own log level ({@code -Dtav.ffmpeg.log}), or null for quiet
  * @param hostPoolBytes     the most host memory kept cached for reuse ({@code -Dtav.hostPoolBytes}), or -1 for the default
+ * @param timing            {@code TAV_TIMING=1} (or {@code -Dtav.timing=true}): say when the first step of a progress bar
+ *                          was done, counted from the process's start (start-up time, docs/performance.md)
  */
 record CliEnvironment(BackendSettings backend, Path cacheDir, Path repackCache, boolean debug, long cancelWaitSeconds,
-                      String ffmpegLog, long hostPoolBytes) {
+                      String ffmpegLog, long hostPoolBytes, boolean timing) {
     /** An object picocli makes for the command line (a command, a mixin) that needs the environment. */
     interface Aware {
         void environment(CliEnvironment env);
@@ -44,7 +46,8 @@ record CliEnvironment(BackendSettings backend, Path cacheDir, Path repackCache, 
         String ffmpeg = property.apply("tav.ffmpeg.log");
         return new CliEnvironment(BackendSettings.fromSystem(property, env), cache, repackCache,
                 Boolean.parseBoolean(property.apply("tav.debug")), number(wait, 600),
-                ffmpeg == null || ffmpeg.isBlank() ? null : ffmpeg, number(property.apply("tav.hostPoolBytes"), -1));
+                ffmpeg == null || ffmpeg.isBlank() ? null : ffmpeg, number(property.apply("tav.hostPoolBytes"), -1),
+                "1".equals(env.apply("TAV_TIMING")) || Boolean.parseBoolean(property.apply("tav.timing")));
     }
 
     /** A whole number, or {@code otherwise} when absent or not one. */

@@ -3,6 +3,9 @@ package dev.tav4j.cli;
 import dev.tav4j.model.pipeline.Progress;
 
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -16,6 +19,8 @@ import java.util.TreeMap;
  * The time between two calls counts for the step just reported, so a stage that is interleaved with others
  * (tuning with validation every N steps) keeps its own rate. Keeps per-stage totals for {@link #summary()}.
  * Cancellation: {@link #cancel()} (Ctrl-C, tests) stops the running stage at its next step boundary.
+ * Start-up timing ({@code TAV_TIMING=1}): the first step reported is preceded by a "timing:" line saying how long
+ * after the process started it was done (the launcher execs the JVM, so that includes the launcher's own work).
  */
 final class ConsoleProgress implements Progress {
     private record Totals(double seconds, int steps) {}
@@ -37,14 +42,25 @@ final class ConsoleProgress implements Progress {
     private String cancelStage;
     private int cancelSteps;
     private int events;
+    private boolean timing;
+
+    /** Whether progress lines made with the no-argument constructor start with a "timing:" line (set by {@link Main}). */
+    static volatile boolean startupTiming;
 
     ConsoleProgress() {
         this(System.err, System.console() != null && System.console().isTerminal());
+        timing = startupTiming;
     }
 
     ConsoleProgress(PrintStream err, boolean terminal) {
         this.err = err;
         this.terminal = terminal;
+    }
+
+    /** Prints a "timing:" line before the first step (the tests; {@code TAV_TIMING=1} for the others). */
+    ConsoleProgress timing(boolean on) {
+        timing = on;
+        return this;
     }
 
     /** Work done since the last step (loading, writing files) is not counted for the next step. */
@@ -91,6 +107,14 @@ final class ConsoleProgress implements Progress {
         r.steps++;
         Totals sum = totals.merge(stage, new Totals(dt, 1), (a, b) -> new Totals(a.seconds + b.seconds, a.steps + b.steps));
         if (stage.equals(cancelStage) && sum.steps >= cancelSteps) cancelled = true;
+        if (timing) {
+            timing = false;
+            if (open != null) err.println();
+            open = null;
+            ProcessHandle.Info self = ProcessHandle.current().info();
+            err.println(firstStepLine(stage, self.startInstant().orElse(null), ManagementFactory.getRuntimeMXBean().getStartTime(),
+                    System.currentTimeMillis(), self.totalCpuDuration().orElse(null)));
+        }
         double rate = r.steps / Math.max(r.seconds, 1e-9);
         int width = 24, done = (int) ((long) width * Math.min(step, total) / Math.max(1, total));
         StringBuilder m = new StringBuilder();
@@ -118,6 +142,22 @@ final class ConsoleProgress implements Progress {
         totals.forEach((s, t) -> sb.append(String.format(Locale.ROOT, "  %-28s %8.1f s  (%d steps, %.3f s/step)%n",
                 "  of which " + s, t.seconds, t.steps, t.seconds / Math.max(1, t.steps))));
         return sb.toString();
+    }
+
+    /**
+     * "timing: first STAGE step done after X s (the process started at 0, the JVM at Y s; Z s of CPU)": X from the
+     * process's start (the launcher script's, as it execs java), Y the JVM's own start time, Z the CPU time of all the
+     * process's threads so far (less sensitive than X to other work on the machine); without a process start time, X
+     * from the JVM's start.
+     */
+    static String firstStepLine(String stage, Instant processStart, long jvmStartMillis, long nowMillis, Duration cpu) {
+        String cpuText = cpu == null ? "" : String.format(Locale.ROOT, "; %.2f s of CPU", cpu.toMillis() / 1e3);
+        if (processStart == null)
+            return String.format(Locale.ROOT, "timing: first %s step done %.2f s after the JVM started (%s)", stage,
+                    (nowMillis - jvmStartMillis) / 1e3, cpuText.isEmpty() ? "no process start time" : cpuText.substring(2));
+        long p = processStart.toEpochMilli();
+        return String.format(Locale.ROOT, "timing: first %s step done %.2f s after the process started (the JVM started at %.2f s%s)",
+                stage, (nowMillis - p) / 1e3, Math.max(0, jvmStartMillis - p) / 1e3, cpuText);
     }
 
     static String duration(double seconds) {

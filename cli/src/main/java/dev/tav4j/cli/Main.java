@@ -27,6 +27,7 @@ public final class Main implements Runnable {
         CliEnvironment env = CliEnvironment.read();
         if (env.ffmpegLog() != null) FfmpegLog.level(env.ffmpegLog());
         if (env.hostPoolBytes() >= 0) HostMemoryPool.GLOBAL.limitCache(env.hostPoolBytes());
+        ConsoleProgress.startupTiming = env.timing();
         // a failure in a worker thread is reported like one in the command, never as a bare stack trace
         Thread.setDefaultUncaughtExceptionHandler((thread, ex) -> System.err.println("tav: " + Errors.report(ex, thread.getName())));
         OneLineLogging.install();

@@ -109,14 +109,24 @@ public final class CudaDeviceApi implements DeviceApi {
     }
 
     static byte[] readResource(String resource) {
+        try (InputStream s = openResource(resource)) {
+            return s.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read PTX resource " + resource + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The PTX at a class path resource, decompressed as it is read when the name ends in ".gz". */
+    static InputStream openResource(String resource) {
         InputStream in = CudaDeviceApi.class.getResourceAsStream(resource);
         ClassLoader cl = Thread.currentThread().getContextClassLoader();
         if (in == null && cl != null) in = cl.getResourceAsStream(resource.startsWith("/") ? resource.substring(1) : resource);
         if (in == null) throw new IllegalStateException("PTX resource " + resource + " is not on the class path");
         // a ".gz" resource is gzip-compressed PTX (the kernels jar stores it so)
-        try (InputStream s = resource.endsWith(".gz") ? new GZIPInputStream(in) : in) {
-            return s.readAllBytes();
+        try {
+            return resource.endsWith(".gz") ? new GZIPInputStream(in) : in;
         } catch (IOException e) {
+            try { in.close(); } catch (IOException ignored) { /* the first failure is the one to report */ }
             throw new IllegalStateException("cannot read PTX resource " + resource + ": " + e.getMessage(), e);
         }
     }

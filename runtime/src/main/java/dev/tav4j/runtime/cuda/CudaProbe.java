@@ -8,6 +8,8 @@ import dev.tav4j.bindings.cuda.Cublas;
 import dev.tav4j.bindings.cuda.LibraryLocator;
 import dev.tav4j.runtime.BackendProvider.Availability;
 import dev.tav4j.runtime.BackendSettings;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -44,11 +46,11 @@ public final class CudaProbe {
     public static Report probe() {
         PtxRequirements req = PtxRequirements.DEFAULT;
         String source = "default requirements (no PTX resource " + CudaDeviceApi.DEFAULT_PTX_RESOURCE + " on the class path)";
-        try {
-            byte[] ptx = CudaDeviceApi.readResource(CudaDeviceApi.DEFAULT_PTX_RESOURCE);
-            req = PtxRequirements.parse(new String(ptx, StandardCharsets.US_ASCII));
+        // the header only: the whole module is read when a device loads it
+        try (InputStream ptx = CudaDeviceApi.openResource(CudaDeviceApi.DEFAULT_PTX_RESOURCE)) {
+            req = PtxRequirements.parseHead(ptx);
             source = CudaDeviceApi.DEFAULT_PTX_RESOURCE;
-        } catch (RuntimeException ignored) {
+        } catch (RuntimeException | IOException ignored) {
             // no kernels module on the class path: probe with the defaults
         }
         return probe(req, source);

@@ -1,5 +1,8 @@
 package dev.tav4j.runtime.cuda;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,6 +17,20 @@ public record PtxRequirements(int isaMajor, int isaMinor, int smMajor, int smMin
 
     private static final Pattern VERSION = Pattern.compile("^\\s*\\.version\\s+(\\d+)\\.(\\d+)", Pattern.MULTILINE);
     private static final Pattern TARGET = Pattern.compile("^\\s*\\.target\\s+sm_(\\d+)([af]?)", Pattern.MULTILINE);
+
+    /**
+     * How much of a module {@link #parseHead} reads: PTX starts with {@code .version} and {@code .target} (after a few
+     * comment lines), so a probe need not decompress and scan the whole module (16 MB, 0.2 s of {@code tav info}).
+     */
+    public static final int HEAD_BYTES = 64 << 10;
+
+    /** {@link #parse} of the first {@link #HEAD_BYTES} of {@code ptx} (whole lines only); the stream is not read further. */
+    public static PtxRequirements parseHead(InputStream ptx) throws IOException {
+        byte[] head = ptx.readNBytes(HEAD_BYTES);
+        int end = head.length;
+        if (end == HEAD_BYTES) while (end > 0 && head[end - 1] != '\n') end--;  // a cut line is not read
+        return parse(new String(head, 0, end, StandardCharsets.US_ASCII));
+    }
 
     /** Reads the header; anything missing falls back to {@link #DEFAULT}'s value. */
     public static PtxRequirements parse(String ptx) {

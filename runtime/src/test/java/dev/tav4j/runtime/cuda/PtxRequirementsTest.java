@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
 class PtxRequirementsTest {
     @Test void readsVersionAndTarget() {
         PtxRequirements r = PtxRequirements.parse("//\n// Generated\n.version 9.0\n.target sm_80\n.address_size 64\n");
@@ -33,5 +37,23 @@ class PtxRequirementsTest {
 
     @Test void missingHeaderFallsBackToDefaults() {
         assertEquals(PtxRequirements.DEFAULT, PtxRequirements.parse("garbage"));
+    }
+
+    @Test void headReadsTheHeaderOnlyAndNoCutLine() throws Exception {
+        byte[] body = ".func x\n".repeat(200_000).getBytes(StandardCharsets.US_ASCII);
+        byte[] header = "//\n// Generated\n.version 9.0\n.target sm_86\n".getBytes(StandardCharsets.US_ASCII);
+        ByteArrayInputStream in = new ByteArrayInputStream(concat(header, body));
+        assertEquals(new PtxRequirements(9, 0, 8, 6, false), PtxRequirements.parseHead(in));
+        assertEquals(header.length + body.length - PtxRequirements.HEAD_BYTES, in.available());
+        // a .target line cut at the end of the head is not read as a shorter one (sm_8 for sm_86)
+        byte[] pad = ("//" + "x".repeat(PtxRequirements.HEAD_BYTES - 12 - 3) + "\n").getBytes(StandardCharsets.US_ASCII);
+        PtxRequirements cut = PtxRequirements.parseHead(new ByteArrayInputStream(concat(pad, ".target sm_86\n".getBytes(StandardCharsets.US_ASCII))));
+        assertEquals(PtxRequirements.DEFAULT, cut);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
     }
 }
