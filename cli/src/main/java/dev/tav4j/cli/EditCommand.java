@@ -36,7 +36,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "edit", description = "Edit a video with a tuned model: DDIM inversion (or given latents) then guided DDIM towards a prompt; writes .gif or .mp4.")
 final class EditCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "The base checkpoint the model was tuned from: a diffusers folder, or a single-file checkpoint (.safetensors, original LDM layout).") Path model;
+    @Option(names = "--model", description = "The base checkpoint the model was tuned from: a diffusers folder, or a single-file checkpoint (.safetensors, original LDM layout) (default: the shipped world model, models/world-sd).") Path model;
     @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.") Path config;
     @Option(names = "--prediction-type", description = "For a single-file --model: epsilon or v (default: the config's).") String predictionType;
     @Option(names = "--tuned", description = "The tuning output folder (tav tune --out) or its unet/ folder; required unless --lora gives the tuning (tav tune --lora-rank: --lora OUT/lora.safetensors).") Path tuned;
@@ -48,8 +48,8 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--grid", description = "Also write input | edit side by side to this .gif/.mp4 (with --video).") Path grid;
     @Option(names = "--fps", defaultValue = "8", description = "Output frame rate (default: ${DEFAULT-VALUE}).") int fps;
     @Option(names = "--frames", defaultValue = "24", description = "Frames (with --video or --seed; default: ${DEFAULT-VALUE}).") int frames;
-    @Option(names = "--height", defaultValue = "512", description = "Frame height (with --video or --seed; default: ${DEFAULT-VALUE}).") int height;
-    @Option(names = "--width", defaultValue = "512", description = "Frame width (with --video or --seed; default: ${DEFAULT-VALUE}).") int width;
+    @Option(names = "--height", description = "Frame height (with --video or --seed; default: 512; the shipped world model's 64 without --model).") Integer height;
+    @Option(names = "--width", description = "Frame width (with --video or --seed; default: 512; the shipped world model's 64 without --model).") Integer width;
     @Option(names = "--rate", defaultValue = "1", description = "With --video: take every R-th frame (default: ${DEFAULT-VALUE}).") int rate;
     @Option(names = "--start", defaultValue = "0", description = "With --video: index of the first frame (default: ${DEFAULT-VALUE}).") int start;
     @Option(names = "--inv-steps", description = "With --video: DDIM inversion steps (default: --steps).") Integer invSteps;
@@ -65,6 +65,9 @@ final class EditCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         requireVideoName(out, "--out");
+        int[] size = WorldModel.defaults(p -> model = p, model, height, width);
+        height = size[0];
+        width = size[1];
         if (grid != null) requireVideoName(grid, "--grid");
         if (grid != null && (source == null || source.video == null)) throw new IllegalArgumentException("--grid needs --video (the input to show)");
         if (tuned == null && loraSpecs.isEmpty())

@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
 /** {@code tav generate}: text-to-video with a (tuned) UNet3D, guided DDIM from noise or from given latents. */
 @Command(name = "generate", description = "Generate a video from a prompt with a checkpoint and an optional tuned UNet; writes an animated GIF.")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …), or a single-file checkpoint (.safetensors, original LDM layout).")
+    @Option(names = "--model", description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …), or a single-file checkpoint (.safetensors, original LDM layout) (default: the shipped world model, models/world-sd).")
     Path model;
     @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.")
     Path config;
@@ -38,8 +38,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "A LoRA file (kohya or diffusers/PEFT safetensors) merged into the text encoder and UNet at load, times SCALE (default 1); repeatable.") List<String> loraSpecs = new ArrayList<>();
     @Option(names = "--prompt", required = true, description = "The text to generate a video of.") String prompt;
     @Option(names = "--frames", defaultValue = "8", description = "Frames (default: ${DEFAULT-VALUE}).") int frames;
-    @Option(names = "--height", defaultValue = "512", description = "Frame height, a multiple of 8 (default: ${DEFAULT-VALUE}).") int height;
-    @Option(names = "--width", defaultValue = "512", description = "Frame width, a multiple of 8 (default: ${DEFAULT-VALUE}).") int width;
+    @Option(names = "--height", description = "Frame height, a multiple of 8 (default: 512; the shipped world model's 64 without --model).") Integer height;
+    @Option(names = "--width", description = "Frame width, a multiple of 8 (default: 512; the shipped world model's 64 without --model).") Integer width;
     @Option(names = "--steps", defaultValue = "50", description = "Guided DDIM steps (default: ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--guidance", defaultValue = "12.5", description = "Guidance scale (default: ${DEFAULT-VALUE}).") float guidance;
     @Option(names = "--out", required = true, description = "Output .gif") Path out;
@@ -54,6 +54,9 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     @Override public Integer call() throws Exception {
+        int[] size = WorldModel.defaults(p -> model = p, model, height, width);
+        height = size[0];
+        width = size[1];
         Checks.shape("--frames", frames, "--height", height, "--width", width);
         CheckpointDir ckpt = ModelArgs.open(model, config, predictionType);
         Checks.ddimSteps("--steps", steps, ckpt);

@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 /** {@code tav tune}: one-shot tuning on one text–video pair with flags instead of a YAML config. */
 @Command(name = "tune", description = "Tune a Stable Diffusion checkpoint on one video and its prompt (Tune-A-Video); writes OUT/unet (with --lora-rank: OUT/lora.safetensors).")
 final class TuneCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …), or a single-file checkpoint (.safetensors, original LDM layout).") Path model;
+    @Option(names = "--model", description = "Diffusers checkpoint folder (model_index.json, unet/, vae/, …), or a single-file checkpoint (.safetensors, original LDM layout) (default: the shipped world model, models/world-sd).") Path model;
     @Option(names = "--config", description = "For a single-file --model: a folder of diffusers configs (unet/, vae/, text_encoder/, scheduler/, optionally tokenizer/) or the LDM YAML (v1-inference.yaml, ...); default: SD 1.x / 2.x recognised from the tensors.") Path config;
     @Option(names = "--prediction-type", description = "For a single-file --model: epsilon or v (default: the config's).") String predictionType;
     @Option(names = "--video", required = true, description = "The video to tune on (mp4, mov, webm, gif, or a folder of images).") Path video;
@@ -25,8 +25,8 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--frames", defaultValue = "24", description = "Frames to sample (default: ${DEFAULT-VALUE}).") int frames;
     @Option(names = "--rate", defaultValue = "1", description = "Take every R-th frame (default: ${DEFAULT-VALUE}).") int rate;
     @Option(names = "--start", defaultValue = "0", description = "Index of the first frame (default: ${DEFAULT-VALUE}).") int start;
-    @Option(names = "--height", defaultValue = "512", description = "Frame height, multiple of 8 (default: ${DEFAULT-VALUE}).") int height;
-    @Option(names = "--width", defaultValue = "512", description = "Frame width, multiple of 8 (default: ${DEFAULT-VALUE}).") int width;
+    @Option(names = "--height", description = "Frame height, multiple of 8 (default: 512; the shipped world model's 64 without --model).") Integer height;
+    @Option(names = "--width", description = "Frame width, multiple of 8 (default: 512; the shipped world model's 64 without --model).") Integer width;
     @Option(names = "--steps", defaultValue = "500", description = "Tuning steps (default: ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--lr", description = "AdamW learning rate (default: 3e-5, the official; with --lora-rank 3e-4, see docs/tuning.md).") Float lr;
     @Option(names = "--seed", defaultValue = "33", description = "Seed of the tuning noise (default: ${DEFAULT-VALUE}).") long seed;
@@ -48,6 +48,9 @@ final class TuneCommand implements Callable<Integer> {
     static final float LORA_LR = 3e-4f;
 
     @Override public Integer call() {
+        int[] size = WorldModel.defaults(p -> model = p, model, height, width);
+        height = size[0];
+        width = size[1];
         Checks.shape("--frames", frames, "--height", height, "--width", width);
         Checks.atLeast("--rate", rate, 1);
         Checks.atLeast("--start", start, 0);

@@ -11,7 +11,8 @@ import java.nio.file.Path;
 
 /**
  * The shipped world model, {@value #FOLDER} at the repository root (docs/pretrain.md trains it): the default
- * {@code --model} of {@code tav demo} and {@code tav eval --world}. Looked for in the current folder, then beside the
+ * {@code --model} of {@code tav demo}, {@code tav eval --world}, {@code tav generate}, {@code tav tune} and
+ * {@code tav edit}. Looked for in the current folder, then beside the
  * jar's checkout (cli/target/tav.jar → ../../models/world-sd), so a fresh clone finds it from anywhere once committed.
  */
 final class WorldModel {
@@ -39,6 +40,24 @@ final class WorldModel {
         CheckpointDir c = CheckpointDir.open(dir);
         MemoryCheck.before(ops, new MemoryPlan.Models(c.unetConfig(), c.vaeConfig(), c.textConfig()),
                 MemoryPlan.Workload.tune(frames, size, size, settings, true, true));
+    }
+
+    /**
+     * The defaults of a command whose {@code --model} may be left out: with a model given, the frame size asked or
+     * 512×512 (the official configs'); without one, the shipped world model (set through {@code setModel}, with a
+     * note on stderr) and its own frame size (the UNet's sample_size × the VAE's downscale, 64) unless one is asked.
+     * Returns {height, width}.
+     */
+    static int[] defaults(java.util.function.Consumer<Path> setModel, Path model, Integer height, Integer width) {
+        int h = 512, w = 512;
+        if (model == null) {
+            Path dir = resolve();
+            setModel.accept(dir);
+            CheckpointDir c = CheckpointDir.open(dir);
+            h = w = c.unetConfig().sampleSize() * (1 << (c.vaeConfig().blockOutChannels().length - 1));
+            System.err.println("model: the shipped world model " + dir + " (" + w + "×" + h + " frames; --model for another)");
+        }
+        return new int[] {height != null ? height : h, width != null ? width : w};
     }
 
     private static boolean isModel(Path p) {

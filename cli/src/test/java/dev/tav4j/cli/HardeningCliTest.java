@@ -80,7 +80,7 @@ class HardeningCliTest {
     @Test
     void generateHelpShowsItsDefaults() {
         String help = Tav.run("generate", "--help").out().replaceAll("\\s+", " ");
-        for (String d : List.of("default: 8)", "default: 512)", "default: 50)", "default: 12.5)")) assertTrue(help.contains(d), d + " in " + help);
+        for (String d : List.of("default: 8)", "default: 512;", "default: 50)", "default: 12.5)")) assertTrue(help.contains(d), d + " in " + help);
         String demo = Tav.run("demo", "--help").out().replaceAll("\\s+", " ");
         assertTrue(demo.contains("default: 10)") && demo.contains("default: 128)"), demo);
     }
