@@ -15,34 +15,97 @@ final class ScalarAttention {
         for (int j = 0; j < n; j++) MemorySegment.copy(src, Floats.F, (base + (long) j * c + col) << 2, dst, (at + j) * hs, hs);
     }
 
+    /** Σ a[ai + i]·b[bi + i] over i &lt; n, in four interleaved partial sums: four chains of additions, not one. */
     private static float dot(float[] a, int ai, float[] b, int bi, int n) {
-        float s = 0f;
-        for (int i = 0; i < n; i++) s += a[ai + i] * b[bi + i];
-        return s;
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += a[ai + i] * b[bi + i];
+            s1 += a[ai + i + 1] * b[bi + i + 1];
+            s2 += a[ai + i + 2] * b[bi + i + 2];
+            s3 += a[ai + i + 3] * b[bi + i + 3];
+        }
+        for (; i < n; i++) s0 += a[ai + i] * b[bi + i];
+        return (s0 + s1) + (s2 + s3);
     }
 
-    /** Forward, as {@link AttentionKernel#run}: out rows [q0, q1) of the head = softmax(scale·q·Kᵀ)·V. */
+    /**
+     * Forward, as {@link AttentionKernel#run}: out rows [q0, q1) of the head = softmax(scale·q·Kᵀ)·V, four query rows
+     * at a time. Keys are held transposed ([headSize][keys]) and values as rows; every inner loop reads one copied row
+     * and updates four arrays at the same index from 0 (the form C2 vectorises; a dot product per key is one chain of
+     * dependent additions, several times slower).
+     */
     static void forward(MemorySegment qs, long qBase, int q0, int q1, MemorySegment ks, MemorySegment vs, long key0,
                         long key1, int lk, int keys, int c, int col, int hs, float scale, boolean causal,
                         MemorySegment os) {
-        float[] kb = Scratch.floats(0, keys * hs), vb = Scratch.floats(1, keys * hs);
-        float[] sc = Scratch.floats(2, keys), qr = Scratch.floats(3, hs), o = Scratch.floats(4, hs);
-        keysAndValues(ks, vs, key0, key1, lk, c, col, hs, kb, vb);
-        for (int qi = q0; qi < q1; qi++) {
+        float[] kt = Scratch.floats(0, hs * keys), vb = Scratch.floats(1, keys * hs);
+        float[] s0 = Scratch.floats(2, keys), s1 = Scratch.floats(3, keys), s2 = Scratch.floats(4, keys);
+        float[] s3 = Scratch.floats(5, keys), krow = Scratch.floats(6, keys), vrow = Scratch.floats(7, hs);
+        float[] o0 = Scratch.floats(8, hs), o1 = Scratch.floats(9, hs), o2 = Scratch.floats(10, hs), o3 = Scratch.floats(11, hs);
+        float[][] sc = {s0, s1, s2, s3}, o = {o0, o1, o2, o3};
+        transposed(ks, key0, lk, c, col, hs, kt, keys, 0);
+        gather(vs, key0, lk, c, col, hs, vb, 0);
+        if (key1 >= 0) {
+            transposed(ks, key1, lk, c, col, hs, kt, keys, lk);
+            gather(vs, key1, lk, c, col, hs, vb, lk);
+        }
+        for (int qi = q0; qi < q1; qi += 4) {
+            int nq = Math.min(4, q1 - qi), jEnd = causal ? Math.min(keys, qi + nq) : keys;
             long row = qBase + (long) qi * c + col;
-            for (int i = 0; i < hs; i++) qr[i] = Floats.get(qs, row + i) * scale;
-            int end = causal ? Math.min(keys, qi + 1) : keys;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < end; j++) max = Math.max(max, sc[j] = dot(qr, 0, kb, j * hs, hs));
-            float sum = 0f;
-            java.util.Arrays.fill(o, 0, hs, 0f);
-            for (int j = 0; j < end; j++) {
-                float p = ScalarMath.exp(sc[j] - max);
-                sum += p;
-                for (int i = 0, vi = j * hs; i < hs; i++) o[i] += p * vb[vi + i];
+            for (int r = 0; r < 4; r++) java.util.Arrays.fill(sc[r], 0, jEnd, 0f);
+            for (int i = 0; i < hs; i++) {  // scores: rows past nq read row qi again, computed and never stored
+                float a0 = Floats.get(qs, row + i) * scale;
+                float a1 = nq > 1 ? Floats.get(qs, row + c + i) * scale : a0;
+                float a2 = nq > 2 ? Floats.get(qs, row + 2L * c + i) * scale : a0;
+                float a3 = nq > 3 ? Floats.get(qs, row + 3L * c + i) * scale : a0;
+                System.arraycopy(kt, i * keys, krow, 0, jEnd);
+                for (int j = 0; j < jEnd; j++) {
+                    float k = krow[j];
+                    s0[j] += a0 * k;
+                    s1[j] += a1 * k;
+                    s2[j] += a2 * k;
+                    s3[j] += a3 * k;
+                }
             }
-            float inv = 1f / sum;
-            for (int i = 0; i < hs; i++) Floats.set(os, row + i, o[i] * inv);
+            float i0 = softmax(s0, causal ? Math.min(keys, qi + 1) : keys, jEnd);
+            float i1 = softmax(s1, causal ? Math.min(keys, qi + 2) : keys, jEnd);
+            float i2 = softmax(s2, causal ? Math.min(keys, qi + 3) : keys, jEnd);
+            float i3 = softmax(s3, causal ? Math.min(keys, qi + 4) : keys, jEnd);
+            for (int r = 0; r < 4; r++) java.util.Arrays.fill(o[r], 0, hs, 0f);
+            for (int j = 0; j < jEnd; j++) {
+                float p0 = s0[j], p1 = s1[j], p2 = s2[j], p3 = s3[j];
+                System.arraycopy(vb, j * hs, vrow, 0, hs);
+                for (int i = 0; i < hs; i++) {
+                    float v = vrow[i];
+                    o0[i] += p0 * v;
+                    o1[i] += p1 * v;
+                    o2[i] += p2 * v;
+                    o3[i] += p3 * v;
+                }
+            }
+            for (int r = 0; r < nq; r++) {
+                float inv = r == 0 ? i0 : r == 1 ? i1 : r == 2 ? i2 : i3;
+                for (int i = 0; i < hs; i++) Floats.set(os, row + (long) r * c + i, o[r][i] * inv);
+            }
+        }
+    }
+
+    /** s[0, limit) ← exp(s − max), s[limit, jEnd) ← 0; returns 1 / Σ. */
+    private static float softmax(float[] s, int limit, int jEnd) {
+        limit = Math.min(limit, jEnd);  // a row past the block's last (computed, never stored) may see fewer keys
+        float max = Float.NEGATIVE_INFINITY, sum = 0f;
+        for (int j = 0; j < limit; j++) max = Math.max(max, s[j]);
+        for (int j = 0; j < limit; j++) sum += s[j] = ScalarMath.exp(s[j] - max);
+        java.util.Arrays.fill(s, limit, jEnd, 0f);
+        return 1f / sum;
+    }
+
+    /** dst[i·ld + at + j] = src[base + j·c + col + i] for j &lt; n, i &lt; hs: keys along rows. */
+    private static void transposed(MemorySegment src, long base, int n, int c, int col, int hs, float[] dst, int ld,
+                                   int at) {
+        for (int j = 0; j < n; j++) {
+            long r = base + (long) j * c + col;
+            for (int i = 0; i < hs; i++) dst[i * ld + at + j] = Floats.get(src, r + i);
         }
     }
 
