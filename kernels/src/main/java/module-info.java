@@ -1,6 +1,7 @@
 /**
  * The ops: the CPU implementation (the Vector API, incubating in JDK 25) and the CUDA kernels' Java side with their PTX.
- * On the module path this descriptor brings jdk.incubator.vector in, so no --add-modules is needed there.
+ * On the module path this descriptor brings jdk.incubator.vector in, so no --add-modules is needed there. On the class
+ * path without --add-modules jdk.incubator.vector the cpu backend runs scalar twins of its kernels (one warning).
  */
 module dev.tav4j.kernels {
     requires transitive dev.tav4j.runtime;

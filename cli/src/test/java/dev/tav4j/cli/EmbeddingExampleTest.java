@@ -21,8 +21,10 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The embedding example ({@code examples/embedding}): a project of its own that depends on the installed tav4j
- * artifacts, built by this build's Maven with its local repository, then run on the module path with no
- * {@code --add-modules}. Its runtime class path (target/lib) holds no FFmpeg, JMH or picocli.
+ * artifacts, built by this build's Maven with its local repository, then run with no {@code --add-modules} twice: on
+ * the module path, where the kernels' descriptor brings jdk.incubator.vector in (Vector API kernels, no warning), and
+ * on the class path, where the JVM leaves that module out and the cpu backend runs its scalar kernels after one
+ * warning line (issue 14). Its runtime class path (target/lib) holds no FFmpeg, JMH or picocli.
  * It needs the library jars this build made in the local repository: {@code ./test.sh} runs {@code mvn install}, and
  * the cli module's tests run after the library modules were installed. When the installed jars are missing or not
  * the ones in the modules' target folders (e.g. {@code mvn verify}, or a targeted run after a rebuild), it is skipped
@@ -69,8 +71,26 @@ class EmbeddingExampleTest {
                 "-m", "dev.tav4j.example/dev.tav4j.example.Embed", gif.toString()), tmp.resolve("run.log"), 600);
         assertTrue(out.contains("embedding example: 4 frames 64x64 on cpu"), out);
         assertFalse(out.contains("NoClassDefFoundError") || out.contains("Exception in thread"), out);
+        assertFalse(out.contains(NO_VECTOR_API), "on the module path the Vector API comes in by itself:\n" + out);
         assertEquals(4, gifFrames(gif), "frames in " + gif);
+
+        // the same jars on the class path, still no --add-modules: scalar kernels and one warning that says so
+        Path gifCp = tmp.resolve("out-classpath.gif");
+        List<String> classPath = new ArrayList<>();
+        for (String j : jars) classPath.add(lib.resolve(j).toString());
+        classPath.add(example.resolve("target/tav4j-embedding-example.jar").toString());
+        String outCp = run(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
+                String.join(File.pathSeparator, classPath), "dev.tav4j.example.Embed", gifCp.toString()), tmp.resolve("run-cp.log"), 900);
+        assertTrue(outCp.contains("embedding example: 4 frames 64x64 on cpu"), outCp);
+        assertFalse(outCp.contains("NoClassDefFoundError") || outCp.contains("Exception in thread"), outCp);
+        List<String> warnings = outCp.lines().filter(l -> l.contains(NO_VECTOR_API)).toList();
+        assertEquals(1, warnings.size(), "one warning per process:\n" + outCp);
+        assertTrue(warnings.getFirst().contains("--add-modules jdk.incubator.vector"), warnings.getFirst());
+        assertEquals(4, gifFrames(gifCp), "frames in " + gifCp);
     }
+
+    /** The start of the cpu backend's warning when the JVM has no jdk.incubator.vector (kernels' VectorApi). */
+    static final String NO_VECTOR_API = "jdk.incubator.vector is not in this JVM: the cpu backend's kernels run as scalar loops";
 
     private static String property(String name) {
         String v = System.getProperty(name);

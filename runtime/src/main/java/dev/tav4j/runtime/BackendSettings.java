@@ -28,11 +28,15 @@ import java.util.function.Function;
  *                            {@code user.home}; environment variables {@code CUDA_HOME}, {@code PYTHONPATH},
  *                            {@code VIRTUAL_ENV}, {@code CONDA_PREFIX}) as read at the entry point; empty: the
  *                            loader path and the fixed common locations only
+ * @param cpuVectorApi        whether the cpu backend runs its kernels on the Vector API (jdk.incubator.vector) when
+ *                            that module is in the JVM; off: scalar loops always (to compare the two in one JVM).
+ *                            Without the module the kernels are scalar loops whatever this says (one warning).
  */
 public record BackendSettings(DType precision, boolean tensorCores, boolean tensorCoresBackward, boolean fuseResiduals,
-                              boolean cudaGraphs, Path emulationLibrary, Map<String, String> libraryEnvironment) {
-    /** F32, tensor cores, fused residuals and CUDA graphs on, default library search. */
-    public static final BackendSettings DEFAULTS = new BackendSettings(DType.F32, true, true, true, true, null, Map.of());
+                              boolean cudaGraphs, Path emulationLibrary, Map<String, String> libraryEnvironment,
+                              boolean cpuVectorApi) {
+    /** F32, tensor cores, fused residuals and CUDA graphs on, default library search, the Vector API where present. */
+    public static final BackendSettings DEFAULTS = new BackendSettings(DType.F32, true, true, true, true, null, Map.of(), true);
 
     /** System property: the precision of {@link #fromSystem}: fp32 (default), bf16 or fp16. */
     public static final String PRECISION_PROPERTY = "tav.cuda.precision";
@@ -45,6 +49,11 @@ public record BackendSettings(DType precision, boolean tensorCores, boolean tens
     public static final String FUSE_RESIDUALS_PROPERTY = "tav.cuda.fuseResiduals", FUSE_RESIDUALS_ENV = "TAV_CUDA_FUSE_RESIDUALS";
     /** System property: {@code -Dtav.cuda.graphs=false} turns step capture off everywhere (as {@code --no-cuda-graphs}). */
     public static final String CUDA_GRAPHS_PROPERTY = "tav.cuda.graphs";
+    /**
+     * System property ({@code false}) or environment variable ({@code 0}) that makes the cpu backend run scalar loops
+     * even where jdk.incubator.vector is present ({@link #cpuVectorApi}).
+     */
+    public static final String CPU_VECTOR_API_PROPERTY = "tav.cpu.vectorApi", CPU_VECTOR_API_ENV = "TAV_CPU_VECTOR_API";
     /** System property naming the emulation library ({@link #emulationLibrary}); the Maven build sets it for the tests. */
     public static final String EMULATION_LIBRARY_PROPERTY = "tav.emu.lib";
     /** The system properties and environment variables that {@link #libraryEnvironment} holds. */
@@ -57,7 +66,7 @@ public record BackendSettings(DType precision, boolean tensorCores, boolean tens
     }
 
     /**
-     * The settings the documented switches give: {@link #PRECISION_PROPERTY}, the tensor-core, fusion and graph
+     * The settings the documented switches give: {@link #PRECISION_PROPERTY}, the tensor-core, fusion, graph and CPU Vector API
      * switches (a property says {@code false}, an environment variable {@code 0}; {@code off} and {@code no} too; the
      * property wins), {@link #EMULATION_LIBRARY_PROPERTY} and {@link #LIBRARY_KEYS}. Pure: an entry point passes
      * {@code System::getProperty, System::getenv}; a test passes maps.
@@ -75,7 +84,8 @@ public record BackendSettings(DType precision, boolean tensorCores, boolean tens
                 on(property, env, TENSOR_CORES_BACKWARD_PROPERTY, TENSOR_CORES_BACKWARD_ENV),
                 on(property, env, FUSE_RESIDUALS_PROPERTY, FUSE_RESIDUALS_ENV),
                 on(property, env, CUDA_GRAPHS_PROPERTY, null),
-                emu == null || emu.isBlank() ? null : Path.of(emu), libs);
+                emu == null || emu.isBlank() ? null : Path.of(emu), libs,
+                on(property, env, CPU_VECTOR_API_PROPERTY, CPU_VECTOR_API_ENV));
     }
 
     private static boolean on(Function<String, String> property, Function<String, String> env, String prop, String var) {
@@ -108,27 +118,31 @@ public record BackendSettings(DType precision, boolean tensorCores, boolean tens
     }
 
     public BackendSettings withPrecision(DType p) {
-        return new BackendSettings(p, tensorCores, tensorCoresBackward, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment);
+        return new BackendSettings(p, tensorCores, tensorCoresBackward, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment, cpuVectorApi);
     }
 
     public BackendSettings withTensorCores(boolean on) {
-        return new BackendSettings(precision, on, tensorCoresBackward, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment);
+        return new BackendSettings(precision, on, tensorCoresBackward, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment, cpuVectorApi);
     }
 
     public BackendSettings withTensorCoresBackward(boolean on) {
-        return new BackendSettings(precision, tensorCores, on, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment);
+        return new BackendSettings(precision, tensorCores, on, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment, cpuVectorApi);
     }
 
     public BackendSettings withFuseResiduals(boolean on) {
-        return new BackendSettings(precision, tensorCores, tensorCoresBackward, on, cudaGraphs, emulationLibrary, libraryEnvironment);
+        return new BackendSettings(precision, tensorCores, tensorCoresBackward, on, cudaGraphs, emulationLibrary, libraryEnvironment, cpuVectorApi);
     }
 
     public BackendSettings withCudaGraphs(boolean on) {
-        return new BackendSettings(precision, tensorCores, tensorCoresBackward, fuseResiduals, on, emulationLibrary, libraryEnvironment);
+        return new BackendSettings(precision, tensorCores, tensorCoresBackward, fuseResiduals, on, emulationLibrary, libraryEnvironment, cpuVectorApi);
     }
 
     public BackendSettings withEmulationLibrary(Path library) {
-        return new BackendSettings(precision, tensorCores, tensorCoresBackward, fuseResiduals, cudaGraphs, library, libraryEnvironment);
+        return new BackendSettings(precision, tensorCores, tensorCoresBackward, fuseResiduals, cudaGraphs, library, libraryEnvironment, cpuVectorApi);
+    }
+
+    public BackendSettings withCpuVectorApi(boolean on) {
+        return new BackendSettings(precision, tensorCores, tensorCoresBackward, fuseResiduals, cudaGraphs, emulationLibrary, libraryEnvironment, on);
     }
 
     /** Whether the backward's tensor-core kernels run: both switches on. */

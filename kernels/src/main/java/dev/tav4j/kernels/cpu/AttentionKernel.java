@@ -26,7 +26,7 @@ final class AttentionKernel {
      */
     static void run(MemorySegment qs, long qBase, int q0, int q1, MemorySegment ks, MemorySegment vs, long key0,
                     long key1, int lk, int keys, int c, int col, int hs, float scale, boolean causal, MemorySegment os) {
-        int lp = Vec.roundUp(keys, 2 * VL);
+        int lp = Floats.roundUp(keys, 2 * VL);
         float[] kt = Scratch.floats(0, hs * lp), vt = Scratch.floats(1, hs * lp);
         float[] sc = Scratch.floats(2, QB * lp), qb = Scratch.floats(3, QB * hs);
         AttentionMath.transpose(ks, key0, lk, c, col, hs, kt, lp, 0);
@@ -44,10 +44,10 @@ final class AttentionKernel {
             for (int r = 0; r < QB; r++) {
                 int row = qi + Math.min(r, nq - 1);
                 long src = qBase + (long) row * c + col;
-                for (int i = 0; i < hs; i++) qb[r * hs + i] = Vec.get(qs, src + i) * scale;
+                for (int i = 0; i < hs; i++) qb[r * hs + i] = Floats.get(qs, src + i) * scale;
                 end = Math.max(end, causal ? Math.min(keys, row + 1) : keys);
             }
-            int jEnd = Vec.roundUp(end, 2 * VL);
+            int jEnd = Floats.roundUp(end, 2 * VL);
             AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);  // scores
             for (int r = 0; r < QB; r++) {
                 int row = qi + Math.min(r, nq - 1);

@@ -1,6 +1,6 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.F;
+import static dev.tav4j.kernels.cpu.Floats.F;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
@@ -21,7 +21,7 @@ final class AttentionMath {
     static void transpose(MemorySegment src, long base, int n, int c, int col, int hs, float[] dst, int lp, int at) {
         for (int j = 0; j < n; j++) {
             long row = base + (long) j * c + col;
-            for (int i = 0; i < hs; i++) dst[i * lp + at + j] = Vec.get(src, row + i);
+            for (int i = 0; i < hs; i++) dst[i * lp + at + j] = Floats.get(src, row + i);
         }
     }
 
@@ -202,7 +202,7 @@ final class AttentionMath {
     static void untranspose(float[] t, int lp, int hs, int n, MemorySegment dst, long base, int c, int col) {
         for (int j = 0; j < n; j++) {
             long row = base + (long) j * c + col;
-            for (int i = 0; i < hs; i++) Vec.set(dst, row + i, t[i * lp + j]);
+            for (int i = 0; i < hs; i++) Floats.set(dst, row + i, t[i * lp + j]);
         }
     }
 }

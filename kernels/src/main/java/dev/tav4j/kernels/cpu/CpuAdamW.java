@@ -48,17 +48,17 @@ final class CpuAdamW {
         Parallel.forRange(items, 1, (lo, hi) -> {
             long end = Math.min(n, (long) hi * CHUNK);
             for (long i = (long) lo * CHUNK; i < end; i++) {
-                float g = Vec.get(gs, i) * gradScale;
-                float p = Vec.get(ps, i) * decay;
-                float mo = Vec.get(ms, i);
+                float g = Floats.get(gs, i) * gradScale;
+                float p = Floats.get(ps, i) * decay;
+                float mo = Floats.get(ms, i);
                 float mi = lerpLow ? Math.fma(w1, g - mo, mo) : Math.fma(w1 - 1f, g - mo, g);
-                float vi = Vec.get(vs, i) * b2f;
+                float vi = Floats.get(vs, i) * b2f;
                 vi = vi + w2 * g * g;
                 float denom = (float) Math.sqrt(vi) / bc2Sqrt + epsF;
                 p = p + stepSize * mi / denom;
-                Vec.set(ms, i, mi);
-                Vec.set(vs, i, vi);
-                Vec.set(ps, i, p);
+                Floats.set(ms, i, mi);
+                Floats.set(vs, i, vi);
+                Floats.set(ps, i, p);
             }
         });
     }

@@ -13,7 +13,8 @@ import java.lang.foreign.MemorySegment;
 final class CpuAttention {
     private CpuAttention() {}
 
-    static void run(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v, Tensor out) {
+    static void run(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v, Tensor out,
+                    boolean vector) {
         String op = "attention(" + kind + ")";
         if (kind == null) throw new IllegalArgumentException("attention: kind is null");
         Check.rank(op, "q", q, 3);
@@ -54,8 +55,11 @@ final class CpuAttention {
                 long key0 = AttentionKeys.first(kind, img, frames) * imageK;
                 int second = AttentionKeys.second(kind, img, frames);
                 long key1 = second < 0 ? -1 : second * imageK;
-                AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
-                        scale, kind == AttentionKind.CAUSAL, os);
+                boolean causal = kind == AttentionKind.CAUSAL;
+                if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
+                        scale, causal, os);
+                else ScalarAttention.forward(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
+                        scale, causal, os);
             }
         });
     }

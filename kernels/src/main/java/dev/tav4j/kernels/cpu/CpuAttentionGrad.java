@@ -20,7 +20,7 @@ final class CpuAttentionGrad {
     private CpuAttentionGrad() {}
 
     static void run(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k, Tensor v, Tensor dOut,
-                    Tensor dQ, Tensor dK, Tensor dV) {
+                    Tensor dQ, Tensor dK, Tensor dV, boolean vector) {
         if (kind == null) throw new IllegalArgumentException("attentionBackward: kind is null");
         String op = "attentionBackward(" + kind + ")";
         check(op, kind, frames, heads, q, k, v, dOut, dQ, dK, dV);
@@ -51,8 +51,10 @@ final class CpuAttentionGrad {
                 long key0 = AttentionKeys.first(kind, img, frames) * imageK;
                 int second = AttentionKeys.second(kind, img, frames);
                 long key1 = second < 0 ? -1 : second * imageK;
-                CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs,
-                        hs, scale, causal, lse, dd, (img * heads + h) * lq);
+                if (vector) CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c,
+                        h * hs, hs, scale, causal, lse, dd, (img * heads + h) * lq);
+                else ScalarAttention.query(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
+                        scale, causal, lse, dd, (img * heads + h) * lq);
             }
         });
         if (dK == null && dV == null) return;
@@ -73,8 +75,10 @@ final class CpuAttentionGrad {
                     statRows[r] = (img * heads + h) * lq;
                     readers[r] = img * imageQ;
                 }
-                CpuAttentionGradKey.run(qs, dos, ks, vs, dks, dvs, kimg * imageK, j0, j1, readers, statRows, count, lq,
-                        c, h * hs, hs, scale, causal, lse, dd);
+                if (vector) CpuAttentionGradKey.run(qs, dos, ks, vs, dks, dvs, kimg * imageK, j0, j1, readers, statRows,
+                        count, lq, c, h * hs, hs, scale, causal, lse, dd);
+                else ScalarAttention.key(qs, dos, ks, vs, dks, dvs, kimg * imageK, j0, j1, readers, statRows, count, lq, c,
+                        h * hs, hs, scale, causal, lse, dd);
             }
         });
     }

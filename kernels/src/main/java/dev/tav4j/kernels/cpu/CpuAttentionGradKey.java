@@ -26,7 +26,7 @@ final class CpuAttentionGradKey {
     static void run(MemorySegment qs, MemorySegment dos, MemorySegment ks, MemorySegment vs, MemorySegment dks,
                     MemorySegment dvs, long keyBase, int j0, int j1, long[] readers, int[] statRows, int nReaders,
                     int lq, int c, int col, int hs, float scale, boolean causal, float[] lse, float[] dd) {
-        int kc = j1 - j0, kp = Vec.roundUp(kc, VL);
+        int kc = j1 - j0, kp = Floats.roundUp(kc, VL);
         float[] kt = Scratch.floats(0, hs * kp), vt = Scratch.floats(1, hs * kp);
         float[] dkt = Scratch.floats(2, hs * kp), dvt = Scratch.floats(3, hs * kp);
         float[] sc = Scratch.floats(4, QB * kp), dp = Scratch.floats(5, QB * kp);
@@ -48,8 +48,8 @@ final class CpuAttentionGradKey {
                     int row = qi + Math.min(r, nq - 1);
                     long src = qBase + (long) row * c + col;
                     for (int i = 0; i < hs; i++) {
-                        qb[r * hs + i] = Vec.get(qs, src + i) * scale;
-                        ob[r * hs + i] = Vec.get(dos, src + i);
+                        qb[r * hs + i] = Floats.get(qs, src + i) * scale;
+                        ob[r * hs + i] = Floats.get(dos, src + i);
                     }
                 }
                 AttentionMath.rowsTimesT(kt, kp, hs, qb, sc, kp);

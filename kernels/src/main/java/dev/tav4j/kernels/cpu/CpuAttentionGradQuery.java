@@ -24,7 +24,7 @@ final class CpuAttentionGradQuery {
     static void run(MemorySegment qs, MemorySegment dos, MemorySegment dqs, long qBase, int q0, int q1,
                     MemorySegment ks, MemorySegment vs, long key0, long key1, int lk, int keys, int c, int col, int hs,
                     float scale, boolean causal, float[] lse, float[] dd, int stat) {
-        int lp = Vec.roundUp(keys, VL);
+        int lp = Floats.roundUp(keys, VL);
         float[] kt = Scratch.floats(0, hs * lp), vt = Scratch.floats(1, hs * lp);
         float[] sc = Scratch.floats(2, QB * lp), dp = Scratch.floats(3, QB * lp);
         float[] qb = Scratch.floats(4, QB * hs), ob = Scratch.floats(5, QB * hs);
@@ -45,12 +45,12 @@ final class CpuAttentionGradQuery {
                 int row = qi + Math.min(r, nq - 1);
                 long src = qBase + (long) row * c + col;
                 for (int i = 0; i < hs; i++) {
-                    qb[r * hs + i] = Vec.get(qs, src + i) * scale;
-                    ob[r * hs + i] = Vec.get(dos, src + i);
+                    qb[r * hs + i] = Floats.get(qs, src + i) * scale;
+                    ob[r * hs + i] = Floats.get(dos, src + i);
                 }
                 end = Math.max(end, causal ? Math.min(keys, row + 1) : keys);
             }
-            int jEnd = Vec.roundUp(end, VL);
+            int jEnd = Floats.roundUp(end, VL);
             AttentionMath.rowsTimesT(kt, lp, hs, qb, sc, jEnd);
             AttentionMath.rowsTimesT(vt, lp, hs, ob, dp, jEnd);
             for (int r = 0; r < QB; r++) {

@@ -12,7 +12,9 @@ public final class CpuBackendProvider implements BackendProvider {
     @Override public int priority() { return 0; }
 
     @Override public Availability probe(BackendSettings settings) {
-        return Availability.yes("pure Java, " + Parallel.THREADS + " threads, Vector API " + Vec.S);
+        String kernels = !VectorApi.PRESENT ? "scalar loops (no jdk.incubator.vector: add --add-modules jdk.incubator.vector)"
+                : settings.cpuVectorApi() ? Vec.describe() : "scalar loops (Vector API off in the settings)";
+        return Availability.yes("pure Java, " + Parallel.THREADS + " threads, " + kernels);
     }
 
     /** The cpu backend; it computes in F32 whatever {@code settings} ask (compare {@link Ops#precision()}). */

@@ -12,7 +12,8 @@ import java.lang.foreign.MemorySegment;
 final class CpuConv2d {
     private CpuConv2d() {}
 
-    static void run(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out) {
+    static void run(Tensor x, Tensor w, Tensor bias, int stride, int padding, boolean padBottomRightOnly, Tensor out,
+                    boolean vector) {
         String op = "conv2d";
         Check.rank(op, "x", x, 4);
         Check.rank(op, "w", w, 4);
@@ -43,11 +44,11 @@ final class CpuConv2d {
             }
             int pixels = ho * wo;
             long rowStep = (long) stride * wp * ci, colStep = (long) stride * ci, image = (long) hp * wp * ci;
-            CpuGemm.Rows rows = m -> {
+            Gemm.Rows rows = m -> {
                 int img = m / pixels, rem = m - img * pixels, oy = rem / wo, ox = rem - oy * wo;
                 return img * image + oy * rowStep + ox * colStep;
             };
-            CpuGemm.gemm(src, rows, new CpuGemm.Runs(shift, k0, len), Math.multiplyExact(n, pixels), kh * kw * ci,
+            Gemm.gemm(vector, src, rows, new Gemm.Runs(shift, k0, len), Math.multiplyExact(n, pixels), kh * kw * ci,
                     w.segment(), bias == null ? null : bias.segment(), co, out.segment());
         } finally {
             if (padded != null) padded.close();

@@ -52,11 +52,11 @@ final class CpuConvGrad {
     /**
      * dW [kh, kw, Ci, Co] += Pᵀ · dY and dBias += Σ_rows dY over the M = N·Ho·Wo output pixels, where row m of P
      * [M, kh·kw·Ci] is the input patch output pixel m reads (zero outside the image): the GEMM of
-     * {@link CpuMatmulGradWeight} with P's rows gathered from x as its blocks need them (an implicit im2col; nothing
+     * {@link Gemm#accumulateWeight} with P's rows gathered from x as its blocks need them (an implicit im2col; nothing
      * of P's size is stored). k = (ky, kx, ci) runs in the order of dW's rows, so dW is the GEMM's [K, Co] as is.
      */
     static void backwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly, Tensor dW,
-                               Tensor dBias) {
+                               Tensor dBias, boolean vector) {
         String op = "conv2dBackwardWeight";
         Check.rank(op, "x", x, 4);
         Check.rank(op, "dY", dY, 4);
@@ -77,11 +77,11 @@ final class CpuConvGrad {
         if (co == 0) return;
         int m = CpuGradSupport.rows(dY.size(), co, op);
         if (m == 0) return;
-        if (dBias != null) CpuMatmulGrad.biasGrad(dY.segment(), m, co, dBias.segment());
+        if (dBias != null) CpuMatmulGrad.biasGrad(vector, dY.segment(), m, co, dBias.segment());
         int k = Math.multiplyExact(kh * kw, ci);
         if (k == 0) return;
         MemorySegment xs = x.segment();
-        CpuMatmulGradWeight.accumulate((m0, rows, xb, kp) -> {
+        Gemm.accumulateWeight(vector, (m0, rows, xb, kp) -> {
             // row m = (img, oy, ox): decoded once, then stepped along the output row
             int ox = m0 % wo, r = m0 / wo, oy = r % ho, img = r / ho;
             for (int i = 0; i < rows; i++) {
@@ -92,7 +92,7 @@ final class CpuConvGrad {
                     long src = (((long) img * h + iy) * wd + x0) * ci;
                     for (int kx = 0; kx < kw; kx++, dst += ci, src += ci) {
                         int ix = x0 + kx;
-                        if (rowIn && ix >= 0 && ix < wd) MemorySegment.copy(xs, Vec.F, src << 2, xb, dst, ci);
+                        if (rowIn && ix >= 0 && ix < wd) MemorySegment.copy(xs, Floats.F, src << 2, xb, dst, ci);
                         else Arrays.fill(xb, dst, dst + ci, 0f);
                     }
                 }

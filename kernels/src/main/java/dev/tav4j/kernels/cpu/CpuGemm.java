@@ -1,17 +1,19 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.F;
-import static dev.tav4j.kernels.cpu.Vec.NATIVE;
+import static dev.tav4j.kernels.cpu.Floats.F;
+import static dev.tav4j.kernels.cpu.Floats.NATIVE;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import dev.tav4j.runtime.Parallel;
 import java.lang.foreign.MemorySegment;
+import dev.tav4j.kernels.cpu.Gemm.Rows;
+import dev.tav4j.kernels.cpu.Gemm.Runs;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Blocked single-precision GEMM: C[M, N] = A · B (+ bias), B [K, N] row-major. Rows of A are located through
+ * Blocked single-precision GEMM on the Vector API: C[M, N] = A · B (+ bias), B [K, N] row-major. Rows of A are located through
  * {@link Rows} and K may be split into runs that read A at different shifts, which is how a convolution runs
  * as an implicit GEMM straight over its (padded) input. B is packed once per call into zero-padded panels of
  * {@link #NR} columns; a register-blocked micro-kernel computes {@link #MR} × NR tiles over the whole K. Its loop
@@ -27,24 +29,6 @@ final class CpuGemm {
     private static final ThreadLocal<float[][]> PACK = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private CpuGemm() {}
-
-    /** Float index in A where row m starts. */
-    @FunctionalInterface
-    interface Rows {
-        long offset(int m);
-    }
-
-    /** K as runs: run r reads A at rowStart + shift[r] + kk and B row k0[r] + kk, for kk in [0, len[r]). */
-    record Runs(long[] shift, int[] k0, int[] len) {
-        static Runs whole(int k) {
-            return new Runs(new long[] {0}, new int[] {0}, new int[] {k});
-        }
-    }
-
-    /** Plain row-major A [M, K] starting at float index 0 of a. */
-    static void matmul(MemorySegment a, MemorySegment b, MemorySegment bias, MemorySegment c, int m, int k, int n) {
-        gemm(a, row -> (long) row * k, Runs.whole(k), m, k, b, bias, n, c);
-    }
 
     static void gemm(MemorySegment a, Rows rows, Runs runs, int m, int k, MemorySegment b, MemorySegment bias, int n,
                      MemorySegment c) {
@@ -103,7 +87,7 @@ final class CpuGemm {
             }
         });
         int biasBase = panels * k * NR;
-        for (int j = 0; j < panels * NR; j++) bp[biasBase + j] = bias != null && j < n ? Vec.get(bias, j) : 0f;
+        for (int j = 0; j < panels * NR; j++) bp[biasBase + j] = bias != null && j < n ? Floats.get(bias, j) : 0f;
         return bp;
     }
 

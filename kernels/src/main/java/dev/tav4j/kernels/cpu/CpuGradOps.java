@@ -26,7 +26,7 @@ public final class CpuGradOps implements GradOps {
     }
 
     @Override public void matmulBackwardWeight(Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
-        CpuMatmulGrad.backwardWeight(fwd, x, dY, dW, dBias);
+        CpuMatmulGrad.backwardWeight(fwd.vectorApi(), x, dY, dW, dBias);
     }
 
     @Override public void conv2dBackwardInput(Tensor dY, Tensor w, int stride, int padding, boolean padBottomRightOnly,
@@ -36,40 +36,40 @@ public final class CpuGradOps implements GradOps {
 
     @Override public void conv2dBackwardWeight(Tensor x, Tensor dY, int stride, int padding, boolean padBottomRightOnly,
                                                Tensor dW, Tensor dBias) {
-        CpuConvGrad.backwardWeight(x, dY, stride, padding, padBottomRightOnly, dW, dBias);
+        CpuConvGrad.backwardWeight(x, dY, stride, padding, padBottomRightOnly, dW, dBias, fwd.vectorApi());
     }
 
     @Override public void groupNormBackward(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
                                             boolean silu, Tensor dY, Tensor dX) {
-        CpuNormGrad.groupNorm(x, groups, framesPooled, gamma, beta, eps, silu, dY, dX);
+        CpuNormGrad.groupNorm(x, groups, framesPooled, gamma, beta, eps, silu, dY, dX, fwd.vectorApi());
     }
 
     @Override public void groupNormBackwardAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta,
                                                   float eps, boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta) {
-        CpuNormGrad.groupNormAffine(x, groups, framesPooled, gamma, beta, eps, silu, dY, dGamma, dBeta);
+        CpuNormGrad.groupNormAffine(x, groups, framesPooled, gamma, beta, eps, silu, dY, dGamma, dBeta, fwd.vectorApi());
     }
 
     @Override public void layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
-        CpuNormGrad.layerNorm(x, gamma, eps, dY, dX);
+        CpuNormGrad.layerNorm(x, gamma, eps, dY, dX, fwd.vectorApi());
     }
 
     @Override public void layerNormBackwardAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma,
                                                   Tensor dBeta) {
-        CpuNormGrad.layerNormAffine(x, gamma, eps, dY, dGamma, dBeta);
+        CpuNormGrad.layerNormAffine(x, gamma, eps, dY, dGamma, dBeta, fwd.vectorApi());
     }
 
     @Override public void attentionBackward(AttentionKind kind, int frames, int heads, float scale, Tensor q, Tensor k,
                                             Tensor v, Tensor dOut, Tensor dQ, Tensor dK, Tensor dV) {
-        CpuAttentionGrad.run(kind, frames, heads, scale, q, k, v, dOut, dQ, dK, dV);
+        CpuAttentionGrad.run(kind, frames, heads, scale, q, k, v, dOut, dQ, dK, dV, fwd.vectorApi());
     }
 
-    @Override public void gegluBackward(Tensor x, Tensor dY, Tensor dX) { CpuPointwiseGrad.geglu(x, dY, dX); }
+    @Override public void gegluBackward(Tensor x, Tensor dY, Tensor dX) { CpuPointwiseGrad.geglu(x, dY, dX, fwd.vectorApi()); }
 
     @Override public void activationBackward(Activation act, Tensor x, Tensor dY, Tensor dX) {
-        CpuPointwiseGrad.activation(act, x, dY, dX);
+        CpuPointwiseGrad.activation(act, x, dY, dX, fwd.vectorApi());
     }
 
-    @Override public void upsampleNearestBackward(Tensor dY, Tensor dX) { CpuLayoutGrad.upsampleNearest(dY, dX); }
+    @Override public void upsampleNearestBackward(Tensor dY, Tensor dX) { CpuLayoutGrad.upsampleNearest(dY, dX, fwd.vectorApi()); }
 
     @Override public void splitChannels(Tensor dOut, Tensor dA, Tensor dB) { CpuLayoutGrad.splitChannels(dOut, dA, dB); }
 
@@ -81,7 +81,7 @@ public final class CpuGradOps implements GradOps {
         long per = (long) repeat * dY.dim(1) * dY.dim(2);
         dRows.segment().fill((byte) 0);
         for (int b = 0; b < rows; b++)
-            CpuMatmulGrad.biasGrad(dY.segment().asSlice(b * per * c * 4L, per * c * 4L), Math.toIntExact(per), c,
+            CpuMatmulGrad.biasGrad(fwd.vectorApi(), dY.segment().asSlice(b * per * c * 4L, per * c * 4L), Math.toIntExact(per), c,
                     dRows.segment().asSlice((long) b * c * 4L, c * 4L));
     }
 

@@ -1,12 +1,7 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.S;
-import static dev.tav4j.kernels.cpu.Vec.VL;
-
 import dev.tav4j.runtime.Parallel;
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The passes of the GroupNorm backward over x [videos, pixels, C]: per-channel sums over each video (of x, of
@@ -14,26 +9,21 @@ import jdk.incubator.vector.VectorOperators;
  * video is cut into a fixed number of pixel chunks (independent of the thread count, so sums are reproducible); a
  * chunk sums {@link #RUN} pixels at a time in float vectors and adds the runs in double; chunks are reduced in
  * order. The gradient passes copy each run of pixel rows into per-thread arrays padded to whole vectors, so one
- * vector loop covers every channel, and each kind of pass is its own lambda and vector method: small compilations
- * that C2 always inlines whole (see {@link Vec}).
+ * vector loop covers every channel, and each kind of pass is its own lambda and vector method ({@link VecNorm}; the
+ * scalar twins in {@link ScalarNorm}): small compilations that C2 always inlines whole (see {@link Vec}).
  */
 final class CpuGroupNormGradPasses {
     private static final int RUN = 64;
     private static final int MAX_CHUNKS = 64;
-    /** The two SiLU kernels, about 10,000 IR nodes each, always compile alone ({@link Vec#alone}). */
-    private static java.lang.invoke.MethodHandle gradSumsSilu = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
-            "gradSumsSiluLoop", float[].class, float[].class, int.class, int.class, float[].class, float[].class,
-            float[].class, float[].class, float[].class, float[].class, float[].class);
-    private static java.lang.invoke.MethodHandle applyRunSilu = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
-            "applyRunSiluLoop", float[].class, float[].class, int.class, int.class, float[].class, float[].class,
-            float[].class);
-
     private final MemorySegment xs;
     private final int videos, c, chunks;
     private final long pixels;
+    /** The Vector API's loops ({@link VecNorm}) or their scalar twins ({@link ScalarNorm}). */
+    private final boolean vector;
 
-    CpuGroupNormGradPasses(MemorySegment xs, int videos, long pixels, int c) {
+    CpuGroupNormGradPasses(MemorySegment xs, int videos, long pixels, int c, boolean vector) {
         this.xs = xs;
+        this.vector = vector;
         this.videos = videos;
         this.pixels = pixels;
         this.c = c;
@@ -77,7 +67,7 @@ final class CpuGroupNormGradPasses {
 
     /** Work items [lo, hi) of Σ x (mean null) or Σ (x − mean)², per (video, chunk, channel) into part. */
     private void statRuns(float[] mean, double[] part, int lo, int hi) {
-        int cp = Vec.roundUp(c, VL);
+        int cp = Floats.roundUp(c, Floats.lanes(vector));
         float[] acc = Scratch.floats(0, cp), mu = Scratch.floats(1, cp);
         for (int item = lo; item < hi; item++) {
             int v = item / chunks, chunk = item % chunks;
@@ -87,8 +77,9 @@ final class CpuGroupNormGradPasses {
             if (mean != null) System.arraycopy(mean, v * c, mu, 0, c);
             for (long r0 = p0; r0 < p1; r0 += RUN) {
                 long r1 = Math.min(p1, r0 + RUN);
-                if (mean == null) CpuGroupNorm.sumRun(xs, base, r0, r1, c, acc);
-                else CpuGroupNorm.squaresRun(xs, base, r0, r1, c, mu, acc);
+                if (!vector) ScalarNorm.channelSums(xs, base, r0, r1, c, mean == null ? null : mu, acc);
+                else if (mean == null) VecNorm.sumRun(xs, base, r0, r1, c, acc);
+                else VecNorm.squaresRun(xs, base, r0, r1, c, mu, acc);
                 for (int ch = 0; ch < c; ch++) part[pb + ch] += acc[ch];
             }
         }
@@ -101,8 +92,8 @@ final class CpuGroupNormGradPasses {
      */
     private record Buffers(int cp, float[] xb, float[] yb, float[] mu, float[] rs, float[] ga, float[] be, float[] gm,
                            float[] acc, float[] acc2) {
-        static Buffers of(int c, float[] gamma, float[] beta, boolean timesGamma) {
-            int cp = Vec.roundUp(c, VL);
+        static Buffers of(int c, float[] gamma, float[] beta, boolean timesGamma, int lanes) {
+            int cp = Floats.roundUp(c, lanes);
             Buffers b = new Buffers(cp, Scratch.floats(0, RUN * cp), Scratch.floats(1, RUN * cp), Scratch.floats(2, cp),
                     Scratch.floats(3, cp), Scratch.floats(4, cp), Scratch.floats(5, cp), Scratch.floats(6, cp),
                     Scratch.floats(7, cp), Scratch.floats(8, cp));
@@ -120,8 +111,8 @@ final class CpuGroupNormGradPasses {
             for (long r = r0; r < r1; r++) {
                 long at = (base + r * c) << 2;
                 int to = (int) (r - r0) * cp;
-                MemorySegment.copy(xs, Vec.F, at, xb, to, c);
-                MemorySegment.copy(dy, Vec.F, at, yb, to, c);
+                MemorySegment.copy(xs, Floats.F, at, xb, to, c);
+                MemorySegment.copy(dy, Floats.F, at, yb, to, c);
             }
         }
     }
@@ -129,7 +120,7 @@ final class CpuGroupNormGradPasses {
     /** Work items [lo, hi) of {Σ g, Σ g·x̂} with g = dy·gm. */
     private void gradRuns(float[] mean, float[] rstd, float[] gamma, boolean timesGamma, MemorySegment dy,
                           double[] part, double[] part2, int lo, int hi) {
-        Buffers b = Buffers.of(c, gamma, null, timesGamma);
+        Buffers b = Buffers.of(c, gamma, null, timesGamma, Floats.lanes(vector));
         for (int item = lo; item < hi; item++) {
             int v = item / chunks, chunk = item % chunks;
             long p0 = pixels * chunk / chunks, p1 = pixels * (chunk + 1) / chunks, base = (long) v * pixels * c;
@@ -138,7 +129,8 @@ final class CpuGroupNormGradPasses {
             for (long r0 = p0; r0 < p1; r0 += RUN) {
                 long r1 = Math.min(p1, r0 + RUN);
                 b.rows(xs, dy, base, r0, r1, c);
-                gradSums(b.xb, b.yb, (int) (r1 - r0), b.cp, b.mu, b.rs, b.gm, b.acc, b.acc2);
+                if (vector) VecNorm.gradSums(b.xb, b.yb, (int) (r1 - r0), b.cp, b.mu, b.rs, b.gm, b.acc, b.acc2);
+                else ScalarNorm.gradSums(b.xb, b.yb, (int) (r1 - r0), b.cp, b.mu, b.rs, b.gm, b.acc, b.acc2);
                 addTo(part, part2, item * c, b);
             }
         }
@@ -147,7 +139,7 @@ final class CpuGroupNormGradPasses {
     /** {@link #gradRuns} with dy taken through the SiLU after the affine (see {@link #gradSumsSilu}). */
     private void gradRunsSilu(float[] mean, float[] rstd, float[] gamma, float[] beta, boolean timesGamma,
                               MemorySegment dy, double[] part, double[] part2, int lo, int hi) {
-        Buffers b = Buffers.of(c, gamma, beta, timesGamma);
+        Buffers b = Buffers.of(c, gamma, beta, timesGamma, Floats.lanes(vector));
         for (int item = lo; item < hi; item++) {
             int v = item / chunks, chunk = item % chunks;
             long p0 = pixels * chunk / chunks, p1 = pixels * (chunk + 1) / chunks, base = (long) v * pixels * c;
@@ -156,7 +148,8 @@ final class CpuGroupNormGradPasses {
             for (long r0 = p0; r0 < p1; r0 += RUN) {
                 long r1 = Math.min(p1, r0 + RUN);
                 b.rows(xs, dy, base, r0, r1, c);
-                gradSumsSilu(b.xb, b.yb, (int) (r1 - r0), b.cp, b.mu, b.rs, b.ga, b.be, b.gm, b.acc, b.acc2);
+                if (vector) VecNorm.gradSumsSilu(b.xb, b.yb, (int) (r1 - r0), b.cp, b.mu, b.rs, b.ga, b.be, b.gm, b.acc, b.acc2);
+                else ScalarNorm.gradSumsSilu(b.xb, b.yb, (int) (r1 - r0), b.cp, b.mu, b.rs, b.ga, b.be, b.gm, b.acc, b.acc2);
                 addTo(part, part2, item * c, b);
             }
         }
@@ -166,61 +159,6 @@ final class CpuGroupNormGradPasses {
         for (int ch = 0; ch < c; ch++) {
             part[pb + ch] += b.acc[ch];
             part2[pb + ch] += b.acc2[ch];
-        }
-    }
-
-    /**
-     * Over the rows of a run (xb, yb: rows × cp), per channel: acc = Σ g and acc2 = Σ g·x̂ with x̂ = (x − μ)·rstd and
-     * g = dy·gm, in float, pixels in order (the padding lanes compute garbage nobody reads).
-     */
-    private static void gradSums(float[] xb, float[] yb, int rows, int cp, float[] mu, float[] rs, float[] gm,
-                                 float[] acc, float[] acc2) {
-        for (int c0 = 0; c0 < cp; c0 += VL) {
-            FloatVector m = FloatVector.fromArray(S, mu, c0), r = FloatVector.fromArray(S, rs, c0);
-            FloatVector f = FloatVector.fromArray(S, gm, c0);
-            FloatVector s = FloatVector.zero(S), s2 = s;
-            for (int p = 0, i = c0; p < rows; p++, i += cp) {
-                FloatVector xh = FloatVector.fromArray(S, xb, i).sub(m).mul(r);
-                FloatVector g = FloatVector.fromArray(S, yb, i).mul(f);
-                s = g.add(s);
-                s2 = g.fma(xh, s2);
-            }
-            Vec.ZERO.blend(s, Vec.ALL).intoArray(acc, c0);
-            Vec.ZERO.blend(s2, Vec.ALL).intoArray(acc2, c0);
-        }
-    }
-
-    /**
-     * {@link #gradSums} with dy taken through the SiLU after the affine, z = γ·x̂ + β:
-     * dz = dy·σ(z)·(1 + z·(1 − σ(z))), g = dz·gm.
-     */
-    private static void gradSumsSilu(float[] xb, float[] yb, int rows, int cp, float[] mu, float[] rs, float[] ga,
-                                     float[] be, float[] gm, float[] acc, float[] acc2) {
-        try {
-            gradSumsSilu.invokeExact(xb, yb, rows, cp, mu, rs, ga, be, gm, acc, acc2);
-        } catch (Throwable t) {
-            throw Vec.rethrow(t);
-        }
-    }
-
-    private static void gradSumsSiluLoop(float[] xb, float[] yb, int rows, int cp, float[] mu, float[] rs, float[] ga,
-                                         float[] be, float[] gm, float[] acc, float[] acc2) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        for (int c0 = 0; c0 < cp; c0 += VL) {
-            FloatVector m = FloatVector.fromArray(S, mu, c0), r = FloatVector.fromArray(S, rs, c0);
-            FloatVector gav = FloatVector.fromArray(S, ga, c0), bev = FloatVector.fromArray(S, be, c0);
-            FloatVector f = FloatVector.fromArray(S, gm, c0);
-            FloatVector s = FloatVector.zero(S), s2 = s;
-            for (int p = 0, i = c0; p < rows; p++, i += cp) {
-                FloatVector xh = FloatVector.fromArray(S, xb, i).sub(m).mul(r);
-                FloatVector a = xh.fma(gav, bev);
-                FloatVector sig = one.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
-                FloatVector g = FloatVector.fromArray(S, yb, i).mul(sig.mul(a.mul(sig.neg().add(1f)).add(1f))).mul(f);
-                s = g.add(s);
-                s2 = g.fma(xh, s2);
-            }
-            Vec.ZERO.blend(s, Vec.ALL).intoArray(acc, c0);
-            Vec.ZERO.blend(s2, Vec.ALL).intoArray(acc2, c0);
         }
     }
 
@@ -257,7 +195,7 @@ final class CpuGroupNormGradPasses {
     /** Items [lo, hi) of dx = (g − m1 − x̂·m2)·rstd with g = γ·dy, through RUN-row blocks of padded arrays. */
     private void applyRows(Means means, float[] gamma, MemorySegment dy, MemorySegment dx, int rowsPerItem, long total,
                            int lo, int hi) {
-        Buffers b = Buffers.of(c, gamma, null, true);
+        Buffers b = Buffers.of(c, gamma, null, true, Floats.lanes(vector));
         int cp = b.cp;
         float[] ms = Scratch.floats(9, 4 * cp);
         for (int item = lo; item < hi; item++) {
@@ -267,7 +205,8 @@ final class CpuGroupNormGradPasses {
                 long end = Math.min(Math.min(r1, (v + 1) * pixels), r + RUN);
                 means.video(v, c, cp, ms);
                 b.rows(xs, dy, 0, r, end, c);
-                applyRun(b.xb, b.yb, (int) (end - r), cp, ms, b.ga);
+                if (vector) VecNorm.applyRun(b.xb, b.yb, (int) (end - r), cp, ms, b.ga);
+                else ScalarNorm.applyRun(b.xb, b.yb, (int) (end - r), cp, ms, b.ga);
                 store(b.xb, dx, r, end, c, cp);
                 r = end;
             }
@@ -277,7 +216,7 @@ final class CpuGroupNormGradPasses {
     /** {@link #applyRows} with dy taken through the SiLU after the affine first. */
     private void applyRowsSilu(Means means, float[] gamma, float[] beta, MemorySegment dy, MemorySegment dx,
                                int rowsPerItem, long total, int lo, int hi) {
-        Buffers b = Buffers.of(c, gamma, beta, true);
+        Buffers b = Buffers.of(c, gamma, beta, true, Floats.lanes(vector));
         int cp = b.cp;
         float[] ms = Scratch.floats(9, 4 * cp);
         for (int item = lo; item < hi; item++) {
@@ -287,7 +226,8 @@ final class CpuGroupNormGradPasses {
                 long end = Math.min(Math.min(r1, (v + 1) * pixels), r + RUN);
                 means.video(v, c, cp, ms);
                 b.rows(xs, dy, 0, r, end, c);
-                applyRunSilu(b.xb, b.yb, (int) (end - r), cp, ms, b.ga, b.be);
+                if (vector) VecNorm.applyRunSilu(b.xb, b.yb, (int) (end - r), cp, ms, b.ga, b.be);
+                else ScalarNorm.applyRunSilu(b.xb, b.yb, (int) (end - r), cp, ms, b.ga, b.be);
                 store(b.xb, dx, r, end, c, cp);
                 r = end;
             }
@@ -296,45 +236,7 @@ final class CpuGroupNormGradPasses {
 
     /** Rows [r0, r1) of dx from the padded rows of xb. */
     private static void store(float[] xb, MemorySegment dx, long r0, long r1, int c, int cp) {
-        for (long r = r0; r < r1; r++) MemorySegment.copy(xb, (int) (r - r0) * cp, dx, Vec.F, (r * c) << 2, c);
+        for (long r = r0; r < r1; r++) MemorySegment.copy(xb, (int) (r - r0) * cp, dx, Floats.F, (r * c) << 2, c);
     }
 
-    /** xb ← (g − m1 − x̂·m2)·rstd over rows × cp, g = dy·γ, the means in ms (see {@link Means#video}). */
-    private static void applyRun(float[] xb, float[] yb, int rows, int cp, float[] ms, float[] ga) {
-        for (int c0 = 0; c0 < cp; c0 += VL) {
-            FloatVector mu = FloatVector.fromArray(S, ms, c0), rs = FloatVector.fromArray(S, ms, cp + c0);
-            FloatVector a1 = FloatVector.fromArray(S, ms, 2 * cp + c0), a2 = FloatVector.fromArray(S, ms, 3 * cp + c0);
-            FloatVector gav = FloatVector.fromArray(S, ga, c0);
-            for (int p = 0, i = c0; p < rows; p++, i += cp) {
-                FloatVector xh = FloatVector.fromArray(S, xb, i).sub(mu).mul(rs);
-                FloatVector g = FloatVector.fromArray(S, yb, i).mul(gav);
-                g.sub(a1).sub(xh.mul(a2)).mul(rs).intoArray(xb, i);
-            }
-        }
-    }
-
-    /** {@link #applyRun} with dy taken through the SiLU after the affine: g = dz·γ (see {@link #gradSumsSilu}). */
-    private static void applyRunSilu(float[] xb, float[] yb, int rows, int cp, float[] ms, float[] ga, float[] be) {
-        try {
-            applyRunSilu.invokeExact(xb, yb, rows, cp, ms, ga, be);
-        } catch (Throwable t) {
-            throw Vec.rethrow(t);
-        }
-    }
-
-    private static void applyRunSiluLoop(float[] xb, float[] yb, int rows, int cp, float[] ms, float[] ga, float[] be) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        for (int c0 = 0; c0 < cp; c0 += VL) {
-            FloatVector mu = FloatVector.fromArray(S, ms, c0), rs = FloatVector.fromArray(S, ms, cp + c0);
-            FloatVector a1 = FloatVector.fromArray(S, ms, 2 * cp + c0), a2 = FloatVector.fromArray(S, ms, 3 * cp + c0);
-            FloatVector gav = FloatVector.fromArray(S, ga, c0), bev = FloatVector.fromArray(S, be, c0);
-            for (int p = 0, i = c0; p < rows; p++, i += cp) {
-                FloatVector xh = FloatVector.fromArray(S, xb, i).sub(mu).mul(rs);
-                FloatVector a = xh.fma(gav, bev);
-                FloatVector sig = one.div(a.neg().lanewise(VectorOperators.EXP).add(1f));
-                FloatVector g = FloatVector.fromArray(S, yb, i).mul(sig.mul(a.mul(sig.neg().add(1f)).add(1f))).mul(gav);
-                g.sub(a1).sub(xh.mul(a2)).mul(rs).intoArray(xb, i);
-            }
-        }
-    }
 }

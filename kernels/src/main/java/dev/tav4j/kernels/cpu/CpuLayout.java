@@ -45,7 +45,7 @@ final class CpuLayout {
                 if (innerStride == 1) {
                     MemorySegment.copy(xs, src << 2, os, dst << 2, (long) inner << 2);
                 } else {
-                    for (int j = 0; j < inner; j++) Vec.set(os, dst + j, Vec.get(xs, src + j * innerStride));
+                    for (int j = 0; j < inner; j++) Floats.set(os, dst + j, Floats.get(xs, src + j * innerStride));
                 }
             }
         });

@@ -1,12 +1,9 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.VL;
-
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
 
 /** Backward of the data-movement ops (nearest upsampling, channel concat) and the squared norm of a tensor. */
 final class CpuLayoutGrad {
@@ -18,7 +15,7 @@ final class CpuLayoutGrad {
      * dX[n, iy, ix] = Σ dY[n, oy, ox] over the outputs whose source floor(o·in/out) is (iy, ix): the rows
      * oy ∈ [⌈iy·Ho/H⌉, ⌈(iy+1)·Ho/H⌉), likewise the columns. Parallel over input rows; no races.
      */
-    static void upsampleNearest(Tensor dY, Tensor dX) {
+    static void upsampleNearest(Tensor dY, Tensor dX, boolean vector) {
         String op = "upsampleNearestBackward";
         Check.rank(op, "dY", dY, 4);
         Check.rank(op, "dX", dX, 4);
@@ -34,32 +31,12 @@ final class CpuLayoutGrad {
                 int oy0 = ceilDiv((long) iy * ho, h), oy1 = ceilDiv((long) (iy + 1) * ho, h);
                 for (int ix = 0; ix < w; ix++) {
                     int ox0 = ceilDiv((long) ix * wo, w), ox1 = ceilDiv((long) (ix + 1) * wo, w);
-                    sumPixels(ys, (long) img * ho, oy0, oy1, wo, ox0, ox1, c, xs, ((long) row * w + ix) * c);
+                    long dst = ((long) row * w + ix) * c;
+                    if (vector) VecLoops.sumPixels(ys, (long) img * ho, oy0, oy1, wo, ox0, ox1, c, xs, dst);
+                    else ScalarLoops.sumPixels(ys, (long) img * ho, oy0, oy1, wo, ox0, ox1, c, xs, dst);
                 }
             }
         });
-    }
-
-    /**
-     * dst[0, C) = Σ dY[image row base + oy, ox, :] over oy ∈ [oy0, oy1), ox ∈ [ox0, ox1) in that order, in float: whole
-     * vectors of channels, then the channels past the last whole vector one by one (the same additions, lane by lane).
-     */
-    private static void sumPixels(MemorySegment ys, long base, int oy0, int oy1, int wo, int ox0, int ox1, int c,
-                                  MemorySegment xs, long dst) {
-        int full = c / VL * VL;
-        for (int c0 = 0; c0 < full; c0 += VL) {
-            FloatVector s = FloatVector.zero(Vec.S);
-            for (int oy = oy0; oy < oy1; oy++)
-                for (int ox = ox0; ox < ox1; ox++)
-                    s = FloatVector.fromMemorySegment(Vec.S, ys, (((base + oy) * wo + ox) * c + c0) << 2, Vec.NATIVE).add(s);
-            Vec.ZERO.blend(s, Vec.ALL).intoMemorySegment(xs, (dst + c0) << 2, Vec.NATIVE);
-        }
-        for (int ch = full; ch < c; ch++) {
-            float s = 0f;
-            for (int oy = oy0; oy < oy1; oy++)
-                for (int ox = ox0; ox < ox1; ox++) s += Vec.get(ys, ((base + oy) * wo + ox) * c + ch);
-            Vec.set(xs, dst + ch, s);
-        }
     }
 
     private static int ceilDiv(long a, int b) {
@@ -104,13 +81,13 @@ final class CpuLayoutGrad {
                 double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
                 long i = i0;
                 for (; i + 3 < i1; i += 4) {
-                    double a = Vec.get(xs, i), b = Vec.get(xs, i + 1), cc = Vec.get(xs, i + 2), d = Vec.get(xs, i + 3);
+                    double a = Floats.get(xs, i), b = Floats.get(xs, i + 1), cc = Floats.get(xs, i + 2), d = Floats.get(xs, i + 3);
                     s0 += a * a;
                     s1 += b * b;
                     s2 += cc * cc;
                     s3 += d * d;
                 }
-                for (; i < i1; i++) { double a = Vec.get(xs, i); s0 += a * a; }
+                for (; i < i1; i++) { double a = Floats.get(xs, i); s0 += a * a; }
                 part[it] = (s0 + s1) + (s2 + s3);
             }
         });

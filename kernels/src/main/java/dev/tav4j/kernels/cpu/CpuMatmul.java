@@ -3,11 +3,11 @@ package dev.tav4j.kernels.cpu;
 import dev.tav4j.runtime.Tensor;
 import java.util.Arrays;
 
-/** Argument checks of matmul around {@link CpuGemm}: a [..., K] · w [K, N] (+ bias [N]) → out [..., N]. */
+/** Argument checks of matmul around {@link Gemm}: a [..., K] · w [K, N] (+ bias [N]) → out [..., N]. */
 final class CpuMatmul {
     private CpuMatmul() {}
 
-    static void run(Tensor a, Tensor w, Tensor bias, Tensor out) {
+    static void run(Tensor a, Tensor w, Tensor bias, Tensor out, boolean vector) {
         String op = "matmul";
         Check.host(op, "a", a);
         Check.rank(op, "w", w, 2);
@@ -22,6 +22,6 @@ final class CpuMatmul {
         Check.that(!Check.sameBytes(a, out), op + ": out must not alias a");
         long m = a.size() / Math.max(1, k);
         if (k == 0) { out.fill(0f); if (bias != null) for (long r = 0; r < m; r++) for (int j = 0; j < n; j++) out.set(r * n + j, bias.get(j)); return; }
-        CpuGemm.matmul(a.segment(), w.segment(), bias == null ? null : bias.segment(), out.segment(), Math.toIntExact(m), k, n);
+        Gemm.matmul(vector, a.segment(), w.segment(), bias == null ? null : bias.segment(), out.segment(), Math.toIntExact(m), k, n);
     }
 }

@@ -1,14 +1,9 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.NATIVE;
-import static dev.tav4j.kernels.cpu.Vec.S;
-import static dev.tav4j.kernels.cpu.Vec.VL;
-
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Backward of matmul: dX = dY · wᵀ through the forward GEMM with w transposed once per call; dW += xᵀ · dY
@@ -40,7 +35,7 @@ final class CpuMatmulGrad {
         }
     }
 
-    static void backwardWeight(CpuOps fwd, Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
+    static void backwardWeight(boolean vector, Tensor x, Tensor dY, Tensor dW, Tensor dBias) {
         String op = "matmulBackwardWeight";
         Check.rank(op, "dW", dW, 2);
         Check.host(op, "x", x);
@@ -56,41 +51,27 @@ final class CpuMatmulGrad {
         if (n == 0) return;
         int m = CpuGradSupport.rows(dY.size(), n, op);
         if (m == 0) return;
-        if (dBias != null) biasGrad(dY.segment(), m, n, dBias.segment());
+        if (dBias != null) biasGrad(vector, dY.segment(), m, n, dBias.segment());
         if (k == 0) return;
-        CpuMatmulGradWeight.accumulate(x.segment(), dY.segment(), dW.segment(), m, k, n);
+        Gemm.accumulateWeight(vector, x.segment(), dY.segment(), dW.segment(), m, k, n);
     }
 
     /** dBias[j] += Σ_rows dY[row, j]: float sums per block of rows, blocks added in order in double. */
-    static void biasGrad(MemorySegment dy, int m, int n, MemorySegment db) {
+    static void biasGrad(boolean vector, MemorySegment dy, int m, int n, MemorySegment db) {
         int blocks = (m + BIAS_BLOCK - 1) / BIAS_BLOCK;
-        int np = Vec.roundUp(n, VL);
+        int np = Floats.roundUp(n, Floats.lanes(vector));
         float[] part = Workspace.floats(0, blocks * np); // every column < n of every block is written below
         Parallel.forRange(blocks, 1, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) columnSums(dy, b * BIAS_BLOCK, Math.min(m, (b + 1) * BIAS_BLOCK), n, part, b * np);
+            for (int b = lo; b < hi; b++) {
+                int r0 = b * BIAS_BLOCK, r1 = Math.min(m, (b + 1) * BIAS_BLOCK);
+                if (vector) VecLoops.columnSums(dy, r0, r1, n, part, b * np);
+                else ScalarLoops.columnSums(dy, r0, r1, n, part, b * np);
+            }
         });
         for (int j = 0; j < n; j++) {
             double s = 0;
             for (int b = 0; b < blocks; b++) s += part[b * np + j];
-            Vec.set(db, j, (float) (Vec.get(db, j) + s));
-        }
-    }
-
-    /**
-     * part[at + j] = Σ_{r0 ≤ r &lt; r1} dY[r, j] in float, rows in order: whole vectors of columns, then the columns
-     * past the last whole vector one by one (the same float additions, lane by lane).
-     */
-    private static void columnSums(MemorySegment dy, int r0, int r1, int n, float[] part, int at) {
-        int full = n / VL * VL;
-        for (int c0 = 0; c0 < full; c0 += VL) {
-            FloatVector s = FloatVector.zero(S);
-            for (int r = r0; r < r1; r++) s = FloatVector.fromMemorySegment(S, dy, ((long) r * n + c0) << 2, NATIVE).add(s);
-            Vec.ZERO.blend(s, Vec.ALL).intoArray(part, at + c0);
-        }
-        for (int j = full; j < n; j++) {
-            float s = 0f;
-            for (int r = r0; r < r1; r++) s += Vec.get(dy, (long) r * n + j);
-            part[at + j] = s;
+            Floats.set(db, j, (float) (Floats.get(db, j) + s));
         }
     }
 }

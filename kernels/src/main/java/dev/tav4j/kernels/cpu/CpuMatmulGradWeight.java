@@ -1,7 +1,7 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.F;
-import static dev.tav4j.kernels.cpu.Vec.NATIVE;
+import static dev.tav4j.kernels.cpu.Floats.F;
+import static dev.tav4j.kernels.cpu.Floats.NATIVE;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
@@ -15,7 +15,7 @@ import jdk.incubator.vector.FloatVector;
  * element) and sweeps M in blocks: per block it copies the rows of x and, per panel, the panel of dY into
  * per-thread heap buffers (zero-padded to NR), which its tiles then stream through. A tile's accumulators go
  * through a per-thread array, so the micro-kernel is the same, without masks, for tiles on the edges of dW. Each element is summed over
- * M in one fixed order, whatever the thread count. The rows of x may also be gathered on the fly ({@link Rows}): the
+ * M in one fixed order, whatever the thread count. The rows of x may also be gathered on the fly ({@link Gemm.PackRows}): the
  * conv weight gradient packs input patches this way (an implicit im2col).
  */
 final class CpuMatmulGradWeight {
@@ -26,20 +26,8 @@ final class CpuMatmulGradWeight {
 
     private CpuMatmulGradWeight() {}
 
-    /** Copies rows [m0, m0 + rows) of the left operand x [M, K] into xb, row r at xb[r·kp] (kp ≥ K). */
-    @FunctionalInterface
-    interface Rows {
-        void pack(int m0, int rows, float[] xb, int kp);
-    }
-
-    static void accumulate(MemorySegment x, MemorySegment dy, MemorySegment dw, int m, int k, int n) {
-        accumulate((m0, rows, xb, kp) -> {
-            for (int r = 0; r < rows; r++) MemorySegment.copy(x, F, ((long) (m0 + r) * k) << 2, xb, r * kp, k);
-        }, dy, dw, m, k, n);
-    }
-
-    /** The same with the rows of x made by {@code x} (a gathered matrix never stored whole: conv patches). */
-    static void accumulate(Rows x, MemorySegment dy, MemorySegment dw, int m, int k, int n) {
+    /** dW += xᵀ · dY with the rows of x made by {@code x} (plain rows, or conv patches never stored whole). */
+    static void accumulate(Gemm.PackRows x, MemorySegment dy, MemorySegment dw, int m, int k, int n) {
         int kGroups = (k + MR - 1) / MR, panels = (n + NR - 1) / NR, tiles = kGroups * panels;
         int items = Math.min(tiles, 4 * Parallel.THREADS);
         Parallel.forRange(items, 1, (lo, hi) -> {

@@ -1,15 +1,9 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.NATIVE;
-import static dev.tav4j.kernels.cpu.Vec.S;
-import static dev.tav4j.kernels.cpu.Vec.VL;
-
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * Backward of GroupNorm (statistics pooled over frames, optional SiLU after the affine) and LayerNorm, affine
@@ -22,7 +16,7 @@ final class CpuNormGrad {
     private CpuNormGrad() {}
 
     static void groupNorm(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps, boolean silu,
-                          Tensor dY, Tensor dX) {
+                          Tensor dY, Tensor dX, boolean vector) {
         String op = "groupNormBackward";
         Check.host(op, "x", x);
         Check.that(x.rank() >= 2, op + ": x must be [N, ..., C], got " + x);
@@ -39,7 +33,7 @@ final class CpuNormGrad {
         if (x.size() == 0) return;
         int videos = n / framesPooled;
         long pixels = x.size() / c / videos;
-        CpuGroupNormGradPasses st = new CpuGroupNormGradPasses(x.segment(), videos, pixels, c);
+        CpuGroupNormGradPasses st = new CpuGroupNormGradPasses(x.segment(), videos, pixels, c, vector);
         double count = (double) pixels * (c / groups);
         float[][] stats = statistics(st, videos, c, groups, count, eps);
         float[] mean = stats[0], rstd = stats[1];
@@ -66,7 +60,7 @@ final class CpuNormGrad {
      * the videos in order, in double, added to the float accumulators once.
      */
     static void groupNormAffine(Tensor x, int groups, int framesPooled, Tensor gamma, Tensor beta, float eps,
-                                boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta) {
+                                boolean silu, Tensor dY, Tensor dGamma, Tensor dBeta, boolean vector) {
         String op = "groupNormBackwardAffine";
         Check.host(op, "x", x);
         Check.that(x.rank() >= 2, op + ": x must be [N, ..., C], got " + x);
@@ -84,7 +78,7 @@ final class CpuNormGrad {
         if (x.size() == 0 || (dGamma == null && dBeta == null)) return;
         int videos = n / framesPooled;
         long pixels = x.size() / c / videos;
-        CpuGroupNormGradPasses st = new CpuGroupNormGradPasses(x.segment(), videos, pixels, c);
+        CpuGroupNormGradPasses st = new CpuGroupNormGradPasses(x.segment(), videos, pixels, c, vector);
         float[][] stats = statistics(st, videos, c, groups, (double) pixels * (c / groups), eps);
         double[][] sums = st.affineSums(stats[0], stats[1], gamma.toArray(), silu ? beta.toArray() : null, dY.segment());
         addOverVideos(sums[1], videos, c, dGamma);
@@ -98,7 +92,7 @@ final class CpuNormGrad {
         for (int ch = 0; ch < c; ch++) {
             double s = 0;
             for (int v = 0; v < videos; v++) s += sums[v * c + ch];
-            Vec.set(a, ch, (float) (Vec.get(a, ch) + s));
+            Floats.set(a, ch, (float) (Floats.get(a, ch) + s));
         }
     }
 
@@ -121,7 +115,7 @@ final class CpuNormGrad {
         return f;
     }
 
-    static void layerNorm(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX) {
+    static void layerNorm(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dX, boolean vector) {
         String op = "layerNormBackward";
         Check.host(op, "x", x);
         Check.host(op, "dY", dY);
@@ -134,82 +128,8 @@ final class CpuNormGrad {
         if (x.size() == 0) return;
         int rows = CpuGradSupport.rows(x.size(), d, op);
         MemorySegment xs = x.segment(), ys = dY.segment(), os = dX.segment(), gs = gamma.segment();
-        Parallel.forRange(rows, Math.max(1, 8192 / d), (lo, hi) -> layerNormRows(xs, ys, os, gs, d, eps, lo, hi));
-    }
-
-    /**
-     * LayerNorm backward over rows [lo, hi). Each row (x and dy) is copied into zero-padded per-thread arrays, so
-     * that every pass runs whole vectors from arrays with one loop body; the two masked operations of the sums
-     * (which must leave the padding out) take a mask that is all-true except on the last vector. The statistics
-     * and the gradient are two vector methods, the second entered through a handle ({@link Vec#alone}): together
-     * they would pass C2's inlining budget.
-     */
-    private static void layerNormRows(MemorySegment xs, MemorySegment ys, MemorySegment os, MemorySegment gs, int d,
-                                      float eps, int lo, int hi) {
-        int dp = Vec.roundUp(d, VL);
-        float[] ga = Scratch.floats(0, dp), x = Scratch.floats(1, dp), y = Scratch.floats(2, dp);
-        float[] o = Scratch.floats(3, dp), lanes = Scratch.floats(4, VL);
-        Vec.padded(gs, d, ga);
-        java.util.Arrays.fill(x, d, dp, 0f);
-        java.util.Arrays.fill(y, d, dp, 0f);
-        for (int r = lo; r < hi; r++) {
-            long base = (long) r * d;
-            MemorySegment.copy(xs, Vec.F, base << 2, x, 0, d);
-            MemorySegment.copy(ys, Vec.F, base << 2, y, 0, d);
-            rowStatistics(x, d, eps, lanes);
-            try {
-                rowGradient.invokeExact(x, y, ga, d, lanes[0], lanes[1], lanes, o);
-            } catch (Throwable t) {
-                throw Vec.rethrow(t);
-            }
-            MemorySegment.copy(o, 0, os, Vec.F, base << 2, d);
-        }
-    }
-
-    private static java.lang.invoke.MethodHandle rowGradient = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
-            "rowGradient", float[].class, float[].class, float[].class, int.class, float.class, float.class,
-            float[].class, float[].class);
-
-    /** The row's mean and rstd into lanes[0], lanes[1] (x zero-padded to whole vectors). */
-    private static void rowStatistics(float[] x, int d, float eps, float[] lanes) {
-        int dp = Vec.roundUp(d, VL);
-        FloatVector s = FloatVector.zero(S);
-        for (int c0 = 0; c0 < dp; c0 += VL) s = FloatVector.fromArray(S, x, c0).add(s);
-        Vec.ZERO.blend(s, Vec.ALL).intoArray(lanes, 0);
-        float mean = (float) (sumLanes(lanes) / d);
-        FloatVector mu = FloatVector.broadcast(S, mean);
-        FloatVector q = FloatVector.zero(S);
-        for (int c0 = 0; c0 < dp; c0 += VL) {
-            FloatVector dv = FloatVector.fromArray(S, x, c0).sub(mu, S.indexInRange(c0, d));
-            q = dv.fma(dv, q);
-        }
-        Vec.ZERO.blend(q, Vec.ALL).intoArray(lanes, 0);
-        float rstd = (float) (1.0 / Math.sqrt(sumLanes(lanes) / d + (double) eps));
-        lanes[0] = mean;
-        lanes[1] = rstd;
-    }
-
-    /** o = rstd·(g − mean(g) − x̂·mean(g·x̂)) for one row, g = γ·dy, x̂ = (x − mean)·rstd; lanes as room for sums. */
-    private static void rowGradient(float[] x, float[] y, float[] ga, int d, float mean, float rstd, float[] lanes,
-                                    float[] o) {
-        int dp = Vec.roundUp(d, VL);
-        FloatVector mu = FloatVector.broadcast(S, mean), rs = FloatVector.broadcast(S, rstd);
-        FloatVector s1 = FloatVector.zero(S), s2 = s1;
-        for (int c0 = 0; c0 < dp; c0 += VL) {
-            FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
-            FloatVector g = FloatVector.fromArray(S, y, c0).mul(FloatVector.fromArray(S, ga, c0));
-            s1 = g.add(s1).blend(s1, S.indexInRange(c0, d).not()); // s1 + g where in range
-            s2 = g.fma(xh, s2);
-        }
-        Vec.ZERO.blend(s1, Vec.ALL).intoArray(lanes, 0);
-        FloatVector m1 = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
-        Vec.ZERO.blend(s2, Vec.ALL).intoArray(lanes, 0);
-        FloatVector m2 = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
-        for (int c0 = 0; c0 < dp; c0 += VL) {
-            FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
-            FloatVector g = FloatVector.fromArray(S, y, c0).mul(FloatVector.fromArray(S, ga, c0));
-            g.sub(m1).sub(xh.mul(m2)).mul(rs).intoArray(o, c0);
-        }
+        if (vector) Parallel.forRange(rows, Math.max(1, 8192 / d), (lo, hi) -> VecNorm.layerNormBackwardRows(xs, ys, os, gs, d, eps, lo, hi));
+        else Parallel.forRange(rows, Math.max(1, 8192 / d), (lo, hi) -> ScalarNorm.layerNormBackwardRows(xs, ys, os, gs, d, eps, lo, hi));
     }
 
     /** Rows the LayerNorm affine gradient sums in float before adding them in double. */
@@ -222,7 +142,8 @@ final class CpuNormGrad {
      * depend on the thread count); a chunk sums its rows in float vectors {@link #LN_RUN} rows at a time and adds
      * those runs in double; chunks are reduced in order, in double.
      */
-    static void layerNormAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma, Tensor dBeta) {
+    static void layerNormAffine(Tensor x, Tensor gamma, float eps, Tensor dY, Tensor dGamma, Tensor dBeta,
+                                boolean vector) {
         String op = "layerNormBackwardAffine";
         Check.host(op, "x", x);
         Check.host(op, "dY", dY);
@@ -240,7 +161,7 @@ final class CpuNormGrad {
         MemorySegment xs = x.segment(), ys = dY.segment();
         boolean wantGamma = dGamma != null;
         Parallel.forRange(chunks, 1, (lo, hi) -> {
-            int dp = Vec.roundUp(d, VL);
+            int dp = Floats.roundUp(d, Floats.lanes(vector));
             float[] a1 = Scratch.floats(0, dp), a2 = Scratch.floats(1, dp);
             for (int chunk = lo; chunk < hi; chunk++) {
                 int r0 = (int) ((long) rows * chunk / chunks), r1 = (int) ((long) rows * (chunk + 1) / chunks);
@@ -248,8 +169,9 @@ final class CpuNormGrad {
                     int b1 = Math.min(r1, b0 + LN_RUN);
                     Arrays.fill(a1, 0, dp, 0f);
                     Arrays.fill(a2, 0, dp, 0f);
-                    if (wantGamma) affineRun(xs, ys, d, eps, b0, b1, a1, a2);
-                    else betaRun(ys, d, b0, b1, a1);
+                    if (!vector) ScalarNorm.layerNormAffineRun(xs, ys, d, eps, b0, b1, a1, wantGamma ? a2 : null);
+                    else if (wantGamma) VecNorm.affineRun(xs, ys, d, eps, b0, b1, a1, a2);
+                    else VecNorm.betaRun(ys, d, b0, b1, a1);
                     int pb = chunk * d;
                     for (int j = 0; j < d; j++) {
                         p1[pb + j] += a1[j];
@@ -264,61 +186,8 @@ final class CpuNormGrad {
                 s1 += p1[k * d + j];
                 s2 += p2[k * d + j];
             }
-            if (dBeta != null) Vec.set(dBeta.segment(), j, (float) (Vec.get(dBeta.segment(), j) + s1));
-            if (dGamma != null) Vec.set(dGamma.segment(), j, (float) (Vec.get(dGamma.segment(), j) + s2));
+            if (dBeta != null) Floats.set(dBeta.segment(), j, (float) (Floats.get(dBeta.segment(), j) + s1));
+            if (dGamma != null) Floats.set(dGamma.segment(), j, (float) (Floats.get(dGamma.segment(), j) + s2));
         }
-    }
-
-    /**
-     * Rows [b0, b1): a1 += dy and a2 += dy·x̂ per column, in float, rows in order, x̂ recomputed per row as {@link
-     * #layerNorm} does; each row copied into zero-padded per-thread arrays first (see {@link #layerNormRows}).
-     */
-    private static void affineRun(MemorySegment xs, MemorySegment ys, int d, float eps, int b0, int b1, float[] a1,
-                                  float[] a2) {
-        int dp = Vec.roundUp(d, VL);
-        float[] x = Scratch.floats(2, dp), y = Scratch.floats(3, dp), lanes = Scratch.floats(4, VL);
-        java.util.Arrays.fill(x, d, dp, 0f);
-        java.util.Arrays.fill(y, d, dp, 0f);
-        for (int r = b0; r < b1; r++) {
-            long base = (long) r * d;
-            MemorySegment.copy(xs, Vec.F, base << 2, x, 0, d);
-            MemorySegment.copy(ys, Vec.F, base << 2, y, 0, d);
-            FloatVector s = FloatVector.zero(S);
-            for (int c0 = 0; c0 < dp; c0 += VL) s = FloatVector.fromArray(S, x, c0).add(s);
-            Vec.ZERO.blend(s, Vec.ALL).intoArray(lanes, 0);
-            FloatVector mu = FloatVector.broadcast(S, (float) (sumLanes(lanes) / d));
-            FloatVector q = FloatVector.zero(S);
-            for (int c0 = 0; c0 < dp; c0 += VL) {
-                FloatVector dv = FloatVector.fromArray(S, x, c0).sub(mu, S.indexInRange(c0, d));
-                q = dv.fma(dv, q);
-            }
-            Vec.ZERO.blend(q, Vec.ALL).intoArray(lanes, 0);
-            FloatVector rs = FloatVector.broadcast(S, (float) (1.0 / Math.sqrt(sumLanes(lanes) / d + (double) eps)));
-            for (int c0 = 0; c0 < dp; c0 += VL) {
-                FloatVector dy = FloatVector.fromArray(S, y, c0);
-                FloatVector.fromArray(S, a1, c0).add(dy).intoArray(a1, c0);
-                FloatVector xh = FloatVector.fromArray(S, x, c0).sub(mu).mul(rs);
-                dy.fma(xh, FloatVector.fromArray(S, a2, c0)).intoArray(a2, c0);
-            }
-        }
-    }
-
-    /** Rows [b0, b1): a1 += dy per column (dBeta alone). */
-    private static void betaRun(MemorySegment ys, int d, int b0, int b1, float[] a1) {
-        int dp = Vec.roundUp(d, VL);
-        float[] y = Scratch.floats(3, dp);
-        java.util.Arrays.fill(y, d, dp, 0f);
-        for (int r = b0; r < b1; r++) {
-            MemorySegment.copy(ys, Vec.F, ((long) r * d) << 2, y, 0, d);
-            for (int c0 = 0; c0 < dp; c0 += VL)
-                FloatVector.fromArray(S, a1, c0).add(FloatVector.fromArray(S, y, c0)).intoArray(a1, c0);
-        }
-    }
-
-    /** Sum of VL lanes in double, in lane order. */
-    static double sumLanes(float[] lanes) {
-        double s = 0;
-        for (int i = 0; i < VL; i++) s += lanes[i];
-        return s;
     }
 }

@@ -1,22 +1,20 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.F;
-import static dev.tav4j.kernels.cpu.Vec.S;
-import static dev.tav4j.kernels.cpu.Vec.VL;
+import static dev.tav4j.kernels.cpu.Floats.F;
 
 import dev.tav4j.runtime.Activation;
 import dev.tav4j.runtime.Parallel;
 import dev.tav4j.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
 
-/** Backward of the point-wise ops: activations and GEGLU (exact erf GELU derivative), vectorised, parallel. */
+/** Backward of the point-wise ops: activations and GEGLU (exact erf GELU derivative), parallel, on {@link VMath} or
+ * {@link ScalarMath}. */
 final class CpuPointwiseGrad {
     private static final int CHUNK = 1 << 14;
 
     private CpuPointwiseGrad() {}
 
-    static void activation(Activation act, Tensor x, Tensor dY, Tensor dX) {
+    static void activation(Activation act, Tensor x, Tensor dY, Tensor dX, boolean vector) {
         String op = "activationBackward";
         if (act == null) throw new IllegalArgumentException(op + ": act is null");
         Check.host(op, "x", x);
@@ -27,47 +25,34 @@ final class CpuPointwiseGrad {
         MemorySegment xs = x.segment(), ys = dY.segment(), os = dX.segment();
         long n = x.size();
         int items = (int) ((n + CHUNK - 1) / CHUNK);
-        Parallel.forRange(items, 1, (lo, hi) -> blocks(act, xs, ys, os, (long) lo * CHUNK, Math.min(n, (long) hi * CHUNK)));
+        Parallel.forRange(items, 1, (lo, hi) -> blocks(act, xs, ys, os, (long) lo * CHUNK, Math.min(n, (long) hi * CHUNK), vector));
     }
 
     /** dX = dY · act'(x) over [from, to), in blocks copied through per-thread buffers. */
-    private static void blocks(Activation act, MemorySegment xs, MemorySegment ys, MemorySegment os, long from, long to) {
+    private static void blocks(Activation act, MemorySegment xs, MemorySegment ys, MemorySegment os, long from, long to,
+                               boolean vector) {
         float[] xb = Scratch.floats(0, VMath.BLOCK), yb = Scratch.floats(1, VMath.BLOCK);
         float k = act == Activation.QUICK_GELU ? 1.702f : 1f;
         for (long i = from; i < to; i += VMath.BLOCK) {
             int len = (int) Math.min(VMath.BLOCK, to - i);
             MemorySegment.copy(xs, F, i << 2, xb, 0, len);
             MemorySegment.copy(ys, F, i << 2, yb, 0, len);
-            if (act == Activation.GELU) geluDeriv(xb, len); // xb becomes the derivative
-            else if (act == Activation.EXP) VMath.exp(xb, xb, len); // exp' = exp
-            else VMath.sigmoidDerivProduct(xb, k, xb, len);
-            VMath.mul(yb, xb, len);
+            if (vector) {
+                if (act == Activation.GELU) VMath.geluDeriv(xb, len); // xb becomes the derivative
+                else if (act == Activation.EXP) VMath.exp(xb, xb, len); // exp' = exp
+                else VMath.sigmoidDerivProduct(xb, k, xb, len);
+                VMath.mul(yb, xb, len);
+            } else {
+                if (act == Activation.GELU) ScalarMath.geluDeriv(xb, len);
+                else if (act == Activation.EXP) ScalarMath.exp(xb, xb, len);
+                else ScalarMath.sigmoidDerivProduct(xb, k, xb, len);
+                ScalarMath.mul(yb, xb, len);
+            }
             MemorySegment.copy(yb, 0, os, F, i << 2, len);
         }
     }
 
-    private static java.lang.invoke.MethodHandle geluDeriv = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
-            "geluDerivLoop", float[].class, int.class);
-
-    /** x[i] = gelu'(x[i]), compiled alone ({@link Vec#alone}). */
-    private static void geluDeriv(float[] x, int n) {
-        try {
-            geluDeriv.invokeExact(x, n);
-        } catch (Throwable t) {
-            throw Vec.rethrow(t);
-        }
-    }
-
-    /** x[i] = gelu'(x[i]) = x·φ(x) + Φ(x). */
-    private static void geluDerivLoop(float[] x, int n) {
-        float[] p = Scratch.floats(2, VMath.BLOCK), c = Scratch.floats(3, VMath.BLOCK);
-        VMath.pdf(x, p, n);
-        VMath.cdf(x, c, n);
-        for (int i = 0; i < n; i += VL)
-            FloatVector.fromArray(S, x, i).mul(FloatVector.fromArray(S, p, i)).add(FloatVector.fromArray(S, c, i)).intoArray(x, i);
-    }
-
-    static void geglu(Tensor x, Tensor dY, Tensor dX) {
+    static void geglu(Tensor x, Tensor dY, Tensor dX, boolean vector) {
         String op = "gegluBackward";
         Check.host(op, "x", x);
         Check.host(op, "dY", dY);
@@ -93,9 +78,15 @@ final class CpuPointwiseGrad {
                     MemorySegment.copy(xs, F, (a + c) << 2, ab, 0, len);
                     MemorySegment.copy(xs, F, (a + d + c) << 2, gb, 0, len);
                     MemorySegment.copy(ys, F, (o + c) << 2, yb, 0, len);
-                    VMath.cdf(gb, phi, len);
-                    VMath.pdf(gb, pdf, len);
-                    gegluGrads(ab, gb, yb, phi, pdf, len);
+                    if (vector) {
+                        VMath.cdf(gb, phi, len);
+                        VMath.pdf(gb, pdf, len);
+                        VMath.gegluGrads(ab, gb, yb, phi, pdf, len);
+                    } else {
+                        ScalarMath.cdf(gb, phi, len);
+                        ScalarMath.pdf(gb, pdf, len);
+                        ScalarMath.gegluGrads(ab, gb, yb, phi, pdf, len);
+                    }
                     MemorySegment.copy(ab, 0, os, F, (a + c) << 2, len);
                     MemorySegment.copy(pdf, 0, os, F, (a + d + c) << 2, len);
                 }
@@ -103,13 +94,4 @@ final class CpuPointwiseGrad {
         });
     }
 
-    /** a ← dA = dy·(g·Φ(g)) and pdf ← dG = dy·a·(g·φ(g) + Φ(g)), from a, g, dy, phi = Φ(g) and pdf = φ(g). */
-    private static void gegluGrads(float[] a, float[] g, float[] dy, float[] phi, float[] pdf, int n) {
-        for (int i = 0; i < n; i += VL) {
-            FloatVector av = FloatVector.fromArray(S, a, i), gate = FloatVector.fromArray(S, g, i);
-            FloatVector y = FloatVector.fromArray(S, dy, i), p = FloatVector.fromArray(S, phi, i);
-            y.mul(av).mul(gate.mul(FloatVector.fromArray(S, pdf, i)).add(p)).intoArray(pdf, i);
-            y.mul(gate.mul(p)).intoArray(a, i);
-        }
-    }
 }

@@ -26,10 +26,10 @@ final class CpuTemporalAttentionGrad {
                 int b = item / l, tok = item % l;
                 for (int g = 0; g < f; g++) {
                     long row = ((b * (long) f + g) * image + (long) tok * c) << 2;
-                    MemorySegment.copy(qs, Vec.F, row, buf, qa + g * c, c);
-                    MemorySegment.copy(ks, Vec.F, row, buf, ka + g * c, c);
-                    MemorySegment.copy(vs, Vec.F, row, buf, va + g * c, c);
-                    MemorySegment.copy(os, Vec.F, row, buf, oa + g * c, c);
+                    MemorySegment.copy(qs, Floats.F, row, buf, qa + g * c, c);
+                    MemorySegment.copy(ks, Floats.F, row, buf, ka + g * c, c);
+                    MemorySegment.copy(vs, Floats.F, row, buf, va + g * c, c);
+                    MemorySegment.copy(os, Floats.F, row, buf, oa + g * c, c);
                 }
                 java.util.Arrays.fill(buf, dq, p, 0f);
                 for (int h = 0; h < heads; h++) {
@@ -64,9 +64,9 @@ final class CpuTemporalAttentionGrad {
                 }
                 for (int g = 0; g < f; g++) {
                     long row = ((b * (long) f + g) * image + (long) tok * c) << 2;
-                    MemorySegment.copy(buf, dq + g * c, dqs, Vec.F, row, c);
-                    if (dks != null) MemorySegment.copy(buf, dk + g * c, dks, Vec.F, row, c);
-                    if (dvs != null) MemorySegment.copy(buf, dv + g * c, dvs, Vec.F, row, c);
+                    MemorySegment.copy(buf, dq + g * c, dqs, Floats.F, row, c);
+                    if (dks != null) MemorySegment.copy(buf, dk + g * c, dks, Floats.F, row, c);
+                    if (dvs != null) MemorySegment.copy(buf, dv + g * c, dvs, Floats.F, row, c);
                 }
             }
         });

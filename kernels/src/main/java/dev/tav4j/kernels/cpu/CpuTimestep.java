@@ -27,10 +27,10 @@ final class CpuTimestep {
             for (int k = 0; k < half; k++) {
                 float arg = timesteps[b] * freq[k];
                 float s = (float) Math.sin(arg), c = (float) Math.cos(arg);
-                Vec.set(os, row + k, flipSinToCos ? c : s);
-                Vec.set(os, row + half + k, flipSinToCos ? s : c);
+                Floats.set(os, row + k, flipSinToCos ? c : s);
+                Floats.set(os, row + half + k, flipSinToCos ? s : c);
             }
-            if (dim % 2 == 1) Vec.set(os, row + dim - 1, 0f);
+            if (dim % 2 == 1) Floats.set(os, row + dim - 1, 0f);
         }
     }
 }

@@ -22,9 +22,9 @@ final class TemporalAttention {
                 int b = item / l, tok = item % l;
                 for (int g = 0; g < f; g++) {
                     long row = (b * (long) f + g) * image + (long) tok * c;
-                    MemorySegment.copy(qs, Vec.F, row << 2, qa, g * c, c);
-                    MemorySegment.copy(ks, Vec.F, row << 2, ka, g * c, c);
-                    MemorySegment.copy(vs, Vec.F, row << 2, va, g * c, c);
+                    MemorySegment.copy(qs, Floats.F, row << 2, qa, g * c, c);
+                    MemorySegment.copy(ks, Floats.F, row << 2, ka, g * c, c);
+                    MemorySegment.copy(vs, Floats.F, row << 2, va, g * c, c);
                 }
                 for (int h = 0; h < heads; h++) {
                     int col = h * hs;
@@ -48,7 +48,7 @@ final class TemporalAttention {
                 }
                 for (int g = 0; g < f; g++) {
                     long row = (b * (long) f + g) * image + (long) tok * c;
-                    MemorySegment.copy(oa, g * c, os, Vec.F, row << 2, c);
+                    MemorySegment.copy(oa, g * c, os, Floats.F, row << 2, c);
                 }
             }
         });

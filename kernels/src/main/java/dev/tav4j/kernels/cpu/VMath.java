@@ -133,6 +133,37 @@ final class VMath {
         }
     }
 
+    private static java.lang.invoke.MethodHandle geluDeriv = Vec.alone(java.lang.invoke.MethodHandles.lookup(),
+            "geluDerivLoop", float[].class, int.class);
+
+    /** x[i] = gelu'(x[i]), compiled alone ({@link Vec#alone}). */
+    static void geluDeriv(float[] x, int n) {
+        try {
+            geluDeriv.invokeExact(x, n);
+        } catch (Throwable t) {
+            throw Vec.rethrow(t);
+        }
+    }
+
+    /** x[i] = gelu'(x[i]) = x·φ(x) + Φ(x). */
+    private static void geluDerivLoop(float[] x, int n) {
+        float[] p = Scratch.floats(2, VMath.BLOCK), c = Scratch.floats(3, VMath.BLOCK);
+        pdf(x, p, n);
+        cdf(x, c, n);
+        for (int i = 0; i < n; i += VL)
+            FloatVector.fromArray(S, x, i).mul(FloatVector.fromArray(S, p, i)).add(FloatVector.fromArray(S, c, i)).intoArray(x, i);
+    }
+
+    /** a ← dA = dy·(g·Φ(g)) and pdf ← dG = dy·a·(g·φ(g) + Φ(g)), from a, g, dy, phi = Φ(g) and pdf = φ(g). */
+    static void gegluGrads(float[] a, float[] g, float[] dy, float[] phi, float[] pdf, int n) {
+        for (int i = 0; i < n; i += VL) {
+            FloatVector av = FloatVector.fromArray(S, a, i), gate = FloatVector.fromArray(S, g, i);
+            FloatVector y = FloatVector.fromArray(S, dy, i), p = FloatVector.fromArray(S, phi, i);
+            y.mul(av).mul(gate.mul(FloatVector.fromArray(S, pdf, i)).add(p)).intoArray(pdf, i);
+            y.mul(gate.mul(p)).intoArray(a, i);
+        }
+    }
+
     /** a[i] = a[i] · b[i]. */
     static void mul(float[] a, float[] b, int n) {
         for (int i = 0; i < n; i += VL) FloatVector.fromArray(S, a, i).mul(FloatVector.fromArray(S, b, i)).intoArray(a, i);
@@ -140,6 +171,6 @@ final class VMath {
 
     /** Whole vectors covering n floats. */
     static int whole(int n) {
-        return Vec.roundUp(n, VL);
+        return Floats.roundUp(n, VL);
     }
 }

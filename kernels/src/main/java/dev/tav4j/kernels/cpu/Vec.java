@@ -1,14 +1,13 @@
 package dev.tav4j.kernels.cpu;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The vector species every CPU kernel uses and scalar helpers over float segments (indices are in floats).
+ * The vector species every vector CPU kernel uses and helpers for their loops (indices are in floats). Only vector
+ * kernels load this class: the scalar twins (ScalarKernels) never do, so they run without jdk.incubator.vector.
  *
  * <p>How the kernels are written so that C2 always compiles their vector loops into registers (see
  * docs/performance.md, "The slow mode"): a FloatVector only stays out of the heap when every Vector API call that
@@ -31,8 +30,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class Vec {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int VL = S.length();
-    static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-    static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /**
      * Zero and an all-true mask: {@code ZERO.blend(acc, ALL)} is acc, bit for bit, as a value whose exact class C2
      * knows (see the class comment: an accumulator after its loop).
@@ -42,12 +39,9 @@ final class Vec {
 
     private Vec() {}
 
-    static float get(MemorySegment s, long i) {
-        return s.get(F, i << 2);
-    }
-
-    static void set(MemorySegment s, long i, float v) {
-        s.set(F, i << 2, v);
+    /** "Vector API" and the species, for {@code tav info}. */
+    static String describe() {
+        return "Vector API " + S;
     }
 
     /**
@@ -67,19 +61,19 @@ final class Vec {
 
     /** Copies the first {@code n} (&lt; VL) floats from s at float index i into t[0, n) and zeroes t[n, VL). */
     static void tailIn(MemorySegment s, long i, int n, float[] t, int at) {
-        MemorySegment.copy(s, F, i << 2, t, at, n);
+        MemorySegment.copy(s, Floats.F, i << 2, t, at, n);
         java.util.Arrays.fill(t, at + n, at + VL, 0f);
     }
 
     /** Copies t[at, at + n) to s at float index i. */
     static void tailOut(float[] t, int at, int n, MemorySegment s, long i) {
-        MemorySegment.copy(t, at, s, F, i << 2, n);
+        MemorySegment.copy(t, at, s, Floats.F, i << 2, n);
     }
 
     /** t[0, n) = s[0, n) and t[n, roundUp(n, VL)) = 0: a small vector (gamma, a bias) all of whose loads are whole. */
     static void padded(MemorySegment s, int n, float[] t) {
-        MemorySegment.copy(s, F, 0, t, 0, n);
-        java.util.Arrays.fill(t, n, roundUp(n, VL), 0f);
+        MemorySegment.copy(s, Floats.F, 0, t, 0, n);
+        java.util.Arrays.fill(t, n, Floats.roundUp(n, VL), 0f);
     }
 
     /**
@@ -103,9 +97,5 @@ final class Vec {
         if (t instanceof RuntimeException r) throw r;
         if (t instanceof Error e) throw e;
         throw new IllegalStateException(t);
-    }
-
-    static int roundUp(int n, int m) {
-        return (n + m - 1) / m * m;
     }
 }

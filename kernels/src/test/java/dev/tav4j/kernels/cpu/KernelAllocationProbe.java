@@ -51,13 +51,20 @@ final class KernelAllocationProbe implements AutoCloseable {
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
-    private final CpuOps ops = new CpuOps();
-    private final CpuGradOps grads = new CpuGradOps(ops);
+    private final CpuOps ops;
+    private final CpuGradOps grads;
     private final Random rnd = new Random(5);
     private final List<Tensor> tensors = new ArrayList<>();
     final List<Case> cases = new ArrayList<>();
 
     KernelAllocationProbe() {
+        this(true);
+    }
+
+    /** The cases on the Vector API's kernels, or on their scalar twins ({@code vector} false). */
+    KernelAllocationProbe(boolean vector) {
+        ops = new CpuOps(dev.tav4j.runtime.BackendSettings.DEFAULTS.withCpuVectorApi(vector));
+        grads = new CpuGradOps(ops);
         if (!THREADS.isThreadAllocatedMemorySupported()) throw new IllegalStateException("no per-thread allocation counters");
         THREADS.setThreadAllocatedMemoryEnabled(true);
         for (boolean edge : new boolean[] {false, true}) {
@@ -244,7 +251,8 @@ final class KernelAllocationProbe implements AutoCloseable {
      * Warms every case (full shapes first, then edges), measures each, gives the cases that still allocate one
      * more warm-up (the JIT may not have reached them yet) and measures those again; prints every figure and
      * exits with 1 when a kernel still allocates. Args: warm-up calls per case (300), measured calls (20), and
-     * {@code pollute} to run the Vector API on other species first ({@link #pollute}); or
+     * {@code pollute} to run the Vector API on other species first ({@link #pollute}) or {@code scalar} to probe the
+     * scalar twins instead (BackendSettings.cpuVectorApi off); or
      * {@code fingerprint [times]}. Run it with -Xbatch and scaled-down compile thresholds for a quick, repeatable
      * warm-up (as {@code SteadyStateAllocationTest} does).
      */
@@ -254,10 +262,11 @@ final class KernelAllocationProbe implements AutoCloseable {
             return;
         }
         int warm = args.length > 0 ? Integer.parseInt(args[0]) : 300, calls = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-        boolean pollute = args.length > 2 && args[2].equals("pollute");
+        boolean pollute = args.length > 2 && args[2].equals("pollute"), scalar = args.length > 2 && args[2].equals("scalar");
         if (pollute) System.out.printf(Locale.ROOT, "other species first (checksum %.1f)%n", pollute(20000));
         List<Result> bad = new ArrayList<>();
-        try (KernelAllocationProbe p = new KernelAllocationProbe()) {
+        try (KernelAllocationProbe p = new KernelAllocationProbe(!scalar)) {
+            if (scalar) System.out.println("scalar kernels");
             long t0 = System.nanoTime();
             p.warm(warm);
             System.out.printf(Locale.ROOT, "warm-up: %d calls per case, %.1f s; bytes per call over %d calls, after one more%n",

@@ -45,4 +45,27 @@ class SteadyStateAllocationTest {
             Files.deleteIfExists(log);
         }
     }
+
+    /** The scalar twins (issue 14) under the same rule: per-thread buffers, nothing per call that grows with tensors. */
+    @org.junit.jupiter.api.Test
+    void theScalarKernelsRunWithoutAllocatingOnceCompiled() throws IOException, InterruptedException {
+        Path log = Files.createTempFile("kernel-allocation-scalar", ".log");
+        try {
+            List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Xbatch", "-XX:CompileThresholdScaling=0.1", "-Xmx1g",
+                    "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), KernelAllocationProbe.class.getName(), "40", "20",
+                    "scalar");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean done = p.waitFor(240, TimeUnit.SECONDS);
+            if (!done) p.destroyForcibly().waitFor();
+            String out = Files.readString(log);
+            System.out.println(out);
+            assertTrue(done, "the allocation probe did not finish in 240 s:\n" + out);
+            assertTrue(out.contains("scalar kernels"), out);
+            assertEquals(0, p.exitValue(), "scalar CPU kernels allocate per call in steady state:\n" + out);
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
 }
