@@ -56,10 +56,18 @@ if [ -n "${TAV_GOLDEN:-}" ] && [ -d "$TAV_GOLDEN/cases" ]; then
     train)   cases="a-train a-pipeline"; models="tiny-sd-a"; skip=() ;;
     *) echo "TAV_GPU_GOLDEN must be forward or train, got '$set_name'" >&2; exit 2 ;;
   esac
-  mkdir -p "$G/golden" && echo "$set_name" > "$G/golden/SUBSET"  # the golden tests name the set they miss
-  for c in $cases; do mkdir -p "$G/golden/cases/$c"; cp "$TAV_GOLDEN/cases/$c/"* "$G/golden/cases/$c/"; done
-  mkdir -p "$G/golden/models"
-  (cd "$TAV_GOLDEN/models" && find $models -type f "${skip[@]}" -exec install -D -m 0644 {} "$OLDPWD/$G/golden/models/{}" \;)
+  # the repository's golden/ travels with the working tree and holds both sets (golden/README.md): pack only what
+  # it lacks, so the same files do not travel twice
+  missing=""
+  for c in $cases; do [ -f "golden/cases/$c/case.json" ] || missing="$missing $c"; done
+  if [ -z "$missing" ]; then
+    echo "   every case of '$set_name' is in the repository's golden/: nothing packed (the tests read golden/)"
+  else
+    mkdir -p "$G/golden" && echo "$set_name" > "$G/golden/SUBSET"  # the golden tests name the set they miss
+    for c in $missing; do mkdir -p "$G/golden/cases/$c"; cp "$TAV_GOLDEN/cases/$c/"* "$G/golden/cases/$c/"; done
+    mkdir -p "$G/golden/models"
+    (cd "$TAV_GOLDEN/models" && find $models -type f "${skip[@]}" -exec install -D -m 0644 {} "$OLDPWD/$G/golden/models/{}" \;)
+  fi
 fi
 
 size=$(du -sb "$G" | cut -f1)

@@ -2,7 +2,6 @@ package dev.tav4j.cli;
 
 import dev.tav4j.model.io.SafeTensorsWriter;
 import dev.tav4j.runtime.Tensor;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,14 +38,7 @@ class CliTest {
     }
 
     private static Path tinyModel() {
-        String env = System.getenv("TAV_GOLDEN");
-        Path root = Path.of(env != null && !env.isBlank() ? env : System.getProperty("tav.golden.default", "../shared/golden"));
-        Path model = root.resolve("models/tiny-sd-a");
-        if (!Files.isDirectory(model)) {
-            if ("1".equals(System.getenv("TAV_GOLDEN_REQUIRED"))) throw new AssertionError("golden model missing at " + model);
-            Assumptions.abort("golden data not found at " + root + "; set TAV_GOLDEN to run the CLI tests on the tiny checkpoint");
-        }
-        return model;
+        return Tav.tinyModel();
     }
 
     @Test

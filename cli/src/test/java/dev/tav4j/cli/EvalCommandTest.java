@@ -23,8 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code tav eval} on the golden tiny CLIP: the numbers are ClipMetrics' on the video's frames; bad inputs are one line. */
 class EvalCommandTest {
     private static Path tinyClip() {
-        Tav.tinyModel();  // skips where the golden data is absent
-        return Tav.golden().resolve("models/tiny-clip-a");
+        return Tav.tinyClip();
     }
 
     /** A GIF of {@code n} frames of w×h, a pattern that moves with the frame and with {@code seed}. */

@@ -22,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /** {@code --lora} on the command line: the golden a-lora LoRA on the tiny model, against a model merged beforehand. */
 class LoraCliTest {
     static Path goldenLora() {
-        Path f = golden().resolve("cases/a-lora/lora.safetensors");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(f), "no golden a-lora case at " + f);
+        Path f = dev.tav4j.model.golden.GoldenData.named("a-lora").dir().resolve("lora.safetensors");
+        assertTrue(Files.isRegularFile(f), "golden a-lora case without its LoRA: " + f);
         return f;
     }
 

@@ -1,12 +1,10 @@
 package dev.tav4j.cli;
 
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
+import dev.tav4j.model.golden.GoldenData;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Runs the tav command in the test JVM and finds the shared test data (golden tiny checkpoint, official clips). */
@@ -31,27 +29,19 @@ final class Tav {
         }
     }
 
-    static Path golden() {
-        String env = System.getenv("TAV_GOLDEN");
-        return Path.of(env != null && !env.isBlank() ? env : System.getProperty("tav.golden.default", "../shared/golden")).toAbsolutePath();
-    }
-
-    /** The golden tiny SD checkpoint (a complete diffusers folder); skips the test where the golden data is absent. */
+    /** The golden tiny SD checkpoint (a complete diffusers folder), from the golden roots (GoldenData). */
     static Path tinyModel() {
-        return required(golden().resolve("models/tiny-sd-a"), "golden model");
+        return GoldenData.model("tiny-sd-a");
     }
 
-    /** One of the official clips, next to the golden folder (shared/videos). */
+    /** The golden tiny CLIP model; skips where no golden root has it (the repository's copy leaves it out). */
+    static Path tinyClip() {
+        return GoldenData.model("tiny-clip-a");
+    }
+
+    /** One of the official clips (golden/videos, or shared/videos beside shared/golden). */
     static Path video(String name) {
-        return required(golden().getParent().resolve("videos").resolve(name), "test video");
-    }
-
-    private static Path required(Path p, String what) {
-        if (!Files.exists(p)) {
-            if ("1".equals(System.getenv("TAV_GOLDEN_REQUIRED"))) Assertions.fail(what + " missing at " + p);
-            Assumptions.abort(what + " not found at " + p + "; set TAV_GOLDEN to run the CLI tuning tests");
-        }
-        return p;
+        return GoldenData.video(name);
     }
 
     /** {@code p} as a path relative to the current directory (what a config with relative paths holds). */

@@ -1,42 +1,30 @@
 package dev.tav4j.video;
 
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
+import dev.tav4j.model.golden.GoldenData;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 
 /**
- * The official repository's clips ({@code shared/videos}): {@code $TAV_GOLDEN/../videos}, else system property
- * {@code tav.videos}, else {@code tav.golden.default/../videos} (the parent pom's ../shared/golden), else
- * {@code ../shared/videos}. Missing: the test is skipped, or fails when {@code TAV_GOLDEN_REQUIRED=1}.
+ * The official repository's clips: the repository's golden/videos (man-skiing, car-turn), then shared/videos beside
+ * ../shared/golden and the folders of $TAV_GOLDEN (GoldenData). A clip no folder has: the test is skipped, or fails
+ * when {@code TAV_GOLDEN_REQUIRED=1}.
  */
 final class TestVideos {
     private TestVideos() {}
 
-    static Path dir() {
-        Path dir = configured().toAbsolutePath().normalize();
-        if (!Files.isDirectory(dir)) {
-            if ("1".equals(System.getenv("TAV_GOLDEN_REQUIRED")))
-                Assertions.fail("test videos not found at " + dir + " and TAV_GOLDEN_REQUIRED=1; set TAV_GOLDEN or -Dtav.videos");
-            Assumptions.abort("test videos not found at " + dir + "; set TAV_GOLDEN or -Dtav.videos to run the video tests");
-        }
-        return dir;
-    }
+    /** The clips the repository's copy always has; the readers' tests run on these at least. */
+    static final Set<String> IN_REPOSITORY = Set.of("man-skiing.mp4", "car-turn.mp4");
 
     static Path video(String name) {
-        Path p = dir().resolve(name);
-        Assertions.assertTrue(Files.isRegularFile(p), "test video missing: " + p);
-        return p;
+        return GoldenData.video(name);
     }
 
-    private static Path configured() {
-        String env = System.getenv("TAV_GOLDEN");
-        if (env != null && !env.isBlank()) return Path.of(env).toAbsolutePath().getParent().resolve("videos");
-        String prop = System.getProperty("tav.videos");
-        if (prop != null && !prop.isBlank()) return Path.of(prop);
-        String golden = System.getProperty("tav.golden.default");
-        if (golden != null && !golden.isBlank()) return Path.of(golden).toAbsolutePath().getParent().resolve("videos");
-        return Path.of("../shared/videos");
+    /** Every clip found (the repository's two, the four of shared/videos where it is there), by name. */
+    static List<String> all() {
+        Set<String> names = GoldenData.videos().keySet();
+        if (!names.containsAll(IN_REPOSITORY)) throw new AssertionError("the repository's clips " + IN_REPOSITORY + " not found, only " + names);
+        return List.copyOf(names);
     }
 }

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClipModelTest {
     private final Ops ops = Backends.select("cpu");
 
-    private static Path tinyClip() { return GoldenData.models().resolve("tiny-clip-a"); }
+    private static Path tinyClip() { return GoldenData.model("tiny-clip-a"); }
 
     @Test void configOfTinyClip() {
         ClipModelConfig cfg = ClipModel.check(tinyClip());

@@ -26,10 +26,16 @@ public final class GoldenCase implements AutoCloseable {
     }
 
     static GoldenCase load(Path dir) {
-        Path abs = dir.toAbsolutePath().normalize();
-        return new GoldenCase(abs.getFileName().toString(), abs, Json.read(abs.resolve("case.json")));
+        return load(dir, dir.toAbsolutePath().normalize().getFileName().toString());
     }
 
+    /** The case in {@code dir} under the name it is reported by (its folder's, or with its root where two differ). */
+    static GoldenCase load(Path dir, String name) {
+        Path abs = dir.toAbsolutePath().normalize();
+        return new GoldenCase(name, abs, Json.read(abs.resolve("case.json")));
+    }
+
+    /** The folder's name, followed by " [root]" for a same-named case of other bytes in a later root. */
     public String name() { return name; }
 
     public Path dir() { return dir; }

@@ -7,33 +7,95 @@ import org.junit.jupiter.api.io.TempDir;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The harness itself: root resolution, skip message, and that Parity can fail. */
 class GoldenDataTest {
 
     @Test
-    void missingRootSkipsWithThePath(@TempDir Path tmp) {
-        assumeTrue(System.getenv("TAV_GOLDEN") == null, "TAV_GOLDEN is set, so the property is not consulted");
-        Path missing = tmp.resolve("no-golden-here");
-        String before = System.getProperty("tav.golden");
-        System.setProperty("tav.golden", missing.toString());
-        try {
-            assertEquals(missing, GoldenData.configuredRoot());
-            if ("1".equals(System.getenv("TAV_GOLDEN_REQUIRED"))) {
-                AssertionFailedError e = assertThrows(AssertionFailedError.class, GoldenData::root);
-                assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
-            } else {
-                TestAbortedException e = assertThrows(TestAbortedException.class, GoldenData::root);
-                assertTrue(e.getMessage().contains("golden data not found at " + missing), e.getMessage());
-                assertTrue(e.getMessage().contains("set TAV_GOLDEN"), e.getMessage());
-            }
-        } finally {
-            if (before == null) System.clearProperty("tav.golden"); else System.setProperty("tav.golden", before);
-        }
+    void noRootSkipsWithThePathsAndRequiredFails(@TempDir Path tmp) {
+        Path missing = tmp.resolve("no-golden-here"), gone = tmp.resolve("gone");
+        var none = new GoldenData.Sources(missing, tmp.resolve("no-shared"), List.of(gone), false);
+        TestAbortedException e = assertThrows(TestAbortedException.class, none::roots);
+        assertTrue(e.getMessage().contains(missing.toString()) && e.getMessage().contains(gone.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("set TAV_GOLDEN"), e.getMessage());
+        var required = new GoldenData.Sources(missing, null, List.of(), true);
+        AssertionFailedError f = assertThrows(AssertionFailedError.class, required::roots);
+        assertTrue(f.getMessage().contains(missing.toString()), f.getMessage());
+    }
+
+    @Test
+    void rootsInOrderEachOnceAndAMissingExtraFolderFailsWhenRequired(@TempDir Path tmp) throws Exception {
+        Path repo = Files.createDirectories(tmp.resolve("repo")), shared = Files.createDirectories(tmp.resolve("shared"));
+        Path more = Files.createDirectories(tmp.resolve("more"));
+        // CI names ../shared/golden in TAV_GOLDEN too: one root, not two
+        assertEquals(List.of(repo, shared, more), new GoldenData.Sources(repo, shared, List.of(shared, more), true).roots());
+        assertEquals(List.of(repo), new GoldenData.Sources(repo, tmp.resolve("no-shared"), List.of(), true).roots(),
+                "../shared/golden is optional");
+        assertEquals(List.of(repo), new GoldenData.Sources(repo, null, List.of(tmp.resolve("typo")), false).roots());
+        assertThrows(AssertionFailedError.class, () -> new GoldenData.Sources(repo, null, List.of(tmp.resolve("typo")), true).roots());
+    }
+
+    @Test
+    void aCaseInTwoRootsRunsOnceWithTheSameBytesAndTwiceWithOthers(@TempDir Path tmp) throws Exception {
+        Path a = fakeRoot(tmp.resolve("a"), "w1", "m1"), b = fakeRoot(tmp.resolve("b"), "w1", "m1");
+        assertEquals(List.of("x-case"), GoldenData.cases(List.of(a, b)).stream().map(GoldenCase::name).toList());
+        Path c = fakeRoot(tmp.resolve("c"), "w1", "m2");  // same case folder, other model bytes
+        Path d = fakeRoot(tmp.resolve("d"), "w2", "m1");  // other tensors
+        var names = GoldenData.cases(List.of(a, b, c, d)).stream().map(GoldenCase::name).toList();
+        assertEquals(List.of("x-case", "x-case [" + c + "]", "x-case [" + d + "]"), names);
+    }
+
+    /** A root with one case (op tokenize) whose tensors file holds {@code tensors}, reading model m holding {@code model}. */
+    private static Path fakeRoot(Path root, String tensors, String model) throws Exception {
+        Path cs = Files.createDirectories(root.resolve("cases/x-case")), m = Files.createDirectories(root.resolve("models/m"));
+        Files.writeString(cs.resolve("case.json"), "{\"op\": \"tokenize\", \"model\": \"../models/m\"}");
+        Files.writeString(cs.resolve("tensors.safetensors"), tensors);
+        Files.writeString(m.resolve("w.safetensors"), model);
+        return root;
+    }
+
+    @Test
+    void rebuiltFileIsCheckedAgainstItsSha256(@TempDir Path tmp) throws Exception {
+        Path root = Files.createDirectories(tmp.resolve("g"));
+        // source: tensors "a" (4 bytes) and "b" (8 bytes); target: b then a, under other names
+        byte[] src = safetensors("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+                new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+        byte[] dst = safetensors("{\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                new byte[]{5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3, 4});
+        Files.createDirectories(root.resolve("models"));
+        Files.write(root.resolve("models/src.safetensors"), src);
+        int headerLen = dst.length - 12;
+        Files.write(root.resolve("dst.header"), java.util.Arrays.copyOf(dst, headerLen));
+        String manifest = "{\"files\": [{\"path\": \"models/out/dst.safetensors\", \"size\": %d, \"sha256\": \"%s\", \"header\": \"dst.header\","
+                + " \"sources\": [\"models/src.safetensors\"], \"tensors\": [[0, \"b\"], [0, \"a\"]]}]}";
+        Files.writeString(root.resolve("rebuild.json"), manifest.formatted(dst.length, sha(dst)));
+        GoldenRebuild.ensure(root);
+        assertArrayEquals(dst, Files.readAllBytes(root.resolve("models/out/dst.safetensors")));
+
+        Path other = Files.createDirectories(tmp.resolve("h"));
+        Files.createDirectories(other.resolve("models"));
+        Files.write(other.resolve("models/src.safetensors"), src);
+        Files.write(other.resolve("dst.header"), java.util.Arrays.copyOf(dst, headerLen));
+        Files.writeString(other.resolve("rebuild.json"), manifest.formatted(dst.length, sha(src)));  // deliberately the wrong hash
+        var e = assertThrows(IllegalStateException.class, () -> GoldenRebuild.ensure(other));
+        assertTrue(e.getMessage().contains("SHA-256"), e.getMessage());
+        assertFalse(Files.exists(other.resolve("models/out/dst.safetensors")), "nothing left in place");
+        try (var s = Files.list(other.resolve("models/out"))) { assertEquals(0, s.count(), "no temporary file left"); }
+    }
+
+    private static byte[] safetensors(String header, byte[] data) {
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        var b = java.nio.ByteBuffer.allocate(8 + h.length + data.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return b.putLong(h.length).put(h).put(data).array();
+    }
+
+    private static String sha(byte[] b) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b));
     }
 
     @Test

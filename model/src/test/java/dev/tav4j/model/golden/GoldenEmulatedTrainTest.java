@@ -23,7 +23,7 @@ class GoldenEmulatedTrainTest {
     void trainCaseOnEmulatedCuda() {
         Emulation.require();
         List<GoldenCase> cases = GoldenData.cases("train");
-        Assertions.assertFalse(cases.isEmpty(), "no golden train case under " + GoldenData.root());
+        Assertions.assertFalse(cases.isEmpty(), "no golden train case under " + GoldenData.roots());
         int steps = Integer.getInteger("tav.emu.train.steps", 1);
         try (CudaOps ops = Emulation.cuda()) {
             for (GoldenCase c : cases) {
@@ -41,7 +41,7 @@ class GoldenEmulatedTrainTest {
     void pipelineCaseOnEmulatedCuda() {
         Emulation.require();
         List<GoldenCase> cases = GoldenData.cases("pipeline");
-        Assertions.assertFalse(cases.isEmpty(), "no golden pipeline case under " + GoldenData.root());
+        Assertions.assertFalse(cases.isEmpty(), "no golden pipeline case under " + GoldenData.roots());
         try (CudaOps ops = Emulation.cuda()) {
             for (GoldenCase c : cases) {
                 try (c) {
