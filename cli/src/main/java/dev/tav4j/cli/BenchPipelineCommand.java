@@ -104,8 +104,10 @@ final class BenchPipelineCommand implements Callable<Integer> {
                             DeviceOption.precisionOf(ops), ops.computesOnHost() ? "cpu" : "cuda", threads, stages), System.err));
             }
             // the yardstick of the CPU's "% peak": measured here, after PyTorch and before tav4j, on the threads both use
-            dev.tav4j.kernels.cpu.CpuFmaPeak.Peak cpu = ops.computesOnHost() ? dev.tav4j.kernels.cpu.CpuFmaPeak.measure(Parallel.THREADS, 300) : null;
+            boolean host = ops.computesOnHost(), vector = dev.tav4j.kernels.cpu.CpuOps.vectorApiPresent();
+            dev.tav4j.kernels.cpu.CpuFmaPeak.Peak cpu = host && vector ? dev.tav4j.kernels.cpu.CpuFmaPeak.measure(Parallel.THREADS, 300) : null;
             if (cpu != null) System.err.println("CPU: " + cpu.describe());
+            else if (host) System.err.println("CPU: FMA peak not measured (it needs jdk.incubator.vector); % peak is unknown");
             List<SideBySide.Run> runs = new ArrayList<>();
             for (int f : frames) {
                 try (Weights w = folder != null ? CheckpointDir.unetFolder(folder) : new RandomWeights("unet", BenchWeightsCommand.SEED)) {

@@ -31,6 +31,9 @@ public final class CpuOps implements Ops {
     /** Whether the kernels run on the Vector API; false: scalar loops (no jdk.incubator.vector, or the settings). */
     public boolean vectorApi() { return vector; }
 
+    /** Whether jdk.incubator.vector is in this JVM (so {@link CpuFmaPeak} and the vector kernels can load). */
+    public static boolean vectorApiPresent() { return VectorApi.PRESENT; }
+
     @Override public dev.tav4j.runtime.BackendSettings settings() { return settings; }
 
     @Override public String name() { return "cpu"; }
