@@ -19,10 +19,10 @@ final class BenchCommand implements Runnable {
 
     /** The model and sizes both benchmarks take. */
     static final class Shape {
-        @Option(names = "--frames", defaultValue = "8") int frames;
-        @Option(names = "--latent", defaultValue = "32", description = "Latent size (image size / 8).") int latent;
-        @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step.") int steps;
-        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, the CPU anchor of docs/performance.md) or sd15 (real SD 1.5 shapes).") String model;
+        @Option(names = "--frames", defaultValue = "8", description = "Frames (default: ${DEFAULT-VALUE}).") int frames;
+        @Option(names = "--latent", defaultValue = "32", description = "Latent size, image size / 8 (default: ${DEFAULT-VALUE}).") int latent;
+        @Option(names = "--steps", defaultValue = "2", description = "Timed steps after one warm-up step (default: ${DEFAULT-VALUE}).") int steps;
+        @Option(names = "--model", defaultValue = "anchor", description = "anchor (37M, the CPU anchor of docs/performance.md) or sd15 (real SD 1.5 shapes) (default: ${DEFAULT-VALUE}).") String model;
 
         UNetConfig config() { return BenchModels.named(model); }
     }

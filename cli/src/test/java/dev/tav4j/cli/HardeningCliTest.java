@@ -83,6 +83,10 @@ class HardeningCliTest {
         for (String d : List.of("default: 8)", "default: 512;", "default: 50)", "default: 12.5)")) assertTrue(help.contains(d), d + " in " + help);
         String demo = Tav.run("demo", "--help").out().replaceAll("\\s+", " ");
         assertTrue(demo.contains("default: 10)") && demo.contains("default: 128)"), demo);
+        for (String bench : List.of("unet", "tune")) {
+            String b = Tav.run("bench", bench, "--help").out().replaceAll("\\s+", " ");
+            for (String d : List.of("Frames (default: 8)", "(default: 32)", "(default: 2)", "(default: anchor)")) assertTrue(b.contains(d), d + " in " + b);
+        }
     }
 
     @Test
