@@ -90,6 +90,22 @@ class HardeningCliTest {
     }
 
     @Test
+    void withoutModelAndWithoutTheShippedOneTuneEditAndGenerateSayWhatToPass(@TempDir Path tmp) {
+        Path shipped = Path.of("").toAbsolutePath().getParent().resolve(WorldModel.FOLDER);
+        Assumptions.assumeFalse(Files.exists(shipped), "the shipped world model is in this checkout (" + shipped + "): nothing to refuse");
+        List<Tav.Run> runs = List.of(
+                Tav.run("generate", "--prompt", "a red circle", "--seed", "1", "--out", tmp.resolve("g.gif").toString()),
+                Tav.run("tune", "--video", tmp.resolve("v.gif").toString(), "--prompt", "a red circle", "--out", tmp.resolve("t").toString()),
+                Tav.run("edit", "--tuned", tmp.resolve("t").toString(), "--prompt", "a blue circle", "--seed", "1", "--out", tmp.resolve("e.gif").toString()));
+        for (Tav.Run r : runs) {
+            assertTrue(r.code() != 0, r.toString());
+            String err = r.err().strip();
+            assertEquals(1, err.lines().count(), "one line: " + err);
+            assertTrue(err.contains("no shipped world model") && err.contains("--model"), err);
+        }
+    }
+
+    @Test
     void aUsageErrorIsOneLineAndExitTwo() {
         Tav.Run r = Tav.run("generate", "--frames", "many");
         assertEquals(2, r.code(), r.all());
