@@ -90,9 +90,7 @@ public final class PipelineBench {
     private PipelineBench() {}
 
     public static Result run(Ops ops, UNetConfig cfg, Weights weights, Spec spec, PrintStream log) {
-        if (spec.profile() && ops.kernelTiming().isEmpty())
-            throw new IllegalArgumentException("--profile needs a backend with kernel timing (cuda, or a host backend wrapped by HostOpTiming); "
-                    + ops.name() + " has none");
+        dev.tav4j.runtime.KernelTiming timing = StepProfile.timing(ops, spec.profile());
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, weights)) {
             double params = unet.params().all().values().stream().mapToLong(p -> p.value().size()).sum();
@@ -102,7 +100,7 @@ public final class PipelineBench {
             List<Stage> out = new ArrayList<>();
             for (String s : List.of("invert", "edit", "tune")) {
                 if (!spec.stages().contains(s)) continue;
-                Stage st = stage(ops, unet, s, spec);
+                Stage st = stage(ops, unet, s, spec, timing);
                 log.println(st.ok() ? String.format(Locale.ROOT, "tav4j %s: %.1f ms per step", s, st.msPerStep())
                         : "tav4j " + s + ": did not run: " + st.error());
                 out.add(st);
@@ -112,7 +110,7 @@ public final class PipelineBench {
         }
     }
 
-    private static Stage stage(Ops ops, UNet3D unet, String name, Spec spec) {
+    private static Stage stage(Ops ops, UNet3D unet, String name, Spec spec, dev.tav4j.runtime.KernelTiming timing) {
         UNetConfig cfg = unet.config();
         int f = spec.frames(), l = spec.latent();
         double gflop = switch (name) {
@@ -150,8 +148,7 @@ public final class PipelineBench {
                 double ms = Math.max(0, System.nanoTime() - t1 - warmOnly) / 1e6 / spec.steps();
                 long peakDevice = ops.peakDeviceBytes(), peakHost = HostMemoryPool.GLOBAL.peakLiveBytes();
                 StepProfile profile = StepProfile.NONE;
-                if (spec.profile()) {
-                    dev.tav4j.runtime.KernelTiming timing = ops.kernelTiming().orElseThrow();
+                if (timing != null) {
                     profile = StepProfile.of(timing, () -> {
                         r.run(1);
                         ops.synchronize();

@@ -17,6 +17,16 @@ public record StepProfile(List<KernelTiming.Entry> entries, double stepSeconds) 
 
     public static final StepProfile NONE = new StepProfile(List.of(), 0);
 
+    /**
+     * The backend's kernel timing when {@code profile} is asked (null otherwise); a backend without one (a host
+     * backend not wrapped by {@link HostOpTiming}) is refused in one line before anything runs.
+     */
+    static KernelTiming timing(dev.tav4j.runtime.Ops ops, boolean profile) {
+        if (!profile) return null;
+        return ops.kernelTiming().orElseThrow(() -> new IllegalArgumentException(
+                "--profile needs a backend with kernel timing (cuda, or a host backend wrapped by HostOpTiming); " + ops.name() + " has none"));
+    }
+
     /** Runs {@code step} (which must end in a synchronize) with profiling on, then turns it off. */
     static StepProfile of(KernelTiming timing, Runnable step) {
         timing.start();

@@ -53,8 +53,7 @@ public final class TuneBench {
      */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean checkpointing,
                              boolean graphs, boolean profile, PrintStream log) {
-        KernelTiming timing = ops.kernelTiming().orElse(null);
-        if (profile && timing == null) throw new IllegalArgumentException("--profile needs a backend with kernel timing (cuda, or a host backend wrapped by HostOpTiming); " + ops.name() + " has none");
+        KernelTiming timing = StepProfile.timing(ops, profile);
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1));
              Tuner tuner = new Tuner(unet, new NoiseSchedule(SchedulerConfig.defaults()),

@@ -54,9 +54,7 @@ public final class UNetBench {
      */
     public static Result run(Ops ops, UNetConfig cfg, int frames, int latent, int timedSteps, boolean profile, boolean graphs,
                              PrintStream log) {
-        KernelTiming timing = ops.kernelTiming().orElse(null);
-        if (profile && timing == null) throw new IllegalArgumentException("--profile needs a backend with kernel timing (cuda, or a host backend wrapped by HostOpTiming); "
-                + ops.name() + " has none");
+        KernelTiming timing = StepProfile.timing(ops, profile);
         String precision = precisionName(ops.precision());
         long t0 = System.nanoTime();
         try (UNet3D unet = new UNet3D(ops, cfg, new RandomWeights("unet", 1))) {
