@@ -64,7 +64,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--frames", defaultValue = "8", description = "--world: frames per clip (default: ${DEFAULT-VALUE}).")
     int frames;
     @Option(names = "--variants", split = ",", paramLabel = "V", description = "--world: rows, comma-separated, from: full, no-tuning, "
-            + "no-inversion, no-temporal, full-attention (default: all).")
+            + "no-inversion, no-temporal, full-attention, causal-attention (default: all).")
     List<String> variants = new ArrayList<>();
     @Option(names = "--tune-steps", description = "--world: tuning steps (default: 40).") Integer tuneSteps;
     @Option(names = "--steps", description = "--world: DDIM inversion and editing steps (default: 20).") Integer steps;

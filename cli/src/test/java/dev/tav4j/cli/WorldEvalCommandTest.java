@@ -52,7 +52,7 @@ class WorldEvalCommandTest {
     @Test
     void evalWorldRefusesBadInputInOneLineBeforeAnyCompute(@TempDir Path tmp) {
         String m = model.toString();
-        refused(Tav.run("eval", "--world", "--model", m, "--variants", "full,causal"), "--variants", "causal", "full-attention");
+        refused(Tav.run("eval", "--world", "--model", m, "--variants", "full,causal"), "--variants", "causal", "causal-attention");
         refused(Tav.run("eval", "--world", "--model", m, "--variants", "full,full"), "--variants", "twice");
         refused(Tav.run("eval", "--world", "--model", m, "--clips", "0"), "--clips");
         refused(Tav.run("eval", "--world", "--model", m, "--frames", "1"), "--frames");

@@ -93,6 +93,32 @@ class FnGradientTest {
         }));
     }
 
+    /**
+     * Causal attention over frames as the UNet's CAUSAL variant builds it: per video and frame f, the frame's queries
+     * and frames 0..f's keys and values sliced out of one projection ({@code sliceImages}), one CROSS attention, and
+     * the frames joined ({@code concatImages}); with a checkpoint and the leak check too.
+     */
+    @Test
+    void causalAttentionThroughSlicesAndAJoin() {
+        int b = 2, frames = 3, l = 2, dim = 8;
+        BiFunction<Fn, Tensor[][], Tensor> causal = (f, t) -> f.checkpoint(t[0][0], x -> {
+            Tensor h = f.linear(x, t[1][0], null, null);
+            List<Tensor> out = new ArrayList<>();
+            for (int video = 0; video < b; video++)
+                for (int i = 0; i < frames; i++) {
+                    Tensor keys = f.reshape(f.sliceImages(h, video * frames, i + 1), 1, (i + 1) * l, dim);
+                    out.add(f.attention(AttentionKind.CROSS, 1, 2, 0.35f, f.sliceImages(h, video * frames + i, 1), keys, keys));
+                }
+            return f.concatImages(out);
+        });
+        Case c = c("causal attention", s(d(b * frames, l, dim)), s(d(dim, dim)), causal);
+        check(c);
+        check(c, true, 0f, true);
+        check(c("slice", s(d(4, 3, 2)), s(), (f, t) -> f.sliceImages(t[0][0], 1, 2)));
+        check(c("join, a part twice and a constant", s(d(2, 3), d(1, 3)), s(),
+                (f, t) -> f.concatImages(List.of(t[0][1], f.full(0.5f, 2, 3), t[0][0], t[0][1]))));
+    }
+
     @Test
     void pointwiseAndLayout() {
         check(c("geglu", s(d(3, 8)), s(), (f, t) -> f.geglu(t[0][0])));

@@ -43,7 +43,8 @@ public final class WorldEval {
         NO_TUNING("no-tuning", "w/o one-shot tuning", false, true, UNetVariant.DEFAULT),
         NO_INVERSION("no-inversion", "w/o DDIM inversion", true, false, UNetVariant.DEFAULT),
         NO_TEMPORAL("no-temporal", "w/o temporal attention", true, true, UNetVariant.DEFAULT.withTemporalAttention(false)),
-        FULL_ATTENTION("full-attention", "full attention", true, true, UNetVariant.DEFAULT.withFrameAttention(UNetVariant.FrameAttention.FULL));
+        FULL_ATTENTION("full-attention", "full attention", true, true, UNetVariant.DEFAULT.withFrameAttention(UNetVariant.FrameAttention.FULL)),
+        CAUSAL_ATTENTION("causal-attention", "causal attention", true, true, UNetVariant.DEFAULT.withFrameAttention(UNetVariant.FrameAttention.CAUSAL));
 
         private final String key, label;
         private final boolean tune, invert;

@@ -11,7 +11,7 @@ import dev.tav4j.runtime.autograd.Fn;
 /**
  * Tune-A-Video's BasicTransformerBlock: sparse-causal self-attention, cross-attention to the text, GEGLU
  * feed-forward, then temporal attention over the frames of each spatial position (no positional encoding).
- * {@code variant} may instead give full spatio-temporal self-attention, or skip the temporal attention.
+ * {@code variant} may instead give full or causal spatio-temporal self-attention, or skip the temporal attention.
  */
 record TransformerBlock(LayerNorm norm1, MultiHeadAttention attn1, LayerNorm norm2, MultiHeadAttention attn2,
                         LayerNorm norm3, Linear ffIn, Linear ffOut, LayerNorm normTemp, MultiHeadAttention attnTemp,
@@ -36,6 +36,7 @@ record TransformerBlock(LayerNorm norm1, MultiHeadAttention attn1, LayerNorm nor
     Tensor forward(Fn f, Tensor x, Tensor text, int frames) {
         x = f.then(x, in -> {
             Tensor h = norm1.forward(f, in);
+            if (variant.frameAttention() == UNetVariant.FrameAttention.CAUSAL) return attn1.forwardCausalOverFrames(f, h, frames, in);
             return attn1.forward(f, h, videoTokens(f, h, frames), frames, in);
         });
         x = f.then(x, in -> attn2.forward(f, norm2.forward(f, in), text, frames, in));

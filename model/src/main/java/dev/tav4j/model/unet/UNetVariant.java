@@ -15,7 +15,9 @@ public record UNetVariant(FrameAttention frameAttention, boolean temporalAttenti
         /** Tune-A-Video: the tokens of frame 0 and frame max(f − 1, 0). */
         SPARSE_CAUSAL,
         /** The tokens of every frame of the video: full spatio-temporal attention. */
-        FULL
+        FULL,
+        /** The tokens of frames 0 … f: causal attention over the frames. */
+        CAUSAL
     }
 
     /** Sparse-causal self-attention and temporal attention: the method. */

@@ -92,14 +92,14 @@ class WorldEvalTest {
         String table = WorldEval.table(r);
         for (WorldEval.Variant v : WorldEval.Variant.values()) assertTrue(table.contains(v.label()), table);
         var json = WorldEvalOutput.json(r);
-        assertEquals(5, json.get("variants").size());
-        assertEquals(10, json.get("clips").size());
+        assertEquals(6, json.get("variants").size());
+        assertEquals(12, json.get("clips").size());
         assertEquals("no-inversion", json.get("variants").get(2).get("variant").asText());
         assertEquals(2, json.get("variants").get(0).get("motion_fidelity").get("n").asInt());
         String svg = WorldEvalOutput.svg(r);
         Document d = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
         assertEquals("svg", d.getDocumentElement().getTagName());
-        assertEquals(4 * 5, d.getElementsByTagName("title").getLength(), "a bar per metric and variant");
+        assertEquals(4 * 6, d.getElementsByTagName("title").getLength(), "a bar per metric and variant");
     }
 
     @Test
@@ -113,7 +113,7 @@ class WorldEvalTest {
         assertThrows(IllegalArgumentException.class, () -> new WorldEval.Method(1, 1e-3f, 3, 0.5f, 1));
         assertThrows(IllegalArgumentException.class, () -> new WorldEval.Settings(0, 4, 0, WorldEval.Method.defaults(), List.of(WorldEval.Variant.FULL)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WorldEval.Variant.ofKey("causal"));
-        assertTrue(e.getMessage().contains("full-attention"), e.getMessage());
+        assertTrue(e.getMessage().contains("full-attention") && e.getMessage().contains("causal-attention"), e.getMessage());
         assertFalse(WorldEval.tuneSettings(WorldEval.Variant.NO_TEMPORAL, WorldEval.Method.defaults()).trainableModules().contains("attn_temp"));
         assertTrue(WorldEval.tuneSettings(WorldEval.Variant.FULL, WorldEval.Method.defaults()).trainableModules().contains("attn_temp"));
     }

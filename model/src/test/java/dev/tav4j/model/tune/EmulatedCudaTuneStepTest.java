@@ -110,6 +110,15 @@ class EmulatedCudaTuneStepTest {
         twoSteps(TapeGradientCheckTest.SET, 0, UNetVariant.DEFAULT.withFrameAttention(UNetVariant.FrameAttention.FULL));
     }
 
+    /**
+     * The causal-attention ablation: per frame, slices of the projections (device copies into and out of views at an
+     * offset) and a join of the frames' outputs, on the tape.
+     */
+    @Test
+    void twoStepsWithCausalAttentionOverFramesMatchTheCpuBackend() {
+        twoSteps(TapeGradientCheckTest.SET, 0, UNetVariant.DEFAULT.withFrameAttention(UNetVariant.FrameAttention.CAUSAL));
+    }
+
     private static void twoSteps(List<String> trainable, int loraRank) {
         twoSteps(trainable, loraRank, UNetVariant.DEFAULT);
     }

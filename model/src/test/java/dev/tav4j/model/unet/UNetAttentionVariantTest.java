@@ -2,6 +2,8 @@ package dev.tav4j.model.unet;
 
 import dev.tav4j.model.config.UNetConfig;
 import dev.tav4j.model.io.Weights;
+import dev.tav4j.model.nn.Linear;
+import dev.tav4j.model.nn.MultiHeadAttention;
 import dev.tav4j.model.pipeline.Gaussian;
 import dev.tav4j.model.pipeline.RandomWeights;
 import dev.tav4j.model.pipeline.SmokeTestModel;
@@ -134,6 +136,58 @@ class UNetAttentionVariantTest {
                         assertEquals(o, got[(n * l + i) * dim + h * hs + c], 1e-5, "image " + n + " token " + i + " head " + h);
                     }
                 }
+    }
+
+    /**
+     * The CAUSAL block's self-attention, as the block calls it, against an explicit softmax: frame i's queries over
+     * the tokens of frames 0 … i of its video (q, k, v from the layer's own projections; the output projection is the
+     * identity so the attention itself is compared).
+     */
+    @Test
+    void causalAttentionIsAttentionOverThePreviousFramesAndItself() {
+        int b = 2, l = 3, dim = 8, heads = 2, hs = dim / heads;
+        float[] xv;
+        try (Tensor x = new Gaussian(10).tensor(b * FRAMES, l, dim)) {
+            xv = x.toArray();
+        }
+        float[] eye = new float[dim * dim];
+        for (int i = 0; i < dim; i++) eye[i * dim + i] = 1f;
+        try (Tensor wq = new Gaussian(21).tensor(dim, dim); Tensor wk = new Gaussian(22).tensor(dim, dim);
+             Tensor wv = new Gaussian(23).tensor(dim, dim); Tensor wo = Tensor.of(eye, dim, dim); Tensor bo = Tensor.zeros(dim);
+             Tensor x = Tensor.of(xv.clone(), b * FRAMES, l, dim); Fn f = Fn.inference(ops)) {
+            MultiHeadAttention attn = new MultiHeadAttention(new Linear("q", wq, null, dim, dim), new Linear("k", wk, null, dim, dim),
+                    new Linear("v", wv, null, dim, dim), new Linear("o", wo, bo, dim, dim), heads, AttentionKind.SPARSE_CAUSAL);
+            float[] q = read(f, attn.q().forward(f, x)), k = read(f, attn.k().forward(f, x)), v = read(f, attn.v().forward(f, x));
+            float[] got = read(f, attn.forwardCausalOverFrames(f, x, FRAMES, null));
+            double scale = 1 / Math.sqrt(hs), worst = 0;
+            for (int n = 0; n < b * FRAMES; n++)
+                for (int i = 0; i < l; i++)
+                    for (int h = 0; h < heads; h++) {
+                        int first = n / FRAMES * FRAMES, keys = (n - first + 1) * l;  // frames first … n
+                        double[] w = new double[keys];
+                        double max = Double.NEGATIVE_INFINITY, sum = 0;
+                        for (int j = 0; j < keys; j++) {
+                            double s = 0;
+                            for (int c = 0; c < hs; c++) s += q[(n * l + i) * dim + h * hs + c] * k[(first * l + j) * dim + h * hs + c];
+                            max = Math.max(max, w[j] = s * scale);
+                        }
+                        for (int j = 0; j < keys; j++) sum += w[j] = Math.exp(w[j] - max);
+                        for (int c = 0; c < hs; c++) {
+                            double o = 0;
+                            for (int j = 0; j < keys; j++) o += w[j] / sum * v[(first * l + j) * dim + h * hs + c];
+                            float g = got[(n * l + i) * dim + h * hs + c];
+                            assertEquals(o, g, 1e-5, "image " + n + " token " + i + " head " + h);
+                            worst = Math.max(worst, Math.abs(o - g));
+                        }
+                    }
+            assertTrue(worst < 1e-5, "checked " + worst);
+        }
+    }
+
+    private float[] read(Fn f, Tensor t) {
+        try (Tensor d = f.detach(t); Tensor host = ops.download(d)) {
+            return host.toArray();
+        }
     }
 
     /** The weights with attn_temp's output projection zero: the temporal branch adds nothing. */

@@ -689,6 +689,59 @@ public final class Fn implements AutoCloseable {
         return new Tensor[]{a, b};
     }
 
+    /**
+     * Images start … start + count − 1 of x [N, ...] as a tensor of their own [count, ...] (a copy: the tape may keep
+     * it while x is released). The gradient of x is the part's gradient in those images and zeros elsewhere.
+     */
+    public Tensor sliceImages(Tensor x, int start, int count) {
+        if (start < 0 || count <= 0 || start + count > x.dim(0))
+            throw new IllegalArgumentException("sliceImages: images " + start + "+" + count + " of x " + x);
+        int[] s = x.shape(), sx = x.shape();
+        s[0] = count;
+        Tensor out = output(s);
+        ops.copy(x.slice(start, count), out);
+        record(out, in(x), dOut -> {
+            Tensor g = output(sx);
+            ops.fill(0f, g);
+            ops.copy(dOut, g.slice(start, count));
+            accumulate(x, g);
+        });
+        return out;
+    }
+
+    /** The images of {@code parts} one after another: [Σ Nᵢ, ...] (every part with the same shape past the first dimension). */
+    public Tensor concatImages(List<Tensor> parts) {
+        if (parts.isEmpty()) throw new IllegalArgumentException("concatImages: no parts");
+        int[] s = parts.getFirst().shape();
+        int n = 0;
+        for (Tensor p : parts) {
+            int[] ps = p.shape();
+            ps[0] = s[0];
+            if (!Arrays.equals(ps, s)) throw new IllegalArgumentException("concatImages: " + p + " after " + parts.getFirst());
+            n += p.dim(0);
+        }
+        s[0] = n;
+        Tensor out = output(s);
+        int at = 0;
+        for (Tensor p : parts) {
+            ops.copy(p, out.slice(at, p.dim(0)));
+            at += p.dim(0);
+        }
+        Tensor[] inputs = parts.toArray(Tensor[]::new);
+        record(out, inputs, dOut -> {
+            int from = 0;
+            for (Tensor p : inputs) {
+                if (needsGrad(p)) {
+                    Tensor g = gradOf(p);
+                    ops.copy(dOut.slice(from, p.dim(0)), g);
+                    accumulate(p, g);
+                }
+                from += p.dim(0);
+            }
+        });
+        return out;
+    }
+
     private Tensor scaled(float a, Tensor g) {
         if (a == 1f) return g;
         Tensor t = gradOf(g);
