@@ -60,9 +60,7 @@ final class AttentionKernel {
     /** Masks keys from limit on, replaces the row by exp(s − max) and returns 1 / Σ. */
     private static float softmax(float[] sc, int at, int limit, int jEnd) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
-        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < jEnd; j += VL) mx = FloatVector.fromArray(S, sc, at + j).max(mx);
-        float m = Vec.ZERO.blend(mx, Vec.ALL).reduceLanes(VectorOperators.MAX);
+        float m = AttentionMath.rowMax(sc, at, jEnd);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector d = FloatVector.fromArray(S, sc, at + j).sub(mv);

@@ -6,6 +6,7 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The vector building blocks of attention, forward ({@link AttentionKernel}) and backward ({@link
@@ -23,6 +24,27 @@ final class AttentionMath {
             long row = base + (long) j * c + col;
             for (int i = 0; i < hs; i++) dst[i * lp + at + j] = Floats.get(src, row + i);
         }
+    }
+
+    /**
+     * The largest of row[at .. at + jEnd) (jEnd a multiple of VL). Four independent maxima: a float max in Java's
+     * semantics (NaN and −0.0) is several instructions, and one chain of them through the row was the single most
+     * expensive pass of the attention forward (about 0.25 of its 0.86 ns per score at 8 channels per head, one core,
+     * 2026-12-03). Max is exact, so the order does not change the result.
+     */
+    static float rowMax(float[] row, int at, int jEnd) {
+        FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
+        int j = 0;
+        for (; j + 4 * VL <= jEnd; j += 4 * VL) {
+            m0 = FloatVector.fromArray(S, row, at + j).max(m0);
+            m1 = FloatVector.fromArray(S, row, at + j + VL).max(m1);
+            m2 = FloatVector.fromArray(S, row, at + j + 2 * VL).max(m2);
+            m3 = FloatVector.fromArray(S, row, at + j + 3 * VL).max(m3);
+        }
+        for (; j < jEnd; j += VL) m0 = FloatVector.fromArray(S, row, at + j).max(m0);
+        FloatVector a = Vec.ZERO.blend(m0, Vec.ALL).max(Vec.ZERO.blend(m1, Vec.ALL));
+        FloatVector b = Vec.ZERO.blend(m2, Vec.ALL).max(Vec.ZERO.blend(m3, Vec.ALL));
+        return a.max(b).reduceLanes(VectorOperators.MAX);
     }
 
     /** Zeroes columns [from, lp) of the hs rows of a transposed buffer. */

@@ -70,9 +70,7 @@ final class CpuAttentionGradQuery {
      */
     private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
-        FloatVector mx = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < jEnd; j += VL) mx = FloatVector.fromArray(S, sc, at + j).max(mx);
-        float m = Vec.ZERO.blend(mx, Vec.ALL).reduceLanes(VectorOperators.MAX);
+        float m = AttentionMath.rowMax(sc, at, jEnd);
         FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S), esum = sum;
         for (int j = 0; j < jEnd; j += VL) {
             FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
