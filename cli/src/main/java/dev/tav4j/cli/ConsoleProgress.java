@@ -80,8 +80,13 @@ final class ConsoleProgress implements Progress {
 
     @Override public boolean cancelled() { return cancelled; }
 
+    /** Also told every metric (tav batch keeps each step's loss for the job's result.json); null: none. */
+    volatile java.util.function.ObjDoubleConsumer<String> metricListener;
+
     @Override public void metric(String name, double value) {
         metrics.put(name, value);
+        var l = metricListener;
+        if (l != null) l.accept(name, value);
     }
 
     /** On its own line (the progress line continues below it), and kept for {@link #summary()}. */

@@ -9,7 +9,7 @@ import picocli.CommandLine.ScopeType;
 /** The {@code tav} command. */
 @Command(name = "tav", mixinStandardHelpOptions = true, scope = ScopeType.INHERIT, version = "tav4j 0.1.0",
         description = "Tune-A-Video on the JVM: text-driven video editing with Stable Diffusion (CPU and CUDA backends).",
-        subcommands = {InfoCommand.class, RunCommand.class, TuneCommand.class, EditCommand.class, GenerateCommand.class,
+        subcommands = {InfoCommand.class, RunCommand.class, BatchCommand.class, TuneCommand.class, EditCommand.class, GenerateCommand.class,
                 DemoCommand.class, EvalCommand.class, WorldCommand.class, PretrainCommand.class, PlanCommand.class, BenchCommand.class,
                 DoctorCommand.class})
 public final class Main implements Runnable {

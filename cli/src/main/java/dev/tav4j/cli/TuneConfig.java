@@ -56,7 +56,14 @@ record TuneConfig(Path pretrainedModelPath, Path outputDir, TrainData trainData,
             throw new IllegalArgumentException("cannot read config " + file + ": " + dev.tav4j.model.config.Json.parseError(e), e);
         }
         if (!(root instanceof ObjectNode top)) throw new IllegalArgumentException(file + ": expected a YAML mapping of settings at the top level");
-        String name = file.toString();
+        return of(top, file.toString(), lines);
+    }
+
+    /**
+     * A config already in memory (tav batch builds one per job); {@code name} starts every message, {@code lines}
+     * the line of each dotted key where there is one.
+     */
+    static TuneConfig of(ObjectNode top, String name, Map<String, Integer> lines) {
         YamlSection c = new YamlSection(name, "", top, lines);
 
         YamlSection t = c.section("train_data");

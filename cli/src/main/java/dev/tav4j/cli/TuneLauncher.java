@@ -66,6 +66,24 @@ final class TuneLauncher {
 
     /** Runs the plan on the backend {@code backend} opens (after the cheap checks and reading the video). */
     static int execute(Plan plan, CliEnvironment env, java.util.function.Supplier<Ops> backend) {
+        return execute(plan, env, backend, new Report());
+    }
+
+    /**
+     * What a run did, for a caller that keeps a record of it (tav batch's result.json): the seconds of each stage, the
+     * loss of each step this process ran, the tuned steps and the last loss. Filled while the run goes on, so a run
+     * that is cancelled or fails still leaves what it got to.
+     */
+    static final class Report {
+        final Map<String, Double> stages = new LinkedHashMap<>();
+        final List<Double> losses = new ArrayList<>();
+        volatile int steps = -1;
+        volatile float lastLoss = Float.NaN;
+        volatile String backend;
+    }
+
+    /** As above, recording into {@code report}. */
+    static int execute(Plan plan, CliEnvironment env, java.util.function.Supplier<Ops> backend, Report report) {
         if (plan.steps() < 1) throw new IllegalArgumentException("the number of tuning steps must be at least 1, got " + plan.steps());
         // a merged LoRA changes frozen weights too, which a delta leaves to the base: it would load without them
         if (plan.saveTrainableOnly() && !plan.loras().isEmpty())
@@ -76,6 +94,9 @@ final class TuneLauncher {
                     + LoraTuning.FILE + "), which is already the small result; use one of the two");
         if (!(plan.settings().learningRate() > 0)) throw new IllegalArgumentException("the learning rate must be positive, got " + plan.settings().learningRate());
         ConsoleProgress progress = new ConsoleProgress();
+        progress.metricListener = (name, value) -> {
+            if (name.equals("loss")) synchronized (report.losses) { report.losses.add(value); }
+        };
         if (cancelAfterTuneSteps > 0) progress.cancelAfter("tune", cancelAfterTuneSteps);
         StringBuilder times = new StringBuilder();
         long t0 = System.nanoTime(), t = t0;
@@ -83,7 +104,7 @@ final class TuneLauncher {
         // the frames themselves were checked against host memory (Checks.shape) before reading them
         VideoClip clip = VideoReader.read(plan.video(), plan.sampling());
         System.err.println("video: " + plan.video() + " → " + clip);
-        t = stage(times, "read video", t);
+        t = stage(times, report, "read video", t);
         // configs and headers only; a bad --model or --config fails here, before the fingerprint reads it
         CheckpointDir ckpt = ModelArgs.open(plan.model(), plan.modelConfig(), plan.predictionType());
         // what defines this run, recorded in its checkpoints; a resume of another run is refused before loading
@@ -91,6 +112,7 @@ final class TuneLauncher {
         boolean resume = plan.resume() != Resume.NO && resumable(plan, run);
         requireWritableFolder(plan.out());
         Ops ops = backend.get();
+        report.backend = ops.name() + " (" + DeviceOption.precisionOf(ops) + ")";
         run.put("precision", DeviceOption.name(ops.precision()));
         if (resume) {
             String p = TuneCheckpoint.info(TuneCheckpoint.latest(plan.out()).orElseThrow()).run().get("precision");
@@ -112,7 +134,7 @@ final class TuneLauncher {
         try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, null, plan.settings().lora() ? name -> false
                         : TrainableModules.matcher(plan.settings().trainableModules()),
                 env.repackCache(), RepackCacheDir.WARN, plan.loras())) {
-            t = stage(times, "load checkpoint", t);
+            t = stage(times, report, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
             TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
                     plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run, plan.saveTrainableOnly());
@@ -134,7 +156,9 @@ final class TuneLauncher {
                             : "no checkpoint was written yet (--checkpoint-every / checkpointing_steps), nothing to resume from"));
                     return CANCELLED;
                 }
-                t = stage(times, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
+                t = stage(times, report, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
+                report.steps = r.steps();
+                report.lastLoss = r.lastLoss();
                 System.out.printf(Locale.ROOT, "tuned %d steps, last loss %s%n", r.steps(),
                         Float.isNaN(r.lastLoss()) ? "not recorded (a checkpoint of an older tav4j)" : String.format(Locale.ROOT, "%.6f", r.lastLoss()));
                 if (r.skippedSteps() > 0 || ops.precision() == DType.F16)
@@ -169,8 +193,9 @@ final class TuneLauncher {
         };
     }
 
-    private static long stage(StringBuilder times, String name, long since) {
+    private static long stage(StringBuilder times, Report report, String name, long since) {
         long now = System.nanoTime();
+        report.stages.put(name, (now - since) / 1e9);
         times.append(String.format(Locale.ROOT, "  %-28s %8.1f s%n", name, (now - since) / 1e9));
         return now;
     }
