@@ -1,0 +1,122 @@
+package dev.tav4j.spark;
+
+import dev.tav4j.cli.BatchHooks;
+import dev.tav4j.cli.BatchJobs;
+import dev.tav4j.cli.BatchRunner;
+import dev.tav4j.cli.BatchRunner.JobResult;
+import dev.tav4j.model.golden.GoldenData;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** tav batch on Spark local[2] (two tasks at once, in this JVM) against tav batch's local runner, same jobs. */
+class SparkBatchTest {
+    /** The jobs of the cli's BatchCommandTest: two videos and one whose video does not exist. */
+    static String jobsYaml() {
+        return """
+                defaults:
+                  pretrained_model_path: "%s"
+                  max_train_steps: 4
+                  checkpointing_steps: 2
+                  learning_rate: 3e-5
+                  mixed_precision: "no"
+                  trainable_modules: ["attn1.to_q", "attn2.to_q", "attn_temp"]
+                  validation_data:
+                    num_inference_steps: 2
+                    num_inv_steps: 2
+                jobs:
+                  - id: skiing
+                    video: "%s"
+                    prompt: "a man is skiing"
+                    edit_prompts: ["a cat is skiing"]
+                    n_sample_frames: 2
+                    sample_frame_rate: 2
+                    width: 64
+                    height: 64
+                  - id: car
+                    video: "%s"
+                    prompt: "a jeep car is moving on the road"
+                    edit_prompts: ["a red car is moving on the road", "a toy car is moving on the road"]
+                    n_sample_frames: 2
+                    width: 64
+                    height: 64
+                    overrides:
+                      seed: 7
+                  - id: missing
+                    video: "no-such-video.mp4"
+                    prompt: "a man is skiing"
+                    edit_prompts: ["a cat is skiing"]
+                    n_sample_frames: 2
+                    width: 64
+                    height: 64
+                """.formatted(GoldenData.model("tiny-sd-a"), GoldenData.video("man-skiing.mp4"), GoldenData.video("car-turn.mp4"));
+    }
+
+    static SparkConf conf(String master) {
+        return new SparkConf().setMaster(master).setAppName("tav batch test").set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
+    }
+
+    /**
+     * Spark first: both videos run at once and are interrupted after 3 of 4 steps, the missing video fails; the
+     * rerun resumes them from checkpoint-2. Then the local runner, uninterrupted, into another folder: the same
+     * statuses, reasons, files, steps, and the losses of steps 3 and 4 (the CPU backend's last bits may differ between
+     * JIT tiers, so losses within 1e-4 relative).
+     */
+    @Test
+    void sparkInterruptedAndResumedGivesWhatTheLocalBatchGives(@TempDir Path dir) throws IOException {
+        Path jobs = dir.resolve("jobs.yaml");
+        Files.writeString(jobs, jobsYaml());
+        SparkBatch.Settings settings = new SparkBatch.Settings(jobs.toString(), null, dir.resolve("spark").toString(), false, null);
+        List<JobResult> first, second;
+        try (JavaSparkContext sc = new JavaSparkContext(conf("local[2]"))) {
+            BatchHooks.cancelAfterTuneSteps(3);
+            try {
+                first = SparkBatch.run(sc, settings, System.err);
+            } finally {
+                BatchHooks.cancelAfterTuneSteps(-1);
+            }
+            second = SparkBatch.run(sc, settings, System.err);
+        }
+        assertEquals(List.of("interrupted", "interrupted", "failed"), first.stream().map(JobResult::status).toList(), first.toString());
+        assertEquals(List.of("ok", "ok", "failed"), second.stream().map(JobResult::status).toList(), second.toString());
+        assertEquals(2, second.get(0).resumedFromStep(), second.get(0).toString());
+        assertEquals(2, second.get(1).resumedFromStep());
+
+        List<JobResult> local = BatchRunner.runAll(BatchJobs.read(jobs, null, dir.resolve("local")), List.of("cpu"), System.err);
+        assertEquals(List.of("ok", "ok", "failed"), local.stream().map(JobResult::status).toList(), local.toString());
+        for (int i = 0; i < 3; i++) {
+            JobResult s = second.get(i), l = local.get(i);
+            assertEquals(l.id(), s.id());
+            assertEquals(l.reason(), s.reason(), "the same failure, in the same words");
+            assertEquals(l.steps(), s.steps());
+            assertEquals(l.edited(), s.edited());
+            assertEquals(files(dir.resolve("local").resolve(l.id())), files(dir.resolve("spark").resolve(s.id())), l.id());
+            if (!l.ok()) continue;
+            assertEquals(4, l.losses().size());
+            for (int k = 0; k < 2; k++)
+                assertEquals(l.losses().get(2 + k), s.losses().get(k), 1e-4 * Math.abs(l.losses().get(2 + k)), l.id() + " loss of step " + (3 + k));
+            assertEquals(l.lastLoss(), s.lastLoss(), 1e-4 * Math.abs(l.lastLoss()));
+            assertNull(s.skipped());
+        }
+        assertEquals(BatchRunner.readResult(dir.resolve("spark/skiing")).finished(), second.get(0).finished(), "result.json is the record returned");
+    }
+
+    /** Every file of a job's folder, relative to it. */
+    static List<String> files(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
+        }
+    }
+}
