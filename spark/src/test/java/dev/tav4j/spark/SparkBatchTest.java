@@ -113,6 +113,47 @@ class SparkBatchTest {
         assertEquals(BatchRunner.readResult(dir.resolve("spark/skiing")).finished(), second.get(0).finished(), "result.json is the record returned");
     }
 
+    /**
+     * Spark's local-cluster mode: two worker processes of one core and 1 GB each, each with a "GPU" that a discovery
+     * script makes up; every task asks for one GPU (the task resource profile), gets its address from its
+     * TaskContext and, as there is no GPU here, computes on the cpu backend. The same results as the local batch.
+     */
+    @Test
+    void localClusterWithFakeGpusGivesWhatTheLocalBatchGives(@TempDir Path dir) throws IOException {
+        Path home = Path.of(System.getenv("SPARK_HOME"));
+        Files.createDirectories(home.resolve("jars"));
+        Files.writeString(home.resolve("RELEASE"), "Spark 4.2.0 (the tests' stand-in for a distribution: jars come from the class path)\n");
+        Path script = dir.resolve("gpus.sh");
+        Files.writeString(script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
+        script.toFile().setExecutable(true);
+        Path jobs = dir.resolve("jobs.yaml");
+        Files.writeString(jobs, jobsYaml());
+        SparkConf conf = conf("local-cluster[2,1,1024]")
+                .set("spark.executor.memory", "1g")
+                .set("spark.executor.extraClassPath", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")))
+                .set("spark.executor.extraJavaOptions", System.getProperty("tav.jvm.flags", ""))
+                .set("spark.worker.resource.gpu.amount", "1").set("spark.worker.resource.gpu.discoveryScript", script.toString())
+                .set("spark.executor.resource.gpu.amount", "1").set("spark.executor.resource.gpu.discoveryScript", script.toString())
+                .set("spark.task.resource.gpu.amount", "1");
+        List<JobResult> spark;
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            spark = SparkBatch.run(sc, new SparkBatch.Settings(jobs.toString(), null, dir.resolve("spark").toString(), true, "cpu"), System.err);
+        }
+        List<JobResult> local = BatchRunner.runAll(BatchJobs.read(jobs, null, dir.resolve("local")), List.of("cpu"), System.err);
+        assertEquals(List.of("ok", "ok", "failed"), spark.stream().map(JobResult::status).toList(), spark.toString());
+        for (int i = 0; i < 3; i++) {
+            JobResult s = spark.get(i), l = local.get(i);
+            assertEquals("gpu 0 (cpu backend)", s.device(), "the task's GPU from its TaskContext: " + s);
+            assertEquals(l.status(), s.status());
+            assertEquals(l.reason(), s.reason());
+            assertEquals(l.edited(), s.edited());
+            assertEquals(files(dir.resolve("local").resolve(l.id())), files(dir.resolve("spark").resolve(s.id())), l.id());
+            if (!l.ok()) continue;
+            for (int k = 0; k < 4; k++)
+                assertEquals(l.losses().get(k), s.losses().get(k), 1e-4 * Math.abs(l.losses().get(k)), l.id() + " loss of step " + (k + 1));
+        }
+    }
+
     /** Every file of a job's folder, relative to it. */
     static List<String> files(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
