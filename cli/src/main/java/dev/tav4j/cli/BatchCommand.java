@@ -1,6 +1,8 @@
 package dev.tav4j.cli;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -24,16 +26,39 @@ final class BatchCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--spark", paramLabel = "MASTER", description = "Run on Apache Spark: not in this jar; use the tav4j-spark module's entry point (docs/scale.md).")
     String spark;
+    @Option(names = "--gpus", paramLabel = "LIST", split = ",", description = "One worker per GPU (e.g. 0,1,2,3): each job in a JVM of its own "
+            + "that sees only its worker's GPU (CUDA_VISIBLE_DEVICES), its output in OUT_ROOT/ID/batch.log. Default: one worker in this process.")
+    List<String> gpus;
+    @Option(names = "--only", hidden = true, description = "Run only this job, in this process (a --gpus worker's child).") String only;
+    @Option(names = "--label", hidden = true, description = "The device as result.json names it (a --gpus worker's child).") String label;
     @Mixin DeviceOption device;
+    @Spec CommandSpec spec;
 
     @Override public Integer call() {
         if (spark != null)
             throw new IllegalArgumentException("--spark " + spark + ": Spark is not part of tav.jar; run spark-submit --class dev.tav4j.spark.SparkBatch "
                     + "--master " + spark + " tav4j-spark.jar " + jobs + " (docs/scale.md)");
         BatchJobs b = BatchJobs.read(jobs, base, out);
+        if (only != null) {  // a --gpus worker's child: one job, here
+            BatchJobs.Job job = b.job(only);
+            System.err.println("batch: job " + only + " on " + (label == null ? device.device : label) + " (CUDA_VISIBLE_DEVICES="
+                    + System.getenv("CUDA_VISIBLE_DEVICES") + ")");
+            BatchRunner.JobResult r = BatchRunner.runJob(b, job, device.device, label == null ? device.device : label, device.env());
+            return r.ok() ? 0 : BatchRunner.INTERRUPTED.equals(r.status()) ? TuneLauncher.CANCELLED : 1;
+        }
         BatchRunner.check(b);  // every job's config, before any compute
-        System.err.println("batch: " + b.jobs().size() + " jobs from " + b.file() + " into " + b.outRoot() + ", one worker on " + device.device);
-        List<BatchRunner.JobResult> r = BatchRunner.runAll(b, List.of(device.device), System.err, device.env());
+        // --gpus means the cuda backend unless --device says otherwise (the tests: --device cpu, GPUs only as labels)
+        String gpuBackend = spec.commandLine().getParseResult().hasMatchedOption("--device") ? device.device : "cuda";
+        List<BatchRunner.Worker> workers = gpus == null ? List.of(new BatchRunner.Worker(device.device, null))
+                : gpus.stream().map(g -> new BatchRunner.Worker(gpuBackend, g.strip())).toList();
+        for (BatchRunner.Worker w : workers)
+            if (w.gpu() != null && !w.gpu().matches("\\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-zA-Z/-]+"))
+                throw new IllegalArgumentException("--gpus: '" + w.gpu() + "' is not a GPU index or UUID (e.g. --gpus 0,1)");
+        System.err.println("batch: " + b.jobs().size() + " jobs from " + b.file() + " into " + b.outRoot() + ", " + workers.size()
+                + " worker(s) on " + String.join(", ", workers.stream().map(BatchRunner.Worker::label).toList()));
+        List<String> childArgs = new java.util.ArrayList<>(List.of("batch", b.file().toString(), "--out", b.outRoot().toString()));
+        if (base != null) childArgs.addAll(List.of("--base", base.toAbsolutePath().toString()));
+        List<BatchRunner.JobResult> r = BatchRunner.runAll(b, workers, childArgs, System.err, device.env());
         System.out.print(BatchRunner.summary(r));
         if (r.stream().anyMatch(x -> BatchRunner.INTERRUPTED.equals(x.status()))) return TuneLauncher.CANCELLED;
         return r.stream().allMatch(BatchRunner.JobResult::ok) ? 0 : 1;

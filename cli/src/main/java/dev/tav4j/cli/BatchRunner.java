@@ -198,31 +198,48 @@ public final class BatchRunner {
     }
 
     /**
-     * Every job, in file order, one worker per entry of {@code devices} (a backend name each); a job's failure is
-     * recorded and the others go on; a cancelled job (Ctrl-C) stops the batch after the running jobs (the rest are
-     * "not run", the next run takes them). Progress to {@code log}: a line per job start and end, with the totals.
+     * A worker: jobs run on backend {@code backend}; {@code gpu} null: in this process; else each job in a child JVM
+     * that sees only that GPU (CUDA_VISIBLE_DEVICES), as tav4j's CUDA backend opens the first GPU it sees.
      */
-    public static List<JobResult> runAll(BatchJobs jobs, List<String> devices, PrintStream log) {
-        return runAll(jobs, devices, log, CliEnvironment.read());
+    public record Worker(String backend, String gpu) {
+        String label() {
+            return gpu == null ? backend : "gpu " + gpu + (backend.equals("cuda") || backend.equals("auto") ? "" : " (" + backend + " backend)");
+        }
     }
 
-    static List<JobResult> runAll(BatchJobs jobs, List<String> devices, PrintStream log, CliEnvironment env) {
-        if (devices.isEmpty()) throw new IllegalArgumentException("no device to run the jobs on");
+    /** {@link #runAll(BatchJobs, List, List, PrintStream)} with one in-process worker per backend name. */
+    public static List<JobResult> runAll(BatchJobs jobs, List<String> devices, PrintStream log) {
+        return runAll(jobs, devices.stream().map(d -> new Worker(d, null)).toList(), List.of(), log, CliEnvironment.read());
+    }
+
+    /**
+     * Every job, in file order, one worker each in {@code workers}; a job's failure is recorded and the others go on;
+     * a cancelled job (Ctrl-C) stops the batch after the running jobs (the rest are "not run", the next run takes
+     * them). {@code childArgs}: the tav arguments that select these jobs (batch JOBS --out ROOT [--base B]), for the
+     * workers with a GPU. Progress to {@code log}: a line per job start and end, with the totals.
+     */
+    public static List<JobResult> runAll(BatchJobs jobs, List<Worker> workers, List<String> childArgs, PrintStream log) {
+        return runAll(jobs, workers, childArgs, log, CliEnvironment.read());
+    }
+
+    static List<JobResult> runAll(BatchJobs jobs, List<Worker> workers, List<String> childArgs, PrintStream log, CliEnvironment env) {
+        if (workers.isEmpty()) throw new IllegalArgumentException("no device to run the jobs on");
         int n = jobs.jobs().size();
         Map<Integer, JobResult> results = new ConcurrentHashMap<>();
         AtomicInteger next = new AtomicInteger(), done = new AtomicInteger(), failed = new AtomicInteger();
         AtomicBoolean stop = new AtomicBoolean();
         long t0 = System.nanoTime();
-        List<Thread> workers = new ArrayList<>();
-        for (int w = 0; w < devices.size(); w++) {
-            String device = devices.get(w), label = devices.size() == 1 ? device : device + " #" + w;
-            workers.add(Thread.ofPlatform().name("tav-batch-" + w).start(() -> {
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < workers.size(); w++) {
+            Worker worker = workers.get(w);
+            String label = worker.label();
+            threads.add(Thread.ofPlatform().name("tav-batch-" + w).start(() -> {
                 for (int i; !stop.get() && (i = next.getAndIncrement()) < n; ) {
                     BatchJobs.Job job = jobs.jobs().get(i);
                     log.printf(Locale.ROOT, "batch: [%d/%d] %s: starting on %s%n", i + 1, n, job.id(), label);
                     JobResult r;
                     try {
-                        r = runJob(jobs, job, device, label, env);
+                        r = worker.gpu() == null ? runJob(jobs, job, worker.backend(), label, env) : runChild(jobs, job, worker, childArgs, env);
                     } catch (RuntimeException | Error e) {  // a bug in the runner itself: still one job's record, the worker goes on
                         r = new JobResult(job.id(), FAILED, Errors.report(e, null), label, null, null, null, null, null, null, null, null,
                                 null, null, null);
@@ -236,7 +253,7 @@ public final class BatchRunner {
                 }
             }));
         }
-        for (Thread t : workers) {
+        for (Thread t : threads) {
             try {
                 t.join();
             } catch (InterruptedException e) {
@@ -249,6 +266,60 @@ public final class BatchRunner {
             out.add(results.getOrDefault(i, new JobResult(jobs.jobs().get(i).id(), NOT_RUN, "the batch stopped before it", null, null,
                     null, null, null, null, null, null, null, null, null, null)));
         return out;
+    }
+
+    /** The job in a child JVM (this one's java, flags and class path) that sees only the worker's GPU; its output in OUT/ID/batch.log. */
+    private static JobResult runChild(BatchJobs jobs, BatchJobs.Job job, Worker worker, List<String> childArgs, CliEnvironment env) {
+        Path dir = jobs.outRoot().resolve(job.id());
+        JobResult before = readResult(dir);
+        if (before != null && before.ok()) return runJob(jobs, job, worker.backend(), worker.label(), env);  // the skip, as in-process
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(childArgs);
+        cmd.addAll(List.of("--only", job.id(), "--device", worker.backend(), "--label", worker.label()));
+        Process p;
+        try {
+            Files.createDirectories(dir);
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("batch.log").toFile()));
+            pb.environment().put("CUDA_VISIBLE_DEVICES", worker.gpu());
+            p = pb.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the worker process of job " + job.id() + ": " + e.getMessage(), e);
+        }
+        // SIGTERM to this process reaches the children too: each stops at a step boundary and records "interrupted"
+        Thread hook = new Thread(() -> {
+            p.destroy();
+            try {
+                p.waitFor(env.cancelWaitSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "tav-batch-child");
+        Runtime.getRuntime().addShutdownHook(hook);
+        int code;
+        try {
+            code = p.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            p.destroy();
+            code = -1;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running
+            }
+        }
+        JobResult r = readResult(dir);
+        if (r == null || RUNNING.equals(r.status()))
+            return new JobResult(job.id(), FAILED, "its worker process exited with code " + code + " (see " + dir.resolve("batch.log") + ")",
+                    worker.label(), null, null, null, null, null, null, null, null, null, null, null);
+        return r;
     }
 
     /** The summary table: a row per job (id, status, device, seconds, steps, last loss, reason). */

@@ -183,6 +183,31 @@ class BatchCommandTest {
         assertFalse(Files.exists(out), "nothing ran");
     }
 
+    /**
+     * --gpus 0,1: two workers, each job in a JVM of its own that sees only its worker's GPU (here with the cpu
+     * backend: the GPUs are labels); the first two jobs start at once, one on each.
+     */
+    @Test
+    void gpuWorkersRunEachJobInAChildJvmThatSeesOnlyItsGpu(@TempDir Path dir) throws Exception {
+        Path jobs = dir.resolve("jobs.yaml"), out = dir.resolve("out");
+        Files.writeString(jobs, jobsYaml(Tav.tinyModel(), Tav.video("man-skiing.mp4"), Tav.video("car-turn.mp4")));
+        Tav.Run r = Tav.run("batch", jobs.toString(), "--out", out.toString(), "--gpus", "0,1", "--device", "cpu");
+        assertEquals(1, r.code(), r.all());
+        JsonNode skiing = Json.read(out.resolve("skiing/result.json")), car = Json.read(out.resolve("car/result.json"));
+        assertEquals("ok", skiing.path("status").asText(), skiing.toString());
+        assertEquals("ok", car.path("status").asText(), car.toString());
+        assertEquals(java.util.Set.of("gpu 0 (cpu backend)", "gpu 1 (cpu backend)"),
+                java.util.Set.of(skiing.path("device").asText(), car.path("device").asText()), "one job on each GPU");
+        String gpu = skiing.path("device").asText().substring(4, 5);
+        assertTrue(Files.readString(out.resolve("skiing/batch.log")).contains("CUDA_VISIBLE_DEVICES=" + gpu), "the child sees its GPU only");
+        assertEquals("failed", Json.read(out.resolve("missing/result.json")).path("status").asText());
+        assertTrue(r.out().contains("2 of 3 jobs ok"), r.out());
+
+        r = Tav.run("batch", jobs.toString(), "--out", out.toString(), "--gpus", "0,x");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--gpus: 'x'"), r.err());
+    }
+
     static void assertNoPartialFiles(Path root) throws Exception {
         try (Stream<Path> s = Files.walk(root)) {
             List<Path> part = s.filter(p -> p.getFileName().toString().endsWith(".part")).toList();
