@@ -37,8 +37,11 @@ import java.util.regex.Pattern;
  * @param jobs    in file order, ids unique
  */
 public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
-    /** One job: its id (its folder's name) and the official config it runs, output_dir already set. */
-    public record Job(String id, ObjectNode config) {
+    /**
+     * One job: its id (its folder's name), the official config it runs (output_dir already set) and the CLIP model
+     * that scores its edited videos ({@code tav eval}'s metrics into result.json; null: none).
+     */
+    public record Job(String id, ObjectNode config, Path evalClip) {
         /** The edit prompts (validation_data.prompts). */
         public List<String> editPrompts() {
             List<String> p = new ArrayList<>();
@@ -49,7 +52,7 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
 
     /** The keys of a job itself; every other key of a CSV row is an override. */
     static final List<String> JOB_KEYS = List.of("id", "video", "prompt", "edit_prompts", "n_sample_frames", "sample_start_idx",
-            "sample_frame_rate", "width", "height", "overrides");
+            "sample_frame_rate", "width", "height", "eval_clip", "overrides");
     private static final List<String> SAMPLING = List.of("n_sample_frames", "sample_start_idx", "sample_frame_rate", "width", "height");
     /** Keys whose value is a list; a CSV cell holds its items separated by '|'. */
     private static final Set<String> LISTS = Set.of("trainable_modules", "validation_data.prompts", "edit_prompts");
@@ -76,17 +79,18 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
         if (base != null) defaults.setAll(readYaml(base.toAbsolutePath(), "base config"));
         List<ObjectNode> rows = new ArrayList<>();
         boolean csv = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv");
-        String fileOut = null;
+        String fileOut = null, evalClip = null;
         if (csv) {
             rows.addAll(readCsv(file));
         } else {
             ObjectNode top = readYaml(file, "jobs file");
             for (Iterator<String> it = top.fieldNames(); it.hasNext(); ) {
                 String k = it.next();
-                if (!List.of("defaults", "jobs", "output_dir").contains(k))
-                    throw new IllegalArgumentException(file + ": " + k + " is not a key of a jobs file (defaults, output_dir, jobs)");
+                if (!List.of("defaults", "jobs", "output_dir", "eval_clip").contains(k))
+                    throw new IllegalArgumentException(file + ": " + k + " is not a key of a jobs file (defaults, output_dir, eval_clip, jobs)");
             }
             if (top.hasNonNull("output_dir")) fileOut = top.get("output_dir").asText();
+            if (top.hasNonNull("eval_clip")) evalClip = top.get("eval_clip").asText();
             JsonNode d = top.get("defaults");
             if (d != null && !d.isNull()) {
                 if (!(d instanceof ObjectNode o)) throw new IllegalArgumentException(file + ": defaults must be a mapping of tav run settings");
@@ -110,14 +114,14 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
         int i = 0;
         for (ObjectNode row : rows) {
             i++;
-            Job job = job(file, i, row, defaults, root);
+            Job job = job(file, i, row, defaults, root, evalClip);
             if (!ids.add(job.id())) throw new IllegalArgumentException(file + ": job " + i + ": id '" + job.id() + "' is used by an earlier job");
             jobs.add(job);
         }
         return new BatchJobs(file, root, List.copyOf(jobs));
     }
 
-    private static Job job(Path file, int index, ObjectNode row, ObjectNode defaults, Path root) {
+    private static Job job(Path file, int index, ObjectNode row, ObjectNode defaults, Path root, String fileEvalClip) {
         String where = file + ": job " + index;
         JsonNode idNode = row.get("id");
         if (idNode == null || idNode.isNull() || idNode.asText().isBlank()) throw new IllegalArgumentException(where + ": id is missing");
@@ -152,6 +156,8 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
         if (!val.hasNonNull("use_inv_latent")) val.put("use_inv_latent", true);
         // a rerun resumes from the job's checkpoints: the seed must not change between runs (the official configs use 33)
         if (!c.hasNonNull("seed")) c.put("seed", 33);
+        // the official default (true) is only a note in tav4j (its own attention kernels), which would repeat per job
+        if (!c.has("enable_xformers_memory_efficient_attention")) c.put("enable_xformers_memory_efficient_attention", false);
         if (c.has("resume_from_checkpoint"))
             throw new IllegalArgumentException(where + ": resume_from_checkpoint is set by tav batch itself (a rerun resumes interrupted jobs)");
         c.put("output_dir", root.resolve(id).toString());
@@ -163,7 +169,8 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
         }
         if (!c.hasNonNull("pretrained_model_path"))
             throw new IllegalArgumentException(where + ": pretrained_model_path is missing (set it under defaults, in --base or in overrides)");
-        return new Job(id, c);
+        String clip = row.hasNonNull("eval_clip") ? row.get("eval_clip").asText() : fileEvalClip;
+        return new Job(id, c, clip == null || clip.isBlank() ? null : file.getParent().resolve(clip).normalize());
     }
 
     private static JsonNode required(ObjectNode row, String key, String where) {

@@ -44,9 +44,20 @@ public final class BatchRunner {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record JobResult(String id, String status, String reason, String device, String backend, String started, String finished,
                             Double seconds, Map<String, Double> stages, Integer steps, Double lastLoss, Integer resumedFromStep,
-                            List<Double> losses, List<String> edited, Boolean skipped) {
+                            List<Double> losses, List<String> edited, Boolean skipped, Map<String, Eval> eval) {
+        /** A record without eval metrics. */
+        public JobResult(String id, String status, String reason, String device, String backend, String started, String finished,
+                         Double seconds, Map<String, Double> stages, Integer steps, Double lastLoss, Integer resumedFromStep,
+                         List<Double> losses, List<String> edited, Boolean skipped) {
+            this(id, status, reason, device, backend, started, finished, seconds, stages, steps, lastLoss, resumedFromStep, losses, edited,
+                    skipped, null);
+        }
+
         public boolean ok() { return OK.equals(status); }
     }
+
+    /** tav eval's metrics of one edited video against its edit prompt (the paper's Table 1: CLIP score means). */
+    public record Eval(String prompt, int frames, double frameConsistency, double textAlignment) {}
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -65,6 +76,15 @@ public final class BatchRunner {
                         + " (the keys of an official Tune-A-Video config, see tav run)");
             RunCommand.precision(c.mixedPrecision(), null, c.at("mixed_precision"));
             RunCommand.plan(c, null);
+            if (j.evalClip() != null) {
+                if (j.editPrompts().isEmpty())
+                    throw new IllegalArgumentException(c.file() + ": eval_clip with no edit_prompts: there is no edited video to score");
+                try {
+                    dev.tav4j.model.clip.ClipModel.check(j.evalClip());  // config, tokenizer and preprocessor, before any compute
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException(c.file() + ": eval_clip " + j.evalClip() + ": " + Errors.describe(e), e);
+                }
+            }
         }
     }
 
@@ -98,13 +118,14 @@ public final class BatchRunner {
         if (before != null && before.ok())
             return new JobResult(before.id(), OK, before.reason(), before.device(), before.backend(), before.started(), before.finished(),
                     before.seconds(), before.stages(), before.steps(), before.lastLoss(), before.resumedFromStep(), before.losses(),
-                    before.edited(), true);
+                    before.edited(), true, before.eval());
         String started = Instant.now().toString();
         long t0 = System.nanoTime();
         TuneLauncher.Report report = new TuneLauncher.Report();
         int resumedFrom = 0;
         String status, reason = null;
         List<String> edited = null;
+        Map<String, Eval> eval = null;
         TuneConfig c = null;
         try {
             ObjectNode node = job.config().deepCopy();
@@ -133,6 +154,7 @@ public final class BatchRunner {
                 reason = "tav run exited with " + code;
             } else {
                 edited = collectEdited(dir, c.maxTrainSteps(), job.editPrompts().size());
+                if (job.evalClip() != null) eval = evaluate(job, dir, device, env);
                 status = OK;
             }
         } catch (Throwable e) {  // the job's failure is its record; the other jobs go on
@@ -147,7 +169,7 @@ public final class BatchRunner {
         else if (!losses.isEmpty()) last = losses.getLast();
         JobResult r = new JobResult(job.id(), status, reason, label, report.backend, started, Instant.now().toString(),
                 round((System.nanoTime() - t0) / 1e9), roundAll(report.stages), report.steps >= 0 ? report.steps : null, last,
-                resumedFrom, losses, edited, null);
+                resumedFrom, losses, edited, null, eval);
         try {
             writeResult(dir, r);
         } catch (RuntimeException e) {
@@ -178,6 +200,23 @@ public final class BatchRunner {
             Files.copy(g, tmp, StandardCopyOption.REPLACE_EXISTING);
             Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             out.add(dir.relativize(dst).toString());
+        }
+        return out;
+    }
+
+    /**
+     * tav eval on each edited video (edited/PROMPT.gif) against its prompt, with the job's CLIP model on a backend of
+     * the job's device (opened again: the tuning's is done). Keyed by the video's path in the job's folder.
+     */
+    private static Map<String, Eval> evaluate(BatchJobs.Job job, Path dir, String device, CliEnvironment env) {
+        Map<String, Eval> out = new LinkedHashMap<>();
+        dev.tav4j.runtime.Ops ops = DeviceOption.select(device, env.backend());
+        try (dev.tav4j.model.clip.ClipModel model = dev.tav4j.model.clip.ClipModel.load(ops, job.evalClip())) {
+            for (String prompt : job.editPrompts()) {
+                Path gif = dir.resolve("edited").resolve(dev.tav4j.model.pipeline.TuneJob.safeName(prompt) + ".gif");
+                var s = dev.tav4j.model.clip.ClipMetrics.evaluate(model, dev.tav4j.video.VideoReader.readAll(gif), prompt);
+                out.put(dir.relativize(gif).toString(), new Eval(prompt, s.frames(), s.frameConsistency(), s.textAlignment()));
+            }
         }
         return out;
     }
@@ -325,14 +364,16 @@ public final class BatchRunner {
     /** The summary table: a row per job (id, status, device, seconds, steps, last loss, reason). */
     public static String summary(List<JobResult> results) {
         int w = Math.max(2, results.stream().mapToInt(r -> r.id().length()).max().orElse(2));
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-" + w + "s  %-12s %-8s %9s %6s %10s  %s%n",
-                "id", "status", "device", "seconds", "steps", "last loss", "reason / edited"));
+        int d = Math.max(6, results.stream().mapToInt(r -> r.device() == null ? 1 : r.device().length()).max().orElse(6));
+        String row = "%-" + w + "s  %-12s %-" + d + "s %9s %6s %10s  %s%n";
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, row, "id", "status", "device", "seconds", "steps", "last loss",
+                "reason / edited"));
         for (JobResult r : results) {
             String status = r.status() + (Boolean.TRUE.equals(r.skipped()) ? " (kept)" : "");
             String tail = r.reason() != null ? r.reason() : r.edited() == null ? "" : String.join(", ", r.edited());
-            sb.append(String.format(Locale.ROOT, "%-" + w + "s  %-12s %-8s %9s %6s %10s  %s%n", r.id(), status,
-                    r.device() == null ? "-" : r.device(), r.seconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.seconds()),
-                    r.steps() == null ? "-" : r.steps(), r.lastLoss() == null ? "-" : String.format(Locale.ROOT, "%.6f", r.lastLoss()), tail));
+            sb.append(String.format(Locale.ROOT, row, r.id(), status, r.device() == null ? "-" : r.device(),
+                    r.seconds() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.seconds()), r.steps() == null ? "-" : r.steps(),
+                    r.lastLoss() == null ? "-" : String.format(Locale.ROOT, "%.6f", r.lastLoss()), tail));
         }
         long ok = results.stream().filter(JobResult::ok).count();
         sb.append(String.format(Locale.ROOT, "%d of %d jobs ok%n", ok, results.size()));

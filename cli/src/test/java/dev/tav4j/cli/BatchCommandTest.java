@@ -208,6 +208,34 @@ class BatchCommandTest {
         assertTrue(r.err().contains("--gpus: 'x'"), r.err());
     }
 
+    /** eval_clip: each edited video scored against its prompt with tav eval's CLIP metrics, in result.json. */
+    @Test
+    void evalClipScoresEachEditedVideo(@TempDir Path dir) throws Exception {
+        Path clip = Tav.tinyClip(), jobs = dir.resolve("jobs.yaml"), out = dir.resolve("out");
+        String yaml = jobsYaml(Tav.tinyModel(), Tav.video("man-skiing.mp4"), Tav.video("car-turn.mp4"))
+                .replace("max_train_steps: 4", "max_train_steps: 1").replace("checkpointing_steps: 2", "checkpointing_steps: 0");
+        // only the car job (two edit prompts), with the CLIP model as a job key
+        yaml = yaml.substring(0, yaml.indexOf("  - id: skiing")) + yaml.substring(yaml.indexOf("  - id: car"), yaml.indexOf("  - id: missing"))
+                .replace("    overrides:", "    eval_clip: \"" + clip + "\"\n    overrides:");
+        Files.writeString(jobs, yaml);
+        Tav.Run r = Tav.run("batch", jobs.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.all());
+        JsonNode eval = Json.read(out.resolve("car/result.json")).path("eval");
+        assertEquals(2, eval.size(), eval.toString());
+        JsonNode red = eval.path("edited/a red car is moving on the road.gif");
+        assertEquals("a red car is moving on the road", red.path("prompt").asText(), eval.toString());
+        assertEquals(2, red.path("frames").asInt());
+        double fc = red.path("frameConsistency").asDouble(Double.NaN), ta = red.path("textAlignment").asDouble(Double.NaN);
+        assertTrue(fc >= -1 && fc <= 1, "a cosine similarity: " + fc);
+        assertTrue(Double.isFinite(ta), eval.toString());
+
+        Files.writeString(jobs, yaml.replace(clip.toString(), dir.resolve("no-clip").toString()));
+        r = Tav.run("batch", jobs.toString(), "--out", dir.resolve("out2").toString());
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("job 'car': eval_clip"), r.err());
+        assertFalse(Files.exists(dir.resolve("out2")), "refused before any compute");
+    }
+
     static void assertNoPartialFiles(Path root) throws Exception {
         try (Stream<Path> s = Files.walk(root)) {
             List<Path> part = s.filter(p -> p.getFileName().toString().endsWith(".part")).toList();

@@ -178,7 +178,7 @@ public final class TuneJob {
     }
 
     /** A prompt as a file name: the official code uses the prompt itself; '/' and control characters are replaced. */
-    static String safeName(String prompt) {
+    public static String safeName(String prompt) {
         String s = prompt.replaceAll("[/\\\\\\p{Cntrl}:*?\"<>|]", "_").strip();
         return s.isEmpty() ? "empty" : s.length() > 200 ? s.substring(0, 200) : s;
     }
