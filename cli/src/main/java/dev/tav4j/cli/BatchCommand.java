@@ -38,6 +38,10 @@ final class BatchCommand implements Callable<Integer> {
         if (spark != null)
             throw new IllegalArgumentException("--spark " + spark + ": Spark is not part of tav.jar; run spark-submit --class dev.tav4j.spark.SparkBatch "
                     + "--master " + spark + " tav4j-spark.jar " + jobs + " (docs/scale.md)");
+        // the jobs' precision is their config's mixed_precision (as tav run's without the flag): one place to set it
+        if (spec.commandLine().getParseResult().hasMatchedOption("--precision"))
+            throw new IllegalArgumentException("--precision: tav batch takes each job's precision from its mixed_precision; set it under "
+                    + "defaults (or a job's overrides) in " + jobs);
         BatchJobs b = BatchJobs.read(jobs, base, out);
         if (only != null) {  // a --gpus worker's child: one job, here
             BatchJobs.Job job = b.job(only);

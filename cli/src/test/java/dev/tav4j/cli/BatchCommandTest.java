@@ -176,6 +176,10 @@ class BatchCommandTest {
         assertEquals(1, r.code(), r.all());
         assertTrue(r.err().contains("job 'skiing'") && r.err().contains("learning_rate"), r.err());
 
+        r = Tav.run("batch", jobs.toString(), "--out", out.toString(), "--precision", "bf16");
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("--precision") && r.err().contains("mixed_precision"), r.err());
+
         Files.writeString(jobs, good.replace("    prompt: \"a jeep car is moving on the road\"\n", ""));
         r = Tav.run("batch", jobs.toString(), "--out", out.toString());
         assertEquals(1, r.code(), r.all());

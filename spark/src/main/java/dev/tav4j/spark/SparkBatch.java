@@ -79,6 +79,8 @@ public final class SparkBatch {
                 ? new ResourceProfileBuilder().require(new TaskResourceRequests().cpus(1).resource("gpu", 1.0)).build() : null;
         log.printf(Locale.ROOT, "tav batch on Spark (%s): %d jobs from %s into %s, %s%n", sc.master(), jobs.jobs().size(), jobs.file(),
                 jobs.outRoot(), s.gpu() ? "one GPU per task" : "CPU tasks");
+        JobStarts starts = new JobStarts(log);
+        sc.sc().addSparkListener(starts);
         List<JavaFutureAction<List<String>>> running = new ArrayList<>();
         for (BatchJobs.Job j : jobs.jobs()) {
             // one Spark job per tav job: the UI names it, and a free slot takes the next one in file order (FIFO)
@@ -88,6 +90,14 @@ public final class SparkBatch {
             running.add(one.map(id -> runTask(abs, id)).collectAsync());
         }
         sc.clearJobGroup();
+        try {
+            return collect(jobs, running, log);
+        } finally {
+            sc.sc().removeSparkListener(starts);
+        }
+    }
+
+    private static List<BatchRunner.JobResult> collect(BatchJobs jobs, List<JavaFutureAction<List<String>>> running, PrintStream log) {
         List<BatchRunner.JobResult> out = new ArrayList<>();
         for (int i = 0; i < running.size(); i++) {
             String id = jobs.jobs().get(i).id();
@@ -108,6 +118,26 @@ public final class SparkBatch {
             out.add(r);
         }
         return out;
+    }
+
+    /** Progress: a line when a tav job's task starts, naming its executor and host (the driver's end lines follow). */
+    static final class JobStarts extends org.apache.spark.scheduler.SparkListener {
+        private final PrintStream log;
+        private final Map<Integer, String> stageJob = new java.util.concurrent.ConcurrentHashMap<>();
+
+        JobStarts(PrintStream log) { this.log = log; }
+
+        @Override public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+            String group = e.properties() == null ? null : e.properties().getProperty("spark.jobGroup.id");
+            if (group == null || !group.startsWith("tav-")) return;
+            scala.jdk.javaapi.CollectionConverters.asJava(e.stageIds()).forEach(s -> stageJob.put((Integer) s, group.substring(4)));
+        }
+
+        @Override public void onTaskStart(org.apache.spark.scheduler.SparkListenerTaskStart e) {
+            String id = stageJob.get(e.stageId());
+            if (id != null) log.printf(Locale.ROOT, "tav batch: %s: started on executor %s (%s), attempt %d%n", id, e.taskInfo().executorId(),
+                    e.taskInfo().host(), e.taskInfo().attemptNumber() + 1);
+        }
     }
 
     /** On an executor: the job on the device Spark assigned (a GPU address) or the CPU; the record as JSON. */
