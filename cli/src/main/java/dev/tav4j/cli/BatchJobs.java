@@ -107,7 +107,7 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
             }
         }
         Path root = outRoot != null ? outRoot.toAbsolutePath().normalize()
-                : fileOut != null ? dir.resolve(fileOut).normalize()
+                : fileOut != null ? resolve(file, fileOut, file.toString(), "output_dir")
                 : dir.resolve(file.getFileName().toString().replaceFirst("\\.[^.]*$", "") + "-out");
         List<Job> jobs = new ArrayList<>();
         Set<String> ids = new HashSet<>();
@@ -165,12 +165,21 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
             ObjectNode parent = k.startsWith("train_data.") ? train : c;
             String leaf = k.substring(k.indexOf('.') + 1);
             JsonNode v = parent.get(leaf);
-            if (v != null && v.isTextual() && !v.asText().isBlank()) parent.put(leaf, file.getParent().resolve(v.asText()).normalize().toString());
+            if (v != null && v.isTextual() && !v.asText().isBlank()) parent.put(leaf, resolve(file, v.asText(), where, k).toString());
         }
         if (!c.hasNonNull("pretrained_model_path"))
             throw new IllegalArgumentException(where + ": pretrained_model_path is missing (set it under defaults, in --base or in overrides)");
         String clip = row.hasNonNull("eval_clip") ? row.get("eval_clip").asText() : fileEvalClip;
-        return new Job(id, c, clip == null || clip.isBlank() ? null : file.getParent().resolve(clip).normalize());
+        return new Job(id, c, clip == null || clip.isBlank() ? null : resolve(file, clip, where, "eval_clip"));
+    }
+
+    /** {@code path} taken from the jobs file's folder; one that cannot be a path (a NUL) is refused naming the key. */
+    private static Path resolve(Path file, String path, String where, String key) {
+        try {
+            return file.getParent().resolve(path).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new IllegalArgumentException(where + ": " + key + " is not a valid path: " + e.getReason());
+        }
     }
 
     private static JsonNode required(ObjectNode row, String key, String where) {
