@@ -24,7 +24,8 @@ final class BatchCommand implements Callable<Integer> {
     Path base;
     @Option(names = "--out", paramLabel = "DIR", description = "Where each job's folder goes (default: the jobs file's output_dir, else JOBS-out beside it).")
     Path out;
-    @Option(names = "--spark", paramLabel = "MASTER", description = "Run on Apache Spark: not in this jar; use the tav4j-spark module's entry point (docs/scale.md).")
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Run the jobs as Spark tasks (e.g. local[4], spark://host:7077); needs "
+            + "the tav4j-spark module and Spark on the class path, else use spark-submit (docs/scale.md). With --device cuda: one GPU per task.")
     String spark;
     @Option(names = "--gpus", paramLabel = "LIST", split = ",", description = "One worker per GPU (e.g. 0,1,2,3): each job in a JVM of its own "
             + "that sees only its worker's GPU (CUDA_VISIBLE_DEVICES), its output in OUT_ROOT/ID/batch.log. Default: one worker in this process.")
@@ -34,10 +35,33 @@ final class BatchCommand implements Callable<Integer> {
     @Mixin DeviceOption device;
     @Spec CommandSpec spec;
 
+    /**
+     * --spark: SparkBatch's command line, found by name, as the CLI does not depend on Spark (the tav4j-spark module
+     * and Spark's jars must be on the class path, as in the spark module's tests or with spark-submit).
+     */
+    private int spark() {
+        if (gpus != null) throw new IllegalArgumentException("--gpus with --spark: Spark assigns the GPUs; use --device cuda for one GPU per task");
+        java.lang.reflect.Method run;
+        try {
+            run = Class.forName("dev.tav4j.spark.SparkBatch").getMethod("run", String[].class);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalArgumentException("--spark " + spark + ": the tav4j-spark module (and Spark) is not on the class path of tav.jar; "
+                    + "run spark-submit --class dev.tav4j.spark.SparkBatch --master " + spark + " --jars tav.jar tav4j-spark.jar " + jobs
+                    + " (docs/scale.md)");
+        }
+        List<String> args = new java.util.ArrayList<>(List.of(jobs.toString(), "--master", spark));
+        if (out != null) args.addAll(List.of("--out", out.toString()));
+        if (base != null) args.addAll(List.of("--base", base.toString()));
+        if (!device.device.equals("cpu")) args.addAll(List.of("--gpu", "--backend", device.device));
+        try {
+            return (Integer) run.invoke(null, (Object) args.toArray(String[]::new));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("--spark: " + Errors.describe(e), e);
+        }
+    }
+
     @Override public Integer call() {
-        if (spark != null)
-            throw new IllegalArgumentException("--spark " + spark + ": Spark is not part of tav.jar; run spark-submit --class dev.tav4j.spark.SparkBatch "
-                    + "--master " + spark + " tav4j-spark.jar " + jobs + " (docs/scale.md)");
+        if (spark != null) return spark();
         // the jobs' precision is their config's mixed_precision (as tav run's without the flag): one place to set it
         if (spec.commandLine().getParseResult().hasMatchedOption("--precision"))
             throw new IllegalArgumentException("--precision: tav batch takes each job's precision from its mixed_precision; set it under "

@@ -176,6 +176,10 @@ class BatchCommandTest {
         assertEquals(1, r.code(), r.all());
         assertTrue(r.err().contains("job 'skiing'") && r.err().contains("learning_rate"), r.err());
 
+        r = Tav.run("batch", jobs.toString(), "--out", out.toString(), "--spark", "local[2]");
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("tav4j-spark") && r.err().contains("spark-submit"), "no Spark in the cli's class path: " + r.err());
+
         r = Tav.run("batch", jobs.toString(), "--out", out.toString(), "--precision", "bf16");
         assertEquals(1, r.code(), r.all());
         assertTrue(r.err().contains("--precision") && r.err().contains("mixed_precision"), r.err());

@@ -49,21 +49,30 @@ public final class SparkBatch {
     private SparkBatch() {}
 
     public static void main(String[] args) {
-        int code;
+        System.exit(run(args));
+    }
+
+    /**
+     * The command line run (also what {@code tav batch JOBS --spark MASTER} calls where this module and Spark are on
+     * the class path); returns the exit status: 0 all jobs ok, 1 one is not, 2 a bad argument or jobs file (one line).
+     */
+    public static int run(String... args) {
+        Args a;
         try {
-            Args a = Args.parse(args);
-            SparkConf conf = new SparkConf().setAppName("tav batch");
-            if (a.master != null) conf.setMaster(a.master);
-            try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-                List<BatchRunner.JobResult> r = run(sc, a.settings, System.err);
-                System.out.print(BatchRunner.summary(r));
-                code = r.stream().allMatch(BatchRunner.JobResult::ok) ? 0 : 1;
-            }
+            a = Args.parse(args);
+            // the jobs file is checked before a SparkContext exists: a mistake costs no cluster time
+            BatchRunner.check(BatchJobs.read(a.settings.jobsPath(), a.settings.basePath(), a.settings.outPath()));
         } catch (IllegalArgumentException e) {  // a user's mistake: one line, no trace
             System.err.println("tav: " + e.getMessage());
-            code = 2;
+            return 2;
         }
-        System.exit(code);
+        SparkConf conf = new SparkConf().setAppName("tav batch");
+        if (a.master != null) conf.setMaster(a.master);
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            List<BatchRunner.JobResult> r = run(sc, a.settings, System.err);
+            System.out.print(BatchRunner.summary(r));
+            return r.stream().allMatch(BatchRunner.JobResult::ok) ? 0 : 1;
+        }
     }
 
     /**

@@ -79,7 +79,7 @@ class SparkBatchTest {
         Path jobs = dir.resolve("jobs.yaml");
         Files.writeString(jobs, jobsYaml());
         SparkBatch.Settings settings = new SparkBatch.Settings(jobs.toString(), null, dir.resolve("spark").toString(), false, null);
-        List<JobResult> first, second;
+        List<JobResult> first, second = new java.util.ArrayList<>();
         try (JavaSparkContext sc = new JavaSparkContext(conf("local[2]"))) {
             BatchHooks.cancelAfterTuneSteps(3);
             try {
@@ -87,8 +87,10 @@ class SparkBatchTest {
             } finally {
                 BatchHooks.cancelAfterTuneSteps(-1);
             }
-            second = SparkBatch.run(sc, settings, System.err);
         }
+        // the rerun through the tav command line: tav batch JOBS --spark MASTER (SparkBatch found on the class path)
+        assertEquals(1, dev.tav4j.cli.Main.run("batch", jobs.toString(), "--out", settings.out(), "--spark", "local[2]"), "one job failed");
+        for (String id : List.of("skiing", "car", "missing")) second.add(BatchRunner.readResult(dir.resolve("spark").resolve(id)));
         assertEquals(List.of("interrupted", "interrupted", "failed"), first.stream().map(JobResult::status).toList(), first.toString());
         assertEquals(List.of("ok", "ok", "failed"), second.stream().map(JobResult::status).toList(), second.toString());
         assertEquals(2, second.get(0).resumedFromStep(), second.get(0).toString());
@@ -110,7 +112,6 @@ class SparkBatchTest {
             assertEquals(l.lastLoss(), s.lastLoss(), 1e-4 * Math.abs(l.lastLoss()));
             assertNull(s.skipped());
         }
-        assertEquals(BatchRunner.readResult(dir.resolve("spark/skiing")).finished(), second.get(0).finished(), "result.json is the record returned");
     }
 
     /**
