@@ -361,12 +361,17 @@ public final class Pretrain {
     }
 
     private void record(ObjectNode m, StageResult r) {
-        ObjectNode s = ((ObjectNode) m.get("stages")).putObject(r.stage());
+        ObjectNode stages = (ObjectNode) m.get("stages");
+        JsonNode before = stages.path(r.stage());
+        ObjectNode s = stages.putObject(r.stage());
         s.put("steps", r.toStep());
         s.put("seed", o.seed());
         s.put("parameters", r.parameters());
+        // a finished stage written again (another --save-precision) trains nothing: it keeps the training's figures
         if (Double.isFinite(r.lastLoss())) s.put("final_loss", r.lastLoss());
+        else if (before.has("final_loss")) s.set("final_loss", before.get("final_loss"));
         if (Double.isFinite(r.secondsPerStep())) s.put("seconds_per_step", r.secondsPerStep());
+        else if (before.has("seconds_per_step")) s.set("seconds_per_step", before.get("seconds_per_step"));
         s.put("device", ops.deviceInfo().name());
         if (r.samples() != null) s.put("samples", r.samples());
         s.put("finished", java.time.Instant.now().toString());

@@ -241,10 +241,15 @@ class PretrainTest {
         Path out = tmp.resolve("model");
         new Pretrain(CPU, new Pretrain.Options(out, Pretrain.Stage.ALL, TINY.withSteps(3, 3), 0, false, false, "test"), Progress.NONE, s -> {}).run();
         float[] f32 = sample(out);
+        var trained = dev.tav4j.model.config.Json.read(out.resolve("pretrain.json")).get("stages");
         long unet32 = java.nio.file.Files.size(out.resolve("unet/diffusion_pytorch_model.safetensors"));
         List<Pretrain.StageResult> again = new Pretrain(CPU, new Pretrain.Options(out, Pretrain.Stage.ALL, TINY.withSteps(3, 3), 0, true, false,
                 "test", dev.tav4j.runtime.DType.F16), Progress.NONE, s -> {}).run();
         assertEquals(List.of(3, 3), again.stream().map(Pretrain.StageResult::fromStep).toList(), "nothing trained again");
+        var rewritten = dev.tav4j.model.config.Json.read(out.resolve("pretrain.json")).get("stages");
+        for (String stage : List.of("vae", "unet"))
+            for (String key : List.of("final_loss", "seconds_per_step"))
+                assertEquals(trained.get(stage).get(key), rewritten.get(stage).get(key), stage + " " + key + " kept by the rewrite");
         long unet16 = java.nio.file.Files.size(out.resolve("unet/diffusion_pytorch_model.safetensors"));
         assertTrue(unet16 < 0.55 * unet32, "F16 weights take half the bytes (the header stays): " + unet16 + " vs " + unet32);
         assertTrue(java.nio.file.Files.readString(out.resolve("text_encoder/config.json")).contains("\"float16\""));
