@@ -105,6 +105,20 @@ class HardeningCliTest {
         }
     }
 
+    /** The other side of the test above: with models/world-sd in the checkout, leaving out --model uses it at its own 64×64. */
+    @Test
+    void withTheShippedModelGenerateNeedsNoModel(@TempDir Path tmp) throws Exception {
+        Path shipped = Path.of("").toAbsolutePath().getParent().resolve(WorldModel.FOLDER);
+        Assumptions.assumeTrue(Files.exists(shipped), "the shipped world model is not in this checkout (" + shipped + ")");
+        Path gif = tmp.resolve("g.gif");
+        Tav.Run r = Tav.run("generate", "--prompt", "a red circle is moving right on a blue background", "--seed", "1",
+                "--frames", "2", "--steps", "2", "--out", gif.toString());
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.err().contains("the shipped world model"), r.err());
+        java.awt.image.BufferedImage first = javax.imageio.ImageIO.read(gif.toFile());
+        assertEquals(64, first.getWidth(), "the world model's own frame size");
+    }
+
     @Test
     void aUsageErrorIsOneLineAndExitTwo() {
         Tav.Run r = Tav.run("generate", "--frames", "many");
