@@ -24,43 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SparkBatchTest {
     /** The jobs of the cli's BatchCommandTest: two videos and one whose video does not exist. */
     static String jobsYaml() {
-        return """
-                defaults:
-                  pretrained_model_path: "%s"
-                  max_train_steps: 4
-                  checkpointing_steps: 2
-                  learning_rate: 3e-5
-                  mixed_precision: "no"
-                  trainable_modules: ["attn1.to_q", "attn2.to_q", "attn_temp"]
-                  validation_data:
-                    num_inference_steps: 2
-                    num_inv_steps: 2
-                jobs:
-                  - id: skiing
-                    video: "%s"
-                    prompt: "a man is skiing"
-                    edit_prompts: ["a cat is skiing"]
-                    n_sample_frames: 2
-                    sample_frame_rate: 2
-                    width: 64
-                    height: 64
-                  - id: car
-                    video: "%s"
-                    prompt: "a jeep car is moving on the road"
-                    edit_prompts: ["a red car is moving on the road", "a toy car is moving on the road"]
-                    n_sample_frames: 2
-                    width: 64
-                    height: 64
-                    overrides:
-                      seed: 7
-                  - id: missing
-                    video: "no-such-video.mp4"
-                    prompt: "a man is skiing"
-                    edit_prompts: ["a cat is skiing"]
-                    n_sample_frames: 2
-                    width: 64
-                    height: 64
-                """.formatted(GoldenData.model("tiny-sd-a"), GoldenData.video("man-skiing.mp4"), GoldenData.video("car-turn.mp4"));
+        return BatchHooks.jobsYaml(GoldenData.model("tiny-sd-a"), GoldenData.video("man-skiing.mp4"), GoldenData.video("car-turn.mp4"));
     }
 
     static SparkConf conf(String master) {
