@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tav4j.model.tune.TuneCheckpoint;
+import dev.tav4j.runtime.BackendSettings;
 import dev.tav4j.runtime.DType;
 
 import java.io.IOException;
@@ -39,12 +40,21 @@ public final class BatchRunner {
     /**
      * A job's record (result.json). {@code skipped}: finished by an earlier run, not run again; {@code resumedFromStep}:
      * the checkpoint's step this run continued from (0: from the start); {@code losses}: the loss of each step this run
-     * made (steps resumedFromStep+1 on).
+     * made (steps resumedFromStep+1 on); {@code baseModel}: "loaded" for this job, or "reused" (kept loaded from an
+     * earlier job of the same process: a tav batch worker, a Spark executor).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record JobResult(String id, String status, String reason, String device, String backend, String started, String finished,
                             Double seconds, Map<String, Double> stages, Integer steps, Double lastLoss, Integer resumedFromStep,
-                            List<Double> losses, List<String> edited, Boolean skipped, Map<String, Eval> eval) {
+                            List<Double> losses, List<String> edited, Boolean skipped, Map<String, Eval> eval, String baseModel) {
+        /** A record without the base model's origin. */
+        public JobResult(String id, String status, String reason, String device, String backend, String started, String finished,
+                         Double seconds, Map<String, Double> stages, Integer steps, Double lastLoss, Integer resumedFromStep,
+                         List<Double> losses, List<String> edited, Boolean skipped, Map<String, Eval> eval) {
+            this(id, status, reason, device, backend, started, finished, seconds, stages, steps, lastLoss, resumedFromStep, losses, edited,
+                    skipped, eval, null);
+        }
+
         /** A record without eval metrics. */
         public JobResult(String id, String status, String reason, String device, String backend, String started, String finished,
                          Double seconds, Map<String, Double> stages, Integer steps, Double lastLoss, Integer resumedFromStep,
@@ -118,7 +128,7 @@ public final class BatchRunner {
         if (before != null && before.ok())
             return new JobResult(before.id(), OK, before.reason(), before.device(), before.backend(), before.started(), before.finished(),
                     before.seconds(), before.stages(), before.steps(), before.lastLoss(), before.resumedFromStep(), before.losses(),
-                    before.edited(), true, before.eval());
+                    before.edited(), true, before.eval(), before.baseModel());
         String started = Instant.now().toString();
         long t0 = System.nanoTime();
         TuneLauncher.Report report = new TuneLauncher.Report();
@@ -144,7 +154,10 @@ public final class BatchRunner {
             DType precision = RunCommand.precision(c.mixedPrecision(), null, c.at("mixed_precision"));
             TuneLauncher.Plan plan = RunCommand.plan(c, configFile);
             String mixed = c.mixedPrecision();
-            int code = TuneLauncher.execute(plan, env, () -> RunCommand.open(device, env.backend().withPrecision(precision), mixed), report);
+            BackendSettings settings = env.backend().withPrecision(precision);
+            // the base model stays loaded for the next job of this process (docs/scale.md)
+            int code = TuneLauncher.execute(plan, env, new BaseModels.BackendKey(device, settings),
+                    () -> RunCommand.open(device, settings, mixed), report, BaseModels.PROCESS);
             if (code == TuneLauncher.CANCELLED) {
                 status = INTERRUPTED;
                 reason = "cancelled" + TuneCheckpoint.latest(dir).map(p -> "; the next run resumes from " + p.getFileName())
@@ -169,7 +182,7 @@ public final class BatchRunner {
         else if (!losses.isEmpty()) last = losses.getLast();
         JobResult r = new JobResult(job.id(), status, reason, label, report.backend, started, Instant.now().toString(),
                 round((System.nanoTime() - t0) / 1e9), roundAll(report.stages), report.steps >= 0 ? report.steps : null, last,
-                resumedFrom, losses, edited, null, eval);
+                resumedFrom, losses, edited, null, eval, report.baseModel);
         try {
             writeResult(dir, r);
         } catch (RuntimeException e) {
@@ -377,6 +390,13 @@ public final class BatchRunner {
         }
         long ok = results.stream().filter(JobResult::ok).count();
         sb.append(String.format(Locale.ROOT, "%d of %d jobs ok%n", ok, results.size()));
+        List<JobResult> ran = results.stream().filter(r -> r.baseModel() != null && !Boolean.TRUE.equals(r.skipped())).toList();
+        long reused = ran.stream().filter(r -> "reused".equals(r.baseModel())).count();
+        if (reused > 0)
+            sb.append(reused == ran.size()
+                    ? String.format(Locale.ROOT, "base model: all %d jobs reused one their worker kept loaded%n", ran.size())
+                    : String.format(Locale.ROOT, "base model: loaded for %d of %d jobs; the others reused one their worker kept loaded%n",
+                            ran.size() - reused, ran.size()));
         return sb.toString();
     }
 

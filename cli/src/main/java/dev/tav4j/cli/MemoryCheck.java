@@ -23,9 +23,19 @@ final class MemoryCheck {
      * one line and the run goes on unchecked (null): the check must never be what stops a run that would work.
      */
     static MemoryPlan before(Ops ops, MemoryPlan.Models models, MemoryPlan.Workload work) {
+        return before(ops, models, work, false);
+    }
+
+    /**
+     * As above; {@code modelResident}: a model kept loaded from an earlier job already holds its weights (tav batch), so
+     * they are counted as available: it is reused, or closed before another loads.
+     */
+    static MemoryPlan before(Ops ops, MemoryPlan.Models models, MemoryPlan.Workload work, boolean modelResident) {
         MemoryPlan plan;
         try {
-            plan = MemoryPlan.estimate(models, work, backend(ops)).withFree(freeBytes(ops));
+            plan = MemoryPlan.estimate(models, work, backend(ops));
+            long free = freeBytes(ops);
+            plan = plan.withFree(modelResident && free >= 0 ? free + plan.weightBytes() : free);
         } catch (RuntimeException e) {
             System.err.println("memory: not planned (" + Errors.describe(e) + "); the run goes on without the check");
             return null;

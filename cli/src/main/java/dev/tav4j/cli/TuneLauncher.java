@@ -80,10 +80,21 @@ final class TuneLauncher {
         volatile int steps = -1;
         volatile float lastLoss = Float.NaN;
         volatile String backend;
+        /** "loaded" for this job, or "reused": kept loaded from an earlier job of the process (null: not reached). */
+        volatile String baseModel;
     }
 
-    /** As above, recording into {@code report}. */
+    /** As above, recording into {@code report}; the backend and base model opened and loaded for this run. */
     static int execute(Plan plan, CliEnvironment env, java.util.function.Supplier<Ops> backend, Report report) {
+        return execute(plan, env, new BaseModels.BackendKey("run", null), backend, report, BaseModels.NONE);
+    }
+
+    /**
+     * As above, the backend and base model from {@code models} (tav batch: kept loaded between jobs); {@code
+     * backendKey} says which backend {@code backend} opens, so a kept one is taken only for the same.
+     */
+    static int execute(Plan plan, CliEnvironment env, BaseModels.BackendKey backendKey, java.util.function.Supplier<Ops> backend,
+                       Report report, BaseModels models) {
         if (plan.steps() < 1) throw new IllegalArgumentException("the number of tuning steps must be at least 1, got " + plan.steps());
         // a merged LoRA changes frozen weights too, which a delta leaves to the base: it would load without them
         if (plan.saveTrainableOnly() && !plan.loras().isEmpty())
@@ -111,7 +122,16 @@ final class TuneLauncher {
         Map<String, String> run = runIdentity(plan, clip);
         boolean resume = plan.resume() != Resume.NO && resumable(plan, run);
         requireWritableFolder(plan.out());
-        Ops ops = backend.get();
+        try (BaseModels.Lease lease = models.backend(backendKey, backend)) {
+            int code = execute(plan, env, report, progress, clip, ckpt, run, resume, lease, times, t0, t);
+            if (code == 0 || code == CANCELLED) lease.keep();  // a known state: the model may serve the next job
+            return code;
+        }
+    }
+
+    private static int execute(Plan plan, CliEnvironment env, Report report, ConsoleProgress progress, VideoClip clip, CheckpointDir ckpt,
+                               Map<String, String> run, boolean resume, BaseModels.Lease lease, StringBuilder times, long t0, long t) {
+        Ops ops = lease.ops();
         report.backend = ops.name() + " (" + DeviceOption.precisionOf(ops) + ")";
         run.put("precision", DeviceOption.name(ops.precision()));
         if (resume) {
@@ -123,7 +143,7 @@ final class TuneLauncher {
         TuneJob.Validation v = plan.validation();
         boolean validates = v != null && v.everySteps() > 0 && v.everySteps() <= plan.steps() && !v.prompts().isEmpty();
         MemoryPlan memory = MemoryCheck.before(ops, MemoryCheck.models(ckpt, null), MemoryPlan.Workload.tune(clip.frames().size(),
-                plan.sampling().height(), plan.sampling().width(), plan.settings(), validates, validates && v.useInvLatent()));
+                plan.sampling().height(), plan.sampling().width(), plan.settings(), validates, validates && v.useInvLatent()), lease.holdsModel());
         if (plan.config() != null) keepConfig(plan.config(), plan.out());
         if (!resume)
             TuneCheckpoint.latest(plan.out()).ifPresent(old -> System.err.println("warning: " + plan.out() + " holds checkpoints of an "
@@ -131,54 +151,63 @@ final class TuneLauncher {
                     + "but a later --resume would pick the latest one: use a fresh output folder to keep runs apart"));
         // on a bf16/fp16 backend the trainable layers also keep their exact fp32 values: the master weights (a LoRA
         // run's weights stay frozen: its adapters, made after the load, are the trainable parameters)
-        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(ops, ckpt, null, plan.settings().lora() ? name -> false
+        BaseModels.ModelKey key = new BaseModels.ModelKey(plan.model().toAbsolutePath().normalize().toString(),
+                plan.modelConfig() == null ? null : plan.modelConfig().toAbsolutePath().normalize().toString(), plan.predictionType(),
+                plan.loras().stream().map(l -> l.path().toAbsolutePath().normalize() + "@" + l.scale()).toList(),
+                plan.settings().lora() ? null : List.copyOf(plan.settings().trainableModules()));
+        TuneAVideoPipeline p = lease.model(key, () -> TuneAVideoPipeline.load(ops, ckpt, null, plan.settings().lora() ? name -> false
                         : TrainableModules.matcher(plan.settings().trainableModules()),
-                env.repackCache(), RepackCacheDir.WARN, plan.loras())) {
+                env.repackCache(), RepackCacheDir.WARN, plan.loras()));
+        report.baseModel = lease.reused() ? "reused" : "loaded";
+        if (lease.reused()) {
+            t = stage(times, report, "restore base model", t);
+            System.err.println("base model: kept loaded from an earlier job of this process, trainable parameters restored");
+        } else {
             t = stage(times, report, "load checkpoint", t);
             System.err.println("loaded: " + p.loadTimes());
-            TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
-                    plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run, plan.saveTrainableOnly());
-            System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, %s %s)%s%n",
-                    plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(),
-                    plan.settings().lora() ? "LoRA rank " + plan.settings().loraRank() + " on" : "trainable", plan.settings().trainableModules(),
-                    mixedPrecisionNote(ops.precision()));
-            // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
-            try (CtrlC ignored = new CtrlC(progress, env.cancelWaitSeconds())) {
-                TuneJob.Result r;
-                try (Tensor pixels = clip.toPixels()) {
-                    progress.mark();
-                    r = TuneJob.run(p, pixels, spec, progress);
-                } catch (CancellationException e) {
-                    System.err.println();
-                    var last = TuneCheckpoint.latest(plan.out());
-                    System.err.println("tav: " + e.getMessage() + "; " + (last.isPresent()
-                            ? "latest complete checkpoint: " + last.get() + "; continue with --resume (or resume_from_checkpoint: latest)"
-                            : "no checkpoint was written yet (--checkpoint-every / checkpointing_steps), nothing to resume from"));
-                    return CANCELLED;
-                }
-                t = stage(times, report, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
-                report.steps = r.steps();
-                report.lastLoss = r.lastLoss();
-                System.out.printf(Locale.ROOT, "tuned %d steps, last loss %s%n", r.steps(),
-                        Float.isNaN(r.lastLoss()) ? "not recorded (a checkpoint of an older tav4j)" : String.format(Locale.ROOT, "%.6f", r.lastLoss()));
-                if (r.skippedSteps() > 0 || ops.precision() == DType.F16)
-                    System.out.printf(Locale.ROOT, "  skipped steps:    %d (non-finite gradients: no update; AdamW took %d steps)%s%n",
-                            r.skippedSteps(), r.steps() - r.skippedSteps(),
-                            ops.precision() == DType.F16 ? String.format(Locale.ROOT, ", final loss scale %.0f", r.lossScale()) : "");
-                if (r.unetDir() != null)
-                    System.out.println("  tuned UNet:       " + r.unetDir() + (plan.saveTrainableOnly()
-                            ? " (a delta: it loads only over " + plan.model() + " or a checkpoint with its hash)" : ""));
-                if (r.lora() != null)
-                    System.out.println("  LoRA:             " + r.lora() + " (rank " + plan.settings().loraRank()
-                            + ", PEFT names; edit with: tav edit --model " + plan.model() + " --lora " + r.lora() + " ...)");
-                for (Path c : r.checkpoints()) System.out.println("  checkpoint:       " + c);  // this run's, not an old run's
-                for (Path s : r.samples()) System.out.println("  sample:           " + s);
-                if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
-                System.out.print("time:\n" + times);
-                System.out.print(progress.summary());
-                System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
-                MemoryCheck.after(memory, ops);
+        }
+        TuneJob.Spec spec = new TuneJob.Spec(plan.out(), plan.prompt(), plan.steps(), plan.settings(), plan.seed(),
+                plan.checkpointEvery(), plan.validation(), resume, plan.fps(), run, plan.saveTrainableOnly());
+        System.err.printf(Locale.ROOT, "tuning %d steps on \"%s\" (lr %.3g, seed %d, %s %s)%s%n",
+                plan.steps(), plan.prompt(), plan.settings().learningRate(), plan.seed(),
+                plan.settings().lora() ? "LoRA rank " + plan.settings().loraRank() + " on" : "trainable", plan.settings().trainableModules(),
+                mixedPrecisionNote(ops.precision()));
+        // Ctrl-C waits for the job to stop and for this report, so the user learns where things are
+        try (CtrlC ignored = new CtrlC(progress, env.cancelWaitSeconds())) {
+            TuneJob.Result r;
+            try (Tensor pixels = clip.toPixels()) {
+                progress.mark();
+                r = TuneJob.run(p, pixels, spec, progress);
+            } catch (CancellationException e) {
+                System.err.println();
+                var last = TuneCheckpoint.latest(plan.out());
+                System.err.println("tav: " + e.getMessage() + "; " + (last.isPresent()
+                        ? "latest complete checkpoint: " + last.get() + "; continue with --resume (or resume_from_checkpoint: latest)"
+                        : "no checkpoint was written yet (--checkpoint-every / checkpointing_steps), nothing to resume from"));
+                return CANCELLED;
             }
+            t = stage(times, report, "tune" + (plan.validation() != null && plan.validation().everySteps() > 0 ? " (with validation)" : ""), t);
+            report.steps = r.steps();
+            report.lastLoss = r.lastLoss();
+            System.out.printf(Locale.ROOT, "tuned %d steps, last loss %s%n", r.steps(),
+                    Float.isNaN(r.lastLoss()) ? "not recorded (a checkpoint of an older tav4j)" : String.format(Locale.ROOT, "%.6f", r.lastLoss()));
+            if (r.skippedSteps() > 0 || ops.precision() == DType.F16)
+                System.out.printf(Locale.ROOT, "  skipped steps:    %d (non-finite gradients: no update; AdamW took %d steps)%s%n",
+                        r.skippedSteps(), r.steps() - r.skippedSteps(),
+                        ops.precision() == DType.F16 ? String.format(Locale.ROOT, ", final loss scale %.0f", r.lossScale()) : "");
+            if (r.unetDir() != null)
+                System.out.println("  tuned UNet:       " + r.unetDir() + (plan.saveTrainableOnly()
+                        ? " (a delta: it loads only over " + plan.model() + " or a checkpoint with its hash)" : ""));
+            if (r.lora() != null)
+                System.out.println("  LoRA:             " + r.lora() + " (rank " + plan.settings().loraRank()
+                        + ", PEFT names; edit with: tav edit --model " + plan.model() + " --lora " + r.lora() + " ...)");
+            for (Path c : r.checkpoints()) System.out.println("  checkpoint:       " + c);  // this run's, not an old run's
+            for (Path s : r.samples()) System.out.println("  sample:           " + s);
+            if (r.invLatents() != null) System.out.println("  inverted latents: " + r.invLatents());
+            System.out.print("time:\n" + times);
+            System.out.print(progress.summary());
+            System.out.printf(Locale.ROOT, "  %-28s %8.1f s%n", "total", (System.nanoTime() - t0) / 1e9);
+            MemoryCheck.after(memory, ops);
         }
         return 0;
     }

@@ -69,6 +69,7 @@ class BatchCommandTest {
         Path jobs = dir.resolve("jobs.yaml"), out = dir.resolve("out");
         Files.writeString(jobs, jobsYaml(Tav.tinyModel(), Tav.video("man-skiing.mp4"), Tav.video("car-turn.mp4")));
 
+        BaseModels.PROCESS.clear();
         Tav.Run r;
         TuneLauncher.cancelAfterTuneSteps = 3;
         try {
@@ -101,7 +102,9 @@ class BatchCommandTest {
         assertEquals("ok", car.path("status").asText(), car.toString());
         assertEquals(4, car.path("losses").size());
         assertEquals(2, car.path("edited").size(), car.toString());
-        assertTrue(car.path("stages").has("load checkpoint"), car.toString());
+        // kept loaded since the interrupted run of skiing, in this process (the rerun's first job restored it too)
+        assertEquals("reused", car.path("baseModel").asText(), car.toString());
+        assertTrue(car.path("stages").has("restore base model"), car.toString());
         assertTrue(Files.readString(out.resolve("car/config.yaml")).contains("seed: 7"), "the job's override");
 
         JsonNode missing = Json.read(out.resolve("missing/result.json"));
@@ -120,6 +123,46 @@ class BatchCommandTest {
         assertFalse(r.err().contains("resuming from"), r.err());
         assertEquals(finished, Json.read(out.resolve("skiing/result.json")).path("finished").asText(), "a finished job is not run again");
         assertTrue(r.out().contains("ok (kept)"), r.out());
+    }
+
+    /**
+     * The base model is loaded once per process: the second job gets the first job's model with its trainable
+     * parameters restored. The first job tunes at a learning rate 300× the second's, so a model not restored would
+     * change the second job's losses far beyond the CPU's last-bit noise (1e-4 relative): they must equal those of
+     * the same job run alone on a freshly loaded model.
+     */
+    @Test
+    void theBaseModelIsLoadedOnceAndRestoredForTheNextJob(@TempDir Path dir) throws Exception {
+        Path jobs = dir.resolve("jobs.yaml");
+        String yaml = jobsYaml(Tav.tinyModel(), Tav.video("man-skiing.mp4"), Tav.video("car-turn.mp4"));
+        yaml = yaml.substring(0, yaml.indexOf("  - id: missing"));
+        Files.writeString(jobs, yaml.replace("    prompt: \"a man is skiing\"\n",
+                "    prompt: \"a man is skiing\"\n    overrides:\n      learning_rate: 1e-2\n"));
+        BaseModels.PROCESS.clear();
+        Tav.Run r = Tav.run("batch", jobs.toString(), "--out", dir.resolve("both").toString());
+        assertEquals(0, r.code(), r.all());
+        JsonNode skiing = Json.read(dir.resolve("both/skiing/result.json")), car = Json.read(dir.resolve("both/car/result.json"));
+        assertEquals("loaded", skiing.path("baseModel").asText(), skiing.toString());
+        assertTrue(skiing.path("stages").has("load checkpoint"), skiing.toString());
+        assertTrue(Files.readString(dir.resolve("both/skiing/config.yaml")).contains("learning_rate: 0.01"), "the override");
+        assertEquals("reused", car.path("baseModel").asText(), car.toString());
+        assertTrue(car.path("stages").has("restore base model") && !car.path("stages").has("load checkpoint"), car.toString());
+        assertTrue(r.out().contains("base model: loaded for 1 of 2 jobs"), r.out());
+        assertEquals(1, BaseModels.PROCESS.idleCount(), "kept for the next batch of this process");
+
+        // car alone, on a model loaded for it
+        Files.writeString(jobs, yaml.substring(0, yaml.indexOf("  - id: skiing")) + yaml.substring(yaml.indexOf("  - id: car")));
+        BaseModels.PROCESS.clear();
+        r = Tav.run("batch", jobs.toString(), "--out", dir.resolve("alone").toString());
+        assertEquals(0, r.code(), r.all());
+        JsonNode alone = Json.read(dir.resolve("alone/car/result.json"));
+        assertEquals("loaded", alone.path("baseModel").asText(), alone.toString());
+        assertEquals(4, alone.path("losses").size());
+        for (int k = 0; k < 4; k++) {
+            double a = alone.path("losses").get(k).asDouble(), b = car.path("losses").get(k).asDouble();
+            assertEquals(a, b, 1e-4 * Math.abs(a), "car's loss of step " + (k + 1) + " after skiing's job, and alone");
+        }
+        BaseModels.PROCESS.clear();
     }
 
     /** A CSV row and a YAML job give the same config; list cells split at '|', other columns are overrides. */

@@ -81,10 +81,13 @@ class SparkBatchTest {
     /**
      * Spark's local-cluster mode: two worker processes of one core and 1 GB each, each with a "GPU" that a discovery
      * script makes up; every task asks for one GPU (the task resource profile), gets its address from its
-     * TaskContext and, as there is no GPU here, computes on the cpu backend. The same results as the local batch.
+     * TaskContext and, as there is no GPU here, computes on the cpu backend. Five jobs (the two videos twice, and the
+     * missing one): the first run is interrupted after 3 of 4 steps on both executors, the second resumes every job
+     * from checkpoint-2; then the same results as the local batch. Each executor loads the base model once, across
+     * both runs: every other job reuses it, restored.
      */
     @Test
-    void localClusterWithFakeGpusGivesWhatTheLocalBatchGives(@TempDir Path dir) throws IOException {
+    void localClusterWithFakeGpusGivesWhatTheLocalBatchGives(@TempDir Path dir) throws Exception {
         Path home = Path.of(System.getenv("SPARK_HOME"));
         Files.createDirectories(home.resolve("jars"));
         Files.writeString(home.resolve("RELEASE"), "Spark 4.2.0 (the tests' stand-in for a distribution: jars come from the class path)\n");
@@ -92,7 +95,9 @@ class SparkBatchTest {
         Files.writeString(script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\"]}'\n");
         script.toFile().setExecutable(true);
         Path jobs = dir.resolve("jobs.yaml");
-        Files.writeString(jobs, jobsYaml());
+        String yaml = jobsYaml(), skiing = yaml.substring(yaml.indexOf("  - id: skiing"), yaml.indexOf("  - id: car")),
+                car = yaml.substring(yaml.indexOf("  - id: car"), yaml.indexOf("  - id: missing"));
+        Files.writeString(jobs, yaml + skiing.replace("id: skiing", "id: skiing-again") + car.replace("id: car", "id: car-again"));
         SparkConf conf = conf("local-cluster[2,1,1024]")
                 .set("spark.executor.memory", "1g")
                 .set("spark.executor.extraClassPath", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")))
@@ -100,13 +105,24 @@ class SparkBatchTest {
                 .set("spark.worker.resource.gpu.amount", "1").set("spark.worker.resource.gpu.discoveryScript", script.toString())
                 .set("spark.executor.resource.gpu.amount", "1").set("spark.executor.resource.gpu.discoveryScript", script.toString())
                 .set("spark.task.resource.gpu.amount", "1");
-        List<JobResult> spark;
+        SparkBatch.Settings settings = new SparkBatch.Settings(jobs.toString(), null, dir.resolve("spark").toString(), true, "cpu");
+        List<JobResult> first, spark;
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            spark = SparkBatch.run(sc, new SparkBatch.Settings(jobs.toString(), null, dir.resolve("spark").toString(), true, "cpu"), System.err);
+            onEveryExecutor(sc, 3);  // as a Ctrl-C would, in the executors' JVMs
+            first = SparkBatch.run(sc, settings, System.err);
+            onEveryExecutor(sc, -1);
+            spark = SparkBatch.run(sc, settings, System.err);
         }
+        assertEquals(List.of("interrupted", "interrupted", "failed", "interrupted", "interrupted"), first.stream().map(JobResult::status).toList(),
+                first.toString());
+        assertEquals(List.of("ok", "ok", "failed", "ok", "ok"), spark.stream().map(JobResult::status).toList(), spark.toString());
+        List<JobResult> both = Stream.concat(first.stream(), spark.stream()).toList();
+        long loaded = both.stream().filter(r -> "loaded".equals(r.baseModel())).count();
+        long reused = both.stream().filter(r -> "reused".equals(r.baseModel())).count();
+        assertTrue(loaded >= 1 && loaded <= 2 && loaded + reused == 8, "once per executor (2 executors, 8 job runs reach the model): " + both);
+
         List<JobResult> local = BatchRunner.runAll(BatchJobs.read(jobs, null, dir.resolve("local")), List.of("cpu"), System.err);
-        assertEquals(List.of("ok", "ok", "failed"), spark.stream().map(JobResult::status).toList(), spark.toString());
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 5; i++) {
             JobResult s = spark.get(i), l = local.get(i);
             assertEquals("gpu 0 (cpu backend)", s.device(), "the task's GPU from its TaskContext: " + s);
             assertEquals(l.status(), s.status());
@@ -114,8 +130,27 @@ class SparkBatchTest {
             assertEquals(l.edited(), s.edited());
             assertEquals(files(dir.resolve("local").resolve(l.id())), files(dir.resolve("spark").resolve(s.id())), l.id());
             if (!l.ok()) continue;
-            for (int k = 0; k < 4; k++)
-                assertEquals(l.losses().get(k), s.losses().get(k), 1e-4 * Math.abs(l.losses().get(k)), l.id() + " loss of step " + (k + 1));
+            assertEquals(2, s.resumedFromStep(), s.toString());
+            for (int k = 0; k < 2; k++)
+                assertEquals(l.losses().get(2 + k), s.losses().get(k), 1e-4 * Math.abs(l.losses().get(2 + k)), l.id() + " loss of step " + (3 + k));
+        }
+    }
+
+    /**
+     * Sets the cli's cancel-after-steps hook in every executor's JVM (-1: off) with small tasks until both executors
+     * have run one (they register with the driver one after the other).
+     */
+    private static void onEveryExecutor(JavaSparkContext sc, int steps) throws InterruptedException {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (seen.size() < 2) {
+            assertTrue(System.nanoTime() < deadline, "both executors within 2 minutes, saw " + seen);
+            seen.addAll(sc.parallelize(java.util.stream.IntStream.range(0, 8).boxed().toList(), 8).map(i -> {
+                BatchHooks.cancelAfterTuneSteps(steps);
+                Thread.sleep(100);  // long enough that a free executor takes some of the eight
+                return org.apache.spark.SparkEnv.get().executorId();
+            }).collect());
+            if (seen.size() < 2) Thread.sleep(500);
         }
     }
 
