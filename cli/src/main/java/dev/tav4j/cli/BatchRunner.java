@@ -374,6 +374,14 @@ public final class BatchRunner {
         return r;
     }
 
+    /**
+     * Closes the base models this process keeps loaded between jobs (a service that ran a batch and moves on; the
+     * next job loads again).
+     */
+    public static void closeKeptModels() {
+        BaseModels.PROCESS.clear();
+    }
+
     /** The summary table: a row per job (id, status, device, seconds, steps, last loss, reason). */
     public static String summary(List<JobResult> results) {
         int w = Math.max(2, results.stream().mapToInt(r -> r.id().length()).max().orElse(2));
