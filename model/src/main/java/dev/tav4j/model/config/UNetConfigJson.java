@@ -3,13 +3,26 @@ package dev.tav4j.model.config;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-/** Writes a {@link UNetConfig} as the config.json of a tuned UNet3DConditionModel, as Tune-A-Video saves it. */
+/**
+ * Writes a {@link UNetConfig} as a config.json: of a tuned UNet3DConditionModel, as Tune-A-Video saves it, or of
+ * diffusers' UNet2DConditionModel (a text-to-image UNet, as Stable Diffusion ships it).
+ */
 public final class UNetConfigJson {
     private UNetConfigJson() {}
 
+    /** A UNet3DConditionModel (Tune-A-Video's tuned UNet). */
     public static ObjectNode tuned(UNetConfig c) {
+        return write(c, "3D");
+    }
+
+    /** A UNet2DConditionModel: the same blocks without temporal layers (inflated when loaded for tuning). */
+    public static ObjectNode image(UNetConfig c) {
+        return write(c, "2D");
+    }
+
+    private static ObjectNode write(UNetConfig c, String dims) {
         ObjectNode n = Json.MAPPER.createObjectNode();
-        n.put("_class_name", "UNet3DConditionModel");
+        n.put("_class_name", "UNet" + dims + "ConditionModel");
         n.put("_diffusers_version", "0.11.1");
         n.put("sample_size", c.sampleSize());
         n.put("in_channels", c.inChannels());
@@ -18,10 +31,10 @@ public final class UNetConfigJson {
         n.put("flip_sin_to_cos", c.flipSinToCos());
         n.put("freq_shift", c.freqShift());
         ArrayNode down = n.putArray("down_block_types");
-        c.downBlockTypes().forEach(t -> down.add(t.replace("2D", "3D")));
-        n.put("mid_block_type", "UNetMidBlock3DCrossAttn");
+        c.downBlockTypes().forEach(t -> down.add(t.replace("3D", "2D").replace("2D", dims)));
+        n.put("mid_block_type", "UNetMidBlock" + dims + "CrossAttn");
         ArrayNode up = n.putArray("up_block_types");
-        c.upBlockTypes().forEach(t -> up.add(t.replace("2D", "3D")));
+        c.upBlockTypes().forEach(t -> up.add(t.replace("3D", "2D").replace("2D", dims)));
         n.put("only_cross_attention", false);
         ArrayNode ch = n.putArray("block_out_channels");
         for (int v : c.blockOutChannels()) ch.add(v);

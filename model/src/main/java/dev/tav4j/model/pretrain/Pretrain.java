@@ -15,6 +15,7 @@ import dev.tav4j.model.sched.NoiseSchedule;
 import dev.tav4j.model.text.ClipTokenizer;
 import dev.tav4j.model.unet.UNet3D;
 import dev.tav4j.model.unet.UNetLoader;
+import dev.tav4j.model.unet.UNetVariant;
 import dev.tav4j.model.vae.PosteriorSampler;
 import dev.tav4j.model.vae.Vae;
 import dev.tav4j.model.world.Sample;
@@ -207,7 +208,9 @@ public final class Pretrain {
         int f = cfg.frames(), b = cfg.unetBatch(), lat = cfg.latentSize();
         try (Weights vw = ckpt.weights("vae"); Weights tw = ckpt.weights("text_encoder")) {
             try (Vae vae = new Vae(ops, vcfg, vw); ClipTextEncoder text = new ClipTextEncoder(ops, ckpt.textConfig(), tw);
-                 UNet3D unet = UNetLoader.build(ops, cfg.unet(), new RandomWeights("unet", o.seed() + 2), null, o.seed() + 3, name -> true);
+                 // frames 1: a text-to-image UNet as SD's, trained without its temporal layers and written 2D
+                 UNet3D unet = UNetLoader.build(ops, cfg.unet(), new RandomWeights("unet", o.seed() + 2), null, o.seed() + 3, name -> true,
+                         dev.tav4j.model.io.Lora.NONE, UNetVariant.DEFAULT.withTemporalAttention(!cfg.textToImage()));
                  Trainer t = new Trainer(unet.params(), new DiffusionObjective(unet, f), Trainer.Settings.defaults(cfg.unetLr()))) {
                 t.cudaGraphs(o.cudaGraphs());
                 StageResult r = loop(UNET, t, cfg.unetSteps(), cfg.unetLr(), step -> {
@@ -238,7 +241,8 @@ public final class Pretrain {
                     batch.scalars(DiffusionObjective.TIMESTEPS, ts);
                     return batch;
                 });
-                PretrainedFolder.writeUnet(o.out(), unet.config(), unet.params(), t, o.saved());
+                if (cfg.textToImage()) PretrainedFolder.writeImageUnet(o.out(), unet.config(), unet.params(), t, o.saved());
+                else PretrainedFolder.writeUnet(o.out(), unet.config(), unet.params(), t, o.saved());
                 return new StageResult(r.stage(), r.parameters(), r.fromStep(), r.toStep(), r.firstLoss(), r.lastLoss(), r.secondsPerStep(),
                         o.out().resolve("unet"), null);
             }

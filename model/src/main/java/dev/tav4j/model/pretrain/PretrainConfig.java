@@ -18,7 +18,8 @@ import java.util.List;
  * (docs/pretrain.md has the measured step times); {@link #tiny()} is the same topology at test scale.
  *
  * @param size          frame width and height of the world (a multiple of the VAE's downscale)
- * @param frames        frames per training video (the UNet3D's temporal layers train on them)
+ * @param frames        frames per training video (the UNet3D's temporal layers train on them); 1: a text-to-image
+ *                      UNet trained on captioned stills ({@link #textToImage})
  * @param vaeChannels   the VAE's block_out_channels (2^(n−1) is its downscale; SD: 128, 256, 512, 512)
  * @param vaeGroups     GroupNorm groups of the VAE (SD: 32)
  * @param unetChannels  the UNet's block_out_channels (SD: 320, 640, 1280, 1280); all but the last level have
@@ -62,10 +63,23 @@ public record PretrainConfig(int size, int frames, int[] vaeChannels, int vaeGro
                 textLayers, textHeads, vaeBatch, unetBatch, vae, unet, vaeLr, unetLr, warmup, klWeight, uncondProb, checkpointEvery);
     }
 
+    /** The same run with {@code f} frames per training clip (1: a text-to-image UNet, {@link #textToImage}). */
+    public PretrainConfig withFrames(int f) {
+        return new PretrainConfig(size, f, vaeChannels, vaeGroups, unetChannels, unetLayers, unetGroups, unetHeads, textHidden,
+                textLayers, textHeads, vaeBatch, unetBatch, vaeSteps, unetSteps, vaeLr, unetLr, warmup, klWeight, uncondProb, checkpointEvery);
+    }
+
     public PretrainConfig withCheckpointEvery(int every) {
         return new PretrainConfig(size, frames, vaeChannels, vaeGroups, unetChannels, unetLayers, unetGroups, unetHeads, textHidden,
                 textLayers, textHeads, vaeBatch, unetBatch, vaeSteps, unetSteps, vaeLr, unetLr, warmup, klWeight, uncondProb, every);
     }
+
+    /**
+     * Whether the UNet is pretrained as a text-to-image model, as Stable Diffusion is (frames 1: captioned stills, no
+     * temporal layers, written as a UNet2DConditionModel), so tuning starts where Tune-A-Video starts: inflated with
+     * fresh temporal layers. Otherwise (frames &gt; 1) it is pretrained as a video model on captioned clips.
+     */
+    public boolean textToImage() { return frames == 1; }
 
     /** The VAE's spatial downscale. */
     public int vaeScale() { return 1 << (vaeChannels.length - 1); }

@@ -13,6 +13,7 @@ import dev.tav4j.model.io.SafeTensorsWriter;
 import dev.tav4j.model.nn.Param;
 import dev.tav4j.model.nn.ParamStore;
 import dev.tav4j.model.text.ClipTokenizer;
+import dev.tav4j.model.unet.UNetLoader;
 import dev.tav4j.runtime.DType;
 import dev.tav4j.runtime.Tensor;
 
@@ -62,9 +63,23 @@ public final class PretrainedFolder {
         writeWeights(out.resolve("unet/diffusion_pytorch_model.safetensors"), params, trainer, stored);
     }
 
+    /**
+     * A text-to-image UNet (pretrained on stills): unet/ as diffusers' UNet2DConditionModel, without the temporal
+     * layers the engine's UNet3D carried untrained; loading it for tuning inflates it with fresh ones, as Tune-A-Video
+     * inflates Stable Diffusion.
+     */
+    public static void writeImageUnet(Path out, UNetConfig cfg, ParamStore params, Trainer trainer, DType stored) {
+        writeJson(out.resolve("unet/config.json"), UNetConfigJson.image(cfg));
+        writeWeights(out.resolve("unet/diffusion_pytorch_model.safetensors"), params, trainer, stored, name -> !UNetLoader.temporalKey(name));
+    }
+
     private static void writeWeights(Path file, ParamStore params, Trainer trainer, DType stored) {
+        writeWeights(file, params, trainer, stored, name -> true);
+    }
+
+    private static void writeWeights(Path file, ParamStore params, Trainer trainer, DType stored, java.util.function.Predicate<String> keep) {
         Map<String, int[]> shapes = new LinkedHashMap<>();
-        for (Param p : params.all().values()) shapes.put(p.name(), p.torchShape());
+        for (Param p : params.all().values()) if (keep.test(p.name())) shapes.put(p.name(), p.torchShape());
         mkdirs(file.getParent());
         SafeTensorsWriter.writeEach(file, shapes, name -> {
             Param p = params.all().get(name);

@@ -23,6 +23,7 @@ import java.util.concurrent.CancellationException;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -231,6 +232,45 @@ class PretrainTest {
                  Tensor z = p.edit(x, f, "a red circle is moving right on a blue background", 3, 7.5f, Progress.NONE);
                  Tensor video = p.decode(z)) {
                 assertArrayEquals(new int[]{f, TINY.size(), TINY.size(), 3}, video.shape());
+                for (long i = 0; i < video.size(); i++) assertTrue(Float.isFinite(video.get(i)), "non-finite pixel " + i);
+            }
+        }
+    }
+
+    /**
+     * frames 1: the UNet is pretrained as a text-to-image model on captioned stills and written as diffusers'
+     * UNet2DConditionModel without temporal layers; loading it for tuning inflates it with fresh ones (to_out zeroed,
+     * as Tune-A-Video inflates Stable Diffusion), and it edits a clip of several frames.
+     */
+    @Test
+    void aTextToImageRunWritesA2dUnetThatLoadsInflated(@TempDir Path tmp) throws Exception {
+        Path out = tmp.resolve("model");
+        PretrainConfig cfg = TINY.withFrames(1).withSteps(3, 3);
+        assertTrue(cfg.textToImage());
+        new Pretrain(CPU, new Pretrain.Options(out, Pretrain.Stage.ALL, cfg, 0, false, false, "test"), Progress.NONE, s -> {}).run();
+        var config = dev.tav4j.model.config.Json.read(out.resolve("unet/config.json"));
+        assertEquals("UNet2DConditionModel", config.path("_class_name").asText(), config.toString());
+        assertEquals("UNetMidBlock2DCrossAttn", config.path("mid_block_type").asText());
+        assertEquals("CrossAttnDownBlock2D", config.path("down_block_types").get(0).asText());
+        try (dev.tav4j.model.io.Weights w = dev.tav4j.model.io.CheckpointDir.open(out).weights("unet")) {
+            assertTrue(w.names().stream().noneMatch(dev.tav4j.model.unet.UNetLoader::temporalKey), "no temporal layers written");
+            assertTrue(w.names().stream().anyMatch(n -> n.endsWith("attn1.to_q.weight")));
+        }
+        try (TuneAVideoPipeline p = TuneAVideoPipeline.load(CPU, out, null)) {
+            var params = p.unet().params().all();
+            var temporal = params.keySet().stream().filter(dev.tav4j.model.unet.UNetLoader::temporalKey).toList();
+            assertFalse(temporal.isEmpty(), "inflated with temporal layers");
+            for (String k : temporal) {
+                if (!k.endsWith("attn_temp.to_out.0.weight")) continue;
+                try (Tensor h = CPU.download(params.get(k).value())) {
+                    for (long i = 0; i < h.size(); i++) assertEquals(0f, h.get(i), k + " is zero in a fresh inflation");
+                }
+            }
+            int f = 4, lat = cfg.latentSize();
+            try (Tensor init = new Gaussian(1).tensor(f, lat, lat, 4); Tensor x = CPU.upload(init);
+                 Tensor z = p.edit(x, f, "a red circle on a blue background", 3, 7.5f, Progress.NONE);
+                 Tensor video = p.decode(z)) {
+                assertArrayEquals(new int[]{f, cfg.size(), cfg.size(), 3}, video.shape());
                 for (long i = 0; i < video.size(); i++) assertTrue(Float.isFinite(video.get(i)), "non-finite pixel " + i);
             }
         }
