@@ -1,11 +1,8 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * One (image, head, query range) of attention. Keys and values of the head are transposed into per-thread
@@ -57,34 +54,12 @@ final class AttentionKernel {
         }
     }
 
-    /**
-     * Masks keys from limit on, replaces the row by exp(s − max) and returns 1 / Σ. The exponential is
-     * {@link AttentionMath}'s polynomial, written out here.
-     */
-    private static float softmax(float[] sc, int at, int limit, int jEnd) {
+    /** Masks keys from limit on, replaces the row by exp(s − max) and returns 1 / Σ. */
+    static float softmax(float[] sc, int at, int limit, int jEnd) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         float m = AttentionMath.rowMax(sc, at, jEnd);
-        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
-        FloatVector low = FloatVector.broadcast(S, AttentionMath.EXP_LOW), log2e = FloatVector.broadcast(S, AttentionMath.LOG2E);
-        FloatVector round = FloatVector.broadcast(S, AttentionMath.EXP_ROUND), one = FloatVector.broadcast(S, 1f);
-        FloatVector hi = FloatVector.broadcast(S, -AttentionMath.LN2_HI), lo = FloatVector.broadcast(S, -AttentionMath.LN2_LO);
-        FloatVector p0 = FloatVector.broadcast(S, AttentionMath.EXP_P0), p1 = FloatVector.broadcast(S, AttentionMath.EXP_P1);
-        FloatVector p2 = FloatVector.broadcast(S, AttentionMath.EXP_P2), p3 = FloatVector.broadcast(S, AttentionMath.EXP_P3);
-        FloatVector p4 = FloatVector.broadcast(S, AttentionMath.EXP_P4), p5 = FloatVector.broadcast(S, AttentionMath.EXP_P5);
-        for (int j = 0; j < jEnd; j += VL) {
-            FloatVector x = FloatVector.fromArray(S, sc, at + j).sub(mv);
-            x = x.blend(low, x.compare(VectorOperators.LT, low));
-            FloatVector t = x.fma(log2e, round), n = t.sub(round);
-            FloatVector r = n.fma(hi, x);
-            r = n.fma(lo, r);
-            FloatVector p = r.fma(p0, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
-            FloatVector e = p.fma(r.mul(r), r).add(one).reinterpretAsInts()
-                    .add(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-            e.intoArray(sc, at + j);
-            sum = e.add(sum);
-        }
         float[] lanes = Scratch.floats(5, VL);
-        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
+        AttentionMath.expShifted(sc, at, jEnd, m, lanes);
         return 1f / Vec.sumLanes(lanes, 0);
     }
 }

@@ -72,7 +72,7 @@ final class CpuAttentionGradKey {
      * {@code valid} on. One loop over whole vectors up to the one holding the boundary, then the lanes from valid
      * on are zeroed (no mask).
      */
-    private static void probabilities(float[] sc, float[] dp, int at, int kp, int valid, float lse, float d) {
+    static void probabilities(float[] sc, float[] dp, int at, int kp, int valid, float lse, float d) {
         FloatVector lv = FloatVector.broadcast(S, lse), dv = FloatVector.broadcast(S, d);
         FloatVector low = FloatVector.broadcast(S, AttentionMath.EXP_LOW), log2e = FloatVector.broadcast(S, AttentionMath.LOG2E);
         FloatVector round = FloatVector.broadcast(S, AttentionMath.EXP_ROUND), one = FloatVector.broadcast(S, 1f);

@@ -6,7 +6,6 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The query side of the attention backward for one (image, head, query range): per block of queries, the score
@@ -69,32 +68,11 @@ final class CpuAttentionGradQuery {
      * row's lse and D at s. Three passes: the max; e = exp(s − max) ({@link AttentionMath}'s polynomial) with Σe and Σe·dP;
      * dS = e/Σe·(dP − D).
      */
-    private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
+    static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         float m = AttentionMath.rowMax(sc, at, jEnd);
-        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S), esum = sum;
-        FloatVector low = FloatVector.broadcast(S, AttentionMath.EXP_LOW), log2e = FloatVector.broadcast(S, AttentionMath.LOG2E);
-        FloatVector round = FloatVector.broadcast(S, AttentionMath.EXP_ROUND), one = FloatVector.broadcast(S, 1f);
-        FloatVector hi = FloatVector.broadcast(S, -AttentionMath.LN2_HI), lo = FloatVector.broadcast(S, -AttentionMath.LN2_LO);
-        FloatVector p0 = FloatVector.broadcast(S, AttentionMath.EXP_P0), p1 = FloatVector.broadcast(S, AttentionMath.EXP_P1);
-        FloatVector p2 = FloatVector.broadcast(S, AttentionMath.EXP_P2), p3 = FloatVector.broadcast(S, AttentionMath.EXP_P3);
-        FloatVector p4 = FloatVector.broadcast(S, AttentionMath.EXP_P4), p5 = FloatVector.broadcast(S, AttentionMath.EXP_P5);
-        for (int j = 0; j < jEnd; j += VL) {
-            FloatVector x = FloatVector.fromArray(S, sc, at + j).sub(mv);
-            x = x.blend(low, x.compare(VectorOperators.LT, low));
-            FloatVector t = x.fma(log2e, round), n = t.sub(round);
-            FloatVector r = n.fma(hi, x);
-            r = n.fma(lo, r);
-            FloatVector q = r.fma(p0, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
-            FloatVector e = q.fma(r.mul(r), r).add(one).reinterpretAsInts()
-                    .add(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-            e.intoArray(sc, at + j);
-            sum = e.add(sum);
-            esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
-        }
         float[] lanes = Scratch.floats(7, 2 * VL);
-        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
-        Vec.ZERO.blend(esum, Vec.ALL).intoArray(lanes, VL);
+        AttentionMath.expShiftedDot(sc, at, jEnd, m, dp, at, lanes);
         float total = Vec.sumLanes(lanes, 0), inv = 1f / total;
         float d = Vec.sumLanes(lanes, VL) * inv;
         FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);
