@@ -15,14 +15,14 @@ import java.lang.foreign.MemorySegment;
  */
 final class CpuAttentionGrad {
     /**
-     * Keys per key-phase work item: 256 at 8 channels per head, fewer for bigger heads, so that the item's four
-     * transposed buffers stay near 8 K floats each. Every item reloads its query and dO rows, so small items paid
-     * that per 64 keys: 64 → 256 at the anchor's top level took the key phase from about 0.90 to 0.77 ns per score
-     * (one core, AMD EPYC Zen 5, 2026-12-03). The results do not depend on it (each key sums its readers' rows in
-     * the same order).
+     * Keys per key-phase work item: 128 at 8 channels per head, 64 (as before) from 16 on, so that the item's four
+     * transposed buffers stay near 1 K floats each. Every item reloads its query and dO rows, which at 64 keys per
+     * item cost 0.10 ns per score at the anchor's top level; at 128, 0.05, and the rank-4 updates of dK and dV still
+     * run in L1 (at 256 they slowed down by more than the rows saved). One core, AMD EPYC Zen 5, 2026-12-03. The
+     * results do not depend on it (each key sums its readers' rows in the same order).
      */
     static int keyChunk(int hs) {
-        return Math.max(64, Math.min(256, Integer.highestOneBit(2048 / hs)));
+        return Math.max(64, Math.min(128, Integer.highestOneBit(1024 / hs)));
     }
 
     private CpuAttentionGrad() {}
