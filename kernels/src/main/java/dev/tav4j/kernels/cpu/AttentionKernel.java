@@ -1,11 +1,8 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * One (image, head, query range) of attention. Keys and values of the head are transposed into per-thread
@@ -58,18 +55,11 @@ final class AttentionKernel {
     }
 
     /** Masks keys from limit on, replaces the row by exp(s − max) and returns 1 / Σ. */
-    private static float softmax(float[] sc, int at, int limit, int jEnd) {
+    static float softmax(float[] sc, int at, int limit, int jEnd) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         float m = AttentionMath.rowMax(sc, at, jEnd);
-        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S);
-        for (int j = 0; j < jEnd; j += VL) {
-            FloatVector d = FloatVector.fromArray(S, sc, at + j).sub(mv);
-            FloatVector e = d.lanewise(VectorOperators.EXP);
-            e.intoArray(sc, at + j);
-            sum = e.add(sum);
-        }
         float[] lanes = Scratch.floats(5, VL);
-        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
+        AttentionMath.expShifted(sc, at, jEnd, m, lanes);
         return 1f / Vec.sumLanes(lanes, 0);
     }
 }

@@ -16,6 +16,21 @@ import jdk.incubator.vector.VectorOperators;
 final class AttentionMath {
     static final int QB = 4;
 
+    /*
+     * e^x in the attention's exponential loops (expShifted, expShiftedDot, CpuAttentionGradKey.probabilities; no
+     * method of ours takes a vector, so it is written out in each): x below
+     * EXP_LOW (−∞ of a masked key) goes to EXP_LOW, whose e^x (about 1e-38) adds nothing to a row's sum; NaN stays
+     * NaN. t = x·log2(e) + 1.5·2^23 rounds n = x·log2(e) to an integer in t's low bits; r = x − n·ln 2 in two parts
+     * (Cephes' expf); e^r ≈ 1 + r + r²·p(r) with Cephes' degree-5 p (within 1.2e-7 relative of Math.exp); 2^n goes
+     * into the exponent by an integer add of t's bits shifted left by 23. Plain IEEE arithmetic throughout, so the
+     * interpreter and C2 give the same bits, and about 2× faster than the JDK's vector EXP (its SVML stub) here:
+     * 0.19 against 0.33 ns per element, one core, AMD EPYC Zen 5, 2026-12-03.
+     */
+    static final float EXP_LOW = -87.3f, LOG2E = 1.44269504088896341f, EXP_ROUND = 12582912f;
+    static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    static final float EXP_P0 = 1.9875691500e-4f, EXP_P1 = 1.3981999507e-3f, EXP_P2 = 8.3334519073e-3f,
+            EXP_P3 = 4.1665795894e-2f, EXP_P4 = 1.6666665459e-1f, EXP_P5 = 5.0000001201e-1f;
+
     private AttentionMath() {}
 
     /** dst[i·lp + at + j] = src[base + j·c + col + i] for j &lt; n, i &lt; hs. */
@@ -45,6 +60,60 @@ final class AttentionMath {
         FloatVector a = Vec.ZERO.blend(m0, Vec.ALL).max(Vec.ZERO.blend(m1, Vec.ALL));
         FloatVector b = Vec.ZERO.blend(m2, Vec.ALL).max(Vec.ZERO.blend(m3, Vec.ALL));
         return a.max(b).reduceLanes(VectorOperators.MAX);
+    }
+
+    /**
+     * row[at + j] ← e^(row[at + j] − shift) for j &lt; jEnd (a multiple of VL), and the lanes of their sum into
+     * sums[0, VL) (for {@link Vec#sumLanes}). A method of its own: the polynomial is about 10,000 IR nodes, and
+     * with the rest of a softmax in one compilation C2 went past its inlining budget.
+     */
+    static void expShifted(float[] row, int at, int jEnd, float shift, float[] sums) {
+        FloatVector sv = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
+        FloatVector low = FloatVector.broadcast(S, EXP_LOW), log2e = FloatVector.broadcast(S, LOG2E);
+        FloatVector round = FloatVector.broadcast(S, EXP_ROUND), one = FloatVector.broadcast(S, 1f);
+        FloatVector hi = FloatVector.broadcast(S, -LN2_HI), lo = FloatVector.broadcast(S, -LN2_LO);
+        FloatVector p0 = FloatVector.broadcast(S, EXP_P0), p1 = FloatVector.broadcast(S, EXP_P1);
+        FloatVector p2 = FloatVector.broadcast(S, EXP_P2), p3 = FloatVector.broadcast(S, EXP_P3);
+        FloatVector p4 = FloatVector.broadcast(S, EXP_P4), p5 = FloatVector.broadcast(S, EXP_P5);
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector x = FloatVector.fromArray(S, row, at + j).sub(sv);
+            x = x.blend(low, x.compare(VectorOperators.LT, low));
+            FloatVector t = x.fma(log2e, round), n = t.sub(round);
+            FloatVector r = n.fma(hi, x);
+            r = n.fma(lo, r);
+            FloatVector q = r.fma(p0, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+            FloatVector e = q.fma(r.mul(r), r).add(one).reinterpretAsInts()
+                    .add(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            e.intoArray(row, at + j);
+            sum = e.add(sum);
+        }
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(sums, 0);
+    }
+
+    /** {@link #expShifted}, and the lanes of Σ e·w[wAt + j] into sums[VL, 2·VL). */
+    static void expShiftedDot(float[] row, int at, int jEnd, float shift, float[] w, int wAt, float[] sums) {
+        FloatVector sv = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S), dot = sum;
+        FloatVector low = FloatVector.broadcast(S, EXP_LOW), log2e = FloatVector.broadcast(S, LOG2E);
+        FloatVector round = FloatVector.broadcast(S, EXP_ROUND), one = FloatVector.broadcast(S, 1f);
+        FloatVector hi = FloatVector.broadcast(S, -LN2_HI), lo = FloatVector.broadcast(S, -LN2_LO);
+        FloatVector p0 = FloatVector.broadcast(S, EXP_P0), p1 = FloatVector.broadcast(S, EXP_P1);
+        FloatVector p2 = FloatVector.broadcast(S, EXP_P2), p3 = FloatVector.broadcast(S, EXP_P3);
+        FloatVector p4 = FloatVector.broadcast(S, EXP_P4), p5 = FloatVector.broadcast(S, EXP_P5);
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector x = FloatVector.fromArray(S, row, at + j).sub(sv);
+            x = x.blend(low, x.compare(VectorOperators.LT, low));
+            FloatVector t = x.fma(log2e, round), n = t.sub(round);
+            FloatVector r = n.fma(hi, x);
+            r = n.fma(lo, r);
+            FloatVector q = r.fma(p0, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+            FloatVector e = q.fma(r.mul(r), r).add(one).reinterpretAsInts()
+                    .add(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+            e.intoArray(row, at + j);
+            sum = e.add(sum);
+            dot = e.fma(FloatVector.fromArray(S, w, wAt + j), dot);
+        }
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(sums, 0);
+        Vec.ZERO.blend(dot, Vec.ALL).intoArray(sums, VL);
     }
 
     /** Zeroes columns [from, lp) of the hs rows of a transposed buffer. */

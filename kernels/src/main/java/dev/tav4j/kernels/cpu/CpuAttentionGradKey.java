@@ -6,7 +6,6 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -68,24 +67,33 @@ final class CpuAttentionGradKey {
         if (dvs != null) AttentionMath.untranspose(dvt, kp, hs, kc, dvs, chunkBase, c, col);
     }
 
-    /** In place: sc → P = exp(s − lse), dp → dS = P ⊙ (dP − D); both zero from {@code valid} on. */
-    private static void probabilities(float[] sc, float[] dp, int at, int kp, int valid, float lse, float d) {
+    /**
+     * In place: sc → P = exp(s − lse) ({@link AttentionMath}'s polynomial), dp → dS = P ⊙ (dP − D); both zero from
+     * {@code valid} on. One loop over whole vectors up to the one holding the boundary, then the lanes from valid
+     * on are zeroed (no mask).
+     */
+    static void probabilities(float[] sc, float[] dp, int at, int kp, int valid, float lse, float d) {
         FloatVector lv = FloatVector.broadcast(S, lse), dv = FloatVector.broadcast(S, d);
-        int j = 0;
-        for (; j + VL <= valid; j += VL) {
-            FloatVector p = FloatVector.fromArray(S, sc, at + j).sub(lv).lanewise(VectorOperators.EXP);
+        FloatVector low = FloatVector.broadcast(S, AttentionMath.EXP_LOW), log2e = FloatVector.broadcast(S, AttentionMath.LOG2E);
+        FloatVector round = FloatVector.broadcast(S, AttentionMath.EXP_ROUND), one = FloatVector.broadcast(S, 1f);
+        FloatVector hi = FloatVector.broadcast(S, -AttentionMath.LN2_HI), lo = FloatVector.broadcast(S, -AttentionMath.LN2_LO);
+        FloatVector p0 = FloatVector.broadcast(S, AttentionMath.EXP_P0), p1 = FloatVector.broadcast(S, AttentionMath.EXP_P1);
+        FloatVector p2 = FloatVector.broadcast(S, AttentionMath.EXP_P2), p3 = FloatVector.broadcast(S, AttentionMath.EXP_P3);
+        FloatVector p4 = FloatVector.broadcast(S, AttentionMath.EXP_P4), p5 = FloatVector.broadcast(S, AttentionMath.EXP_P5);
+        int jEnd = Floats.roundUp(valid, VL);
+        for (int j = 0; j < jEnd; j += VL) {
+            FloatVector x = FloatVector.fromArray(S, sc, at + j).sub(lv);
+            x = x.blend(low, x.compare(VectorOperators.LT, low));
+            FloatVector t = x.fma(log2e, round), n = t.sub(round);
+            FloatVector r = n.fma(hi, x);
+            r = n.fma(lo, r);
+            FloatVector q = r.fma(p0, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+            FloatVector p = q.fma(r.mul(r), r).add(one).reinterpretAsInts()
+                    .add(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
             p.intoArray(sc, at + j);
             p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(dp, at + j);
         }
-        if (j < valid) { // the vector holding the boundary
-            VectorMask<Float> m = S.indexInRange(0, valid - j);
-            FloatVector p = FloatVector.fromArray(S, sc, at + j).sub(lv).lanewise(VectorOperators.EXP);
-            p = FloatVector.zero(S).blend(p, m);
-            p.intoArray(sc, at + j);
-            p.mul(FloatVector.fromArray(S, dp, at + j).sub(dv)).intoArray(dp, at + j);
-            j += VL;
-        }
-        java.util.Arrays.fill(sc, at + j, at + kp, 0f);
-        java.util.Arrays.fill(dp, at + j, at + kp, 0f);
+        java.util.Arrays.fill(sc, at + valid, at + kp, 0f);
+        java.util.Arrays.fill(dp, at + valid, at + kp, 0f);
     }
 }

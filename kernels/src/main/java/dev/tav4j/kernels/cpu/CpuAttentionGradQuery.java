@@ -6,7 +6,6 @@ import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The query side of the attention backward for one (image, head, query range): per block of queries, the score
@@ -66,21 +65,14 @@ final class CpuAttentionGradQuery {
 
     /**
      * Turns the score row at {@code at} into dS = P ⊙ (dP − D) in place (zero from limit on) and stores the
-     * row's lse and D at s. Three passes: the max; e = exp(s − max) with Σe and Σe·dP; dS = e/Σe·(dP − D).
+     * row's lse and D at s. Three passes: the max; e = exp(s − max) ({@link AttentionMath}'s polynomial) with Σe and Σe·dP;
+     * dS = e/Σe·(dP − D).
      */
-    private static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
+    static void softmaxGrad(float[] sc, float[] dp, int at, int limit, int jEnd, float[] lse, float[] dd, int s) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
         float m = AttentionMath.rowMax(sc, at, jEnd);
-        FloatVector mv = FloatVector.broadcast(S, m), sum = FloatVector.zero(S), esum = sum;
-        for (int j = 0; j < jEnd; j += VL) {
-            FloatVector e = FloatVector.fromArray(S, sc, at + j).sub(mv).lanewise(VectorOperators.EXP);
-            e.intoArray(sc, at + j);
-            sum = e.add(sum);
-            esum = e.fma(FloatVector.fromArray(S, dp, at + j), esum);
-        }
         float[] lanes = Scratch.floats(7, 2 * VL);
-        Vec.ZERO.blend(sum, Vec.ALL).intoArray(lanes, 0);
-        Vec.ZERO.blend(esum, Vec.ALL).intoArray(lanes, VL);
+        AttentionMath.expShiftedDot(sc, at, jEnd, m, dp, at, lanes);
         float total = Vec.sumLanes(lanes, 0), inv = 1f / total;
         float d = Vec.sumLanes(lanes, VL) * inv;
         FloatVector iv = FloatVector.broadcast(S, inv), dv = FloatVector.broadcast(S, d);

@@ -182,8 +182,8 @@ final class KernelAllocationProbe implements AutoCloseable {
     }
 
     /**
-     * Runs the Vector API's shared methods on every other float species (add, fma, max, blend, loads, stores,
-     * lane sums), so that the JDK's own type profiles, which C2 consults wherever it does not know a vector's
+     * Runs the Vector API's shared methods on every other float species (add, fma, max, blend, compare, loads,
+     * stores, lane sums, the int reinterpretation, add and shift of the attention's exponential), so that the JDK's own type profiles, which C2 consults wherever it does not know a vector's
      * exact class, are polymorphic before any kernel runs: as in a process where other code uses the Vector API.
      * Returns a checksum so that nothing is dead code.
      */
@@ -203,6 +203,9 @@ final class KernelAllocationProbe implements AutoCloseable {
                     mx = mx.max(v);
                     acc = acc.mul(0.5f).sub(v).div(2f).neg().abs();
                     acc = acc.blend(v, sp.indexInRange(0, 1));
+                    acc = acc.blend(v, acc.compare(jdk.incubator.vector.VectorOperators.LT, v));
+                    acc = acc.reinterpretAsInts().add(v.reinterpretAsInts().lanewise(
+                            jdk.incubator.vector.VectorOperators.LSHL, 1)).reinterpretAsFloats().abs();
                 }
                 acc.intoArray(b, 0);
                 mx.intoArray(b, 0);

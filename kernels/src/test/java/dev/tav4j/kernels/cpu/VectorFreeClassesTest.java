@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * (everything a JVM without the module loads) must not name it; NoVectorApiTest in the model module runs them there.
  */
 class VectorFreeClassesTest {
-    static final Set<String> VECTOR = Set.of("AttentionKernel", "AttentionMath", "CpuAttentionGradKey", "CpuFmaPeak",
+    static final Set<String> VECTOR = Set.of("AttentionMath", "CpuAttentionGradKey", "CpuFmaPeak",
             "CpuAttentionGradQuery", "CpuGemm", "CpuMatmulGradWeight", "VMath", "Vec", "VecLoops", "VecNorm");
 
     @Test
