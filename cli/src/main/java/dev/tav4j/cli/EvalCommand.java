@@ -57,7 +57,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--world", description = "Evaluate the ablations on the procedural world instead (no CLIP, no videos; see the options below).")
     boolean world;
     @Option(names = "--model", paramLabel = "DIR", description = "--world: a pipeline folder written by 'tav pretrain' (default: the shipped "
-            + WorldModel.FOLDER + ").")
+            + WorldModel.EVAL_FOLDER + ", whose UNet is text-to-image as Tune-A-Video's starting point).")
     Path model;
     @Option(names = "--clips", defaultValue = "6", description = "--world: held-out clips (default: ${DEFAULT-VALUE}).")
     int clips;
@@ -149,7 +149,7 @@ final class EvalCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--chart " + chart + ": the chart is written as SVG; name it FILE.svg");
             Checks.outputFile("--chart", chart);
         }
-        Path dir = model != null ? model : WorldModel.resolve();
+        Path dir = model != null ? model : WorldModel.resolveEval();
         int size;
         try {
             size = WorldEval.frameSize(dir);

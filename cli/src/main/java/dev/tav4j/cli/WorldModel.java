@@ -10,25 +10,40 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The shipped world model, {@value #FOLDER} at the repository root (docs/pretrain.md trains it): the default
- * {@code --model} of {@code tav demo}, {@code tav eval --world}, {@code tav generate}, {@code tav tune} and
- * {@code tav edit}. Looked for in the current folder, then beside the
+ * The shipped world models at the repository root (docs/pretrain.md trains them): {@value #FOLDER}, the default
+ * {@code --model} of {@code tav demo}, {@code tav generate}, {@code tav tune} and {@code tav edit}, and
+ * {@value #EVAL_FOLDER}, that of {@code tav eval --world}. Looked for in the current folder, then beside the
  * jar's checkout (cli/target/tav.jar → ../../models/world-sd), so a fresh clone finds it from anywhere once committed.
  */
 final class WorldModel {
     static final String FOLDER = "models/world-sd";
+    /**
+     * The default model of {@code tav eval --world}: the same VAE and text encoder with a text-to-image UNet, so that
+     * the ablations start where Tune-A-Video starts (an image model, inflated), not from a model pretrained on videos.
+     */
+    static final String EVAL_FOLDER = "models/world-t2i";
 
     private WorldModel() {}
 
     /** The folder, or an IllegalArgumentException (one line) saying where it was looked for and how to get it. */
     static Path resolve() {
-        Path here = Path.of(FOLDER).toAbsolutePath().normalize();
+        return resolve(FOLDER, "scripts/world-sd.json");
+    }
+
+    /** {@link #EVAL_FOLDER}, as {@link #resolve()}. */
+    static Path resolveEval() {
+        return resolve(EVAL_FOLDER, "scripts/world-t2i.json");
+    }
+
+    private static Path resolve(String folder, String config) {
+        Path here = Path.of(folder).toAbsolutePath().normalize();
         if (isModel(here)) return here;
-        Path besideJar = besideJar();
+        Path besideJar = besideJar(folder);
         if (besideJar != null && isModel(besideJar)) return besideJar;
-        throw new IllegalArgumentException("no shipped world model: " + FOLDER + " not found in " + Path.of("").toAbsolutePath()
+        throw new IllegalArgumentException("no shipped world model: " + folder + " not found in " + Path.of("").toAbsolutePath()
                 + (besideJar != null && !besideJar.equals(here) ? " nor at " + besideJar : "")
-                + "; pass --model DIR (a folder written by 'tav pretrain'), or train one with './tav pretrain --out " + FOLDER + "'");
+                + "; pass --model DIR (a folder written by 'tav pretrain'), or train one with './tav pretrain --out " + folder
+                + " --config " + config + "'");
     }
 
     /**
@@ -64,14 +79,14 @@ final class WorldModel {
         return Files.isRegularFile(p.resolve("model_index.json")) && Files.isDirectory(p.resolve("unet"));
     }
 
-    /** models/world-sd of the checkout the running jar (or classes folder) was built in: two folders up from it. */
-    private static Path besideJar() {
+    /** {@code folder} of the checkout the running jar (or classes folder) was built in: two folders up from it. */
+    private static Path besideJar(String folder) {
         try {
             var src = WorldModel.class.getProtectionDomain().getCodeSource();
             if (src == null) return null;
             Path p = Path.of(src.getLocation().toURI()).toAbsolutePath();  // …/cli/target/tav.jar or …/cli/target/classes
             Path root = p.getParent() == null || p.getParent().getParent() == null ? null : p.getParent().getParent().getParent();
-            return root == null ? null : root.resolve(FOLDER).normalize();
+            return root == null ? null : root.resolve(folder).normalize();
         } catch (URISyntaxException | RuntimeException e) {
             return null;
         }

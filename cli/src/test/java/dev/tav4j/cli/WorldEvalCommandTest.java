@@ -63,8 +63,8 @@ class WorldEvalCommandTest {
         refused(Tav.run("eval", "--world", "--model", tmp.resolve("none").toString()), "--model", "none");
         refused(Tav.run("eval", "--world", "--model", m, "--clip", m), "--world", "--clip");
         refused(Tav.run("eval", "--chart", tmp.resolve("c.svg").toString(), "--clip", m, "--prompt", "x", "v.gif"), "--chart", "--world");
-        if (!Files.exists(Path.of("..").resolve(WorldModel.FOLDER)))  // no shipped model yet: the default says so in one line
-            refused(Tav.run("eval", "--world", "--clips", "1"), WorldModel.FOLDER, "--model");
+        if (!Files.exists(Path.of("..").resolve(WorldModel.EVAL_FOLDER)))  // no shipped model yet: the default says so in one line
+            refused(Tav.run("eval", "--world", "--clips", "1"), WorldModel.EVAL_FOLDER, "--model");
         Tav.Run usage = Tav.run("eval", "--prompt", "x", "v.gif");
         assertEquals(2, usage.code(), usage.all());
         assertTrue(usage.err().contains("--clip"), usage.err());
