@@ -352,7 +352,8 @@ public final class Pretrain {
             m = (ObjectNode) Json.read(file);  // preflight checked that it is this run
         } else {
             m = Json.MAPPER.createObjectNode();
-            m.put("what", "a small Stable Diffusion (VAE, frozen random CLIP text encoder on CLIP's BPE, UNet3D) trained from scratch "
+            m.put("what", "a small Stable Diffusion (VAE, frozen random CLIP text encoder on CLIP's BPE, "
+                    + (cfg.textToImage() ? "text-to-image UNet2DConditionModel" : "UNet3D") + ") trained from scratch "
                     + "on tav4j's procedural world by tav pretrain; see docs/pretrain.md");
             m.put("seed", o.seed());
             m.set("config", cfg.toJson());
