@@ -92,9 +92,7 @@ class TrainableSnapshotTest {
 
     private static float[] host(Ops ops, Tensor t) {
         try (Tensor h = ops.download(t)) {
-            float[] a = new float[(int) h.size()];
-            for (int i = 0; i < a.length; i++) a[i] = h.get(i);
-            return a;
+            return h.toArray();
         }
     }
 }
