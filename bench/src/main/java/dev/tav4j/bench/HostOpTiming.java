@@ -1,5 +1,6 @@
 package dev.tav4j.bench;
 
+import dev.tav4j.runtime.AttentionKind;
 import dev.tav4j.runtime.GradOps;
 import dev.tav4j.runtime.KernelTiming;
 import dev.tav4j.runtime.Ops;
@@ -63,12 +64,18 @@ public final class HostOpTiming implements KernelTiming {
             if (timed) {
                 long ns = System.nanoTime() - t0;
                 synchronized (totals) {
-                    long[] t = totals.computeIfAbsent(prefix + m.getName(), k -> new long[2]);
+                    long[] t = totals.computeIfAbsent(prefix + label(m, args), k -> new long[2]);
                     t[0]++;
                     t[1] += ns;
                 }
             }
         }
+    }
+
+    /** The op's name; attention also names its kind (sparse-causal, cross and temporal differ by far in cost). */
+    private static String label(Method m, Object[] args) {
+        if (args != null && args.length > 0 && args[0] instanceof AttentionKind kind) return m.getName() + " " + kind;
+        return m.getName();
     }
 
     @Override public void start() {
