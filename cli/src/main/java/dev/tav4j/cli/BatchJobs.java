@@ -193,7 +193,9 @@ public record BatchJobs(Path file, Path outRoot, List<Job> jobs) {
     private static void merge(ObjectNode into, ObjectNode from, String where) {
         for (Iterator<Map.Entry<String, JsonNode>> it = from.fields(); it.hasNext(); ) {
             var e = it.next();
-            String[] parts = e.getKey().split("\\.");
+            String[] parts = e.getKey().split("\\.", -1);  // -1 keeps empty parts: "a.", "." and "" are refused
+            for (String part : parts)
+                if (part.isEmpty()) throw new IllegalArgumentException(where + ": '" + e.getKey() + "' is not a setting name (an empty part)");
             ObjectNode at = into;
             for (int i = 0; i < parts.length - 1; i++) {
                 JsonNode n = at.get(parts[i]);

@@ -214,6 +214,14 @@ class BatchCommandTest {
         assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
         assertFalse(Files.exists(out), "nothing ran");
 
+        // a dotted override with an empty part (found by BatchJobsFuzzTest: "." was an ArrayIndexOutOfBoundsException)
+        Files.writeString(jobs, good.replace("validation_data.guidance_scale: 5", "validation_data.: 5"));
+        r = Tav.run("batch", jobs.toString(), "--out", out.toString());
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("job 'car'") && r.err().contains("'validation_data.' is not a setting name"), r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+        assertFalse(Files.exists(out), "nothing ran");
+
         Files.writeString(jobs, good.replace("learning_rate: 3e-5", "learning_rate: -1"));
         r = Tav.run("batch", jobs.toString(), "--out", out.toString());
         assertEquals(1, r.code(), r.all());
