@@ -30,7 +30,7 @@ class ParallelTest {
 
     @Test
     void theWorkIsSharedBetweenThreadsWhenThereAreSeveral() throws InterruptedException {
-        if (Parallel.THREADS < 2) return; // one core: everything runs on the caller, checked by the test above
+        org.junit.jupiter.api.Assumptions.assumeTrue(Parallel.THREADS >= 2, "one core: every call runs on its caller");
         Set<Thread> seen = ConcurrentHashMap.newKeySet();
         // chunks that wait for each other can only finish if two threads run them at once
         CountDownLatch both = new CountDownLatch(2);
