@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * Fused multi-head attention. Work items are (image, head, query range); each item gathers its keys and values
  * (one or two key images, read in place from k and v) transposed into per-thread buffers and runs
- * {@link AttentionKernel} over blocks of queries. Temporal attention goes to {@link TemporalAttention}.
+ * {@link AttentionKernel} over blocks of queries, or {@link QueryLaneAttention} where the keys are few (cross-attention's
+ * text) and not causal. Temporal attention goes to {@link TemporalAttention}.
  */
 final class CpuAttention {
     private CpuAttention() {}
@@ -56,7 +57,9 @@ final class CpuAttention {
                 int second = AttentionKeys.second(kind, img, frames);
                 long key1 = second < 0 ? -1 : second * imageK;
                 boolean causal = kind == AttentionKind.CAUSAL;
-                if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
+                if (vector && !causal && keys <= QueryLaneAttention.MAX_KEYS)
+                    QueryLaneAttention.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs, scale, os);
+                else if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
                         scale, causal, os);
                 else ScalarAttention.forward(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
                         scale, causal, os);

@@ -64,7 +64,11 @@ class AttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1, 5, 3, 8, 1", "2, 33, 17, 16, 2", "3, 20, 20, 80, 2", "1, 70, 41, 40, 1", "2, 9, 77, 320, 8"})
+    @CsvSource({"1, 5, 3, 8, 1", "2, 33, 17, 16, 2", "3, 20, 20, 80, 2", "1, 70, 41, 40, 1", "2, 9, 77, 320, 8",
+            // hundreds of keys, a count that fills no whole vector pair
+            "1, 5, 700, 8, 1", "1, 40, 333, 64, 2",
+            // head sizes that are no multiple of 8, at key counts that go through QueryLaneAttention
+            "1, 21, 30, 20, 4", "2, 17, 256, 26, 2"})
     void self(int n, int lq, int lk, int c, int heads) {
         Random rnd = new Random(lq * 7L + lk);
         Tensor q = rand(rnd, n, lq, c), k = rand(rnd, n, lk, c), v = rand(rnd, n, lk, c);
@@ -74,7 +78,7 @@ class AttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1, 7, 24, 3", "2, 77, 64, 4", "1, 18, 40, 1"})
+    @CsvSource({"1, 7, 24, 3", "2, 77, 64, 4", "1, 18, 40, 1", "1, 400, 16, 2"})
     void causal(int n, int l, int c, int heads) {
         Random rnd = new Random(l);
         Tensor q = rand(rnd, n, l, c), k = rand(rnd, n, l, c), v = rand(rnd, n, l, c);
@@ -83,7 +87,7 @@ class AttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1, 1, 13, 16, 2", "1, 3, 20, 64, 8", "2, 3, 17, 40, 1", "2, 4, 6, 24, 3"})
+    @CsvSource({"1, 1, 13, 16, 2", "1, 3, 20, 64, 8", "2, 3, 17, 40, 1", "2, 4, 6, 24, 3", "1, 2, 300, 16, 2"})
     void sparseCausal(int batch, int frames, int l, int c, int heads) {
         Random rnd = new Random(frames * 10L + l);
         int n = batch * frames;
@@ -100,7 +104,7 @@ class AttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1, 1, 10, 77, 16, 2", "2, 3, 12, 77, 40, 5", "2, 2, 5, 7, 64, 8"})
+    @CsvSource({"1, 1, 10, 77, 16, 2", "2, 3, 12, 77, 40, 5", "2, 2, 5, 7, 64, 8", "1, 2, 19, 77, 12, 4", "1, 1, 40, 77, 320, 2"})
     void crossRepeatsTextOverFrames(int batch, int frames, int lq, int lk, int c, int heads) {
         Random rnd = new Random(lq * 3L + frames);
         int n = batch * frames;
@@ -125,6 +129,18 @@ class AttentionTest {
             return r;
         };
         assertClose("temporal", ref(q, k, v, heads, scale, keys), out, 1e-5);
+    }
+
+    /** Scores that grow along a thousand keys, so the row's max is at its end and most weights are tiny. */
+    @Test
+    void scoresGrowingAlongTheKeys() {
+        Random rnd = new Random(11);
+        int lk = 1000, c = 8;
+        Tensor q = Tensor.host(1, 3, c), k = rand(rnd, 1, lk, c), v = rand(rnd, 1, lk, c);
+        for (int i = 0; i < 3 * c; i++) q.set(i, 1f);
+        for (int j = 0; j < lk; j++) for (int i = 0; i < c; i++) k.set((long) j * c + i, (j + rnd.nextFloat()) / lk);
+        Tensor out = run(AttentionKind.SELF, 1, 1, 4f, q, k, v);
+        assertClose("growing scores", ref(q, k, v, 1, 4, (img, t) -> tokens(img, 0, lk)), out, 1e-5);
     }
 
     @Test
