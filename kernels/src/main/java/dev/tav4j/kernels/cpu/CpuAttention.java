@@ -9,7 +9,8 @@ import java.lang.foreign.MemorySegment;
  * Fused multi-head attention. Work items are (image, head, query range); each item gathers its keys and values
  * (one or two key images, read in place from k and v) transposed into per-thread buffers and runs
  * {@link AttentionKernel} over blocks of queries, or {@link QueryLaneAttention} where the keys are few (cross-attention's
- * text) and not causal. Temporal attention goes to {@link TemporalAttention}.
+ * text) and not causal. Temporal attention goes to {@link TemporalLaneAttention} ({@link TemporalAttention} without
+ * the Vector API).
  */
 final class CpuAttention {
     private CpuAttention() {}
@@ -40,7 +41,8 @@ final class CpuAttention {
         if (n == 0 || lq == 0) return;
         Check.that(lk > 0, op + ": k has no tokens");
         if (kind == AttentionKind.TEMPORAL) {
-            TemporalAttention.run(frames, heads, scale, q, k, v, out);
+            if (vector) TemporalLaneAttention.run(frames, heads, scale, q, k, v, out);
+            else TemporalAttention.run(frames, heads, scale, q, k, v, out);
             return;
         }
         int hs = c / heads;

@@ -91,7 +91,7 @@ final class QueryLaneAttention {
     }
 
     /** lanes[0, VL) = the lane-wise max of the keys' score vectors (four chains; max is exact, so any order). */
-    private static void maxLanes(float[] sc, int keys, float[] lanes) {
+    static void maxLanes(float[] sc, int keys, float[] lanes) {
         FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
         int j = 0;
         for (; j + 4 <= keys; j += 4) {
@@ -109,7 +109,7 @@ final class QueryLaneAttention {
      * sc[j·VL + lane] ← e^(sc[j·VL + lane] − lanes[lane]) for j &lt; keys, and lanes[VL, 2·VL) = 1 / their lane-wise
      * sum. The exponential is {@link AttentionMath}'s (EXP_* constants), written out here as in its own loops.
      */
-    private static void expLanes(float[] sc, int keys, float[] lanes) {
+    static void expLanes(float[] sc, int keys, float[] lanes) {
         FloatVector sv = FloatVector.fromArray(S, lanes, 0), sum = FloatVector.zero(S);
         FloatVector low = FloatVector.broadcast(S, EXP_LOW), log2e = FloatVector.broadcast(S, LOG2E);
         FloatVector round = FloatVector.broadcast(S, EXP_ROUND), one = FloatVector.broadcast(S, 1f);

@@ -6,7 +6,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Attention over frames: token l of image b·F+f attends to token l of images b·F+0..F−1 (F keys). The F rows of
- * each (item, token) are copied into per-thread buffers, then every head runs a tiny F × F softmax.
+ * each (item, token) are copied into per-thread buffers, then every head runs a tiny F × F softmax. The scalar
+ * twin of {@link TemporalLaneAttention}, run without the Vector API.
  */
 final class TemporalAttention {
     private TemporalAttention() {}

@@ -115,7 +115,9 @@ class AttentionTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1, 1, 5, 8, 1", "2, 3, 7, 16, 2", "1, 8, 9, 40, 5", "2, 4, 3, 64, 8"})
+    @CsvSource({"1, 1, 5, 8, 1", "2, 3, 7, 16, 2", "1, 8, 9, 40, 5", "2, 4, 3, 64, 8",
+            // more tokens than one vector of TemporalLaneAttention, head sizes that are no multiple of 4, 24 frames
+            "1, 5, 37, 21, 3", "1, 24, 20, 16, 2", "2, 7, 33, 64, 8"})
     void temporal(int batch, int frames, int l, int c, int heads) {
         Random rnd = new Random(batch * 5L + frames + l);
         int n = batch * frames;
