@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
  * Key phase, items (key image, head, key range): dK and dV of those keys, summed over every query image that
  * read them, so the frame-0 keys of sparse-causal attention (read by all frames) and the text of cross
  * attention (read by every frame) are owned by one item per range. Temporal attention goes to
- * {@link CpuTemporalAttentionGrad}.
+ * {@link TemporalLaneAttentionGrad} ({@link CpuTemporalAttentionGrad} without the Vector API).
  */
 final class CpuAttentionGrad {
     /**
@@ -39,7 +39,8 @@ final class CpuAttentionGrad {
             return;
         }
         if (kind == AttentionKind.TEMPORAL) {
-            CpuTemporalAttentionGrad.run(frames, heads, scale, q, k, v, dOut, dQ, dK, dV);
+            if (vector) TemporalLaneAttentionGrad.run(frames, heads, scale, q, k, v, dOut, dQ, dK, dV);
+            else CpuTemporalAttentionGrad.run(frames, heads, scale, q, k, v, dOut, dQ, dK, dV);
             return;
         }
         int hs = c / heads;

@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * Backward of attention over frames. A work item is one (batch item, token): it gathers the F rows of q, k, v
  * and dO, and per head recomputes the F × F softmax and accumulates dQ, dK, dV of all F frames locally, so
- * every output row has one writer.
+ * every output row has one writer. The scalar twin of {@link TemporalLaneAttentionGrad}, run without the Vector API.
  */
 final class CpuTemporalAttentionGrad {
     private CpuTemporalAttentionGrad() {}

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  */
 class VectorFreeClassesTest {
     static final Set<String> VECTOR = Set.of("AttentionMath", "CpuAttentionGradKey", "CpuFmaPeak",
-            "CpuAttentionGradQuery", "CpuGemm", "CpuMatmulGradWeight", "QueryLaneAttention", "TemporalLaneAttention", "VMath", "Vec", "VecLoops", "VecNorm");
+            "CpuAttentionGradQuery", "CpuGemm", "CpuMatmulGradWeight", "QueryLaneAttention", "TemporalLaneAttention", "TemporalLaneAttentionGrad", "VMath", "Vec", "VecLoops", "VecNorm");
 
     @Test
     void onlyTheVectorKernelsNameTheVectorApi() throws Exception {
