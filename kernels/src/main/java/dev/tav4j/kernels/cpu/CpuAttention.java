@@ -55,15 +55,18 @@ final class CpuAttention {
             for (int item = lo; item < hi; item++) {
                 int img = item / (heads * qChunks), h = item / qChunks % heads, chunk = item % qChunks;
                 int q0 = (int) ((long) lq * chunk / qChunks), q1 = (int) ((long) lq * (chunk + 1) / qChunks);
-                long key0 = AttentionKeys.first(kind, img, frames) * imageK;
-                int second = AttentionKeys.second(kind, img, frames);
-                long key1 = second < 0 ? -1 : second * imageK;
+                int first = AttentionKeys.first(kind, img, frames), second = AttentionKeys.second(kind, img, frames);
+                // Frames 0 and 1 of sparse-causal attention read frame 0 twice: every key and value twice, so each
+                // weight halves and the output is the same as over one copy. One copy is half the work.
+                if (second == first) second = -1;
+                long key0 = first * imageK, key1 = second < 0 ? -1 : second * imageK;
+                int itemKeys = second < 0 ? lk : keys;
                 boolean causal = kind == AttentionKind.CAUSAL;
-                if (vector && !causal && keys <= QueryLaneAttention.MAX_KEYS)
-                    QueryLaneAttention.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs, scale, os);
-                else if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
-                        scale, causal, os);
-                else ScalarAttention.forward(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
+                if (vector && !causal && itemKeys <= QueryLaneAttention.MAX_KEYS)
+                    QueryLaneAttention.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs, hs, scale, os);
+                else if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs,
+                        hs, scale, causal, os);
+                else ScalarAttention.forward(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs, hs,
                         scale, causal, os);
             }
         });

@@ -57,12 +57,13 @@ final class CpuAttentionGrad {
             for (int item = lo; item < hi; item++) {
                 int img = item / (heads * qChunks), h = item / qChunks % heads, chunk = item % qChunks;
                 int q0 = (int) ((long) lq * chunk / qChunks), q1 = (int) ((long) lq * (chunk + 1) / qChunks);
-                long key0 = AttentionKeys.first(kind, img, frames) * imageK;
-                int second = AttentionKeys.second(kind, img, frames);
-                long key1 = second < 0 ? -1 : second * imageK;
-                if (vector) CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c,
+                int first = AttentionKeys.first(kind, img, frames), second = AttentionKeys.second(kind, img, frames);
+                if (second == first) second = -1;  // frame 0 read twice: one copy, as in the forward (CpuAttention)
+                long key0 = first * imageK, key1 = second < 0 ? -1 : second * imageK;
+                int itemKeys = second < 0 ? lk : keys;
+                if (vector) CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, itemKeys, c,
                         h * hs, hs, scale, causal, lse, dd, (img * heads + h) * lq);
-                else ScalarAttention.query(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
+                else ScalarAttention.query(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs, hs,
                         scale, causal, lse, dd, (img * heads + h) * lq);
             }
         });
@@ -92,14 +93,18 @@ final class CpuAttentionGrad {
         });
     }
 
-    /** The query images that read key image kimg (twice where they read it twice), into out; returns the count. */
+    /**
+     * The query images that read key image kimg, into out; returns the count. Frames 0 and 1 of sparse-causal
+     * attention read frame 0 once: the query phase's log-sum-exp is over one copy of it, so the other copy is not a
+     * reader.
+     */
     static int readers(AttentionKind kind, int frames, int kimg, long[] out) {
         switch (kind) {
             case SPARSE_CAUSAL -> {
                 int g = kimg % frames, first = kimg - g, count = 0;
                 for (int f = 0; f < frames; f++) {
-                    if (g == 0) out[count++] = first + f;                 // as frame 0
-                    if (Math.max(f - 1, 0) == g) out[count++] = first + f; // as the previous frame
+                    if (g == 0) out[count++] = first + f;                            // as frame 0
+                    else if (Math.max(f - 1, 0) == g) out[count++] = first + f;      // as the previous frame
                 }
                 return count;
             }

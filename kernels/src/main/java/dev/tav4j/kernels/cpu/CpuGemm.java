@@ -24,7 +24,8 @@ import jdk.incubator.vector.FloatVector;
 final class CpuGemm {
     // 4 rows × 4 vectors: 16 accumulators, 4 vectors of B and a broadcast fit AVX-512's 32 registers, and each B load
     // feeds 4 FMAs, each broadcast 4. Against 4 × 2 (JMH MatmulBench, Conv2dBench; AMD EPYC Zen 5, 2026-12-04):
-    // 1.5–1.6× faster, and 1.1–1.2× faster still under -XX:UseAVX=2 (16 registers, so some operands stay in memory).
+    // 1.2–1.6× faster (1.2 at K = 64), and up to 1.2× faster under -XX:UseAVX=2 (16 registers: some operands stay in
+    // memory). docs/performance.md, "The GEMM micro-kernel".
     // An 8-row tile made C2 spill its vectors (10× slower): its eight row offsets do not fit the integer registers.
     static final int MR = 4;
     static final int NR = 4 * VL;
