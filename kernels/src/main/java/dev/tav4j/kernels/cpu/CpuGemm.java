@@ -17,9 +17,8 @@ import jdk.incubator.vector.FloatVector;
  * {@link Rows} and K may be split into runs that read A at different shifts, which is how a convolution runs
  * as an implicit GEMM straight over its (padded) input. B is packed once per call into zero-padded panels of
  * {@link #NR} columns ({@link #NR_NARROW} for a narrow B); a register-blocked micro-kernel computes {@link #MR} × NR
- * tiles over the whole K. Its loop
- * has no mask and no branch: tiles on the bottom and right edges compute in full (B's padding is zero, missing
- * rows repeat row 0) and only their store differs.
+ * tiles over the whole K. Its loop has no mask and no branch: tiles on the bottom and right edges compute in full
+ * (B's padding is zero, missing rows repeat row 0) and only their store differs.
  */
 final class CpuGemm {
     // 4 rows × 4 vectors: 16 accumulators, 4 vectors of B and a broadcast fit AVX-512's 32 registers, and each B load
