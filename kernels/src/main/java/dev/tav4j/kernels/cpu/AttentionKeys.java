@@ -15,10 +15,14 @@ final class AttentionKeys {
         };
     }
 
-    /** The second key image (frame max(f − 1, 0) for sparse-causal attention), or −1 when there is none. */
+    /**
+     * The second key image (frame f − 1 for sparse-causal attention), or −1 when there is none. Frames 0 and 1 have
+     * none: their second image, max(f − 1, 0), would be frame 0 again, and attending over every key and value twice
+     * halves each weight and gives the same output as over one copy, at twice the work.
+     */
     static int second(AttentionKind kind, int img, int frames) {
         if (kind != AttentionKind.SPARSE_CAUSAL) return -1;
         int f = img % frames;
-        return img - f + Math.max(f - 1, 0);
+        return f <= 1 ? -1 : img - 1;
     }
 }

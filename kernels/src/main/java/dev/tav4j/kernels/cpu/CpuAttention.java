@@ -46,7 +46,6 @@ final class CpuAttention {
             return;
         }
         int hs = c / heads;
-        int keys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
         int perImage = n * heads;
         int qChunks = Math.max(1, Math.min((lq + 31) / 32, (4 * Parallel.THREADS + perImage - 1) / perImage));
         MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), os = out.segment();
@@ -55,18 +54,16 @@ final class CpuAttention {
             for (int item = lo; item < hi; item++) {
                 int img = item / (heads * qChunks), h = item / qChunks % heads, chunk = item % qChunks;
                 int q0 = (int) ((long) lq * chunk / qChunks), q1 = (int) ((long) lq * (chunk + 1) / qChunks);
-                int first = AttentionKeys.first(kind, img, frames), second = AttentionKeys.second(kind, img, frames);
-                // Frames 0 and 1 of sparse-causal attention read frame 0 twice: every key and value twice, so each
-                // weight halves and the output is the same as over one copy. One copy is half the work.
-                if (second == first) second = -1;
-                long key0 = first * imageK, key1 = second < 0 ? -1 : second * imageK;
-                int itemKeys = second < 0 ? lk : keys;
+                long key0 = AttentionKeys.first(kind, img, frames) * imageK;
+                int second = AttentionKeys.second(kind, img, frames);
+                long key1 = second < 0 ? -1 : second * imageK;
+                int keys = second < 0 ? lk : 2 * lk;
                 boolean causal = kind == AttentionKind.CAUSAL;
-                if (vector && !causal && itemKeys <= QueryLaneAttention.MAX_KEYS)
-                    QueryLaneAttention.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs, hs, scale, os);
-                else if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs,
+                if (vector && !causal && keys <= QueryLaneAttention.MAX_KEYS)
+                    QueryLaneAttention.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs, scale, os);
+                else if (vector) AttentionKernel.run(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs,
                         hs, scale, causal, os);
-                else ScalarAttention.forward(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs, hs,
+                else ScalarAttention.forward(qs, (long) img * lq * c, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
                         scale, causal, os);
             }
         });

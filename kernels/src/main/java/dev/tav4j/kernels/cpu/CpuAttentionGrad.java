@@ -45,7 +45,6 @@ final class CpuAttentionGrad {
         }
         int hs = c / heads;
         boolean causal = kind == AttentionKind.CAUSAL;
-        int keys = kind == AttentionKind.SPARSE_CAUSAL ? 2 * lk : lk;
         // per row of q and head: log-sum-exp and D, all written by the query phase before the key phase reads them
         float[] lse = Workspace.floats(0, n * heads * lq), dd = Workspace.floats(1, n * heads * lq);
         MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), dos = dOut.segment(), dqs = dQ.segment();
@@ -57,13 +56,13 @@ final class CpuAttentionGrad {
             for (int item = lo; item < hi; item++) {
                 int img = item / (heads * qChunks), h = item / qChunks % heads, chunk = item % qChunks;
                 int q0 = (int) ((long) lq * chunk / qChunks), q1 = (int) ((long) lq * (chunk + 1) / qChunks);
-                int first = AttentionKeys.first(kind, img, frames), second = AttentionKeys.second(kind, img, frames);
-                if (second == first) second = -1;  // frame 0 read twice: one copy, as in the forward (CpuAttention)
-                long key0 = first * imageK, key1 = second < 0 ? -1 : second * imageK;
-                int itemKeys = second < 0 ? lk : keys;
-                if (vector) CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, itemKeys, c,
+                long key0 = AttentionKeys.first(kind, img, frames) * imageK;
+                int second = AttentionKeys.second(kind, img, frames);
+                long key1 = second < 0 ? -1 : second * imageK;
+                int keys = second < 0 ? lk : 2 * lk;
+                if (vector) CpuAttentionGradQuery.run(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c,
                         h * hs, hs, scale, causal, lse, dd, (img * heads + h) * lq);
-                else ScalarAttention.query(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, itemKeys, c, h * hs, hs,
+                else ScalarAttention.query(qs, dos, dqs, img * imageQ, q0, q1, ks, vs, key0, key1, lk, keys, c, h * hs, hs,
                         scale, causal, lse, dd, (img * heads + h) * lq);
             }
         });
@@ -94,17 +93,16 @@ final class CpuAttentionGrad {
     }
 
     /**
-     * The query images that read key image kimg, into out; returns the count. Frames 0 and 1 of sparse-causal
-     * attention read frame 0 once: the query phase's log-sum-exp is over one copy of it, so the other copy is not a
-     * reader.
+     * The query images that read key image kimg, into out; returns the count: the images whose {@link
+     * AttentionKeys#first} or {@link AttentionKeys#second} it is (frames 0 and 1 read frame 0 once).
      */
     static int readers(AttentionKind kind, int frames, int kimg, long[] out) {
         switch (kind) {
             case SPARSE_CAUSAL -> {
                 int g = kimg % frames, first = kimg - g, count = 0;
                 for (int f = 0; f < frames; f++) {
-                    if (g == 0) out[count++] = first + f;                            // as frame 0
-                    else if (Math.max(f - 1, 0) == g) out[count++] = first + f;      // as the previous frame
+                    if (g == 0) out[count++] = first + f;         // as frame 0
+                    else if (f == g + 1) out[count++] = first + f;  // as the previous frame
                 }
                 return count;
             }
