@@ -57,9 +57,9 @@ final class AttentionKernel {
     /** Masks keys from limit on, replaces the row by exp(s − max) and returns 1 / Σ. */
     static float softmax(float[] sc, int at, int limit, int jEnd) {
         for (int j = limit; j < jEnd; j++) sc[at + j] = Float.NEGATIVE_INFINITY;
-        float m = AttentionMath.rowMax(sc, at, jEnd);
-        float[] lanes = Scratch.floats(5, VL);
-        AttentionMath.expShifted(sc, at, jEnd, m, lanes);
-        return 1f / Vec.sumLanes(lanes, 0);
+        float[] lanes = Scratch.floats(5, 2 * VL);  // the max in every lane, then the sum's lanes
+        java.util.Arrays.fill(lanes, 0, VL, AttentionMath.rowMax(sc, at, jEnd));
+        AttentionMath.expShifted(sc, at, jEnd, lanes, 0, lanes, VL);
+        return 1f / Vec.sumLanes(lanes, VL);
     }
 }

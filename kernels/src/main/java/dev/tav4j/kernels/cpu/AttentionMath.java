@@ -17,8 +17,9 @@ final class AttentionMath {
     static final int QB = 4;
 
     /*
-     * e^x in the attention's exponential loops (expShifted, expShiftedDot, CpuAttentionGradKey.probabilities; no
-     * method of ours takes a vector, so it is written out in each): x below
+     * e^x in the attention's exponential loops (expShifted, which also serves the lane-wise kernels QueryLaneAttention
+     * and TemporalLaneAttention(Grad), expShiftedDot, CpuAttentionGradKey.probabilities; no method of ours takes a
+     * vector, so it is written out in each): x below
      * EXP_LOW (−∞ of a masked key) goes to EXP_LOW, whose e^x (about 1e-38) adds nothing to a row's sum; NaN stays
      * NaN. t = x·log2(e) + 1.5·2^23 rounds n = x·log2(e) to an integer in t's low bits; r = x − n·ln 2 in two parts
      * (Cephes' expf); e^r ≈ 1 + r + r²·p(r) with Cephes' degree-5 p (within 1.2e-7 relative of Math.exp); 2^n goes
@@ -63,12 +64,14 @@ final class AttentionMath {
     }
 
     /**
-     * row[at + j] ← e^(row[at + j] − shift) for j &lt; jEnd (a multiple of VL), and the lanes of their sum into
-     * sums[0, VL) (for {@link Vec#sumLanes}). A method of its own: the polynomial is about 10,000 IR nodes, and
-     * with the rest of a softmax in one compilation C2 went past its inlining budget.
+     * row[at + j] ← e^(row[at + j] − shifts[shAt + j mod VL]) for j &lt; jEnd (a multiple of VL), and the lanes of
+     * their sum into sums[sAt, sAt + VL) (for {@link Vec#sumLanes}). One shift in every lane for a row of scores
+     * ({@link AttentionKernel}); a shift per lane where each lane is a query of its own ({@link QueryLaneAttention}).
+     * A method of its own: the polynomial is about 10,000 IR nodes, and with the rest of a softmax in one compilation
+     * C2 went past its inlining budget.
      */
-    static void expShifted(float[] row, int at, int jEnd, float shift, float[] sums) {
-        FloatVector sv = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
+    static void expShifted(float[] row, int at, int jEnd, float[] shifts, int shAt, float[] sums, int sAt) {
+        FloatVector sv = FloatVector.fromArray(S, shifts, shAt), sum = FloatVector.zero(S);
         FloatVector low = FloatVector.broadcast(S, EXP_LOW), log2e = FloatVector.broadcast(S, LOG2E);
         FloatVector round = FloatVector.broadcast(S, EXP_ROUND), one = FloatVector.broadcast(S, 1f);
         FloatVector hi = FloatVector.broadcast(S, -LN2_HI), lo = FloatVector.broadcast(S, -LN2_LO);
@@ -87,7 +90,7 @@ final class AttentionMath {
             e.intoArray(row, at + j);
             sum = e.add(sum);
         }
-        Vec.ZERO.blend(sum, Vec.ALL).intoArray(sums, 0);
+        Vec.ZERO.blend(sum, Vec.ALL).intoArray(sums, sAt);
     }
 
     /** {@link #expShifted}, and the lanes of Σ e·w[wAt + j] into sums[VL, 2·VL). */

@@ -22,6 +22,15 @@ final class Floats {
         s.set(F, i << 2, v);
     }
 
+    /**
+     * dst[(at + j)·stride + i] = src[base + j·c + col + i] for j &lt; n, i &lt; width: columns [col, col + width) of n
+     * rows c floats apart (one head of keys or values), as rows stride floats apart.
+     */
+    static void gatherRows(MemorySegment src, long base, int n, int c, int col, int width, float[] dst, int stride, int at) {
+        for (int j = 0; j < n; j++)
+            MemorySegment.copy(src, F, (base + (long) j * c + col) << 2, dst, (at + j) * stride, width);
+    }
+
     /** Floats per vector: the Vector API's lane count for vector kernels (Vec is loaded only then), 1 for scalar ones. */
     static int lanes(boolean vector) {
         return vector ? Vec.VL : 1;

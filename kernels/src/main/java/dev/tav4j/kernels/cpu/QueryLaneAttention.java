@@ -1,12 +1,10 @@
 package dev.tav4j.kernels.cpu;
 
-import static dev.tav4j.kernels.cpu.AttentionMath.*;
 import static dev.tav4j.kernels.cpu.Vec.S;
 import static dev.tav4j.kernels.cpu.Vec.VL;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * One (image, head, query range) of attention over few keys (cross-attention's 77 text tokens; any non-causal
@@ -32,11 +30,11 @@ final class QueryLaneAttention {
         float[] kr = Scratch.floats(0, kp * hs), vr = Scratch.floats(1, keys * hp);
         float[] qt = Scratch.floats(2, hs * VL), sc = Scratch.floats(3, kp * VL);
         float[] ot = Scratch.floats(4, hp * VL), lanes = Scratch.floats(5, 2 * VL);
-        gather(ks, key0, lk, c, col, hs, kr, hs, 0);
-        gather(vs, key0, lk, c, col, hs, vr, hp, 0);
+        Floats.gatherRows(ks, key0, lk, c, col, hs, kr, hs, 0);
+        Floats.gatherRows(vs, key0, lk, c, col, hs, vr, hp, 0);
         if (key1 >= 0) {
-            gather(ks, key1, lk, c, col, hs, kr, hs, lk);
-            gather(vs, key1, lk, c, col, hs, vr, hp, lk);
+            Floats.gatherRows(ks, key1, lk, c, col, hs, kr, hs, lk);
+            Floats.gatherRows(vs, key1, lk, c, col, hs, vr, hp, lk);
         }
         java.util.Arrays.fill(kr, keys * hs, kp * hs, 0f);  // scores of padding keys are computed and never read
         if (hp > hs) for (int j = 0; j < keys; j++) java.util.Arrays.fill(vr, j * hp + hs, (j + 1) * hp, 0f);
@@ -55,12 +53,6 @@ final class QueryLaneAttention {
                 for (int i = 0; i < hs; i++) Floats.set(os, dst + i, ot[i * VL + lane]);
             }
         }
-    }
-
-    /** dst[(at + j)·stride + i] = src[base + j·c + col + i] for j &lt; n, i &lt; hs. */
-    private static void gather(MemorySegment src, long base, int n, int c, int col, int hs, float[] dst, int stride, int at) {
-        for (int j = 0; j < n; j++)
-            MemorySegment.copy(src, Floats.F, (base + (long) j * c + col) << 2, dst, (at + j) * stride, hs);
     }
 
     /** sc[j·VL + lane] = Σ_i qt[i·VL + lane] · kr[j·hs + i] for j &lt; kp (a multiple of {@link #KS}). */
@@ -106,30 +98,13 @@ final class QueryLaneAttention {
     }
 
     /**
-     * sc[j·VL + lane] ← e^(sc[j·VL + lane] − lanes[lane]) for j &lt; keys, and lanes[VL, 2·VL) = 1 / their lane-wise
-     * sum. The exponential is {@link AttentionMath}'s (EXP_* constants), written out here as in its own loops.
+     * sc[j·VL + lane] ← e^(sc[j·VL + lane] − lanes[lane]) for j &lt; keys ({@link AttentionMath#expShifted}: the keys'
+     * score vectors lie back to back, so they are one row with a shift per lane), and lanes[VL, 2·VL) = 1 / their
+     * lane-wise sum.
      */
     static void expLanes(float[] sc, int keys, float[] lanes) {
-        FloatVector sv = FloatVector.fromArray(S, lanes, 0), sum = FloatVector.zero(S);
-        FloatVector low = FloatVector.broadcast(S, EXP_LOW), log2e = FloatVector.broadcast(S, LOG2E);
-        FloatVector round = FloatVector.broadcast(S, EXP_ROUND), one = FloatVector.broadcast(S, 1f);
-        FloatVector hi = FloatVector.broadcast(S, -LN2_HI), lo = FloatVector.broadcast(S, -LN2_LO);
-        FloatVector p0 = FloatVector.broadcast(S, EXP_P0), p1 = FloatVector.broadcast(S, EXP_P1);
-        FloatVector p2 = FloatVector.broadcast(S, EXP_P2), p3 = FloatVector.broadcast(S, EXP_P3);
-        FloatVector p4 = FloatVector.broadcast(S, EXP_P4), p5 = FloatVector.broadcast(S, EXP_P5);
-        for (int j = 0; j < keys; j++) {
-            FloatVector x = FloatVector.fromArray(S, sc, j * VL).sub(sv);
-            x = x.blend(low, x.compare(VectorOperators.LT, low));
-            FloatVector t = x.fma(log2e, round), n = t.sub(round);
-            FloatVector r = n.fma(hi, x);
-            r = n.fma(lo, r);
-            FloatVector q = r.fma(p0, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
-            FloatVector e = q.fma(r.mul(r), r).add(one).reinterpretAsInts()
-                    .add(t.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
-            e.intoArray(sc, j * VL);
-            sum = e.add(sum);
-        }
-        one.div(Vec.ZERO.blend(sum, Vec.ALL)).intoArray(lanes, VL);
+        AttentionMath.expShifted(sc, 0, keys * VL, lanes, 0, lanes, VL);
+        FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, lanes, VL)).intoArray(lanes, VL);
     }
 
     /**

@@ -12,7 +12,7 @@ final class ScalarAttention {
 
     /** dst[(at + j)·hs + i] = src[base + j·c + col + i] for j &lt; n, i &lt; hs. */
     private static void gather(MemorySegment src, long base, int n, int c, int col, int hs, float[] dst, int at) {
-        for (int j = 0; j < n; j++) MemorySegment.copy(src, Floats.F, (base + (long) j * c + col) << 2, dst, (at + j) * hs, hs);
+        Floats.gatherRows(src, base, n, c, col, hs, dst, hs, at);
     }
 
     /** Σ a[ai + i]·b[bi + i] over i &lt; n, in four interleaved partial sums: four chains of additions, not one. */

@@ -40,7 +40,7 @@ final class TemporalLaneAttention {
                     }
                 }
                 for (int fi = 0; fi < f; fi++) {
-                    scores(qt, fi * hs * VL, kt, f, hs, sc);
+                    products(qt, fi * hs * VL, kt, f, hs, sc);
                     QueryLaneAttention.maxLanes(sc, f, lanes);
                     QueryLaneAttention.expLanes(sc, f, lanes);
                     weighted(sc, f, vt, hs, lanes, ot);
@@ -54,28 +54,31 @@ final class TemporalLaneAttention {
         });
     }
 
-    /** sc[g·VL + lane] = Σ_i qt[q0 + i·VL + lane] · kt[(g·hs + i)·VL + lane] for g &lt; f; four frames per pass. */
-    private static void scores(float[] qt, int q0, float[] kt, int f, int hs, float[] sc) {
+    /**
+     * out[g·VL + lane] = Σ_i a[a0 + i·VL + lane] · t[(g·hs + i)·VL + lane] for g &lt; f: one frame's row of a against
+     * every frame of t (the scores q·k; in the backward also dO·v); four frames per pass.
+     */
+    static void products(float[] a, int a0, float[] t, int f, int hs, float[] out) {
         int g = 0, stride = hs * VL;
         for (; g + 4 <= f; g += 4) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
             for (int i = 0, k = g * stride; i < stride; i += VL, k += VL) {
-                FloatVector qv = FloatVector.fromArray(S, qt, q0 + i);
-                a0 = qv.fma(FloatVector.fromArray(S, kt, k), a0);
-                a1 = qv.fma(FloatVector.fromArray(S, kt, k + stride), a1);
-                a2 = qv.fma(FloatVector.fromArray(S, kt, k + 2 * stride), a2);
-                a3 = qv.fma(FloatVector.fromArray(S, kt, k + 3 * stride), a3);
+                FloatVector av = FloatVector.fromArray(S, a, a0 + i);
+                s0 = av.fma(FloatVector.fromArray(S, t, k), s0);
+                s1 = av.fma(FloatVector.fromArray(S, t, k + stride), s1);
+                s2 = av.fma(FloatVector.fromArray(S, t, k + 2 * stride), s2);
+                s3 = av.fma(FloatVector.fromArray(S, t, k + 3 * stride), s3);
             }
-            Vec.ZERO.blend(a0, Vec.ALL).intoArray(sc, g * VL);
-            Vec.ZERO.blend(a1, Vec.ALL).intoArray(sc, (g + 1) * VL);
-            Vec.ZERO.blend(a2, Vec.ALL).intoArray(sc, (g + 2) * VL);
-            Vec.ZERO.blend(a3, Vec.ALL).intoArray(sc, (g + 3) * VL);
+            Vec.ZERO.blend(s0, Vec.ALL).intoArray(out, g * VL);
+            Vec.ZERO.blend(s1, Vec.ALL).intoArray(out, (g + 1) * VL);
+            Vec.ZERO.blend(s2, Vec.ALL).intoArray(out, (g + 2) * VL);
+            Vec.ZERO.blend(s3, Vec.ALL).intoArray(out, (g + 3) * VL);
         }
         for (; g < f; g++) {
-            FloatVector a = FloatVector.zero(S);
+            FloatVector s = FloatVector.zero(S);
             for (int i = 0, k = g * stride; i < stride; i += VL, k += VL)
-                a = FloatVector.fromArray(S, qt, q0 + i).fma(FloatVector.fromArray(S, kt, k), a);
-            Vec.ZERO.blend(a, Vec.ALL).intoArray(sc, g * VL);
+                s = FloatVector.fromArray(S, a, a0 + i).fma(FloatVector.fromArray(S, t, k), s);
+            Vec.ZERO.blend(s, Vec.ALL).intoArray(out, g * VL);
         }
     }
 

@@ -48,8 +48,8 @@ final class TemporalLaneAttentionGrad {
                 java.util.Arrays.fill(dv, 0, size, 0f);
                 for (int fi = 0; fi < f; fi++) {
                     int row = fi * hs * VL;
-                    products(qt, row, kt, f, hs, sc);  // scale·q·k
-                    products(ot, row, vt, f, hs, dp);  // dO·v
+                    TemporalLaneAttention.products(qt, row, kt, f, hs, sc);  // scale·q·k
+                    TemporalLaneAttention.products(ot, row, vt, f, hs, dp);  // dO·v
                     QueryLaneAttention.maxLanes(sc, f, lanes);
                     QueryLaneAttention.expLanes(sc, f, lanes);
                     scoreGrads(sc, dp, f, lanes);      // sc ← p, dp ← p·(dp − Σ p·dp)
@@ -72,31 +72,6 @@ final class TemporalLaneAttentionGrad {
                 }
             }
         });
-    }
-
-    /** out[g·VL + lane] = Σ_i a[a0 + i·VL + lane] · t[(g·hs + i)·VL + lane] for g &lt; f; four frames per pass. */
-    private static void products(float[] a, int a0, float[] t, int f, int hs, float[] out) {
-        int g = 0, stride = hs * VL;
-        for (; g + 4 <= f; g += 4) {
-            FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
-            for (int i = 0, k = g * stride; i < stride; i += VL, k += VL) {
-                FloatVector av = FloatVector.fromArray(S, a, a0 + i);
-                s0 = av.fma(FloatVector.fromArray(S, t, k), s0);
-                s1 = av.fma(FloatVector.fromArray(S, t, k + stride), s1);
-                s2 = av.fma(FloatVector.fromArray(S, t, k + 2 * stride), s2);
-                s3 = av.fma(FloatVector.fromArray(S, t, k + 3 * stride), s3);
-            }
-            Vec.ZERO.blend(s0, Vec.ALL).intoArray(out, g * VL);
-            Vec.ZERO.blend(s1, Vec.ALL).intoArray(out, (g + 1) * VL);
-            Vec.ZERO.blend(s2, Vec.ALL).intoArray(out, (g + 2) * VL);
-            Vec.ZERO.blend(s3, Vec.ALL).intoArray(out, (g + 3) * VL);
-        }
-        for (; g < f; g++) {
-            FloatVector s = FloatVector.zero(S);
-            for (int i = 0, k = g * stride; i < stride; i += VL, k += VL)
-                s = FloatVector.fromArray(S, a, a0 + i).fma(FloatVector.fromArray(S, t, k), s);
-            Vec.ZERO.blend(s, Vec.ALL).intoArray(out, g * VL);
-        }
     }
 
     /**
