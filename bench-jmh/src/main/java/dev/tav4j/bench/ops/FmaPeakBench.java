@@ -8,6 +8,12 @@ import org.openjdk.jmh.annotations.*;
  * The machine's fp32 FMA peak through the Vector API, the yardstick of the kernel benches: ops/s ×
  * {@code CpuFmaPeak.flops(ITERS)} (printed at setup: 24·VL·ITERS) = FLOP/s ({@link CpuFmaPeak#chains}: twelve
  * independent FMA chains). Run with {@code -t N} for N threads: JMH then sums the threads' throughput.
+ *
+ * <p>{@code fma} is not inlined into JMH's measurement loop: that loop is one long call, compiled on-stack
+ * (OSR), and the OSR compilation with the chains' loop inlined into it ran at 0.44 of the speed (52 against 117
+ * GFLOP/s on one thread, AMD EPYC Zen 4, 2026-12-04; 117 again with {@code -XX:-UseOnStackReplacement}), so this
+ * bench read half of {@code CpuFmaPeak.measure}, which calls the same method from code that is not compiled with it.
+ * The kernel benches call into the engine's thread pool and read the same with and without OSR.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -28,6 +34,7 @@ public class FmaPeakBench {
 
     @Benchmark
     @OperationsPerInvocation(1)
+    @CompilerControl(CompilerControl.Mode.DONT_INLINE)
     public float fma() {
         return CpuFmaPeak.chains(ITERS, seed);
     }
